@@ -1,0 +1,40 @@
+// Helpers shared by the sub-commands: option parsing, durations, daemon start-up.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "mirai/profile.hpp"
+
+namespace mirai::cli {
+
+namespace po = boost::program_options;
+
+// Parses `args` against `options` (and `positional`); prints the error with a hint on `usage`
+// and returns false on bad input.
+bool parse(const char* command, const Args& args, const po::options_description& options,
+           const po::positional_options_description* positional, po::variables_map& vm);
+
+// Splits at the first "--": what comes before, and the command after it.
+std::pair<Args, Args> split_at_dashes(const Args& args);
+
+// Reads a duration option (e.g. "--timeout 5s"); nullopt and a message on bad input.
+std::optional<std::chrono::milliseconds> duration_option(const po::variables_map& vm,
+                                                         const char* name, const char* command);
+
+// Daemon settings shared by run and map: -n, --profile.
+struct PoolOptions {
+  int n = 0;
+  std::string profile = "local";
+};
+void add_pool_options(po::options_description& options, PoolOptions& pool, int default_n);
+// Sets up local daemons for the chosen profile; prints the error and returns false on failure.
+bool start_pool(const char* command, const PoolOptions& pool, Profile& profile);
+
+int usage_error(const char* command, const std::string& message);
+
+}  // namespace mirai::cli

@@ -1,0 +1,90 @@
+// mirai daemon URL [options]: dial a dispatcher and run its tasks until a limit or the end of
+// the connection. Exit codes: 0 connection ended, 1 idletime, 2 walltime, 3 maxtasks;
+// 64 bad usage, 69 the dispatcher could not be reached.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/common.hpp"
+#include "mirai/daemon.hpp"
+
+namespace mirai::cli {
+namespace {
+
+constexpr int kUsage = 64;
+constexpr int kUnavailable = 69;
+
+void silence_output() {
+  int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (null < 0) return;
+  dup2(null, 1);
+  dup2(null, 2);
+  close(null);
+}
+
+// The scheduler's job id and array index, when the daemon runs inside a job.
+void detect_job(DaemonOptions& o) {
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v ? v : "";
+  };
+  for (const char* id : {"SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID", "JOB_ID", "PBS_JOBID", "LSB_JOBID"})
+    if (o.job_id.empty()) o.job_id = env(id);
+  for (const char* idx : {"SLURM_ARRAY_TASK_ID", "SGE_TASK_ID", "PBS_ARRAY_INDEX", "PBS_ARRAYID",
+                          "LSB_JOBINDEX"}) {
+    std::string v = env(idx);
+    if (o.array_index == 0 && !v.empty() && v.find_first_not_of("0123456789") == std::string::npos)
+      o.array_index = static_cast<std::uint32_t>(std::strtoul(v.c_str(), nullptr, 10));
+  }
+}
+
+}  // namespace
+
+int daemon_main(const Args& args) {
+  DaemonOptions o;
+  po::options_description options("mirai daemon URL [options]");
+  options.add_options()("help,h", "show this help")("url", po::value(&o.url), "dispatcher URL")(
+      "asyncdial", po::bool_switch(&o.asyncdial), "keep retrying the first dial")(
+      "autoexit", "exit when the connection ends (the default)")(
+      "no-autoexit", "stay alive and dial again when the connection ends")(
+      "idletime", po::value<std::string>(), "exit (code 1) after this long without a task")(
+      "walltime", po::value<std::string>(), "exit (code 2) once this much time has passed")(
+      "maxtasks", po::value(&o.maxtasks), "exit (code 3) after this many tasks")(
+      "output", "keep the daemon's stdout and stderr (default: discard them once connected)")(
+      "dial-timeout", po::value<std::string>(), "give up a dial attempt after this long")(
+      "job-id", po::value(&o.job_id), "job id reported to status (default: from the scheduler)");
+  po::positional_options_description positional;
+  positional.add("url", 1);
+  po::variables_map vm;
+  if (!parse("daemon", args, options, &positional, vm)) return kUsage;
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return 0;
+  }
+  if (o.url.empty()) return usage_error("daemon", "missing the dispatcher URL"), kUsage;
+  if (vm.count("autoexit") && vm.count("no-autoexit"))
+    return usage_error("daemon", "--autoexit and --no-autoexit contradict each other"), kUsage;
+  o.autoexit = !vm.count("no-autoexit");
+  auto idle = duration_option(vm, "idletime", "daemon");
+  auto wall = duration_option(vm, "walltime", "daemon");
+  auto dial_timeout = duration_option(vm, "dial-timeout", "daemon");
+  if (!idle || !wall || !dial_timeout) return kUsage;
+  o.idletime = *idle;
+  o.walltime = *wall;
+  if (dial_timeout->count() > 0) o.dial_timeout = *dial_timeout;
+  detect_job(o);
+  if (!vm.count("output")) o.on_connected = silence_output;
+
+  FunctionRegistry functions;
+  add_builtin_functions(functions);
+  auto code = run_daemon(o, functions);
+  if (!code) {
+    std::cerr << "mirai daemon: " << code.message() << "\n";
+    return kUnavailable;
+  }
+  return *code;
+}
+
+}  // namespace mirai::cli

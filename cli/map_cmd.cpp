@@ -1,0 +1,237 @@
+// mirai map [options] -- CMD ARGS ::: A B C
+// Runs CMD once per argument ({} in CMD/ARGS is replaced by the argument; without {} the
+// argument is appended) on local daemons and prints the results in input order.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "cli/common.hpp"
+#include "cli/progress.hpp"
+#include "cli/report.hpp"
+#include "mirai/duration.hpp"
+
+namespace mirai::cli {
+namespace {
+
+using nlohmann::json;
+
+struct Job {
+  Task task;
+  std::string label;  // the argument, or the task spec's "id"
+  json id;            // --jsonl: echoed back when given
+};
+
+std::vector<std::string> substitute(const Args& command, const std::string& arg) {
+  bool placeholder = false;
+  std::vector<std::string> out;
+  for (const auto& word : command) {
+    std::string w;
+    for (std::size_t i = 0; i < word.size(); ++i) {
+      if (word.compare(i, 2, "{}") == 0) {
+        w += arg;
+        ++i;
+        placeholder = true;
+      } else {
+        w += word[i];
+      }
+    }
+    out.push_back(std::move(w));
+  }
+  if (!placeholder) out.push_back(arg);
+  return out;
+}
+
+// One --jsonl line: {"argv": [...]} | {"sh": "..."} | {"call": "name", "payload": "..."},
+// with optional "env", "cwd", "stdin", "timeout" and "id".
+Expected<Job> job_from_json(const std::string& line) {
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::error("not a JSON object");
+  Job job;
+  auto str = [&](const char* key) -> Expected<std::string> {
+    if (!j.contains(key)) return std::string();
+    if (!j[key].is_string()) return Status::error(std::string("\"") + key + "\" must be a string");
+    return j[key].get<std::string>();
+  };
+  int kinds = j.contains("argv") + j.contains("sh") + j.contains("call");
+  if (kinds != 1) return Status::error("give exactly one of \"argv\", \"sh\" or \"call\"");
+  if (j.contains("call")) {
+    auto name = str("call");
+    auto payload = str("payload");
+    if (!name) return name.status();
+    if (!payload) return payload.status();
+    job.task = Task::call(*name, *payload);
+  } else {
+    ShellTask sh;
+    if (j.contains("argv")) {
+      if (!j["argv"].is_array() || j["argv"].empty())
+        return Status::error("\"argv\" must be a non-empty array of strings");
+      for (const auto& a : j["argv"]) {
+        if (!a.is_string()) return Status::error("\"argv\" must be a non-empty array of strings");
+        sh.argv.push_back(a.get<std::string>());
+      }
+    } else {
+      auto script = str("sh");
+      if (!script) return script.status();
+      sh.script = *script;
+    }
+    if (j.contains("env")) {
+      if (!j["env"].is_object()) return Status::error("\"env\" must be an object of strings");
+      for (const auto& [k, v] : j["env"].items()) {
+        if (!v.is_string()) return Status::error("\"env\" must be an object of strings");
+        sh.env[k] = v.get<std::string>();
+      }
+    }
+    auto cwd = str("cwd");
+    auto input = str("stdin");
+    if (!cwd) return cwd.status();
+    if (!input) return input.status();
+    sh.cwd = *cwd;
+    sh.stdin_data = *input;
+    job.task.body = std::move(sh);
+  }
+  auto timeout = str("timeout");
+  if (!timeout) return timeout.status();
+  if (!timeout->empty()) {
+    auto d = parse_duration(*timeout);
+    if (!d) return Status::error("\"timeout\": " + d.message());
+    job.task.timeout = *d;
+  }
+  if (j.contains("id")) {
+    job.id = j["id"];
+    job.label = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
+  }
+  return job;
+}
+
+bool read_lines(const std::string& path, std::vector<std::string>& lines) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (path != "-") {
+    file.open(path);
+    if (!file) return false;
+    in = &file;
+  }
+  for (std::string line; std::getline(*in, line);) lines.push_back(line);
+  return true;
+}
+
+}  // namespace
+
+int map_main(const Args& all) {
+  auto [args, command] = split_at_dashes(all);
+  PoolOptions pool;
+  std::string args_file;
+  po::options_description options("mirai map [options] -- CMD ARGS ::: A B C");
+  options.add_options()("help,h", "show this help")(
+      "timeout,t", po::value<std::string>(), "stop each task after this long")(
+      "stop-on-error", "at the first failed task (in input order), stop the rest")(
+      "json", "print a JSON array of results instead of the tasks' output")(
+      "jsonl", "read task specs as JSON lines (stdin or --args-file); print results likewise")(
+      "args-file,a", po::value(&args_file), "read arguments, one per line, from this file (- for "
+                                            "stdin)")("no-progress", "never show a progress bar");
+  add_pool_options(options, pool, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  po::variables_map vm;
+  if (!parse("map", args, options, nullptr, vm)) return 2;
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return 0;
+  }
+  auto timeout = duration_option(vm, "timeout", "map");
+  if (!timeout) return 2;
+  bool jsonl = vm.count("jsonl"), as_json = vm.count("json"), stop_on_error = vm.count("stop-on-error");
+  if (jsonl && as_json) return usage_error("map", "--json and --jsonl exclude each other");
+
+  // Collect the jobs first: bad input stops everything before anything runs.
+  std::vector<Job> jobs;
+  Args cmd, inline_args;
+  bool separator = false;
+  for (const auto& w : command) {
+    if (w == ":::" && !separator) {
+      separator = true;
+      continue;
+    }
+    (separator ? inline_args : cmd).push_back(w);
+  }
+  if (jsonl) {
+    if (!cmd.empty() || separator)
+      return usage_error("map", "with --jsonl each line is a whole task; give no command");
+    std::vector<std::string> lines;
+    std::string source = args_file.empty() ? "-" : args_file;
+    if (!read_lines(source, lines)) return usage_error("map", "cannot read '" + source + "'");
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i].find_first_not_of(" \t\r") == std::string::npos) continue;
+      auto job = job_from_json(lines[i]);
+      if (!job)
+        return usage_error("map", (source == "-" ? "stdin" : source) + ":" +
+                                      std::to_string(i + 1) + ": " + job.message());
+      if (job->task.timeout.count() == 0) job->task.timeout = *timeout;
+      jobs.push_back(std::move(*job));
+    }
+  } else {
+    if (cmd.empty()) return usage_error("map", "no command given (write: mirai map -- CMD {} ::: A B)");
+    std::vector<std::string> values = inline_args;
+    if (!args_file.empty() && !read_lines(args_file, values))
+      return usage_error("map", "cannot read '" + args_file + "'");
+    if (!separator && args_file.empty())
+      return usage_error("map", "no arguments: add '::: A B C' after the command, or --args-file");
+    for (const auto& v : values) {
+      Job job{Task::shell(substitute(cmd, v)), v, {}};
+      job.task.timeout = *timeout;
+      jobs.push_back(std::move(job));
+    }
+  }
+  if (jobs.empty()) return 0;
+
+  Profile profile;
+  if (!start_pool("map", pool, profile)) return 125;
+  std::vector<Future> futures;
+  futures.reserve(jobs.size());
+  for (auto& job : jobs) futures.push_back(profile.submit(std::move(job.task)));
+
+  Progress progress(jobs.size(), isatty(2) && !vm.count("no-progress"));
+  std::size_t failed = 0, first_failed = kNoIndex;
+  if (as_json) std::cout << "[";
+  for (std::size_t i = 0; i < futures.size(); ++i) {
+    while (progress.enabled() && !futures[i].wait_for(std::chrono::milliseconds(200)))
+      progress.draw(profile.info().completed);
+    const Result& r = futures[i].wait();
+    progress.clear();
+    if (jsonl || as_json) {
+      json j = result_json(r);
+      j["index"] = i;
+      if (jsonl && !jobs[i].id.is_null()) j["id"] = jobs[i].id;
+      if (!jsonl) j["arg"] = jobs[i].label;
+      std::cout << (as_json ? (i ? ",\n" : "\n") : "") << dump(j) << (jsonl ? "\n" : "");
+    } else {
+      std::cout << r.value;
+      std::cerr << r.stderr_output;
+    }
+    std::cout.flush();
+    if (!r.ok()) {
+      ++failed;
+      if (first_failed == kNoIndex) first_failed = i;
+      if (!as_json && !jsonl)
+        std::cerr << "mirai map: task " << i + 1 << " (" << jobs[i].label
+                  << "): " << failure_text(r, *timeout) << "\n";
+      if (stop_on_error) {
+        for (std::size_t k = futures.size(); k-- > i + 1;) futures[k].stop();
+        if (as_json) std::cout << "\n]\n";
+        std::cerr << "mirai map: stopped at the first failure (task " << i + 1 << " of "
+                  << futures.size() << ")\n";
+        return 1;
+      }
+    }
+    progress.draw(profile.info().completed);
+  }
+  progress.clear();
+  if (as_json) std::cout << "\n]\n";
+  if (failed > 0) {
+    std::cerr << "mirai map: " << failed << " of " << futures.size() << " tasks failed (first: task "
+              << first_failed + 1 << ", " << jobs[first_failed].label << ")\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace mirai::cli

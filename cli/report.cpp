@@ -1,0 +1,48 @@
+#include "cli/report.hpp"
+
+#include "mirai/duration.hpp"
+
+namespace mirai::cli {
+
+int exit_status(const Result& r) {
+  switch (r.kind) {
+    case Result::Kind::kValue:
+      return 0;
+    case Result::Kind::kError:
+      if (r.signal > 0) return 128 + r.signal;
+      return r.exit_code > 0 ? r.exit_code : 125;
+    case Result::Kind::kInterrupt:
+      return 130;
+    case Result::Kind::kErrorValue:
+      return r.error_value == ErrorValue::kTimedOut ? 124 : 125;
+  }
+  return 125;
+}
+
+std::string failure_text(const Result& r, std::chrono::milliseconds timeout) {
+  if (r.kind == Result::Kind::kErrorValue && r.error_value == ErrorValue::kTimedOut)
+    return "timed out after " + format_duration(timeout) + " (error value 5)";
+  if (r.kind == Result::Kind::kError) return r.type == "exec failed" ? r.message : r.type;
+  return r.describe();
+}
+
+nlohmann::json result_json(const Result& r) {
+  static const char* kinds[] = {"value", "error", "interrupt", "error_value"};
+  nlohmann::json j;
+  j["status"] = kinds[static_cast<int>(r.kind)];
+  j["exit_code"] = r.kind == Result::Kind::kValue ? 0 : r.exit_code;
+  j["signal"] = r.signal;
+  j["error_value"] = r.code();
+  j["message"] = r.kind == Result::Kind::kValue ? "" : r.message;
+  j["type"] = r.type;
+  j["stdout"] = r.value;
+  j["stderr"] = r.stderr_output;
+  j["seconds"] = static_cast<double>(r.wall_us) / 1e6;
+  return j;
+}
+
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace mirai::cli

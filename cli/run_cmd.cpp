@@ -1,0 +1,45 @@
+// mirai run [-n N] [--timeout D] -- CMD ARGS...: one shell task on a daemon; prints its output
+// and exits with its exit status (128+N for signal N, 124 on timeout, 125 for other failures).
+#include <iostream>
+
+#include "cli/common.hpp"
+#include "cli/report.hpp"
+
+namespace mirai::cli {
+
+int run_main(const Args& all) {
+  auto [args, command] = split_at_dashes(all);
+  PoolOptions pool;
+  po::options_description options("mirai run [options] -- CMD ARGS...");
+  options.add_options()("help,h", "show this help")("timeout,t", po::value<std::string>(),
+                                                    "stop the command after this long");
+  add_pool_options(options, pool, 1);
+  po::positional_options_description positional;
+  positional.add("command", -1);
+  options.add_options()("command", po::value<Args>(), "");
+  po::variables_map vm;
+  if (!parse("run", args, options, &positional, vm)) return 2;
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return 0;
+  }
+  if (vm.count("command")) {
+    auto before = vm["command"].as<Args>();
+    command.insert(command.begin(), before.begin(), before.end());
+  }
+  if (command.empty()) return usage_error("run", "no command given (write: mirai run -- CMD ARGS)");
+  auto timeout = duration_option(vm, "timeout", "run");
+  if (!timeout) return 2;
+
+  Profile profile;
+  if (!start_pool("run", pool, profile)) return 125;
+  Task task = Task::shell(command);
+  task.timeout = *timeout;
+  Result r = profile.submit(std::move(task)).wait();
+  std::cout << r.value << std::flush;
+  std::cerr << r.stderr_output << std::flush;
+  if (!r.ok()) std::cerr << "mirai run: " << failure_text(r, *timeout) << "\n";
+  return exit_status(r);
+}
+
+}  // namespace mirai::cli

@@ -1,0 +1,38 @@
+// The shared state behind a Future: resolved once, by whoever comes first (the daemon's
+// result, a timeout, stop(), or the dispatcher closing).
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "dispatcher/dispatcher.hpp"
+#include "mirai/future.hpp"
+
+namespace mirai {
+class ProfileCore;
+
+namespace detail {
+
+struct FutureState final : ResultTarget {
+  // Decodes the daemon's result frame and resolves with it (unless already resolved).
+  void deliver(std::string frame) override;
+  // Resolves with `r` if still pending; returns whether this call resolved it.
+  bool resolve(Result r);
+  bool resolved() const { return state_.load() == kResolved; }
+  // REQUIRES: resolved()
+  const Result& result() const { return *result_; }
+  // Blocks until resolved, or until `deadline` when given; returns resolved().
+  bool wait_until(const std::chrono::steady_clock::time_point* deadline);
+
+  std::uint64_t id = 0;
+  std::weak_ptr<ProfileCore> core;  // to cancel on the dispatcher
+
+ private:
+  static constexpr std::uint8_t kPending = 0, kResolving = 1, kResolved = 2;
+  std::atomic<std::uint8_t> state_{kPending};
+  std::atomic<bool> waited_{false};
+  std::unique_ptr<Result> result_;  // allocated on resolution: pending tasks stay small
+};
+
+}  // namespace detail
+}  // namespace mirai

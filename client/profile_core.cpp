@@ -1,0 +1,172 @@
+#include "client/profile_core.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "client/future_state.hpp"
+#include "core/process.hpp"
+#include "core/protocol_v1.hpp"
+#include "mirai/duration.hpp"
+
+namespace mirai {
+namespace {
+
+bool executable(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
+
+std::string self_exe() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+}  // namespace
+
+std::string find_daemon_command(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  if (const char* env = std::getenv("MIRAI_EXE"); env && *env) return env;
+  std::string self = self_exe();
+  if (self.size() >= 6 && self.compare(self.size() - 6, 6, "/mirai") == 0) return self;
+#ifdef MIRAI_BUILD_EXE
+  if (executable(MIRAI_BUILD_EXE)) return MIRAI_BUILD_EXE;
+#endif
+  return "mirai";
+}
+
+ProfileCore::ProfileCore(const DaemonsConfig& config, bool ephemeral)
+    : config_(config), ephemeral_(ephemeral) {}
+
+Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& config,
+                                                          bool ephemeral) {
+  if (config.n < 0) return Status::error("the number of daemons must be zero or more");
+  std::shared_ptr<ProfileCore> core(new ProfileCore(config, ephemeral));
+  DispatcherOptions d;
+  d.urls = {config.url.empty() ? local_url() : config.url};
+  d.policy = config.dispatcher ? DispatcherOptions::Policy::kFifo
+                               : DispatcherOptions::Policy::kRoundRobin;
+  d.max_prefetch = ephemeral ? 1 : config.max_prefetch;
+  auto dispatcher = Dispatcher::start(d);
+  if (!dispatcher) return dispatcher.status();
+  core->dispatcher_ = std::move(*dispatcher);
+  if (config.n > 0)
+    if (Status s = core->launch_local(config.n, true); !s) return s;
+  return core;
+}
+
+ProfileCore::~ProfileCore() {
+  timer_.stop();
+  dispatcher_->exit_all();  // for daemons started without autoexit
+  dispatcher_.reset();      // pending tasks resolve to 7; connections close
+  std::lock_guard<std::mutex> lock(procs_mu_);
+  for (pid_t pid : procs_) {
+    if (wait_for_exit(pid, std::chrono::milliseconds(2000)) < 0) {
+      kill(pid, SIGKILL);
+      wait_for_exit(pid, std::chrono::milliseconds(2000));
+    }
+  }
+}
+
+Expected<pid_t> ProfileCore::spawn_daemon(std::uint32_t maxtasks) {
+  const DaemonLimits& l = config_.limits;
+  SpawnOptions o;
+  o.argv = {find_daemon_command(config_.daemon_command), "daemon", url()};
+  if (l.idletime.count() > 0) o.argv.insert(o.argv.end(), {"--idletime", format_duration(l.idletime)});
+  if (l.walltime.count() > 0) o.argv.insert(o.argv.end(), {"--walltime", format_duration(l.walltime)});
+  if (maxtasks > 0) o.argv.insert(o.argv.end(), {"--maxtasks", std::to_string(maxtasks)});
+  if (!l.autoexit) o.argv.push_back("--no-autoexit");
+  if (l.asyncdial) o.argv.push_back("--asyncdial");
+  if (l.output) o.argv.push_back("--output");
+  o.in = SpawnOptions::Stdio::kNull;
+  auto child = spawn(o);
+  if (!child) return Status::error(child.message() +
+                                   " (set MIRAI_EXE or DaemonsConfig::daemon_command to the mirai "
+                                   "binary)");
+  std::lock_guard<std::mutex> lock(procs_mu_);
+  reap_exited();
+  procs_.push_back(child->pid);
+  return child->pid;
+}
+
+void ProfileCore::reap_exited() {
+  std::vector<pid_t> alive;
+  for (pid_t pid : procs_)
+    if (wait_for_exit(pid, std::chrono::milliseconds(0)) < 0) alive.push_back(pid);
+  procs_.swap(alive);
+}
+
+Status ProfileCore::launch_local(int n, bool wait) {
+  std::vector<pid_t> launched;
+  std::size_t before = dispatcher_->info().connections;
+  for (int i = 0; i < n; ++i) {
+    auto pid = spawn_daemon(config_.limits.maxtasks);
+    if (!pid) return pid.status();
+    launched.push_back(*pid);
+  }
+  if (!wait) return {};
+  std::string died;
+  auto alive = [&] {
+    std::lock_guard<std::mutex> lock(procs_mu_);
+    for (pid_t pid : launched) {
+      int st = wait_for_exit(pid, std::chrono::milliseconds(0));
+      if (st >= 0) {
+        died = "daemon process " + std::to_string(pid) + " ended with " +
+               describe_wait_status(st) + " before it connected";
+        return false;
+      }
+    }
+    return true;
+  };
+  if (dispatcher_->wait_for_connections(before + static_cast<std::size_t>(n),
+                                        config_.startup_timeout, alive))
+    return {};
+  if (died.empty())
+    died = "only " + std::to_string(dispatcher_->info().connections - before) + " of " +
+           std::to_string(n) + " daemons connected to " + url() + " within " +
+           format_duration(config_.startup_timeout);
+  return Status::error(died);
+}
+
+Future ProfileCore::submit(Task task) {
+  auto state = std::make_shared<detail::FutureState>();
+  state->core = weak_from_this();
+  state->id = dispatcher_->submit(proto::encode_task(0, task), state);
+  if (task.timeout.count() > 0) {
+    std::weak_ptr<detail::FutureState> weak = state;
+    timer_.at(Timer::Clock::now() + task.timeout, [this, weak] {
+      auto s = weak.lock();
+      if (s && s->resolve(Result::error_value_result(ErrorValue::kTimedOut)))
+        dispatcher_->cancel(s->id);
+    });
+  }
+  if (ephemeral_) {
+    auto pid = spawn_daemon(1);
+    if (!pid) {
+      Result r;
+      r.kind = Result::Kind::kError;
+      r.type = "launch failed";
+      r.message = pid.message();
+      if (state->resolve(std::move(r))) dispatcher_->cancel(state->id);
+    }
+  }
+  return Future(state);
+}
+
+void ProfileCore::cancel(std::uint64_t id) { dispatcher_->cancel(id); }
+
+Info ProfileCore::info() const {
+  DispatcherInfo d = dispatcher_->info();
+  return Info{d.connections, d.cumulative, d.awaiting, d.executing, d.completed};
+}
+
+ProfileStatus ProfileCore::status() const {
+  ProfileStatus s;
+  s.url = url();
+  s.info = info();
+  for (const auto& r : dispatcher_->daemons())
+    s.daemons.push_back(DaemonStatus{r.instance, r.pid, r.array_index, r.host, r.job_id,
+                                     r.assigned, r.completed, r.in_flight});
+  return s;
+}
+
+}  // namespace mirai

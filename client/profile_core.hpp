@@ -1,0 +1,48 @@
+// What a set profile owns: its dispatcher, the local daemon processes it launched, and the
+// timer for task timeouts. Futures hold a weak reference to cancel through it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/timer.hpp"
+#include "dispatcher/dispatcher.hpp"
+#include "mirai/profile.hpp"
+
+namespace mirai {
+
+class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
+ public:
+  // `ephemeral`: no standing daemons; submit() launches one single-task daemon per task.
+  static Expected<std::shared_ptr<ProfileCore>> start(const DaemonsConfig& config,
+                                                      bool ephemeral);
+  ~ProfileCore();
+
+  Future submit(Task task);
+  void cancel(std::uint64_t id);
+  // Launches `n` local daemons; with `wait`, until they are connected (or one has died).
+  Status launch_local(int n, bool wait);
+  Info info() const;
+  ProfileStatus status() const;
+  const std::string& url() const { return dispatcher_->urls().front(); }
+
+ private:
+  ProfileCore(const DaemonsConfig& config, bool ephemeral);
+  Expected<pid_t> spawn_daemon(std::uint32_t maxtasks);
+  void reap_exited();  // REQUIRES: procs_mu_
+
+  DaemonsConfig config_;
+  bool ephemeral_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  Timer timer_;
+  std::mutex procs_mu_;
+  std::vector<pid_t> procs_;  // GUARDED_BY(procs_mu_): daemons we launched, not yet reaped
+};
+
+// The program that serves as `mirai daemon`, as DaemonsConfig::daemon_command documents.
+std::string find_daemon_command(const std::string& configured);
+
+}  // namespace mirai

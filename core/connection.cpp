@@ -1,0 +1,306 @@
+#include "core/connection.hpp"
+
+#include <nng/nng.h>
+
+#include <arpa/inet.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <thread>
+
+namespace mirai {
+namespace {
+
+constexpr std::size_t kReadBuffer = 256 * 1024;
+constexpr std::size_t kReadChunk = 64 * 1024;
+// Frames above this size are read into a buffer of their own and handed over without a copy.
+constexpr std::size_t kBigFrame = 64 * 1024;
+constexpr std::size_t kMaxFramesPerWrite = 32;
+constexpr std::size_t kCoalesceBelow = 4096;
+
+// Destroys connections on a thread of its own: a connection's destructor waits for its
+// callbacks, so it must never run on one of them.
+class Reaper {
+ public:
+  static Reaper& get() {
+    static Reaper* r = new Reaper;  // never destroyed: detached thread may outlive statics
+    return *r;
+  }
+  void push(Connection* c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(c);
+    cv_.notify_one();
+  }
+
+ private:
+  Reaper() {
+    std::thread([this] {
+      for (;;) {
+        Connection* c;
+        {
+          std::unique_lock<std::mutex> lock(mu_);
+          cv_.wait(lock, [this] { return !queue_.empty(); });
+          c = queue_.front();
+          queue_.pop_front();
+        }
+        delete c;
+      }
+    }).detach();
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Connection*> queue_;
+};
+
+std::uint32_t read_le32(const char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);  // little-endian hosts only (x86-64, aarch64)
+  return v;
+}
+
+}  // namespace
+
+std::shared_ptr<Connection> Connection::adopt(nng_stream* stream) {
+  return std::shared_ptr<Connection>(new Connection(stream),
+                                     [](Connection* c) { Reaper::get().push(c); });
+}
+
+Connection::Connection(nng_stream* stream) : stream_(stream) {
+  nng_aio_alloc(&read_aio_, &Connection::read_cb, this);
+  nng_aio_alloc(&write_aio_, &Connection::write_cb, this);
+  in_.resize(kReadBuffer);
+}
+
+Connection::~Connection() {
+  stop_io();
+  nng_aio_free(read_aio_);
+  nng_aio_free(write_aio_);
+  nng_stream_free(stream_);
+}
+
+void Connection::start(Handlers handlers, std::uint32_t max_frame) {
+  handlers_ = std::move(handlers);
+  max_frame_ = max_frame;
+  arm_read();
+}
+
+void Connection::close() {
+  if (closing_.exchange(true)) return;
+  nng_stream_close(stream_);
+}
+
+void Connection::stop_io() {
+  close();
+  nng_aio_stop(read_aio_);
+  nng_aio_stop(write_aio_);
+}
+
+void Connection::shutdown() {
+  stop_io();
+  // A handler that had not started yet when the read stopped never will; report the end.
+  if (handlers_.on_close && !finished_.exchange(true)) handlers_.on_close(NNG_ECLOSED);
+}
+
+std::string Connection::peer() const {
+  nng_sockaddr sa;
+  if (nng_stream_get_addr(stream_, NNG_OPT_REMADDR, &sa) != 0) return "?";
+  char buf[64];
+  switch (sa.s_family) {
+    case NNG_AF_INET: {
+      const auto* a = reinterpret_cast<const unsigned char*>(&sa.s_in.sa_addr);
+      std::snprintf(buf, sizeof buf, "%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3],
+                    static_cast<unsigned>(ntohs(sa.s_in.sa_port)));
+      return buf;
+    }
+    case NNG_AF_INET6:
+      return "ipv6";
+    case NNG_AF_IPC:
+      return "ipc";
+    case NNG_AF_ABSTRACT:
+      return "abstract";
+    default:
+      return "?";
+  }
+}
+
+std::size_t Connection::queued_bytes() const {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return pending_bytes_;
+}
+
+void Connection::read_cb(void* arg) { static_cast<Connection*>(arg)->on_read(); }
+void Connection::write_cb(void* arg) { static_cast<Connection*>(arg)->on_write(); }
+
+void Connection::arm_read() {
+  nng_iov iov;
+  if (big_mode_) {
+    iov.iov_buf = big_.data() + big_filled_;
+    iov.iov_len = big_.size() - big_filled_;
+  } else {
+    if (begin_ == end_) begin_ = end_ = 0;
+    if (in_.size() - end_ < kReadChunk) {  // compact: a partial frame is < kBigFrame + 4
+      std::memmove(in_.data(), in_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    iov.iov_buf = in_.data() + end_;
+    iov.iov_len = in_.size() - end_;
+  }
+  nng_aio_set_iov(read_aio_, 1, &iov);
+  nng_stream_recv(stream_, read_aio_);
+}
+
+void Connection::on_read() {
+  int rv = nng_aio_result(read_aio_);
+  if (rv != 0) return finish(rv);
+  if (closing_) return finish(NNG_ECLOSED);
+  std::size_t n = nng_aio_count(read_aio_);
+  if (big_mode_) {
+    big_filled_ += n;
+    if (big_filled_ == big_.size()) {
+      big_mode_ = false;
+      std::string frame = std::move(big_);
+      big_.clear();
+      handlers_.on_frame(std::move(frame));
+    }
+  } else {
+    end_ += n;
+  }
+  if (!big_mode_ && !parse_frames()) {
+    close();
+    return finish(NNG_EPROTO);
+  }
+  if (closing_) return finish(NNG_ECLOSED);
+  arm_read();
+}
+
+bool Connection::parse_frames() {
+  while (end_ - begin_ >= 4) {
+    std::uint32_t len = read_le32(in_.data() + begin_);
+    if (len == 0 || len > max_frame_) return false;
+    std::size_t have = end_ - begin_ - 4;
+    if (have >= len) {
+      handlers_.on_frame(std::string(in_.data() + begin_ + 4, len));
+      begin_ += 4 + len;
+      if (closing_) return true;
+      continue;
+    }
+    if (len > kBigFrame) {
+      big_.assign(len, '\0');  // zero-fill is cheap next to the read itself
+      std::memcpy(big_.data(), in_.data() + begin_ + 4, have);
+      big_filled_ = have;
+      big_mode_ = true;
+      begin_ = end_ = 0;
+    }
+    break;
+  }
+  return true;
+}
+
+void Connection::finish(int error) {
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    write_closed_ = true;
+    pending_.clear();
+    pending_bytes_ = 0;
+  }
+  if (handlers_.on_close && !finished_.exchange(true)) handlers_.on_close(error);
+}
+
+void Connection::send(std::string frame) {
+  send(std::make_shared<const std::string>(std::move(frame)));
+}
+
+void Connection::send(std::shared_ptr<const std::string> frame) {
+  std::unique_lock<std::mutex> lock(write_mu_);
+  if (write_closed_) return;
+  pending_bytes_ += frame->size() + 4;
+  pending_.push_back(std::move(frame));
+  if (!writing_) start_write_locked();
+}
+
+void Connection::start_write_locked() {
+  writing_ = true;
+  batch_.clear();
+  lengths_.clear();
+  chunks_.clear();
+  // Reserved up front: chunks_ points into batch_ and lengths_.
+  batch_.reserve(2 * kMaxFramesPerWrite);
+  lengths_.reserve(kMaxFramesPerWrite);
+  // Small frames are copied, length first, into one buffer; a larger frame goes out as its own
+  // chunk after a 4-byte length chunk, without a copy.
+  std::string small;
+  auto flush_small = [&] {
+    if (small.empty()) return;
+    batch_.push_back(std::make_shared<const std::string>(std::move(small)));
+    small.clear();
+    chunks_.emplace_back(batch_.back()->data(), batch_.back()->size());
+  };
+  for (std::size_t k = 0; k < kMaxFramesPerWrite && !pending_.empty(); ++k) {
+    const std::string& f = *pending_.front();
+    pending_bytes_ -= f.size() + 4;
+    std::uint32_t len = static_cast<std::uint32_t>(f.size());
+    if (f.size() < kCoalesceBelow) {
+      small.append(reinterpret_cast<const char*>(&len), 4);
+      small.append(f);
+    } else {
+      flush_small();
+      lengths_.push_back(len);
+      chunks_.emplace_back(reinterpret_cast<const char*>(&lengths_.back()), 4);
+      batch_.push_back(std::move(pending_.front()));
+      chunks_.emplace_back(batch_.back()->data(), batch_.back()->size());
+    }
+    pending_.pop_front();
+  }
+  flush_small();
+  chunk_index_ = 0;
+  chunk_offset_ = 0;
+  send_chunks();
+}
+
+void Connection::send_chunks() {
+  nng_iov iov[2 * kMaxFramesPerWrite];
+  unsigned k = 0;
+  for (std::size_t i = chunk_index_; i < chunks_.size(); ++i) {
+    std::size_t off = i == chunk_index_ ? chunk_offset_ : 0;
+    iov[k++] = nng_iov{const_cast<char*>(chunks_[i].first) + off, chunks_[i].second - off};
+  }
+  nng_aio_set_iov(write_aio_, k, iov);
+  nng_stream_send(stream_, write_aio_);
+}
+
+void Connection::on_write() {
+  int rv = nng_aio_result(write_aio_);
+  if (rv != 0) {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    writing_ = false;
+    write_closed_ = true;
+    pending_.clear();
+    pending_bytes_ = 0;
+    nng_stream_close(stream_);  // the read side reports the end
+    return;
+  }
+  // Skip what was written; resend the rest after a partial write.
+  std::size_t n = nng_aio_count(write_aio_);
+  while (n > 0 && chunk_index_ < chunks_.size()) {
+    std::size_t left = chunks_[chunk_index_].second - chunk_offset_;
+    if (n >= left) {
+      n -= left;
+      ++chunk_index_;
+      chunk_offset_ = 0;
+    } else {
+      chunk_offset_ += n;
+      n = 0;
+    }
+  }
+  if (chunk_index_ < chunks_.size()) return send_chunks();
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (!pending_.empty() && !write_closed_) {
+    start_write_locked();
+  } else {
+    writing_ = false;
+    batch_.clear();
+  }
+}
+
+}  // namespace mirai

@@ -1,0 +1,104 @@
+// A framed, full-duplex connection over an NNG byte stream (ipc, abstract, tcp, ws, tls+tcp,
+// wss). Frames are "u32 length + bytes" on the wire and "bytes" (type + body) to the user.
+//
+// Threading: handlers run on NNG's callback threads, one at a time per connection (reads are
+// sequential). send() and close() may be called from any thread, handlers included.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+struct nng_aio;
+struct nng_stream;
+
+namespace mirai {
+
+class Connection {
+ public:
+  struct Handlers {
+    // A complete frame arrived.
+    std::function<void(std::string frame)> on_frame;
+    // The connection ended (peer closed, I/O error, malformed length, or close()). Called once,
+    // after the last on_frame. `error` is an NNG error code.
+    std::function<void(int error)> on_close;
+  };
+
+  // Takes ownership of `stream`. The returned pointer's deleter destroys the connection on a
+  // background thread, so the last reference may be dropped inside a handler.
+  static std::shared_ptr<Connection> adopt(nng_stream* stream);
+
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // Starts reading. Frames longer than `max_frame` bytes close the connection.
+  void start(Handlers handlers, std::uint32_t max_frame);
+  void set_max_frame(std::uint32_t max_frame) { max_frame_ = max_frame; }
+
+  // Queues a frame for sending; frames are written in order, several per system call when
+  // they queue up. Dropped silently once the connection is closed.
+  void send(std::string frame);
+  // The same for a frame the caller keeps (the dispatcher keeps tasks until they are answered).
+  void send(std::shared_ptr<const std::string> frame);
+
+  // Closes the stream; pending operations fail and on_close follows. Does not wait.
+  void close();
+
+  // Closes and waits until no handler of this connection is running or will run. Must not be
+  // called from this connection's own handlers.
+  void shutdown();
+
+  // The peer's address as text, for status displays ("ipc", "127.0.0.1:5555", ...).
+  std::string peer() const;
+
+  // Bytes currently queued and not yet written.
+  std::size_t queued_bytes() const;
+
+ private:
+  explicit Connection(nng_stream* stream);
+  static void read_cb(void* arg);
+  static void write_cb(void* arg);
+  void on_read();
+  void on_write();
+  void arm_read();
+  bool parse_frames();  // false: malformed input, connection closed
+  void start_write_locked();
+  void send_chunks();
+  void stop_io();
+  void finish(int error);
+
+  nng_stream* stream_;
+  nng_aio* read_aio_ = nullptr;
+  nng_aio* write_aio_ = nullptr;
+  Handlers handlers_;
+  std::atomic<std::uint32_t> max_frame_{0};
+  std::atomic<bool> closing_{false};
+  std::atomic<bool> finished_{false};
+
+  // Read state: touched only by the read callback (reads are sequential).
+  std::string in_;
+  std::size_t begin_ = 0, end_ = 0;
+  std::string big_;  // a large frame being read straight into its own buffer
+  std::size_t big_filled_ = 0;
+  bool big_mode_ = false;
+
+  // Write state.
+  mutable std::mutex write_mu_;
+  std::deque<std::shared_ptr<const std::string>> pending_;  // GUARDED_BY(write_mu_)
+  std::size_t pending_bytes_ = 0;    // GUARDED_BY(write_mu_)
+  bool writing_ = false;             // GUARDED_BY(write_mu_)
+  bool write_closed_ = false;        // GUARDED_BY(write_mu_)
+  // Owned by the write in progress (writing_ == true).
+  std::vector<std::shared_ptr<const std::string>> batch_;
+  std::vector<std::uint32_t> lengths_;
+  std::vector<std::pair<const char*, std::size_t>> chunks_;
+  std::size_t chunk_index_ = 0, chunk_offset_ = 0;
+};
+
+}  // namespace mirai

@@ -1,0 +1,221 @@
+#include "core/process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;
+
+namespace mirai {
+namespace {
+
+int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// Builds "K=V" strings: the current environment with `extra` set on top.
+std::vector<std::string> merged_environment(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    std::string key = eq ? std::string(*e, eq - *e) : std::string(*e);
+    if (!extra.count(key)) out.emplace_back(*e);
+  }
+  for (const auto& [k, v] : extra) out.push_back(k + "=" + v);
+  return out;
+}
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> p;
+  p.reserve(strings.size() + 1);
+  for (auto& s : strings) p.push_back(s.data());
+  p.push_back(nullptr);
+  return p;
+}
+
+}  // namespace
+
+Expected<Child> spawn(const SpawnOptions& options) {
+  if (options.argv.empty() || options.argv[0].empty())
+    return Status::error("cannot start a process: the command is empty");
+  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  auto make_pipe = [](int p[2]) { return pipe2(p, O_CLOEXEC) == 0; };
+  using S = SpawnOptions::Stdio;
+  if ((options.in == S::kPipe && !make_pipe(in_pipe)) ||
+      (options.out == S::kPipe && !make_pipe(out_pipe)) ||
+      (options.err == S::kPipe && !make_pipe(err_pipe))) {
+    int e = errno;
+    for (int* p : {in_pipe, out_pipe, err_pipe}) close_fd(p[0]), close_fd(p[1]);
+    return Status::error(std::string("cannot create pipes: ") + std::strerror(e));
+  }
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  auto wire = [&](S mode, int pipe_end, int target, int flags) {
+    if (mode == S::kPipe) posix_spawn_file_actions_adddup2(&fa, pipe_end, target);
+    if (mode == S::kNull) posix_spawn_file_actions_addopen(&fa, target, "/dev/null", flags, 0);
+  };
+  wire(options.in, in_pipe[0], 0, O_RDONLY);
+  wire(options.out, out_pipe[1], 1, O_WRONLY);
+  wire(options.err, err_pipe[1], 2, O_WRONLY);
+  if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, options.cwd.c_str());
+
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (options.new_process_group) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
+  posix_spawnattr_setflags(&attr, flags);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  sigemptyset(&defaults);
+  for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGQUIT}) sigaddset(&defaults, s);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+
+  std::vector<std::string> args = options.argv;
+  std::vector<std::string> env = merged_environment(options.env);
+  auto argp = pointers(args);
+  auto envp = pointers(env);
+  pid_t pid = -1;
+  int rv = posix_spawnp(&pid, argp[0], &fa, &attr, argp.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close_fd(in_pipe[0]);
+  close_fd(out_pipe[1]);
+  close_fd(err_pipe[1]);
+  if (rv != 0) {
+    close_fd(in_pipe[1]);
+    close_fd(out_pipe[0]);
+    close_fd(err_pipe[0]);
+    std::string where = options.cwd.empty() ? "" : " in directory '" + options.cwd + "'";
+    return Status::error("cannot run '" + options.argv[0] + "'" + where + ": " +
+                         std::strerror(rv));
+  }
+  return Child{pid, in_pipe[1], out_pipe[0], err_pipe[0]};
+}
+
+Expected<RunOutput> run_captured(SpawnOptions options, const std::string& input,
+                                 const std::function<void(pid_t)>& on_started,
+                                 const std::function<void()>& on_exited) {
+  options.in = SpawnOptions::Stdio::kPipe;
+  options.out = SpawnOptions::Stdio::kPipe;
+  options.err = SpawnOptions::Stdio::kPipe;
+  options.new_process_group = true;
+  auto t0 = std::chrono::steady_clock::now();
+  auto spawned = spawn(options);
+  if (!spawned) return spawned.status();
+  Child c = *spawned;
+  on_started(c.pid);
+  int pidfd = pidfd_open(c.pid);
+  for (int fd : {c.in_fd, c.out_fd, c.err_fd}) fcntl(fd, F_SETFL, O_NONBLOCK);
+  if (input.empty()) close_fd(c.in_fd);
+
+  RunOutput result;
+  std::size_t written = 0;
+  bool exited = false;
+  char buf[65536];
+  // Read until the child has exited and both pipes are at EOF. Once it has exited, a pipe still
+  // held open by a background grandchild is drained of what is there and then left alone.
+  while (c.out_fd >= 0 || c.err_fd >= 0 || c.in_fd >= 0 || !exited) {
+    pollfd fds[4];
+    int n = 0;
+    int i_out = -1, i_err = -1, i_in = -1, i_pid = -1;
+    if (c.out_fd >= 0) i_out = n, fds[n++] = {c.out_fd, POLLIN, 0};
+    if (c.err_fd >= 0) i_err = n, fds[n++] = {c.err_fd, POLLIN, 0};
+    if (c.in_fd >= 0) i_in = n, fds[n++] = {c.in_fd, POLLOUT, 0};
+    if (!exited && pidfd >= 0) i_pid = n, fds[n++] = {pidfd, POLLIN, 0};
+    int timeout_ms = exited ? 0 : (pidfd >= 0 ? -1 : 50);
+    int rv = poll(fds, n, timeout_ms);
+    if (rv < 0 && errno == EINTR) continue;
+    auto drain = [&](int idx, int& fd, std::string& sink) {
+      if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
+      for (;;) {
+        ssize_t k = ::read(fd, buf, sizeof buf);
+        if (k > 0) {
+          sink.append(buf, static_cast<std::size_t>(k));
+          continue;
+        }
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0 && errno == EAGAIN) return;
+        close_fd(fd);  // EOF or error
+        return;
+      }
+    };
+    drain(i_out, c.out_fd, result.out);
+    drain(i_err, c.err_fd, result.err);
+    if (i_in >= 0 && (fds[i_in].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t k = ::write(c.in_fd, input.data() + written, input.size() - written);
+      if (k > 0) written += static_cast<std::size_t>(k);
+      if ((k < 0 && errno != EAGAIN && errno != EINTR) || written == input.size())
+        close_fd(c.in_fd);
+    }
+    if (!exited) {
+      bool gone;
+      if (pidfd >= 0) {
+        gone = i_pid >= 0 && (fds[i_pid].revents & POLLIN);
+      } else {
+        siginfo_t si{};
+        gone = waitid(P_PID, c.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == c.pid;
+      }
+      if (gone) exited = true;
+    } else {
+      // The child is gone: whatever is still open belongs to leftovers; stop after this pass.
+      close_fd(c.out_fd);
+      close_fd(c.err_fd);
+      close_fd(c.in_fd);
+    }
+  }
+  on_exited();
+  int status = 0;
+  while (waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  close_fd(pidfd);
+  result.wait_status = status;
+  result.wall_us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  std::chrono::steady_clock::now() - t0)
+                                                  .count());
+  return result;
+}
+
+int wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
+  int status = 0;
+  pid_t r = waitpid(pid, &status, WNOHANG);
+  if (r == pid) return status;
+  if (r < 0) return errno == ECHILD ? 0 : -1;
+  if (timeout.count() <= 0) return -1;
+  int pidfd = pidfd_open(pid);
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    poll(&p, 1, static_cast<int>(timeout.count()));
+    close_fd(pidfd);
+  } else {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline && waitpid(pid, &status, WNOHANG) == 0)
+      usleep(10000);
+  }
+  r = waitpid(pid, &status, WNOHANG);
+  if (r == pid) return status;
+  return r < 0 && errno == ECHILD ? 0 : -1;
+}
+
+std::string describe_wait_status(int st) {
+  if (WIFEXITED(st)) return "exit status " + std::to_string(WEXITSTATUS(st));
+  if (WIFSIGNALED(st))
+    return "signal " + std::to_string(WTERMSIG(st)) + " (" + strsignal(WTERMSIG(st)) + ")";
+  return "status " + std::to_string(st);
+}
+
+}  // namespace mirai

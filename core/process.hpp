@@ -1,0 +1,57 @@
+// Starting and running child processes: posix_spawn with pipes, a process group per child, and
+// pidfd-based waiting. The only place that forks.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mirai/status.hpp"
+
+namespace mirai {
+
+struct SpawnOptions {
+  std::vector<std::string> argv;  // argv[0] is searched on PATH when it has no '/'
+  std::map<std::string, std::string> env;  // set on top of the inherited environment
+  std::string cwd;                         // empty: inherit
+  bool new_process_group = true;           // the child leads its own group (pgid == pid)
+  enum class Stdio { kInherit, kNull, kPipe };
+  Stdio in = Stdio::kNull, out = Stdio::kInherit, err = Stdio::kInherit;
+};
+
+struct Child {
+  pid_t pid = -1;
+  int in_fd = -1, out_fd = -1, err_fd = -1;  // our ends of the pipes, when requested
+};
+
+// Starts a process. Fails (with the reason) when the program cannot be found or executed.
+Expected<Child> spawn(const SpawnOptions& options);
+
+// What a captured run produced.
+struct RunOutput {
+  int wait_status = 0;  // as from waitpid
+  std::string out, err;
+  std::uint64_t wall_us = 0;
+};
+
+// Runs to completion: writes `input` to stdin, collects stdout and stderr, waits for the exit.
+// `on_started(pid)` is called once the child runs (its pid is also its process group); the
+// caller may kill the group from another thread until `on_exited()` is called, which happens
+// before the child is reaped, so the pid is never reused under a late kill.
+Expected<RunOutput> run_captured(SpawnOptions options, const std::string& input,
+                                 const std::function<void(pid_t)>& on_started,
+                                 const std::function<void()>& on_exited);
+
+// Waits up to `timeout` for `pid` to exit and reaps it; returns its wait status, or -1 if it is
+// still running. A zero timeout only checks.
+int wait_for_exit(pid_t pid, std::chrono::milliseconds timeout);
+
+// Describes a wait status: "exit status 2", "signal 9 (Killed)".
+std::string describe_wait_status(int wait_status);
+
+}  // namespace mirai

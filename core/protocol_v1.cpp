@@ -1,0 +1,263 @@
+#include "core/protocol_v1.hpp"
+
+#include <cstring>
+
+namespace mirai::proto {
+namespace {
+
+// Appends little-endian integers and length-prefixed strings to a frame.
+class Writer {
+ public:
+  explicit Writer(Type type, std::size_t reserve = 64) {
+    out_.reserve(reserve + 1);
+    out_.push_back(static_cast<char>(type));
+  }
+  Writer& u8(std::uint8_t v) {
+    out_.push_back(static_cast<char>(v));
+    return *this;
+  }
+  Writer& u16(std::uint16_t v) { return le(v, 2); }
+  Writer& u32(std::uint32_t v) { return le(v, 4); }
+  Writer& i32(std::int32_t v) { return le(static_cast<std::uint32_t>(v), 4); }
+  Writer& u64(std::uint64_t v) { return le(v, 8); }
+  Writer& str(std::string_view s) {
+    u32(static_cast<std::uint32_t>(s.size()));
+    out_.append(s);
+    return *this;
+  }
+  std::string finish() { return std::move(out_); }
+
+ private:
+  Writer& le(std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    return *this;
+  }
+  std::string out_;
+};
+
+// Reads what Writer wrote. Any read past the end marks the reader bad and yields zeros, so a
+// decoder reads every field and checks ok() once at the end.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  std::uint8_t u8() { return static_cast<std::uint8_t>(le(1)); }
+  std::uint16_t u16() { return static_cast<std::uint16_t>(le(2)); }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(le(4)); }
+  std::int32_t i32() { return static_cast<std::int32_t>(u32()); }
+  std::uint64_t u64() { return le(8); }
+  std::string str() {
+    std::uint32_t n = u32();
+    if (!ok_ || n > in_.size() - pos_) {
+      ok_ = false;
+      return {};
+    }
+    std::string s(in_.substr(pos_, n));
+    pos_ += n;
+    return s;
+  }
+  // True when every read succeeded and the input was consumed exactly.
+  bool done() const { return ok_ && pos_ == in_.size(); }
+  bool ok() const { return ok_; }
+
+ private:
+  std::uint64_t le(int bytes) {
+    if (!ok_ || in_.size() - pos_ < static_cast<std::size_t>(bytes)) {
+      ok_ = false;
+      return 0;
+    }
+    std::uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i)
+      v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in_[pos_ + i])) << (8 * i);
+    pos_ += bytes;
+    return v;
+  }
+  std::string_view in_;
+  std::size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+constexpr std::uint8_t kShell = 1;
+constexpr std::uint8_t kCall = 2;
+constexpr std::uint32_t kMaxListItems = 1u << 20;
+
+}  // namespace
+
+std::string encode_hello(const Hello& h) {
+  return Writer(Type::kHello)
+      .u32(kMagic)
+      .u16(h.version)
+      .u32(h.pid)
+      .str(h.host)
+      .str(h.job_id)
+      .u32(h.array_index)
+      .u32(h.maxtasks)
+      .finish();
+}
+
+std::string encode_welcome(const Welcome& w) {
+  return Writer(Type::kWelcome).u32(kMagic).u16(w.version).u32(w.instance).finish();
+}
+
+std::string encode_task(std::uint64_t id, const Task& task) {
+  if (const auto* call = std::get_if<CallTask>(&task.body)) {
+    Writer w(Type::kTask, 32 + call->function.size() + call->payload.size());
+    w.u64(id).u8(kCall).u32(static_cast<std::uint32_t>(task.timeout.count()));
+    return w.str(call->function).str(call->payload).finish();
+  }
+  const auto& sh = std::get<ShellTask>(task.body);
+  std::size_t size = 64 + sh.script.size() + sh.cwd.size() + sh.stdin_data.size();
+  for (const auto& a : sh.argv) size += 4 + a.size();
+  Writer w(Type::kTask, size);
+  w.u64(id).u8(kShell).u32(static_cast<std::uint32_t>(task.timeout.count()));
+  w.u32(static_cast<std::uint32_t>(sh.argv.size()));
+  for (const auto& a : sh.argv) w.str(a);
+  w.str(sh.script).u32(static_cast<std::uint32_t>(sh.env.size()));
+  for (const auto& [k, v] : sh.env) w.str(k).str(v);
+  w.str(sh.cwd).str(sh.stdin_data);
+  return w.finish();
+}
+
+std::string encode_result(std::uint64_t id, std::uint8_t flags, const Result& r) {
+  Writer w(Type::kResult, 64 + r.value.size() + r.stderr_output.size() + r.message.size());
+  w.u64(id).u8(flags).u8(static_cast<std::uint8_t>(r.kind)).i32(static_cast<int>(r.error_value));
+  w.i32(r.exit_code).i32(r.signal).u64(r.wall_us);
+  w.str(r.message).str(r.type).str(r.value).str(r.stderr_output);
+  return w.finish();
+}
+
+std::string encode_id(Type type, std::uint64_t id) { return Writer(type).u64(id).finish(); }
+
+std::string encode_recalled(std::uint64_t id, bool given_back) {
+  return Writer(Type::kRecalled).u64(id).u8(given_back ? 1 : 0).finish();
+}
+
+std::string encode_empty(Type type) { return Writer(type).finish(); }
+
+std::optional<FrameView> view_frame(std::string_view frame) {
+  if (frame.empty()) return std::nullopt;
+  auto t = static_cast<std::uint8_t>(frame[0]);
+  if (t < static_cast<std::uint8_t>(Type::kHello) || t > static_cast<std::uint8_t>(Type::kExit))
+    return std::nullopt;
+  return FrameView{static_cast<Type>(t), frame.substr(1)};
+}
+
+std::optional<Hello> decode_hello(std::string_view body) {
+  Reader r(body);
+  if (r.u32() != kMagic) return std::nullopt;
+  Hello h;
+  h.version = r.u16();
+  h.pid = r.u32();
+  h.host = r.str();
+  h.job_id = r.str();
+  h.array_index = r.u32();
+  h.maxtasks = r.u32();
+  if (!r.done()) return std::nullopt;
+  return h;
+}
+
+std::optional<Welcome> decode_welcome(std::string_view body) {
+  Reader r(body);
+  if (r.u32() != kMagic) return std::nullopt;
+  Welcome w;
+  w.version = r.u16();
+  w.instance = r.u32();
+  if (!r.done()) return std::nullopt;
+  return w;
+}
+
+std::optional<Task> decode_task(std::string_view body, std::uint64_t* id) {
+  Reader r(body);
+  *id = r.u64();
+  std::uint8_t kind = r.u8();
+  Task task;
+  task.timeout = std::chrono::milliseconds(r.u32());
+  if (kind == kCall) {
+    CallTask call;
+    call.function = r.str();
+    call.payload = r.str();
+    task.body = std::move(call);
+  } else if (kind == kShell) {
+    ShellTask sh;
+    std::uint32_t argc = r.u32();
+    if (argc > kMaxListItems) return std::nullopt;
+    for (std::uint32_t i = 0; i < argc && r.ok(); ++i) sh.argv.push_back(r.str());
+    sh.script = r.str();
+    std::uint32_t nenv = r.u32();
+    if (nenv > kMaxListItems) return std::nullopt;
+    for (std::uint32_t i = 0; i < nenv && r.ok(); ++i) {
+      std::string k = r.str();
+      sh.env[k] = r.str();
+    }
+    sh.cwd = r.str();
+    sh.stdin_data = r.str();
+    if (sh.argv.empty() && sh.script.empty()) return std::nullopt;
+    task.body = std::move(sh);
+  } else {
+    return std::nullopt;
+  }
+  if (!r.done()) return std::nullopt;
+  return task;
+}
+
+std::optional<ResultFrame> decode_result(std::string_view body) {
+  Reader r(body);
+  ResultFrame f;
+  f.id = r.u64();
+  f.flags = r.u8();
+  std::uint8_t kind = r.u8();
+  if (kind > static_cast<std::uint8_t>(Result::Kind::kErrorValue)) return std::nullopt;
+  f.result.kind = static_cast<Result::Kind>(kind);
+  f.result.error_value = static_cast<ErrorValue>(r.i32());
+  f.result.exit_code = r.i32();
+  f.result.signal = r.i32();
+  f.result.wall_us = r.u64();
+  f.result.message = r.str();
+  f.result.type = r.str();
+  f.result.value = r.str();
+  f.result.stderr_output = r.str();
+  if (!r.done()) return std::nullopt;
+  return f;
+}
+
+std::optional<std::uint64_t> decode_id(std::string_view body) {
+  Reader r(body);
+  std::uint64_t id = r.u64();
+  if (!r.done()) return std::nullopt;
+  return id;
+}
+
+std::optional<std::pair<std::uint64_t, bool>> decode_recalled(std::string_view body) {
+  Reader r(body);
+  std::uint64_t id = r.u64();
+  std::uint8_t given = r.u8();
+  if (!r.done() || given > 1) return std::nullopt;
+  return std::make_pair(id, given == 1);
+}
+
+std::optional<ResultHeader> peek_result(std::string_view frame) {
+  if (frame.empty() || frame[0] != static_cast<char>(Type::kResult)) return std::nullopt;
+  Reader r(frame.substr(1));
+  ResultHeader h;
+  h.id = r.u64();
+  h.flags = r.u8();
+  std::uint8_t kind = r.u8();
+  r.i32();  // error value
+  r.i32();  // exit code
+  r.i32();  // signal
+  h.wall_us = r.u64();
+  if (!r.ok() || kind > static_cast<std::uint8_t>(Result::Kind::kErrorValue)) return std::nullopt;
+  h.kind = static_cast<Result::Kind>(kind);
+  return h;
+}
+
+std::optional<std::uint64_t> peek_id(std::string_view frame) {
+  if (frame.size() < 9) return std::nullopt;
+  Reader r(frame.substr(1, 8));
+  return r.u64();
+}
+
+void patch_id(std::string& frame, std::uint64_t id) {
+  for (int i = 0; i < 8; ++i) frame[1 + i] = static_cast<char>((id >> (8 * i)) & 0xff);
+}
+
+}  // namespace mirai::proto

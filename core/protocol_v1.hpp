@@ -1,0 +1,98 @@
+// Wire protocol v1: every message between client, dispatcher and daemon. docs/protocol.md
+// describes the bytes; this file is the only place that encodes or decodes them.
+//
+// On the wire a frame is: u32 length (little-endian, the bytes that follow), u8 type, body.
+// The connection layer (core/connection.hpp) adds and strips the length; everything here works
+// on "type + body". Integers are little-endian; a string is u32 length + bytes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "mirai/result.hpp"
+#include "mirai/task.hpp"
+
+namespace mirai::proto {
+
+inline constexpr std::uint16_t kVersion = 1;
+inline constexpr std::uint32_t kMagic = 0x4152494d;  // "MIRA"
+inline constexpr std::size_t kLengthBytes = 4;
+// A peer that has not yet said hello may send only this much in one frame.
+inline constexpr std::uint32_t kMaxHelloFrame = 4096;
+
+enum class Type : std::uint8_t {
+  kHello = 1,     // daemon -> dispatcher, first frame: who the daemon is (Hello)
+  kWelcome = 2,   // dispatcher -> daemon: accepted, with the daemon's instance number
+  kTask = 3,      // dispatcher -> daemon: u64 id, task
+  kResult = 4,    // daemon -> dispatcher: u64 id, u8 flags, result
+  kCancel = 5,    // dispatcher -> daemon: u64 id; stop that task, queued or running
+  kExitAck = 6,   // dispatcher -> daemon: final result received, you may exit
+  kRecall = 7,    // dispatcher -> daemon: u64 id; give back a prefetched task not yet started
+  kRecalled = 8,  // daemon -> dispatcher: u64 id, u8 given back (1) or already started (0)
+  kExit = 9,      // dispatcher -> daemon: exit now, even without autoexit
+};
+
+// Flags on a result frame.
+inline constexpr std::uint8_t kResultFinal = 1;  // the daemon exits after this (limit reached)
+
+struct Hello {
+  std::uint16_t version = kVersion;
+  std::uint32_t pid = 0;
+  std::string host;
+  std::string job_id;           // launcher job id, when known
+  std::uint32_t array_index = 0;
+  std::uint32_t maxtasks = 0;   // 0: no limit; the dispatcher never sends more than this
+};
+
+struct Welcome {
+  std::uint16_t version = kVersion;
+  std::uint32_t instance = 0;
+};
+
+struct ResultFrame {
+  std::uint64_t id = 0;
+  std::uint8_t flags = 0;
+  Result result;
+};
+
+// Encoders return a frame: the type byte, then the body.
+std::string encode_hello(const Hello& h);
+std::string encode_welcome(const Welcome& w);
+std::string encode_task(std::uint64_t id, const Task& task);
+std::string encode_result(std::uint64_t id, std::uint8_t flags, const Result& r);
+std::string encode_id(Type type, std::uint64_t id);  // kCancel, kRecall
+std::string encode_recalled(std::uint64_t id, bool given_back);
+std::string encode_empty(Type type);                 // kExitAck, kExit
+
+// A frame split into its type and body.
+struct FrameView {
+  Type type;
+  std::string_view body;
+};
+std::optional<FrameView> view_frame(std::string_view frame);
+
+// Decoders take the body; they return nullopt for malformed input (never throw, never abort).
+std::optional<Hello> decode_hello(std::string_view body);
+std::optional<Welcome> decode_welcome(std::string_view body);
+std::optional<Task> decode_task(std::string_view body, std::uint64_t* id);
+std::optional<ResultFrame> decode_result(std::string_view body);
+std::optional<std::uint64_t> decode_id(std::string_view body);
+std::optional<std::pair<std::uint64_t, bool>> decode_recalled(std::string_view body);
+
+// The fixed fields at the start of a kResult frame, read without decoding the payloads.
+struct ResultHeader {
+  std::uint64_t id;
+  std::uint8_t flags;
+  Result::Kind kind;
+  std::uint64_t wall_us;
+};
+std::optional<ResultHeader> peek_result(std::string_view frame);
+
+// The id of a task or result frame, read in place, and rewritten in place (the standalone
+// dispatcher maps client ids to its own).
+std::optional<std::uint64_t> peek_id(std::string_view frame);
+void patch_id(std::string& frame, std::uint64_t id);
+
+}  // namespace mirai::proto

@@ -1,0 +1,245 @@
+// The daemon loop: dial, say hello, run tasks in the order they arrive, honour cancel and
+// recall, exit on a limit or when the connection ends.
+#include <signal.h>
+#include <unistd.h>
+
+#include <deque>
+#include <thread>
+
+#include "core/protocol_v1.hpp"
+#include "core/transport.hpp"
+#include "daemon/evaluate.hpp"
+#include "mirai/daemon.hpp"
+
+namespace mirai {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kWelcomeTimeout = std::chrono::seconds(10);
+constexpr auto kAckTimeout = std::chrono::seconds(5);
+// With autoexit, a running function that ignores cancellation gets this long to return after
+// the connection is lost; then the process exits regardless.
+constexpr auto kAutoexitGrace = std::chrono::seconds(1);
+
+std::string host_name() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+class DaemonLoop {
+ public:
+  DaemonLoop(const DaemonOptions& o, const FunctionRegistry& f) : opt_(o), functions_(f) {}
+  ~DaemonLoop() {
+    if (conn_) conn_->shutdown();
+  }
+
+  Expected<int> run();
+
+ private:
+  Status connect(bool first);
+  void on_frame(std::uint64_t generation, std::string frame);
+  void on_close(std::uint64_t generation);
+  void interrupt_running();  // REQUIRES: mu_
+
+  const DaemonOptions& opt_;
+  const FunctionRegistry& functions_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<Connection> conn_;  // GUARDED_BY(mu_)
+  std::uint64_t generation_ = 0;      // GUARDED_BY(mu_); counts connections, ignores stale ones
+  std::deque<std::pair<std::uint64_t, std::string>> queue_;  // GUARDED_BY(mu_); not started
+  bool welcomed_ = false, closed_ = false, acked_ = false, exit_now_ = false;  // GUARDED_BY(mu_)
+  std::uint64_t running_id_ = 0;    // GUARDED_BY(mu_)
+  RunningTask* running_ = nullptr;  // GUARDED_BY(mu_)
+  pid_t running_pid_ = 0;           // GUARDED_BY(mu_)
+};
+
+Status DaemonLoop::connect(bool first) {
+  auto backoff = std::chrono::milliseconds(100);
+  for (;;) {
+    auto c = dial(opt_.url, opt_.dial_timeout);
+    Status failure;
+    if (c) {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (conn_) conn_->close();
+      conn_ = *c;
+      std::uint64_t gen = ++generation_;
+      welcomed_ = closed_ = acked_ = false;
+      queue_.clear();
+      conn_->start({[this, gen](std::string f) { on_frame(gen, std::move(f)); },
+                    [this, gen](int) { on_close(gen); }},
+                   UINT32_MAX);
+      proto::Hello h;
+      h.pid = static_cast<std::uint32_t>(getpid());
+      h.host = host_name();
+      h.job_id = opt_.job_id;
+      h.array_index = opt_.array_index;
+      h.maxtasks = opt_.maxtasks;
+      conn_->send(proto::encode_hello(h));
+      cv_.wait_for(lock, kWelcomeTimeout, [this] { return welcomed_ || closed_; });
+      if (welcomed_) return {};
+      conn_->close();
+      failure = Status::error(opt_.url +
+                              " did not welcome this daemon: it is not a mirai dispatcher, or "
+                              "speaks another protocol version than v" +
+                              std::to_string(proto::kVersion));
+    } else {
+      failure = c.status();
+    }
+    if (first && !opt_.asyncdial) return failure;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+  }
+}
+
+void DaemonLoop::interrupt_running() {
+  if (!running_) return;
+  running_->context.cancel();
+  if (running_pid_ > 0) kill(-running_pid_, SIGKILL);
+}
+
+void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (generation != generation_) return;
+  auto fv = proto::view_frame(frame);
+  if (!fv) return conn_->close();
+  switch (fv->type) {
+    case proto::Type::kWelcome:
+      if (!proto::decode_welcome(fv->body)) return conn_->close();
+      welcomed_ = true;
+      break;
+    case proto::Type::kTask: {
+      auto id = proto::peek_id(frame);
+      if (!id) return conn_->close();
+      queue_.emplace_back(*id, std::move(frame));
+      break;
+    }
+    case proto::Type::kCancel:
+    case proto::Type::kRecall: {
+      auto id = proto::decode_id(fv->body);
+      if (!id) return conn_->close();
+      bool cancel = fv->type == proto::Type::kCancel;
+      if (cancel && running_ && running_id_ == *id) return interrupt_running();
+      auto it = std::find_if(queue_.begin(), queue_.end(),
+                             [&](const auto& q) { return q.first == *id; });
+      bool queued = it != queue_.end();
+      if (queued) queue_.erase(it);
+      if (!cancel) {
+        conn_->send(proto::encode_recalled(*id, queued));
+      } else if (queued) {
+        conn_->send(proto::encode_result(*id, 0,
+                                         Result::error_value_result(ErrorValue::kCanceled)));
+      }
+      return;
+    }
+    case proto::Type::kExitAck:
+      acked_ = true;
+      break;
+    case proto::Type::kExit:
+      exit_now_ = true;
+      interrupt_running();
+      break;
+    default:
+      return conn_->close();
+  }
+  cv_.notify_all();
+}
+
+void DaemonLoop::on_close(std::uint64_t generation) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (generation != generation_) return;
+  closed_ = true;
+  queue_.clear();  // the dispatcher gives these to other daemons
+  if (opt_.autoexit && running_) {
+    interrupt_running();
+    std::thread([] {
+      std::this_thread::sleep_for(kAutoexitGrace);
+      std::_Exit(kExitConnectionEnded);
+    }).detach();
+  }
+  cv_.notify_all();
+}
+
+Expected<int> DaemonLoop::run() {
+  if (Status s = connect(true); !s) return s;
+  if (opt_.on_connected) opt_.on_connected();
+  const auto start = Clock::now();
+  auto last_task = start;
+  std::uint32_t done = 0;
+  constexpr auto kNever = Clock::time_point::max();
+  for (;;) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto idle_deadline = opt_.idletime.count() > 0 ? last_task + opt_.idletime : kNever;
+    auto wall_deadline = opt_.walltime.count() > 0 ? start + opt_.walltime : kNever;
+    auto deadline = std::min(idle_deadline, wall_deadline);
+    bool woke = cv_.wait_until(lock, deadline,
+                               [this] { return !queue_.empty() || closed_ || exit_now_; });
+    if (exit_now_) return kExitConnectionEnded;
+    if (queue_.empty()) {
+      if (closed_) {
+        if (opt_.autoexit) return kExitConnectionEnded;
+        lock.unlock();
+        connect(false);  // without autoexit: wait for a dispatcher at the same URL
+        continue;
+      }
+      if (!woke) return Clock::now() >= wall_deadline ? kExitWalltime : kExitIdletime;
+      continue;
+    }
+    auto [id, frame] = std::move(queue_.front());
+    queue_.pop_front();
+    RunningTask running;
+    running.on_process = [this, &running](pid_t pid) {
+      std::lock_guard<std::mutex> l(mu_);
+      running_pid_ = pid;
+      if (pid > 0 && running.context.cancelled()) kill(-pid, SIGKILL);
+    };
+    running_ = &running;
+    running_id_ = id;
+    std::shared_ptr<Connection> conn = conn_;
+    lock.unlock();
+
+    std::uint64_t ignored;
+    auto task = proto::decode_task(std::string_view(frame).substr(1), &ignored);
+    Result result;
+    if (task) {
+      result = evaluate(*task, functions_, running);
+    } else {
+      result.kind = Result::Kind::kError;
+      result.type = "malformed task";
+      result.message = "the daemon could not decode this task";
+    }
+    frame.clear();
+
+    lock.lock();
+    running_ = nullptr;
+    running_id_ = 0;
+    running_pid_ = 0;
+    ++done;
+    last_task = Clock::now();
+    if (closed_) {  // the dispatcher already answered this task with 19
+      if (opt_.autoexit || exit_now_) return kExitConnectionEnded;
+      continue;
+    }
+    int limit = -1;
+    if (opt_.maxtasks > 0 && done >= opt_.maxtasks) limit = kExitMaxtasks;
+    else if (opt_.walltime.count() > 0 && last_task >= start + opt_.walltime) limit = kExitWalltime;
+    conn->send(proto::encode_result(id, limit >= 0 ? proto::kResultFinal : 0, result));
+    if (limit >= 0) {
+      // Wait until the dispatcher has the result, so that it is never lost.
+      cv_.wait_for(lock, kAckTimeout, [this] { return acked_ || closed_; });
+      return limit;
+    }
+  }
+}
+
+}  // namespace
+
+Expected<int> run_daemon(const DaemonOptions& options, const FunctionRegistry& functions) {
+  if (options.url.empty()) return Status::error("the daemon needs a URL to dial");
+  DaemonLoop loop(options, functions);
+  return loop.run();
+}
+
+}  // namespace mirai

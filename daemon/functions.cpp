@@ -1,0 +1,68 @@
+#include <unistd.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "mirai/daemon.hpp"
+#include "mirai/duration.hpp"
+
+namespace mirai {
+
+bool CallContext::cancelled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cancelled_;
+}
+
+bool CallContext::sleep_for(std::chrono::milliseconds d) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_for(lock, d, [this] { return cancelled_; });
+}
+
+void CallContext::cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  cv_.notify_all();
+}
+
+const Function* FunctionRegistry::find(const std::string& name) const {
+  auto it = functions_.find(name);
+  return it == functions_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> FunctionRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, f] : functions_) out.push_back(name);
+  return out;
+}
+
+void add_builtin_functions(FunctionRegistry& r) {
+  r.add("echo", [](std::string_view payload, CallContext&) { return std::string(payload); });
+  r.add("noop", [](std::string_view, CallContext&) { return std::string(); });
+  r.add("sleep", [](std::string_view payload, CallContext& ctx) {
+    auto d = parse_duration(payload);
+    if (!d) throw std::invalid_argument(d.message());
+    if (!ctx.sleep_for(*d)) throw Interrupted();
+    return std::string();
+  });
+  r.add("fail", [](std::string_view payload, CallContext&) -> std::string {
+    throw std::runtime_error(std::string(payload));
+  });
+  r.add("pid", [](std::string_view, CallContext&) { return std::to_string(getpid()); });
+}
+
+const char* daemon_exit_text(int code) {
+  switch (code) {
+    case kExitConnectionEnded:
+      return "connection ended";
+    case kExitIdletime:
+      return "idletime limit reached";
+    case kExitWalltime:
+      return "walltime limit reached";
+    case kExitMaxtasks:
+      return "task limit reached";
+    default:
+      return "error";
+  }
+}
+
+}  // namespace mirai

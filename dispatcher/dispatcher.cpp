@@ -1,0 +1,365 @@
+#include "dispatcher/dispatcher.hpp"
+
+#include <algorithm>
+
+namespace mirai {
+
+struct Dispatcher::Slot {
+  std::shared_ptr<Connection> conn;
+  bool ready = false;    // said hello; takes tasks unless exiting
+  bool exiting = false;  // sent its final result
+  proto::Hello hello;
+  std::uint32_t instance = 0;
+  std::deque<std::uint64_t> in_flight;  // sent, unanswered, in the order the daemon runs them
+  std::uint64_t assigned = 0, completed = 0;
+  std::uint64_t accepted = 0;  // assigned and not given back by a recall
+  double task_us = -1;         // moving average of task time; negative: not yet measured
+  bool recall_pending = false;
+};
+
+namespace {
+
+std::string error_frame(std::uint64_t id, ErrorValue v) {
+  return proto::encode_result(id, 0, Result::error_value_result(v));
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(DispatcherOptions options) : options_(std::move(options)) {}
+
+Expected<std::unique_ptr<Dispatcher>> Dispatcher::start(DispatcherOptions options) {
+  if (options.urls.empty()) return Status::error("the dispatcher needs at least one URL");
+  std::unique_ptr<Dispatcher> d(new Dispatcher(std::move(options)));
+  for (const auto& url : d->options_.urls) {
+    auto l = Listener::open(url);
+    if (!l) return l.status();
+    d->urls_.push_back((*l)->bound_url());
+    d->listeners_.push_back(std::move(*l));
+  }
+  Dispatcher* self = d.get();
+  for (auto& l : d->listeners_)
+    l->start([self](std::shared_ptr<Connection> c) { self->on_accept(std::move(c)); });
+  return d;
+}
+
+Dispatcher::~Dispatcher() {
+  Deliveries out;
+  std::vector<std::shared_ptr<Connection>> conns;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    for (auto& [id, e] : tasks_) out.push_back({e.target, error_frame(id, ErrorValue::kClosed)});
+    tasks_.clear();
+    queue_.clear();
+    for (auto& [p, s] : slots_) conns.push_back(s->conn);
+  }
+  for (auto& l : listeners_) l->close();
+  for (auto& c : conns) c->shutdown();  // handlers see stopping_ and return
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ready_.clear();
+    slots_.clear();
+  }
+  deliver_all(out);
+}
+
+void Dispatcher::deliver_all(Deliveries& out) {
+  for (auto& d : out) d.target->deliver(std::move(d.frame));
+  out.clear();
+}
+
+void Dispatcher::on_accept(std::shared_ptr<Connection> conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return conn->close();
+  auto slot = std::make_unique<Slot>();
+  Slot* raw = slot.get();
+  slot->conn = conn;
+  slots_.emplace(raw, std::move(slot));
+  conn->start({[this, raw](std::string f) { on_frame(raw, std::move(f)); },
+               [this, raw](int) { on_close(raw); }},
+              proto::kMaxHelloFrame);
+}
+
+void Dispatcher::on_frame(Slot* slot, std::string frame) {
+  Deliveries out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    auto fv = proto::view_frame(frame);
+    if (!slot->ready && !slot->exiting) {
+      if (fv && fv->type == proto::Type::kHello) return on_hello(slot, fv->body);
+      return slot->conn->close();  // the first frame must be a hello
+    }
+    if (fv && fv->type == proto::Type::kResult) {
+      on_result(slot, std::move(frame), out);
+    } else if (fv && fv->type == proto::Type::kRecalled) {
+      on_recalled(slot, fv->body);
+    } else {
+      slot->conn->close();  // not something a daemon sends: drop it (on_close follows)
+    }
+  }
+  deliver_all(out);
+}
+
+void Dispatcher::on_hello(Slot* slot, std::string_view body) {
+  auto hello = proto::decode_hello(body);
+  if (!hello || hello->version != proto::kVersion) return slot->conn->close();
+  slot->hello = std::move(*hello);
+  slot->ready = true;
+  slot->instance = ++cumulative_;
+  slot->conn->set_max_frame(UINT32_MAX);
+  slot->conn->send(proto::encode_welcome({proto::kVersion, slot->instance}));
+  ready_.push_back(slot);
+  connected_cv_.notify_all();
+  drain();
+  maybe_recall();
+}
+
+void Dispatcher::on_result(Slot* slot, std::string frame, Deliveries& out) {
+  auto h = proto::peek_result(frame);
+  auto it = h ? std::find(slot->in_flight.begin(), slot->in_flight.end(), h->id)
+              : slot->in_flight.end();
+  if (it == slot->in_flight.end()) return slot->conn->close();  // not a task it was given
+  slot->in_flight.erase(it);
+  --executing_;
+  ++slot->completed;
+  double us = static_cast<double>(h->wall_us);
+  slot->task_us = slot->task_us < 0 ? us : 0.7 * slot->task_us + 0.3 * us;
+  auto e = tasks_.find(h->id);
+  out.push_back({std::move(e->second.target), std::move(frame)});
+  tasks_.erase(e);
+  if (h->flags & proto::kResultFinal) {
+    // The daemon reached a limit and takes nothing more: what it had not started goes back to
+    // the head of the queue, and the ack lets it exit.
+    slot->exiting = true;
+    slot->ready = false;
+    ready_.erase(std::find(ready_.begin(), ready_.end(), slot));
+    requeue_front(slot->in_flight);
+    slot->in_flight.clear();
+    slot->conn->send(proto::encode_empty(proto::Type::kExitAck));
+  }
+  drain();
+  maybe_recall();
+}
+
+void Dispatcher::on_recalled(Slot* slot, std::string_view body) {
+  auto r = proto::decode_recalled(body);
+  if (!r) return slot->conn->close();
+  slot->recall_pending = false;
+  auto it = std::find(slot->in_flight.begin(), slot->in_flight.end(), r->first);
+  if (!r->second || it == slot->in_flight.end()) return;  // it had started: nothing to move
+  slot->in_flight.erase(it);
+  --slot->accepted;
+  requeue_front({r->first});
+  drain();
+}
+
+void Dispatcher::on_close(Slot* slot) {
+  Deliveries out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    drop(slot, out);
+    slots_.erase(slot);
+    drain();
+  }
+  deliver_all(out);
+}
+
+void Dispatcher::drop(Slot* slot, Deliveries& out) {
+  auto r = std::find(ready_.begin(), ready_.end(), slot);
+  if (r != ready_.end()) ready_.erase(r);
+  if (slot->in_flight.empty()) return;
+  // The daemon runs its tasks in order: the first was running and is lost (19); the others
+  // never started and go back to the queue.
+  std::uint64_t running = slot->in_flight.front();
+  slot->in_flight.pop_front();
+  auto e = tasks_.find(running);
+  out.push_back({std::move(e->second.target), error_frame(running, ErrorValue::kConnectionReset)});
+  tasks_.erase(e);
+  --executing_;
+  requeue_front(slot->in_flight);
+  slot->in_flight.clear();
+}
+
+void Dispatcher::requeue_front(const std::deque<std::uint64_t>& ids) {
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+    auto e = tasks_.find(*it);
+    --executing_;
+    if (e->second.cancelled) {  // its caller has its answer already; it need not run
+      tasks_.erase(e);
+      continue;
+    }
+    e->second.daemon = nullptr;
+    queue_.push_front(*it);
+    ++awaiting_;
+  }
+}
+
+bool Dispatcher::has_capacity(const Slot& s) const {
+  return s.ready && (s.hello.maxtasks == 0 || s.accepted < s.hello.maxtasks);
+}
+
+std::size_t Dispatcher::depth(const Slot& s) const {
+  if (s.task_us < 0 || options_.max_prefetch <= 1) return 1;
+  double fit = static_cast<double>(options_.prefetch_window.count()) / std::max(s.task_us, 1.0);
+  return static_cast<std::size_t>(
+      std::clamp(fit, 1.0, static_cast<double>(options_.max_prefetch)));
+}
+
+Dispatcher::Slot* Dispatcher::pick() {
+  std::size_t n = ready_.size();
+  if (n == 0) return nullptr;
+  bool round_robin = options_.policy == DispatcherOptions::Policy::kRoundRobin;
+  for (std::size_t k = 0; k < n; ++k) {
+    Slot* s = ready_[(rotor_ + k) % n];
+    if (has_capacity(*s) && (round_robin || s->in_flight.empty())) {
+      rotor_ = (rotor_ + k + 1) % n;
+      return s;
+    }
+  }
+  if (round_robin) return nullptr;
+  // Nobody idle: prefetch to the least loaded daemon whose recent tasks were short.
+  Slot* best = nullptr;
+  for (Slot* s : ready_)
+    if (has_capacity(*s) && s->in_flight.size() < depth(*s) &&
+        (!best || s->in_flight.size() < best->in_flight.size()))
+      best = s;
+  return best;
+}
+
+void Dispatcher::assign(Slot* s, std::uint64_t id, Entry& e) {
+  e.daemon = s;
+  s->in_flight.push_back(id);
+  ++s->assigned;
+  ++s->accepted;
+  --awaiting_;
+  ++executing_;
+  s->conn->send(e.frame);
+}
+
+void Dispatcher::drain() {
+  while (awaiting_ > 0) {
+    auto e = tasks_.end();
+    while (!queue_.empty()) {  // skip ids of tasks cancelled while queued
+      e = tasks_.find(queue_.front());
+      if (e != tasks_.end() && !e->second.daemon) break;
+      queue_.pop_front();
+    }
+    if (queue_.empty()) return;
+    Slot* s = pick();
+    if (!s) return;
+    queue_.pop_front();
+    assign(s, e->first, e->second);
+  }
+}
+
+void Dispatcher::maybe_recall() {
+  // An idle daemon and an empty queue while another daemon holds prefetched tasks: ask for the
+  // newest of them back, so that it runs now on the idle one.
+  if (options_.policy != DispatcherOptions::Policy::kFifo || awaiting_ > 0) return;
+  bool idle = std::any_of(ready_.begin(), ready_.end(),
+                          [&](Slot* s) { return s->in_flight.empty() && has_capacity(*s); });
+  if (!idle) return;
+  Slot* victim = nullptr;
+  for (Slot* s : ready_)
+    if (s->in_flight.size() >= 2 && !s->recall_pending &&
+        (!victim || s->in_flight.size() > victim->in_flight.size()))
+      victim = s;
+  if (!victim) return;
+  victim->recall_pending = true;
+  victim->conn->send(proto::encode_id(proto::Type::kRecall, victim->in_flight.back()));
+}
+
+std::uint64_t Dispatcher::submit(std::string frame, std::shared_ptr<ResultTarget> target) {
+  std::unique_lock<std::mutex> lock(mu_);
+  std::uint64_t id = next_id_++;
+  if (stopping_) {
+    lock.unlock();
+    target->deliver(error_frame(id, ErrorValue::kClosed));
+    return id;
+  }
+  proto::patch_id(frame, id);
+  tasks_.emplace(id, Entry{std::make_shared<const std::string>(std::move(frame)),
+                           std::move(target)});
+  queue_.push_back(id);
+  ++awaiting_;
+  ++submitted_;
+  drain();
+  return id;
+}
+
+bool Dispatcher::cancel(std::uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto e = tasks_.find(id);
+  if (e == tasks_.end()) return false;
+  if (!e->second.daemon) {  // queued: it never runs (its id is skipped in the queue)
+    tasks_.erase(e);
+    --awaiting_;
+    return true;
+  }
+  if (!e->second.cancelled) {
+    e->second.cancelled = true;
+    e->second.daemon->conn->send(proto::encode_id(proto::Type::kCancel, id));
+  }
+  return true;
+}
+
+DispatcherInfo Dispatcher::info() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  DispatcherInfo i;
+  i.connections = ready_.size();
+  i.cumulative = cumulative_;
+  i.awaiting = awaiting_;
+  i.executing = executing_;
+  i.completed = submitted_ - awaiting_ - executing_;
+  return i;
+}
+
+std::vector<DaemonRow> Dispatcher::daemons() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<DaemonRow> rows;
+  for (const auto& [p, s] : slots_) {
+    if (!s->ready && !s->exiting) continue;
+    DaemonRow r;
+    r.instance = s->instance;
+    r.pid = s->hello.pid;
+    r.host = s->hello.host;
+    r.job_id = s->hello.job_id;
+    r.array_index = s->hello.array_index;
+    r.peer = s->conn->peer();
+    r.assigned = s->assigned;
+    r.completed = s->completed;
+    r.in_flight = static_cast<std::uint32_t>(s->in_flight.size());
+    rows.push_back(std::move(r));
+  }
+  std::sort(rows.begin(), rows.end(),
+            [](const DaemonRow& a, const DaemonRow& b) { return a.instance < b.instance; });
+  return rows;
+}
+
+bool Dispatcher::wait_for_connections(std::size_t n, std::chrono::milliseconds timeout,
+                                      const std::function<bool()>& keep_waiting) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (ready_.size() < n) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    if (keep_waiting) {
+      lock.unlock();
+      bool go_on = keep_waiting();
+      lock.lock();
+      if (!go_on) return ready_.size() >= n;
+    }
+    connected_cv_.wait_for(lock, std::min<std::chrono::steady_clock::duration>(
+                                     deadline - now, std::chrono::milliseconds(100)));
+  }
+  return true;
+}
+
+void Dispatcher::exit_all() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Slot* s : ready_) s->conn->send(proto::encode_empty(proto::Type::kExit));
+}
+
+}  // namespace mirai

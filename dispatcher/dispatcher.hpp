@@ -1,0 +1,142 @@
+// The dispatcher: daemons dial in; tasks are handed to idle daemons first-in first-out, with
+// adaptive prefetch for short tasks (docs/dispatcher.md). Runs inside the host process or in
+// `mirai dispatcher`.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/connection.hpp"
+#include "core/protocol_v1.hpp"
+#include "core/transport.hpp"
+#include "mirai/status.hpp"
+
+namespace mirai {
+
+// Receives the outcome of one task: a kResult frame from the daemon, or one the dispatcher made
+// (19 when the daemon died, 7 when the dispatcher stopped). Called on an NNG thread without the
+// dispatcher's lock held; it may be called after the caller already resolved the task itself
+// (cancel, timeout) and must then ignore it.
+class ResultTarget {
+ public:
+  virtual ~ResultTarget() = default;
+  virtual void deliver(std::string frame) = 0;
+};
+
+struct DispatcherOptions {
+  std::vector<std::string> urls;  // listen on each (at least one)
+  enum class Policy {
+    kFifo,        // one task (plus adaptive prefetch) per daemon, queue at the dispatcher
+    kRoundRobin,  // "no dispatcher": hand every task at once to the next daemon in turn
+  };
+  Policy policy = Policy::kFifo;
+  // Prefetch: a daemon whose recent tasks were short gets up to this many tasks in flight, as
+  // many as fit in `prefetch_window` of its measured task time. 1 turns prefetch off.
+  int max_prefetch = 32;
+  std::chrono::microseconds prefetch_window{1000};
+};
+
+struct DispatcherInfo {
+  std::uint64_t connections = 0;  // daemons connected now
+  std::uint64_t cumulative = 0;   // daemons ever connected
+  std::uint64_t awaiting = 0;     // tasks queued at the dispatcher
+  std::uint64_t executing = 0;    // tasks sent to a daemon and not yet answered
+  std::uint64_t completed = 0;    // tasks answered or cancelled
+};
+
+struct DaemonRow {
+  std::uint32_t instance = 0;  // 1 for the first daemon that connected, 2 for the next, ...
+  std::uint32_t pid = 0;
+  std::string host, job_id, peer;
+  std::uint32_t array_index = 0;
+  std::uint64_t assigned = 0, completed = 0;
+  std::uint32_t in_flight = 0;
+};
+
+class Dispatcher {
+ public:
+  static Expected<std::unique_ptr<Dispatcher>> start(DispatcherOptions options);
+  // Stops: closes the listeners and every daemon connection (daemons with autoexit then exit)
+  // and resolves every pending task with error value 7.
+  ~Dispatcher();
+
+  // The URLs daemons dial, with ports resolved.
+  const std::vector<std::string>& urls() const { return urls_; }
+
+  // Queues a task. `frame` is an encoded kTask frame; its id is replaced by the returned one,
+  // which cancel() takes and results carry.
+  std::uint64_t submit(std::string frame, std::shared_ptr<ResultTarget> target);
+
+  // Stops a task: a queued one never runs; a running one is interrupted on its daemon. Returns
+  // false if the task is unknown or already answered.
+  bool cancel(std::uint64_t id);
+
+  DispatcherInfo info() const;
+  std::vector<DaemonRow> daemons() const;
+
+  // Waits until at least `n` daemons are connected. Returns false on timeout, or as soon as
+  // `keep_waiting` (checked every 100 ms) says to give up.
+  bool wait_for_connections(std::size_t n, std::chrono::milliseconds timeout,
+                            const std::function<bool()>& keep_waiting = {});
+
+  // Tells every connected daemon to exit now, even those started without autoexit.
+  void exit_all();
+
+ private:
+  struct Slot;
+  struct Entry {
+    std::shared_ptr<const std::string> frame;
+    std::shared_ptr<ResultTarget> target;
+    Slot* daemon = nullptr;  // null while queued
+    bool cancelled = false;
+  };
+  struct Delivery {
+    std::shared_ptr<ResultTarget> target;
+    std::string frame;
+  };
+  using Deliveries = std::vector<Delivery>;
+
+  explicit Dispatcher(DispatcherOptions options);
+  void on_accept(std::shared_ptr<Connection> conn);
+  void on_frame(Slot* slot, std::string frame);
+  void on_close(Slot* slot);
+  void on_hello(Slot* slot, std::string_view body);
+  void on_result(Slot* slot, std::string frame, Deliveries& out);
+  void on_recalled(Slot* slot, std::string_view body);
+  void drop(Slot* slot, Deliveries& out);  // REQUIRES: mu_
+  void drain();                            // REQUIRES: mu_
+  void maybe_recall();                     // REQUIRES: mu_
+  Slot* pick();                            // REQUIRES: mu_
+  std::size_t depth(const Slot& s) const;
+  bool has_capacity(const Slot& s) const;
+  void assign(Slot* s, std::uint64_t id, Entry& e);  // REQUIRES: mu_
+  void requeue_front(const std::deque<std::uint64_t>& ids);  // REQUIRES: mu_
+  static void deliver_all(Deliveries& out);
+
+  DispatcherOptions options_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::string> urls_;
+
+  // The dispatcher's state has one owner: this mutex. Handlers of every connection take it.
+  mutable std::mutex mu_;
+  std::condition_variable connected_cv_;  // signalled when a daemon becomes ready
+  bool stopping_ = false;                                  // GUARDED_BY(mu_)
+  std::uint64_t next_id_ = 1;                              // GUARDED_BY(mu_)
+  std::unordered_map<std::uint64_t, Entry> tasks_;         // GUARDED_BY(mu_)
+  std::deque<std::uint64_t> queue_;  // GUARDED_BY(mu_); may hold ids of cancelled tasks
+  std::uint64_t awaiting_ = 0, executing_ = 0, submitted_ = 0;  // GUARDED_BY(mu_)
+  std::uint32_t cumulative_ = 0;                               // GUARDED_BY(mu_)
+  std::unordered_map<Slot*, std::unique_ptr<Slot>> slots_;     // GUARDED_BY(mu_)
+  std::vector<Slot*> ready_;  // GUARDED_BY(mu_); said hello, taking tasks, in connect order
+  std::size_t rotor_ = 0;     // GUARDED_BY(mu_); where the next search for a daemon starts
+};
+
+}  // namespace mirai

@@ -1,0 +1,59 @@
+// A daemon with functions of its own. Build it, then point a profile's daemon_command at it:
+//
+//   mirai::DaemonsConfig c;  c.n = 2;  c.daemon_command = "/path/to/custom_daemon";
+//   profile.set_daemons(c);
+//   profile.submit(mirai::Task::call("sum", "1 2 3")).wait().value  == "6"
+//
+// It accepts the same arguments as `mirai daemon` does after the word "daemon":
+//   custom_daemon daemon URL [--maxtasks N] [--idletime D] ...
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "mirai/daemon.hpp"
+#include "mirai/duration.hpp"
+
+int main(int argc, char** argv) {
+  // Launchers call "<command> daemon URL [options]"; this example reads the URL and limits.
+  if (argc < 3 || std::string(argv[1]) != "daemon") {
+    std::cerr << "usage: custom_daemon daemon URL [--maxtasks N] [--idletime D] [--walltime D]\n";
+    return 64;
+  }
+  mirai::DaemonOptions options;
+  options.url = argv[2];
+  for (int i = 3; i + 1 < argc; i += 2) {
+    std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--maxtasks") {
+      options.maxtasks = static_cast<std::uint32_t>(std::stoul(value));
+    } else if (flag == "--idletime" || flag == "--walltime") {
+      auto d = mirai::parse_duration(value);
+      if (!d) return std::cerr << d.message() << "\n", 64;
+      (flag == "--idletime" ? options.idletime : options.walltime) = *d;
+    }
+  }
+
+  mirai::FunctionRegistry functions;
+  mirai::add_builtin_functions(functions);
+  // Sums whitespace-separated integers: "1 2 3" -> "6".
+  functions.add("sum", [](std::string_view payload, mirai::CallContext&) {
+    std::istringstream in{std::string(payload)};
+    long long total = 0;
+    std::string word;
+    while (in >> word) total += std::stoll(word);  // a bad number throws: an evaluation error
+    return std::to_string(total);
+  });
+  // Counts down, checking for cancellation between steps.
+  functions.add("countdown", [](std::string_view payload, mirai::CallContext& ctx) {
+    int n = std::stoi(std::string(payload));
+    for (int i = n; i > 0; --i)
+      if (!ctx.sleep_for(std::chrono::milliseconds(100))) throw mirai::Interrupted();
+    return std::string("liftoff");
+  });
+
+  auto code = mirai::run_daemon(options, functions);
+  if (!code) {
+    std::cerr << "custom_daemon: " << code.message() << "\n";
+    return 69;
+  }
+  return *code;
+}

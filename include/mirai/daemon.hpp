@@ -1,0 +1,90 @@
+// The daemon side: functions callable by name, and the daemon loop. `mirai daemon` is this loop
+// with the built-in functions; a custom daemon registers its own (examples/custom_daemon.cpp).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mirai/status.hpp"
+
+namespace mirai {
+
+// Handed to a registered function while it runs. Thread-safe.
+class CallContext {
+ public:
+  // True once the task was cancelled (stop, timeout, or the daemon is exiting). A long function
+  // should check it and return; its result is then discarded and the mirai is an interrupt.
+  bool cancelled() const;
+  // Sleeps up to `d`; returns early, with false, when the task is cancelled.
+  bool sleep_for(std::chrono::milliseconds d) const;
+  void cancel();  // called by the daemon
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  bool cancelled_ = false;  // GUARDED_BY(mu_)
+};
+
+// Throw from a function to end the task as an interrupt rather than an error.
+struct Interrupted : std::runtime_error {
+  Interrupted() : std::runtime_error("interrupted") {}
+};
+
+// A function takes the task's payload bytes and returns the result bytes. An exception makes
+// the task an evaluation error carrying the exception's type and message.
+using Function = std::function<std::string(std::string_view payload, CallContext& context)>;
+
+class FunctionRegistry {
+ public:
+  void add(std::string name, Function f) { functions_[std::move(name)] = std::move(f); }
+  const Function* find(const std::string& name) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::map<std::string, Function> functions_;
+};
+
+// Adds the functions every `mirai daemon` has:
+//   echo   returns its payload          noop   returns nothing
+//   sleep  waits for the payload's duration ("250ms", "2s"), cancellable, returns ""
+//   fail   throws std::runtime_error with the payload as message
+//   pid    returns the daemon's process id as decimal text
+void add_builtin_functions(FunctionRegistry& registry);
+
+struct DaemonOptions {
+  std::string url;               // the dispatcher (or host) to dial
+  bool asyncdial = false;        // keep retrying the first dial instead of failing
+  bool autoexit = true;          // exit when the connection ends (else dial again)
+  std::chrono::milliseconds idletime{0};  // exit (code 1) after this long without a task
+  std::chrono::milliseconds walltime{0};  // exit (code 2) once this long has passed
+  std::uint32_t maxtasks = 0;             // exit (code 3) after this many tasks
+  std::chrono::milliseconds dial_timeout{10000};
+  std::string job_id;             // reported in the hello, for status
+  std::uint32_t array_index = 0;  // likewise
+  // Called once the first connection is established (mirai daemon silences its output here,
+  // so that dial errors are still seen).
+  std::function<void()> on_connected;
+};
+
+// Exit codes of a daemon, as in mirai.
+enum DaemonExit : int {
+  kExitConnectionEnded = 0,
+  kExitIdletime = 1,
+  kExitWalltime = 2,
+  kExitMaxtasks = 3,
+};
+const char* daemon_exit_text(int code);
+
+// Runs the daemon until it exits and returns its exit code. Fails when the first dial fails
+// (without asyncdial) or the peer is not a mirai dispatcher of this protocol version.
+Expected<int> run_daemon(const DaemonOptions& options, const FunctionRegistry& functions);
+
+}  // namespace mirai

@@ -1,0 +1,97 @@
+// A compute profile: one pool of daemons with its own dispatcher and URL (mirai's daemons()).
+// Profiles are independent; a program may hold several (e.g. "cpu" and "gpu").
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mirai/future.hpp"
+#include "mirai/status.hpp"
+#include "mirai/task.hpp"
+
+namespace mirai {
+
+class ProfileCore;
+
+// Arguments given to every daemon this profile launches (mirai daemon's options).
+struct DaemonLimits {
+  std::chrono::milliseconds idletime{0};  // 0: none
+  std::chrono::milliseconds walltime{0};  // 0: none
+  std::uint32_t maxtasks = 0;             // 0: none
+  bool autoexit = true;
+  bool asyncdial = false;
+  bool output = false;  // keep the daemon's own stdout/stderr
+};
+
+struct DaemonsConfig {
+  // Local daemons to launch now. 0 with a url: daemons are started elsewhere and dial in.
+  int n = 0;
+  // true: FIFO dispatcher (cancellation, timeouts that stop the task). false: tasks go
+  // round-robin straight to connected daemons.
+  bool dispatcher = true;
+  // Where daemons dial in; empty: a private abstract socket on this machine.
+  std::string url;
+  DaemonLimits limits;
+  // The program run as `<daemon_command> daemon URL ...`; empty: the mirai binary found next
+  // to this library's build, $MIRAI_EXE, or `mirai` on PATH.
+  std::string daemon_command;
+  // How long set_daemons waits for the n local daemons to connect.
+  std::chrono::milliseconds startup_timeout{30000};
+  // Prefetch for short tasks (see docs/dispatcher.md); 1 turns it off.
+  int max_prefetch = 32;
+};
+
+// mirai's info(): counters of a profile.
+struct Info {
+  std::uint64_t connections = 0, cumulative = 0, awaiting = 0, executing = 0, completed = 0;
+};
+
+struct DaemonStatus {
+  std::uint32_t instance = 0, pid = 0, array_index = 0;
+  std::string host, job_id;
+  std::uint64_t assigned = 0, completed = 0;
+  std::uint32_t in_flight = 0;
+};
+
+// mirai's status(): info plus the URL daemons dial and one row per connected daemon.
+struct ProfileStatus {
+  std::string url;  // empty when no daemons are set
+  Info info;
+  std::vector<DaemonStatus> daemons;
+};
+
+class Profile {
+ public:
+  Profile();
+  ~Profile();  // resets
+  Profile(const Profile&) = delete;
+  Profile& operator=(const Profile&) = delete;
+
+  // mirai's daemons(n, ...): resets the profile if it was set, listens, launches `n` local
+  // daemons and waits until they are connected. On failure nothing is left running.
+  Status set_daemons(const DaemonsConfig& config);
+  // mirai's daemons(0): stops the dispatcher and the daemons; pending mirai resolve to 7.
+  void reset();
+  bool daemons_set() const;
+
+  // Launches `n` more local daemons dialing this profile's URL (mirai's launch_local()).
+  Status launch_local(int n);
+
+  // mirai's mirai(): queues the task and returns at once. With no daemons set, each task runs
+  // in a fresh daemon process of its own (ephemeral mode).
+  Future submit(Task task);
+
+  Info info() const;
+  ProfileStatus status() const;
+  // The URL daemons dial ("" when no daemons are set).
+  std::string url() const;
+
+ private:
+  std::shared_ptr<ProfileCore> core_;
+  std::shared_ptr<ProfileCore> ephemeral_;
+};
+
+}  // namespace mirai

@@ -1,0 +1,54 @@
+// Tasks: what a daemon evaluates. A task is a shell command or a call of a function that the
+// daemon binary registered by name.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace mirai {
+
+// A command run by the daemon. With `script` set it runs `sh -c script`; otherwise `argv` is
+// executed directly (searched on PATH, no shell involved, so arguments are never re-parsed).
+struct ShellTask {
+  std::vector<std::string> argv;
+  std::string script;
+  std::map<std::string, std::string> env;  // added to (or replacing) the daemon's environment
+  std::string cwd;                         // empty: the daemon's working directory
+  std::string stdin_data;                  // bytes written to the command's stdin
+};
+
+// A call of a function registered in the daemon (see mirai/daemon.hpp): bytes in, bytes out.
+struct CallTask {
+  std::string function;
+  std::string payload;
+};
+
+struct Task {
+  std::variant<ShellTask, CallTask> body;
+  // Zero means no timeout. On expiry the mirai resolves to error value 5 and the task is
+  // cancelled on its daemon.
+  std::chrono::milliseconds timeout{0};
+
+  static Task shell(std::vector<std::string> argv) {
+    ShellTask t;
+    t.argv = std::move(argv);
+    return {std::move(t), {}};
+  }
+  static Task sh(std::string script) {
+    ShellTask t;
+    t.script = std::move(script);
+    return {std::move(t), {}};
+  }
+  static Task call(std::string function, std::string payload = {}) {
+    return {CallTask{std::move(function), std::move(payload)}, {}};
+  }
+  Task&& with_timeout(std::chrono::milliseconds t) && {
+    timeout = t;
+    return std::move(*this);
+  }
+};
+
+}  // namespace mirai

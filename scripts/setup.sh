@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything mirai needs to build and test on Debian 12 / Ubuntu (run as root).
+set -euo pipefail
+packages=(
+  cmake g++ make pkg-config
+  libnng-dev libmbedtls-dev libyaml-cpp-dev
+  libboost-dev libboost-program-options-dev
+  catch2 nlohmann-json3-dev
+  parallel  # only for the side-by-side shell benchmark
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages: ${missing[*]}; run this script as root (or with sudo)" >&2
+    exit 1
+  fi
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
