@@ -1,0 +1,287 @@
+// Profiles against real `mirai daemon` processes over real sockets.
+#include "mirai/profile.hpp"
+
+#include <signal.h>
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <set>
+
+#include "tests/support/support.hpp"
+
+using namespace mirai;
+using namespace std::chrono_literals;
+
+namespace {
+
+DaemonsConfig local(int n, std::string url = {}) {
+  DaemonsConfig c;
+  c.n = n;
+  c.url = std::move(url);
+  c.daemon_command = test::mirai_exe();
+  return c;
+}
+
+void set(Profile& p, const DaemonsConfig& c) {
+  Status s = p.set_daemons(c);
+  INFO(s.message());
+  REQUIRE(s.ok());
+}
+
+// A shell task that writes the pid of its daemon (its parent) and its own pid, then sleeps.
+Task sleeper(const test::TempDir& dir, const std::string& name, int seconds = 30) {
+  return Task::sh("echo $PPID > " + dir.file(name + ".daemon") + "; echo $$ > " +
+                  dir.file(name + ".pid") + "; exec sleep " + std::to_string(seconds));
+}
+
+pid_t wait_pid(const test::TempDir& dir, const std::string& file) {
+  std::string text;
+  REQUIRE(test::eventually([&] {
+    text = test::read_file(dir.file(file));
+    return !text.empty() && text.back() == '\n';
+  }));
+  return std::stoi(text);
+}
+
+}  // namespace
+
+TEST_CASE("10000 tasks over 2 daemons each resolve exactly once", "[profile][slow]") {
+  Profile p;
+  set(p, local(2));
+  std::vector<Future> fs;
+  for (int i = 0; i < 10000; ++i) fs.push_back(p.submit(Task::call("echo", std::to_string(i))));
+  for (int i = 0; i < 10000; ++i) {
+    const Result& r = fs[i].wait();
+    REQUIRE(r.ok());
+    REQUIRE(r.value == std::to_string(i));
+  }
+  Info info = p.info();
+  CHECK(info.completed == 10000);
+  CHECK(info.awaiting == 0);
+  CHECK(info.executing == 0);
+  CHECK(info.connections == 2);
+  CHECK(info.cumulative == 2);
+  auto st = p.status();
+  REQUIRE(st.daemons.size() == 2);
+  CHECK(st.daemons[0].completed + st.daemons[1].completed == 10000);
+  CHECK(st.daemons[0].assigned == st.daemons[0].completed);
+}
+
+TEST_CASE("a daemon killed mid-task gives 19 and the other finishes the rest", "[profile]") {
+  test::TempDir dir;
+  Profile p;
+  set(p, local(2));
+  Future doomed = p.submit(sleeper(dir, "a"));
+  pid_t daemon = wait_pid(dir, "a.daemon");
+  std::vector<Future> rest;
+  for (int i = 0; i < 50; ++i) rest.push_back(p.submit(Task::call("echo", std::to_string(i))));
+  kill(daemon, SIGKILL);
+  const Result& r = doomed.wait();
+  CHECK(r.kind == Result::Kind::kErrorValue);
+  CHECK(r.code() == 19);
+  for (int i = 0; i < 50; ++i) CHECK(rest[i].wait().value == std::to_string(i));
+  CHECK(p.info().connections == 1);
+  // The sleep it ran is not left behind by the dead daemon's group either.
+  pid_t sleep_pid = wait_pid(dir, "a.pid");
+  kill(sleep_pid, SIGKILL);
+}
+
+TEST_CASE("a queued task that is stopped never runs", "[profile]") {
+  test::TempDir dir;
+  Profile p;
+  set(p, local(1));
+  Future busy = p.submit(sleeper(dir, "busy"));
+  wait_pid(dir, "busy.pid");
+  Future queued = p.submit(Task::sh("touch " + dir.file("ran")));
+  CHECK(queued.unresolved());
+  CHECK(queued.stop());
+  CHECK(queued.wait().code() == 20);
+  CHECK_FALSE(queued.stop());  // already resolved
+  CHECK(busy.stop());
+  Future after = p.submit(Task::call("echo", "next"));
+  CHECK(after.wait().value == "next");
+  CHECK(test::read_file(dir.file("ran")).empty());
+  CHECK_FALSE(std::ifstream(dir.file("ran")).good());
+}
+
+TEST_CASE("stopping a running shell task kills its process", "[profile]") {
+  test::TempDir dir;
+  Profile p;
+  set(p, local(1));
+  Future f = p.submit(sleeper(dir, "s"));
+  pid_t sleep_pid = wait_pid(dir, "s.pid");
+  REQUIRE(test::process_alive(sleep_pid));
+  CHECK(f.stop());
+  CHECK(f.wait().code() == 20);
+  CHECK(test::eventually([&] { return !test::process_alive(sleep_pid); }, 5s));
+  // The daemon is free again.
+  CHECK(p.submit(Task::call("echo", "ok")).wait().value == "ok");
+}
+
+TEST_CASE("stopping a running call task interrupts it on the daemon", "[profile]") {
+  Profile p;
+  set(p, local(1));
+  Future f = p.submit(Task::call("sleep", "30s"));
+  REQUIRE(test::eventually([&] { return p.info().executing == 1; }));
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(f.stop());
+  CHECK(p.submit(Task::call("echo", "free")).wait().value == "free");
+  CHECK(std::chrono::steady_clock::now() - t0 < 10s);
+}
+
+TEST_CASE("a timeout gives 5 and kills the task and frees the daemon", "[profile]") {
+  test::TempDir dir;
+  Profile p;
+  set(p, local(1));
+  Task t = sleeper(dir, "t");
+  t.timeout = 500ms;
+  Future f = p.submit(std::move(t));
+  CHECK(f.wait().code() == 5);
+  pid_t sleep_pid = wait_pid(dir, "t.pid");
+  CHECK(test::eventually([&] { return !test::process_alive(sleep_pid); }, 5s));
+  CHECK(p.submit(Task::call("echo", "after")).wait().value == "after");
+}
+
+TEST_CASE("evaluation errors carry type and message and exit code and stderr", "[profile]") {
+  Profile p;
+  set(p, local(1));
+  const Result& thrown = p.submit(Task::call("fail", "boom")).wait();
+  CHECK(thrown.is_evaluation_error());
+  CHECK(thrown.is_error_value());
+  CHECK(thrown.type == "std::runtime_error");
+  CHECK(thrown.message == "boom");
+
+  Result shell = p.submit(Task::sh("echo partial; echo 'bad thing' >&2; exit 4")).wait();
+  CHECK(shell.is_evaluation_error());
+  CHECK(shell.exit_code == 4);
+  CHECK(shell.type == "exit status 4");
+  CHECK(shell.value == "partial\n");
+  CHECK(shell.stderr_tail() == "bad thing\n");
+
+  Result sig = p.submit(Task::sh("kill -TERM $$")).wait();
+  CHECK(sig.signal == SIGTERM);
+  CHECK_THAT(sig.type, Catch::StartsWith("signal 15"));
+
+  Result unknown = p.submit(Task::call("nope")).wait();
+  CHECK(unknown.type == "unknown function");
+  CHECK_THAT(unknown.message, Catch::Contains("echo"));
+}
+
+TEST_CASE("shell tasks get argv and environment and directory and stdin", "[profile]") {
+  test::TempDir dir;
+  Profile p;
+  set(p, local(1));
+  Task t = Task::shell({"sh", "-c", "echo \"$1|$GREETING|$(pwd)\"; cat", "sh", "a; rm -rf /"});
+  auto& sh = std::get<ShellTask>(t.body);
+  sh.env["GREETING"] = "hi";
+  sh.cwd = dir.path();
+  sh.stdin_data = "from stdin";
+  CHECK(p.submit(std::move(t)).wait().value == "a; rm -rf /|hi|" + dir.path() + "\nfrom stdin");
+}
+
+TEST_CASE("every transport carries tasks with port 0 resolved", "[profile][slow]") {
+  // Generated values outlive one run of the test case, so the ipc path cannot be in a TempDir.
+  std::string ipc = "ipc:///tmp/mirai-test-" + std::to_string(getpid()) + ".sock";
+  auto url = GENERATE_COPY(as<std::string>{}, "tcp://127.0.0.1:0", "tcp://[::1]:0",
+                           "ws://127.0.0.1:0/x", "abstract://", ipc);
+  INFO(url);
+  Profile p;
+  set(p, local(2, url));
+  CHECK(p.url().find(":0/") == std::string::npos);
+  CHECK((p.url().size() < 2 || p.url().substr(p.url().size() - 2) != ":0"));
+  std::vector<Future> fs;
+  for (int i = 0; i < 20; ++i) fs.push_back(p.submit(Task::call("echo", std::to_string(i))));
+  for (int i = 0; i < 20; ++i) CHECK(fs[i].wait().value == std::to_string(i));
+}
+
+TEST_CASE("without a dispatcher tasks go round-robin to the daemons", "[profile]") {
+  Profile p;
+  DaemonsConfig c = local(2);
+  c.dispatcher = false;
+  set(p, c);
+  std::vector<Future> fs;
+  for (int i = 0; i < 100; ++i) fs.push_back(p.submit(Task::call("pid")));
+  std::set<std::string> pids;
+  for (auto& f : fs) pids.insert(f.wait().value);
+  CHECK(pids.size() == 2);
+  auto st = p.status();
+  REQUIRE(st.daemons.size() == 2);
+  CHECK(st.daemons[0].assigned == 50);
+  CHECK(st.daemons[1].assigned == 50);
+}
+
+TEST_CASE("with no daemons set each task runs in a fresh daemon", "[profile]") {
+  Profile p;
+  std::vector<Future> fs;
+  for (int i = 0; i < 3; ++i) fs.push_back(p.submit(Task::call("pid")));
+  std::set<std::string> pids;
+  for (auto& f : fs) {
+    REQUIRE(f.wait().ok());
+    pids.insert(f.wait().value);
+  }
+  CHECK(pids.size() == 3);
+  CHECK_FALSE(p.daemons_set());
+}
+
+TEST_CASE("status names each daemon with pid and host and instance and counts", "[profile]") {
+  Profile p;
+  set(p, local(2));
+  std::set<std::string> ran_on;
+  for (int i = 0; i < 20; ++i) ran_on.insert(p.submit(Task::call("pid")).wait().value);
+  ProfileStatus st = p.status();
+  CHECK(st.url == p.url());
+  REQUIRE(st.daemons.size() == 2);
+  CHECK(st.daemons[0].instance == 1);
+  CHECK(st.daemons[1].instance == 2);
+  for (const auto& d : st.daemons) {
+    CHECK(d.host.size() > 0);
+    CHECK(d.pid > 0);
+  }
+  for (const auto& pid : ran_on) {
+    bool known = false;
+    for (const auto& d : st.daemons) known |= std::to_string(d.pid) == pid;
+    CHECK(known);
+  }
+  CHECK(st.daemons[0].completed + st.daemons[1].completed == 20);
+}
+
+TEST_CASE("reset resolves pending tasks with 7 and stops the daemons", "[profile]") {
+  test::TempDir dir;
+  Profile p;
+  set(p, local(1));
+  Future running = p.submit(sleeper(dir, "r"));
+  pid_t daemon = wait_pid(dir, "r.daemon");
+  pid_t sleep_pid = wait_pid(dir, "r.pid");
+  Future queued = p.submit(Task::call("echo", "x"));
+  p.reset();
+  CHECK(running.wait().code() == 7);
+  CHECK(queued.wait().code() == 7);
+  CHECK_FALSE(test::process_alive(daemon));
+  CHECK(test::eventually([&] { return !test::process_alive(sleep_pid); }, 5s));
+  CHECK(p.info().connections == 0);
+}
+
+TEST_CASE("a custom daemon serves its own registered functions", "[profile]") {
+  Profile p;
+  DaemonsConfig c = local(1);
+  c.daemon_command = test::custom_daemon_exe();
+  set(p, c);
+  CHECK(p.submit(Task::call("sum", "1 2 3 4")).wait().value == "10");
+  const Result bad = p.submit(Task::call("sum", "1 x")).wait();
+  CHECK(bad.is_evaluation_error());
+  CHECK(bad.type == "std::invalid_argument");
+}
+
+TEST_CASE("a daemon that cannot start is reported and nothing is left running", "[profile]") {
+  Profile p;
+  DaemonsConfig c = local(1);
+  c.daemon_command = "/bin/false";
+  Status s = p.set_daemons(c);
+  CHECK_FALSE(s.ok());
+  CHECK_THAT(s.message(), Catch::Contains("before it connected"));
+  c.daemon_command = "/nonexistent/mirai";
+  s = p.set_daemons(c);
+  CHECK_THAT(s.message(), Catch::Contains("/nonexistent/mirai"));
+}

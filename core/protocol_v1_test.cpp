@@ -1,0 +1,105 @@
+#include "core/protocol_v1.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace mirai;
+
+TEST_CASE("a shell task survives encoding with every field", "[protocol]") {
+  ShellTask sh;
+  sh.argv = {"printf", "%s\\n", "a b", std::string("nul\0byte", 8)};
+  sh.env = {{"A", "1"}, {"EMPTY", ""}};
+  sh.cwd = "/tmp";
+  sh.stdin_data = std::string(100000, 'x');
+  Task t{sh, std::chrono::milliseconds(1500)};
+  std::string frame = proto::encode_task(42, t);
+  auto fv = proto::view_frame(frame);
+  REQUIRE(fv);
+  CHECK(fv->type == proto::Type::kTask);
+  std::uint64_t id = 0;
+  auto back = proto::decode_task(fv->body, &id);
+  REQUIRE(back);
+  CHECK(id == 42);
+  CHECK(back->timeout.count() == 1500);
+  const auto& b = std::get<ShellTask>(back->body);
+  CHECK(b.argv == sh.argv);
+  CHECK(b.env == sh.env);
+  CHECK(b.cwd == "/tmp");
+  CHECK(b.stdin_data == sh.stdin_data);
+}
+
+TEST_CASE("a call task and a result survive encoding", "[protocol]") {
+  std::string frame = proto::encode_task(7, Task::call("echo", std::string("\0\1\2", 3)));
+  std::uint64_t id = 0;
+  auto t = proto::decode_task(proto::view_frame(frame)->body, &id);
+  REQUIRE(t);
+  CHECK(std::get<CallTask>(t->body).function == "echo");
+  CHECK(std::get<CallTask>(t->body).payload == std::string("\0\1\2", 3));
+
+  Result r;
+  r.kind = Result::Kind::kError;
+  r.type = "exit status 2";
+  r.message = "failed";
+  r.exit_code = 2;
+  r.value = "out";
+  r.stderr_output = "err";
+  r.wall_us = 1234;
+  std::string rf = proto::encode_result(9, proto::kResultFinal, r);
+  auto h = proto::peek_result(rf);
+  REQUIRE(h);
+  CHECK(h->id == 9);
+  CHECK(h->flags == proto::kResultFinal);
+  CHECK(h->wall_us == 1234);
+  auto d = proto::decode_result(proto::view_frame(rf)->body);
+  REQUIRE(d);
+  CHECK(d->result.kind == Result::Kind::kError);
+  CHECK(d->result.type == "exit status 2");
+  CHECK(d->result.exit_code == 2);
+  CHECK(d->result.value == "out");
+  CHECK(d->result.stderr_output == "err");
+}
+
+TEST_CASE("ids are patched in place", "[protocol]") {
+  std::string frame = proto::encode_task(1, Task::call("noop"));
+  proto::patch_id(frame, 0x0102030405060708ull);
+  CHECK(proto::peek_id(frame) == 0x0102030405060708ull);
+}
+
+TEST_CASE("malformed input is rejected and never trusted", "[protocol]") {
+  std::uint64_t id;
+  CHECK_FALSE(proto::view_frame(""));
+  CHECK_FALSE(proto::view_frame(std::string(1, '\x7f')));
+  std::string good = proto::encode_task(3, Task::shell({"true"}));
+  std::string_view body = proto::view_frame(good)->body;
+  // Every truncation fails cleanly.
+  for (std::size_t n = 0; n < body.size(); ++n) CHECK_FALSE(proto::decode_task(body.substr(0, n), &id));
+  // Trailing bytes fail too.
+  CHECK_FALSE(proto::decode_task(std::string(body) + "x", &id));
+  // A string length pointing past the end.
+  std::string bad(body);
+  bad[17] = '\xff';
+  CHECK_FALSE(proto::decode_task(bad, &id));
+  // A hello with the wrong magic.
+  proto::Hello h;
+  std::string hello = proto::encode_hello(h);
+  hello[1] ^= 1;
+  CHECK_FALSE(proto::decode_hello(proto::view_frame(hello)->body));
+  CHECK_FALSE(proto::decode_result("short"));
+  CHECK_FALSE(proto::decode_recalled(std::string(9, '\x02')));
+}
+
+TEST_CASE("a hello carries the protocol version and the daemon's identity", "[protocol]") {
+  proto::Hello h;
+  h.pid = 1234;
+  h.host = "node7";
+  h.job_id = "998";
+  h.array_index = 5;
+  h.maxtasks = 10;
+  auto back = proto::decode_hello(proto::view_frame(proto::encode_hello(h))->body);
+  REQUIRE(back);
+  CHECK(back->version == proto::kVersion);
+  CHECK(back->pid == 1234);
+  CHECK(back->host == "node7");
+  CHECK(back->job_id == "998");
+  CHECK(back->array_index == 5);
+  CHECK(back->maxtasks == 10);
+}

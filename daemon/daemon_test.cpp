@@ -1,0 +1,180 @@
+// `mirai daemon` processes: limits, exit codes, autoexit; the dispatcher against bad peers.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "core/process.hpp"
+#include "core/protocol_v1.hpp"
+#include "core/transport.hpp"
+#include "mirai/profile.hpp"
+#include "tests/support/support.hpp"
+
+using namespace mirai;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A profile that listens but launches nothing: the test starts daemons itself.
+void listen_only(Profile& p, const std::string& url = {}) {
+  DaemonsConfig c;
+  c.url = url;
+  c.daemon_command = test::mirai_exe();
+  REQUIRE(p.set_daemons(c).ok());
+}
+
+pid_t start_daemon(const std::string& url, std::vector<std::string> extra = {}) {
+  SpawnOptions o;
+  o.argv = {test::mirai_exe(), "daemon", url};
+  o.argv.insert(o.argv.end(), extra.begin(), extra.end());
+  auto c = spawn(o);
+  REQUIRE(c);
+  return c->pid;
+}
+
+// The daemon's exit code, waiting up to `timeout`; -1 if still running (then it is killed).
+int exit_code(pid_t pid, std::chrono::milliseconds timeout = 10s) {
+  int st = wait_for_exit(pid, timeout);
+  if (st < 0) {
+    kill(pid, SIGKILL);
+    wait_for_exit(pid, 5s);
+    return -1;
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+std::vector<pid_t> children_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  std::vector<pid_t> out;
+  for (pid_t c; in >> c;) out.push_back(c);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("idletime ends a daemon with code 1", "[daemon]") {
+  Profile p;
+  listen_only(p);
+  pid_t d = start_daemon(p.url(), {"--idletime", "300ms"});
+  REQUIRE(p.submit(Task::call("echo", "x")).wait().ok());
+  CHECK(exit_code(d) == 1);
+}
+
+TEST_CASE("walltime ends a daemon with code 2 after delivering its last result", "[daemon]") {
+  Profile p;
+  listen_only(p);
+  pid_t d = start_daemon(p.url(), {"--walltime", "300ms"});
+  Future f = p.submit(Task::call("sleep", "600ms"));
+  CHECK(f.wait().ok());
+  CHECK(exit_code(d) == 2);
+  pid_t idle = start_daemon(p.url(), {"--walltime", "200ms"});
+  CHECK(exit_code(idle) == 2);
+}
+
+TEST_CASE("maxtasks ends a daemon with code 3 and queued work waits for the next", "[daemon]") {
+  Profile p;
+  listen_only(p);
+  std::vector<Future> fs;
+  for (int i = 0; i < 5; ++i) fs.push_back(p.submit(Task::call("echo", std::to_string(i))));
+  pid_t d = start_daemon(p.url(), {"--maxtasks", "2"});
+  CHECK(fs[0].wait().value == "0");
+  CHECK(fs[1].wait().value == "1");  // the last result before the exit is delivered
+  CHECK(exit_code(d) == 3);
+  CHECK(fs[2].unresolved());
+  pid_t d2 = start_daemon(p.url(), {"--maxtasks", "3"});
+  for (int i = 2; i < 5; ++i) CHECK(fs[i].wait().value == std::to_string(i));
+  CHECK(exit_code(d2) == 3);
+}
+
+TEST_CASE("a daemon exits with 0 when the connection ends and 69 when none is made", "[daemon]") {
+  pid_t d;
+  {
+    Profile p;
+    listen_only(p);
+    d = start_daemon(p.url());
+    REQUIRE(test::eventually([&] { return p.info().connections == 1; }));
+  }
+  CHECK(exit_code(d, 3s) == 0);
+  test::Ran r = test::run({test::mirai_exe(), "daemon", "ipc:///tmp/mirai-nobody-here.sock"});
+  CHECK(r.exit_code == 69);
+  CHECK_THAT(r.err, Catch::Contains("mirai-nobody-here"));
+  r = test::run({test::mirai_exe(), "daemon", "tcp://127.0.0.1:1", "--idletime", "5"});
+  CHECK(r.exit_code == 64);
+  CHECK_THAT(r.err, Catch::Contains("has no unit"));
+}
+
+TEST_CASE("daemons and their tasks exit within 2 s when the host is killed", "[daemon][slow]") {
+  SpawnOptions o;
+  o.argv = {test::mirai_exe(), "run", "-n", "2", "--", "sleep", "60"};
+  o.out = o.err = SpawnOptions::Stdio::kNull;
+  auto host = spawn(o);
+  REQUIRE(host);
+  std::vector<pid_t> daemons;
+  REQUIRE(test::eventually([&] {
+    daemons = children_of(host->pid);
+    return daemons.size() == 2 && !children_of(daemons[0]).empty() + !children_of(daemons[1]).empty() == 1;
+  }));
+  std::vector<pid_t> tasks;
+  for (pid_t d : daemons)
+    for (pid_t t : children_of(d)) tasks.push_back(t);
+  kill(host->pid, SIGKILL);
+  wait_for_exit(host->pid, 5s);
+  auto t0 = std::chrono::steady_clock::now();
+  for (pid_t d : daemons) CHECK(test::eventually([&] { return !test::process_alive(d); }, 2s));
+  CHECK(std::chrono::steady_clock::now() - t0 < 2500ms);
+  for (pid_t t : tasks) CHECK(test::eventually([&] { return !test::process_alive(t); }, 2s));
+  for (pid_t p : daemons) kill(p, SIGKILL);
+  for (pid_t p : tasks) kill(p, SIGKILL);
+}
+
+TEST_CASE("garbage sent to the dispatcher's URL drops that connection only", "[daemon]") {
+  Profile p;
+  DaemonsConfig c;
+  c.n = 1;
+  c.url = "tcp://127.0.0.1:0";
+  c.daemon_command = test::mirai_exe();
+  REQUIRE(p.set_daemons(c).ok());
+  int port = std::stoi(p.url().substr(p.url().rfind(':') + 1));
+
+  auto raw_send = [&](const std::string& bytes) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    // The dispatcher may answer (a welcome) but must then hang up: EOF or reset, not a timeout.
+    char buf[256];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
+    }
+    bool hung_up = n == 0 || errno != EAGAIN;
+    close(fd);
+    return hung_up;
+  };
+  auto framed = [](const std::string& body) {
+    std::uint32_t n = static_cast<std::uint32_t>(body.size());
+    return std::string(reinterpret_cast<const char*>(&n), 4) + body;
+  };
+  CHECK(raw_send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));        // not our framing
+  CHECK(raw_send(std::string("\xff\xff\xff\x7f", 4) + "x"));   // a 2 GB frame before hello
+  CHECK(raw_send(framed(std::string(1, '\x03') + "junk")));    // a task frame instead of hello
+  proto::Hello h;
+  h.version = 99;
+  CHECK(raw_send(framed(proto::encode_hello(h))));            // another protocol version
+  std::string hello = proto::encode_hello(proto::Hello{});
+  CHECK(raw_send(framed(hello) + framed(std::string(1, '\x04') + "bad result")));
+
+  CHECK(p.submit(Task::call("echo", "still here")).wait().value == "still here");
+  CHECK(p.info().connections == 1);
+}

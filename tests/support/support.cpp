@@ -1,0 +1,67 @@
+#include "tests/support/support.hpp"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace mirai::test {
+
+std::string mirai_exe() { return MIRAI_TEST_EXE; }
+std::string custom_daemon_exe() { return MIRAI_TEST_CUSTOM_DAEMON; }
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/mirai-test-XXXXXX";
+  path_ = mkdtemp(tmpl);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+Ran run(const std::vector<std::string>& argv, const std::string& input) {
+  SpawnOptions o;
+  o.argv = argv;
+  auto out = run_captured(o, input, [](pid_t) {}, [] {});
+  Ran r;
+  if (!out) {
+    r.err = out.message();
+    return r;
+  }
+  r.exit_code = WIFEXITED(out->wait_status) ? WEXITSTATUS(out->wait_status) : -1;
+  r.out = std::move(out->out);
+  r.err = std::move(out->err);
+  return r;
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+bool process_alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace mirai::test

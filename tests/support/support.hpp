@@ -1,0 +1,49 @@
+// Helpers shared by the tests: temporary directories, running the real `mirai` binary, and
+// waiting for conditions with a deadline.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/process.hpp"
+
+namespace mirai::test {
+
+// The `mirai` binary built with the tests.
+std::string mirai_exe();
+// The custom daemon example built with the tests.
+std::string custom_daemon_exe();
+
+// A fresh directory under /tmp, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Runs a command to completion and returns what it printed and how it ended.
+struct Ran {
+  int exit_code = -1;  // -1 if killed by a signal
+  std::string out, err;
+};
+Ran run(const std::vector<std::string>& argv, const std::string& input = {});
+
+// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// True while `pid` names a live (not zombie) process.
+bool process_alive(pid_t pid);
+
+std::string read_file(const std::string& path);
+
+}  // namespace mirai::test
