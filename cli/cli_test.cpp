@@ -30,8 +30,8 @@ TEST_CASE("mirai run prints the output and exits with the command status", "[cli
 }
 
 TEST_CASE("mirai map substitutes {} and prints results in input order", "[cli]") {
-  auto r = run(cmd({"map", "-n", "2", "--", "sh", "-c", "sleep 0.$((5 - {})); echo {}", ":::",
-                      "1", "2", "3", "4"}));
+  auto r = run(cmd({"map", "-n", "2", "--", "sh", "-c", "sleep 0.$((5 - {})); echo {}", ":::", "1",
+                    "2", "3", "4"}));
   CHECK(r.exit_code == 0);
   CHECK(r.out == "1\n2\n3\n4\n");
   auto appended = run(cmd({"map", "-n", "1", "--", "echo", "x", ":::", "a", "b"}));
@@ -48,16 +48,16 @@ TEST_CASE("mirai map reports failures and exits non-zero", "[cli]") {
 TEST_CASE("mirai map --stop-on-error stops the rest", "[cli]") {
   mirai::test::TempDir dir;
   auto r = run(cmd({"map", "-n", "1", "--stop-on-error", "--", "sh", "-c",
-                      "test {} != 1 && touch " + dir.path() + "/{}", ":::", "1", "2", "3", "4",
-                      "5", "6", "7", "8"}));
+                    "test {} != 1 && touch " + dir.path() + "/{}", ":::", "1", "2", "3", "4", "5",
+                    "6", "7", "8"}));
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("stopped at the first failure"));
   CHECK_FALSE(std::ifstream(dir.path() + "/8").good());
 }
 
 TEST_CASE("mirai map --json and --jsonl are machine-readable", "[cli]") {
-  auto r = run(cmd({"map", "-n", "2", "--json", "--", "sh", "-c", "echo {}; exit {}", ":::",
-                      "0", "3"}));
+  auto r =
+      run(cmd({"map", "-n", "2", "--json", "--", "sh", "-c", "echo {}; exit {}", ":::", "0", "3"}));
   json j = json::parse(r.out);
   REQUIRE(j.size() == 2);
   CHECK(j[0]["status"] == "value");
@@ -66,15 +66,14 @@ TEST_CASE("mirai map --json and --jsonl are machine-readable", "[cli]") {
   CHECK(j[1]["exit_code"] == 3);
   CHECK(j[1]["arg"] == "3");
 
-  std::string specs =
-      R"({"id": "a", "argv": ["echo", "hi"]})"
-      "\n"
-      R"({"id": 2, "sh": "cat; echo $X", "stdin": "in ", "env": {"X": "y"}})"
-      "\n"
-      R"({"call": "echo", "payload": "p"})"
-      "\n"
-      R"({"sh": "sleep 5", "timeout": "100ms"})"
-      "\n";
+  std::string specs = R"({"id": "a", "argv": ["echo", "hi"]})"
+                      "\n"
+                      R"({"id": 2, "sh": "cat; echo $X", "stdin": "in ", "env": {"X": "y"}})"
+                      "\n"
+                      R"({"call": "echo", "payload": "p"})"
+                      "\n"
+                      R"({"sh": "sleep 5", "timeout": "100ms"})"
+                      "\n";
   auto l = run(cmd({"map", "-n", "2", "--jsonl"}), specs);
   std::istringstream lines(l.out);
   std::vector<json> out;

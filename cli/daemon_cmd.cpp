@@ -32,8 +32,8 @@ void detect_job(DaemonOptions& o) {
   };
   for (const char* id : {"SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID", "JOB_ID", "PBS_JOBID", "LSB_JOBID"})
     if (o.job_id.empty()) o.job_id = env(id);
-  for (const char* idx : {"SLURM_ARRAY_TASK_ID", "SGE_TASK_ID", "PBS_ARRAY_INDEX", "PBS_ARRAYID",
-                          "LSB_JOBINDEX"}) {
+  for (const char* idx :
+       {"SLURM_ARRAY_TASK_ID", "SGE_TASK_ID", "PBS_ARRAY_INDEX", "PBS_ARRAYID", "LSB_JOBINDEX"}) {
     std::string v = env(idx);
     if (o.array_index == 0 && !v.empty() && v.find_first_not_of("0123456789") == std::string::npos)
       o.array_index = static_cast<std::uint32_t>(std::strtoul(v.c_str(), nullptr, 10));

@@ -24,8 +24,7 @@ namespace {
 void print_help() {
   std::cout << "usage: mirai <command> [options]\n\ncommands:\n";
   for (const auto& c : mirai::cli::commands())
-    std::cout << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary
-              << "\n";
+    std::cout << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
   std::cout << "\n'mirai <command> --help' shows a command's options.\n";
 }
 

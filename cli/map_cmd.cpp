@@ -123,13 +123,14 @@ int map_main(const Args& all) {
   PoolOptions pool;
   std::string args_file;
   po::options_description options("mirai map [options] -- CMD ARGS ::: A B C");
-  options.add_options()("help,h", "show this help")(
-      "timeout,t", po::value<std::string>(), "stop each task after this long")(
+  options.add_options()("help,h", "show this help")("timeout,t", po::value<std::string>(),
+                                                    "stop each task after this long")(
       "stop-on-error", "at the first failed task (in input order), stop the rest")(
       "json", "print a JSON array of results instead of the tasks' output")(
       "jsonl", "read task specs as JSON lines (stdin or --args-file); print results likewise")(
-      "args-file,a", po::value(&args_file), "read arguments, one per line, from this file (- for "
-                                            "stdin)")("no-progress", "never show a progress bar");
+      "args-file,a", po::value(&args_file),
+      "read arguments, one per line, from this file (- for "
+      "stdin)")("no-progress", "never show a progress bar");
   add_pool_options(options, pool, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
   po::variables_map vm;
   if (!parse("map", args, options, nullptr, vm)) return 2;
@@ -139,7 +140,8 @@ int map_main(const Args& all) {
   }
   auto timeout = duration_option(vm, "timeout", "map");
   if (!timeout) return 2;
-  bool jsonl = vm.count("jsonl"), as_json = vm.count("json"), stop_on_error = vm.count("stop-on-error");
+  bool jsonl = vm.count("jsonl"), as_json = vm.count("json"),
+       stop_on_error = vm.count("stop-on-error");
   if (jsonl && as_json) return usage_error("map", "--json and --jsonl exclude each other");
 
   // Collect the jobs first: bad input stops everything before anything runs.
@@ -163,13 +165,14 @@ int map_main(const Args& all) {
       if (lines[i].find_first_not_of(" \t\r") == std::string::npos) continue;
       auto job = job_from_json(lines[i]);
       if (!job)
-        return usage_error("map", (source == "-" ? "stdin" : source) + ":" +
-                                      std::to_string(i + 1) + ": " + job.message());
+        return usage_error("map", (source == "-" ? "stdin" : source) + ":" + std::to_string(i + 1) +
+                                      ": " + job.message());
       if (job->task.timeout.count() == 0) job->task.timeout = *timeout;
       jobs.push_back(std::move(*job));
     }
   } else {
-    if (cmd.empty()) return usage_error("map", "no command given (write: mirai map -- CMD {} ::: A B)");
+    if (cmd.empty())
+      return usage_error("map", "no command given (write: mirai map -- CMD {} ::: A B)");
     std::vector<std::string> values = inline_args;
     if (!args_file.empty() && !read_lines(args_file, values))
       return usage_error("map", "cannot read '" + args_file + "'");
@@ -227,8 +230,9 @@ int map_main(const Args& all) {
   progress.clear();
   if (as_json) std::cout << "\n]\n";
   if (failed > 0) {
-    std::cerr << "mirai map: " << failed << " of " << futures.size() << " tasks failed (first: task "
-              << first_failed + 1 << ", " << jobs[first_failed].label << ")\n";
+    std::cerr << "mirai map: " << failed << " of " << futures.size()
+              << " tasks failed (first: task " << first_failed + 1 << ", "
+              << jobs[first_failed].label << ")\n";
     return 1;
   }
   return 0;

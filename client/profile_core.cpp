@@ -43,8 +43,8 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
   std::shared_ptr<ProfileCore> core(new ProfileCore(config, ephemeral));
   DispatcherOptions d;
   d.urls = {config.url.empty() ? local_url() : config.url};
-  d.policy = config.dispatcher ? DispatcherOptions::Policy::kFifo
-                               : DispatcherOptions::Policy::kRoundRobin;
+  d.policy =
+      config.dispatcher ? DispatcherOptions::Policy::kFifo : DispatcherOptions::Policy::kRoundRobin;
   d.max_prefetch = ephemeral ? 1 : config.max_prefetch;
   auto dispatcher = Dispatcher::start(d);
   if (!dispatcher) return dispatcher.status();
@@ -71,17 +71,20 @@ Expected<pid_t> ProfileCore::spawn_daemon(std::uint32_t maxtasks) {
   const DaemonLimits& l = config_.limits;
   SpawnOptions o;
   o.argv = {find_daemon_command(config_.daemon_command), "daemon", url()};
-  if (l.idletime.count() > 0) o.argv.insert(o.argv.end(), {"--idletime", format_duration(l.idletime)});
-  if (l.walltime.count() > 0) o.argv.insert(o.argv.end(), {"--walltime", format_duration(l.walltime)});
+  if (l.idletime.count() > 0)
+    o.argv.insert(o.argv.end(), {"--idletime", format_duration(l.idletime)});
+  if (l.walltime.count() > 0)
+    o.argv.insert(o.argv.end(), {"--walltime", format_duration(l.walltime)});
   if (maxtasks > 0) o.argv.insert(o.argv.end(), {"--maxtasks", std::to_string(maxtasks)});
   if (!l.autoexit) o.argv.push_back("--no-autoexit");
   if (l.asyncdial) o.argv.push_back("--asyncdial");
   if (l.output) o.argv.push_back("--output");
   o.in = SpawnOptions::Stdio::kNull;
   auto child = spawn(o);
-  if (!child) return Status::error(child.message() +
-                                   " (set MIRAI_EXE or DaemonsConfig::daemon_command to the mirai "
-                                   "binary)");
+  if (!child)
+    return Status::error(child.message() +
+                         " (set MIRAI_EXE or DaemonsConfig::daemon_command to the mirai "
+                         "binary)");
   std::lock_guard<std::mutex> lock(procs_mu_);
   reap_exited();
   procs_.push_back(child->pid);
@@ -110,8 +113,8 @@ Status ProfileCore::launch_local(int n, bool wait) {
     for (pid_t pid : launched) {
       int st = wait_for_exit(pid, std::chrono::milliseconds(0));
       if (st >= 0) {
-        died = "daemon process " + std::to_string(pid) + " ended with " +
-               describe_wait_status(st) + " before it connected";
+        died = "daemon process " + std::to_string(pid) + " ended with " + describe_wait_status(st) +
+               " before it connected";
         return false;
       }
     }
@@ -164,8 +167,8 @@ ProfileStatus ProfileCore::status() const {
   s.url = url();
   s.info = info();
   for (const auto& r : dispatcher_->daemons())
-    s.daemons.push_back(DaemonStatus{r.instance, r.pid, r.array_index, r.host, r.job_id,
-                                     r.assigned, r.completed, r.in_flight});
+    s.daemons.push_back(DaemonStatus{r.instance, r.pid, r.array_index, r.host, r.job_id, r.assigned,
+                                     r.completed, r.in_flight});
   return s;
 }
 

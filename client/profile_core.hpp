@@ -17,8 +17,7 @@ namespace mirai {
 class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
  public:
   // `ephemeral`: no standing daemons; submit() launches one single-task daemon per task.
-  static Expected<std::shared_ptr<ProfileCore>> start(const DaemonsConfig& config,
-                                                      bool ephemeral);
+  static Expected<std::shared_ptr<ProfileCore>> start(const DaemonsConfig& config, bool ephemeral);
   ~ProfileCore();
 
   Future submit(Task task);

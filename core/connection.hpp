@@ -91,9 +91,9 @@ class Connection {
   // Write state.
   mutable std::mutex write_mu_;
   std::deque<std::shared_ptr<const std::string>> pending_;  // GUARDED_BY(write_mu_)
-  std::size_t pending_bytes_ = 0;    // GUARDED_BY(write_mu_)
-  bool writing_ = false;             // GUARDED_BY(write_mu_)
-  bool write_closed_ = false;        // GUARDED_BY(write_mu_)
+  std::size_t pending_bytes_ = 0;                           // GUARDED_BY(write_mu_)
+  bool writing_ = false;                                    // GUARDED_BY(write_mu_)
+  bool write_closed_ = false;                               // GUARDED_BY(write_mu_)
   // Owned by the write in progress (writing_ == true).
   std::vector<std::shared_ptr<const std::string>> batch_;
   std::vector<std::uint32_t> lengths_;

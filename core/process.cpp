@@ -101,8 +101,7 @@ Expected<Child> spawn(const SpawnOptions& options) {
     close_fd(out_pipe[0]);
     close_fd(err_pipe[0]);
     std::string where = options.cwd.empty() ? "" : " in directory '" + options.cwd + "'";
-    return Status::error("cannot run '" + options.argv[0] + "'" + where + ": " +
-                         std::strerror(rv));
+    return Status::error("cannot run '" + options.argv[0] + "'" + where + ": " + std::strerror(rv));
   }
   return Child{pid, in_pipe[1], out_pipe[0], err_pipe[0]};
 }
@@ -184,9 +183,9 @@ Expected<RunOutput> run_captured(SpawnOptions options, const std::string& input,
   }
   close_fd(pidfd);
   result.wait_status = status;
-  result.wall_us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                  std::chrono::steady_clock::now() - t0)
-                                                  .count());
+  result.wall_us = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
   return result;
 }
 

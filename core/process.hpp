@@ -16,7 +16,7 @@
 namespace mirai {
 
 struct SpawnOptions {
-  std::vector<std::string> argv;  // argv[0] is searched on PATH when it has no '/'
+  std::vector<std::string> argv;           // argv[0] is searched on PATH when it has no '/'
   std::map<std::string, std::string> env;  // set on top of the inherited environment
   std::string cwd;                         // empty: inherit
   bool new_process_group = true;           // the child leads its own group (pgid == pid)

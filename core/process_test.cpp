@@ -12,7 +12,8 @@ using namespace mirai;
 
 namespace {
 RunOutput run_ok(SpawnOptions o, const std::string& input = {}) {
-  auto r = run_captured(std::move(o), input, [](pid_t) {}, [] {});
+  auto r = run_captured(
+      std::move(o), input, [](pid_t) {}, [] {});
   REQUIRE(r);
   return *r;
 }
@@ -49,7 +50,8 @@ TEST_CASE("large outputs on both streams are read without deadlock", "[process]"
 TEST_CASE("a missing program is an error naming it", "[process]") {
   SpawnOptions o;
   o.argv = {"surely-not-a-program-xyz"};
-  auto r = run_captured(o, "", [](pid_t) {}, [] {});
+  auto r = run_captured(
+      o, "", [](pid_t) {}, [] {});
   REQUIRE_FALSE(r);
   CHECK_THAT(r.message(), Catch::Contains("surely-not-a-program-xyz"));
   CHECK_THAT(r.message(), Catch::Contains("No such file"));

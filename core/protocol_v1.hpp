@@ -41,9 +41,9 @@ struct Hello {
   std::uint16_t version = kVersion;
   std::uint32_t pid = 0;
   std::string host;
-  std::string job_id;           // launcher job id, when known
+  std::string job_id;  // launcher job id, when known
   std::uint32_t array_index = 0;
-  std::uint32_t maxtasks = 0;   // 0: no limit; the dispatcher never sends more than this
+  std::uint32_t maxtasks = 0;  // 0: no limit; the dispatcher never sends more than this
 };
 
 struct Welcome {
@@ -64,7 +64,7 @@ std::string encode_task(std::uint64_t id, const Task& task);
 std::string encode_result(std::uint64_t id, std::uint8_t flags, const Result& r);
 std::string encode_id(Type type, std::uint64_t id);  // kCancel, kRecall
 std::string encode_recalled(std::uint64_t id, bool given_back);
-std::string encode_empty(Type type);                 // kExitAck, kExit
+std::string encode_empty(Type type);  // kExitAck, kExit
 
 // A frame split into its type and body.
 struct FrameView {

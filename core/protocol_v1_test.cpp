@@ -71,7 +71,8 @@ TEST_CASE("malformed input is rejected and never trusted", "[protocol]") {
   std::string good = proto::encode_task(3, Task::shell({"true"}));
   std::string_view body = proto::view_frame(good)->body;
   // Every truncation fails cleanly.
-  for (std::size_t n = 0; n < body.size(); ++n) CHECK_FALSE(proto::decode_task(body.substr(0, n), &id));
+  for (std::size_t n = 0; n < body.size(); ++n)
+    CHECK_FALSE(proto::decode_task(body.substr(0, n), &id));
   // Trailing bytes fail too.
   CHECK_FALSE(proto::decode_task(std::string(body) + "x", &id));
   // A string length pointing past the end.

@@ -32,8 +32,8 @@ class Timer {
   std::mutex mu_;
   std::condition_variable cv_;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> items_;  // GUARDED_BY(mu_)
-  std::uint64_t seq_ = 0;  // GUARDED_BY(mu_)
-  bool stopped_ = false;   // GUARDED_BY(mu_)
+  std::uint64_t seq_ = 0;                                                   // GUARDED_BY(mu_)
+  bool stopped_ = false;                                                    // GUARDED_BY(mu_)
   std::thread thread_;
 };
 

@@ -41,14 +41,14 @@ Status check_url(const std::string& url) {
                          "': expected scheme://address, e.g. tcp://127.0.0.1:0, ipc:///tmp/x.sock "
                          "or abstract://name");
   if (scheme == "tls+tcp" || scheme == "wss")
-    return Status::error("URL '" + url + "': TLS transports (tls+tcp://, wss://) are not available "
+    return Status::error("URL '" + url +
+                         "': TLS transports (tls+tcp://, wss://) are not available "
                          "yet; use tcp://, ws://, ipc:// or abstract://");
   if (!(is_tcp_family(scheme) || scheme == "ipc" || scheme == "unix" || scheme == "abstract"))
     return Status::error("URL '" + url + "': unsupported scheme '" + scheme +
                          "' (use tcp://, ws://, ipc:// or abstract://)");
   nng_url* parsed = nullptr;
-  if (nng_url_parse(&parsed, url.c_str()) != 0)
-    return Status::error("invalid URL '" + url + "'");
+  if (nng_url_parse(&parsed, url.c_str()) != 0) return Status::error("invalid URL '" + url + "'");
   bool missing_port = is_tcp_family(scheme) && (parsed->u_port == nullptr || !*parsed->u_port);
   nng_url_free(parsed);
   if (missing_port)
@@ -86,9 +86,9 @@ Expected<std::unique_ptr<Listener>> Listener::open(const std::string& url) {
   } else if (scheme == "abstract" && url == "abstract://") {
     nng_sockaddr sa;
     if (nng_stream_listener_get_addr(l->listener_, NNG_OPT_LOCADDR, &sa) == 0)
-      l->bound_url_ = "abstract://" + std::string(reinterpret_cast<const char*>(
-                                                      sa.s_abstract.sa_name),
-                                                  sa.s_abstract.sa_len);
+      l->bound_url_ =
+          "abstract://" +
+          std::string(reinterpret_cast<const char*>(sa.s_abstract.sa_name), sa.s_abstract.sa_len);
   }
   nng_aio_alloc(&l->accept_aio_, &Listener::accept_cb, l.get());
   return l;

@@ -51,9 +51,9 @@ class DaemonLoop {
   std::uint64_t generation_ = 0;      // GUARDED_BY(mu_); counts connections, ignores stale ones
   std::deque<std::pair<std::uint64_t, std::string>> queue_;  // GUARDED_BY(mu_); not started
   bool welcomed_ = false, closed_ = false, acked_ = false, exit_now_ = false;  // GUARDED_BY(mu_)
-  std::uint64_t running_id_ = 0;    // GUARDED_BY(mu_)
-  RunningTask* running_ = nullptr;  // GUARDED_BY(mu_)
-  pid_t running_pid_ = 0;           // GUARDED_BY(mu_)
+  std::uint64_t running_id_ = 0;                                               // GUARDED_BY(mu_)
+  RunningTask* running_ = nullptr;                                             // GUARDED_BY(mu_)
+  pid_t running_pid_ = 0;                                                      // GUARDED_BY(mu_)
 };
 
 Status DaemonLoop::connect(bool first) {
@@ -122,15 +122,15 @@ void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
       if (!id) return conn_->close();
       bool cancel = fv->type == proto::Type::kCancel;
       if (cancel && running_ && running_id_ == *id) return interrupt_running();
-      auto it = std::find_if(queue_.begin(), queue_.end(),
-                             [&](const auto& q) { return q.first == *id; });
+      auto it =
+          std::find_if(queue_.begin(), queue_.end(), [&](const auto& q) { return q.first == *id; });
       bool queued = it != queue_.end();
       if (queued) queue_.erase(it);
       if (!cancel) {
         conn_->send(proto::encode_recalled(*id, queued));
       } else if (queued) {
-        conn_->send(proto::encode_result(*id, 0,
-                                         Result::error_value_result(ErrorValue::kCanceled)));
+        conn_->send(
+            proto::encode_result(*id, 0, Result::error_value_result(ErrorValue::kCanceled)));
       }
       return;
     }
@@ -174,8 +174,8 @@ Expected<int> DaemonLoop::run() {
     auto idle_deadline = opt_.idletime.count() > 0 ? last_task + opt_.idletime : kNever;
     auto wall_deadline = opt_.walltime.count() > 0 ? start + opt_.walltime : kNever;
     auto deadline = std::min(idle_deadline, wall_deadline);
-    bool woke = cv_.wait_until(lock, deadline,
-                               [this] { return !queue_.empty() || closed_ || exit_now_; });
+    bool woke =
+        cv_.wait_until(lock, deadline, [this] { return !queue_.empty() || closed_ || exit_now_; });
     if (exit_now_) return kExitConnectionEnded;
     if (queue_.empty()) {
       if (closed_) {
@@ -223,8 +223,10 @@ Expected<int> DaemonLoop::run() {
       continue;
     }
     int limit = -1;
-    if (opt_.maxtasks > 0 && done >= opt_.maxtasks) limit = kExitMaxtasks;
-    else if (opt_.walltime.count() > 0 && last_task >= start + opt_.walltime) limit = kExitWalltime;
+    if (opt_.maxtasks > 0 && done >= opt_.maxtasks)
+      limit = kExitMaxtasks;
+    else if (opt_.walltime.count() > 0 && last_task >= start + opt_.walltime)
+      limit = kExitWalltime;
     conn->send(proto::encode_result(id, limit >= 0 ? proto::kResultFinal : 0, result));
     if (limit >= 0) {
       // Wait until the dispatcher has the result, so that it is never lost.

@@ -119,7 +119,8 @@ TEST_CASE("daemons and their tasks exit within 2 s when the host is killed", "[d
   std::vector<pid_t> daemons;
   REQUIRE(test::eventually([&] {
     daemons = children_of(host->pid);
-    return daemons.size() == 2 && !children_of(daemons[0]).empty() + !children_of(daemons[1]).empty() == 1;
+    return daemons.size() == 2 &&
+           !children_of(daemons[0]).empty() + !children_of(daemons[1]).empty() == 1;
   }));
   std::vector<pid_t> tasks;
   for (pid_t d : daemons)
@@ -166,12 +167,12 @@ TEST_CASE("garbage sent to the dispatcher's URL drops that connection only", "[d
     std::uint32_t n = static_cast<std::uint32_t>(body.size());
     return std::string(reinterpret_cast<const char*>(&n), 4) + body;
   };
-  CHECK(raw_send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));        // not our framing
-  CHECK(raw_send(std::string("\xff\xff\xff\x7f", 4) + "x"));   // a 2 GB frame before hello
-  CHECK(raw_send(framed(std::string(1, '\x03') + "junk")));    // a task frame instead of hello
+  CHECK(raw_send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));       // not our framing
+  CHECK(raw_send(std::string("\xff\xff\xff\x7f", 4) + "x"));  // a 2 GB frame before hello
+  CHECK(raw_send(framed(std::string(1, '\x03') + "junk")));   // a task frame instead of hello
   proto::Hello h;
   h.version = 99;
-  CHECK(raw_send(framed(proto::encode_hello(h))));            // another protocol version
+  CHECK(raw_send(framed(proto::encode_hello(h))));  // another protocol version
   std::string hello = proto::encode_hello(proto::Hello{});
   CHECK(raw_send(framed(hello) + framed(std::string(1, '\x04') + "bad result")));
 

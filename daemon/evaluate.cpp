@@ -14,9 +14,9 @@ namespace mirai {
 namespace {
 
 std::uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                        std::chrono::steady_clock::now() - t0)
-                                        .count());
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
 }
 
 std::string demangle(const char* name) {

@@ -117,8 +117,8 @@ void Dispatcher::on_hello(Slot* slot, std::string_view body) {
 
 void Dispatcher::on_result(Slot* slot, std::string frame, Deliveries& out) {
   auto h = proto::peek_result(frame);
-  auto it = h ? std::find(slot->in_flight.begin(), slot->in_flight.end(), h->id)
-              : slot->in_flight.end();
+  auto it =
+      h ? std::find(slot->in_flight.begin(), slot->in_flight.end(), h->id) : slot->in_flight.end();
   if (it == slot->in_flight.end()) return slot->conn->close();  // not a task it was given
   slot->in_flight.erase(it);
   --executing_;
@@ -203,8 +203,7 @@ bool Dispatcher::has_capacity(const Slot& s) const {
 std::size_t Dispatcher::depth(const Slot& s) const {
   if (s.task_us < 0 || options_.max_prefetch <= 1) return 1;
   double fit = static_cast<double>(options_.prefetch_window.count()) / std::max(s.task_us, 1.0);
-  return static_cast<std::size_t>(
-      std::clamp(fit, 1.0, static_cast<double>(options_.max_prefetch)));
+  return static_cast<std::size_t>(std::clamp(fit, 1.0, static_cast<double>(options_.max_prefetch)));
 }
 
 Dispatcher::Slot* Dispatcher::pick() {
@@ -280,8 +279,8 @@ std::uint64_t Dispatcher::submit(std::string frame, std::shared_ptr<ResultTarget
     return id;
   }
   proto::patch_id(frame, id);
-  tasks_.emplace(id, Entry{std::make_shared<const std::string>(std::move(frame)),
-                           std::move(target)});
+  tasks_.emplace(id,
+                 Entry{std::make_shared<const std::string>(std::move(frame)), std::move(target)});
   queue_.push_back(id);
   ++awaiting_;
   ++submitted_;

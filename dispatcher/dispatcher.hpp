@@ -117,7 +117,7 @@ class Dispatcher {
   Slot* pick();                            // REQUIRES: mu_
   std::size_t depth(const Slot& s) const;
   bool has_capacity(const Slot& s) const;
-  void assign(Slot* s, std::uint64_t id, Entry& e);  // REQUIRES: mu_
+  void assign(Slot* s, std::uint64_t id, Entry& e);          // REQUIRES: mu_
   void requeue_front(const std::deque<std::uint64_t>& ids);  // REQUIRES: mu_
   static void deliver_all(Deliveries& out);
 
@@ -127,14 +127,14 @@ class Dispatcher {
 
   // The dispatcher's state has one owner: this mutex. Handlers of every connection take it.
   mutable std::mutex mu_;
-  std::condition_variable connected_cv_;  // signalled when a daemon becomes ready
-  bool stopping_ = false;                                  // GUARDED_BY(mu_)
-  std::uint64_t next_id_ = 1;                              // GUARDED_BY(mu_)
-  std::unordered_map<std::uint64_t, Entry> tasks_;         // GUARDED_BY(mu_)
+  std::condition_variable connected_cv_;            // signalled when a daemon becomes ready
+  bool stopping_ = false;                           // GUARDED_BY(mu_)
+  std::uint64_t next_id_ = 1;                       // GUARDED_BY(mu_)
+  std::unordered_map<std::uint64_t, Entry> tasks_;  // GUARDED_BY(mu_)
   std::deque<std::uint64_t> queue_;  // GUARDED_BY(mu_); may hold ids of cancelled tasks
   std::uint64_t awaiting_ = 0, executing_ = 0, submitted_ = 0;  // GUARDED_BY(mu_)
-  std::uint32_t cumulative_ = 0;                               // GUARDED_BY(mu_)
-  std::unordered_map<Slot*, std::unique_ptr<Slot>> slots_;     // GUARDED_BY(mu_)
+  std::uint32_t cumulative_ = 0;                                // GUARDED_BY(mu_)
+  std::unordered_map<Slot*, std::unique_ptr<Slot>> slots_;      // GUARDED_BY(mu_)
   std::vector<Slot*> ready_;  // GUARDED_BY(mu_); said hello, taking tasks, in connect order
   std::size_t rotor_ = 0;     // GUARDED_BY(mu_); where the next search for a daemon starts
 };

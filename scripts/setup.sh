@@ -6,7 +6,7 @@ packages=(
   libnng-dev libmbedtls-dev libyaml-cpp-dev
   libboost-dev libboost-program-options-dev
   catch2 nlohmann-json3-dev
-  parallel  # only for the side-by-side shell benchmark
+  parallel bc  # only for the side-by-side benchmarks
 )
 missing=()
 for p in "${packages[@]}"; do

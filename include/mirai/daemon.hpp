@@ -60,9 +60,9 @@ class FunctionRegistry {
 void add_builtin_functions(FunctionRegistry& registry);
 
 struct DaemonOptions {
-  std::string url;               // the dispatcher (or host) to dial
-  bool asyncdial = false;        // keep retrying the first dial instead of failing
-  bool autoexit = true;          // exit when the connection ends (else dial again)
+  std::string url;                        // the dispatcher (or host) to dial
+  bool asyncdial = false;                 // keep retrying the first dial instead of failing
+  bool autoexit = true;                   // exit when the connection ends (else dial again)
   std::chrono::milliseconds idletime{0};  // exit (code 1) after this long without a task
   std::chrono::milliseconds walltime{0};  // exit (code 2) once this long has passed
   std::uint32_t maxtasks = 0;             // exit (code 3) after this many tasks

@@ -37,8 +37,8 @@ struct Result {
   // call tasks, "exit status N" or "signal N" for shell tasks.
   std::string message;
   std::string type;
-  int exit_code = 0;  // shell tasks: the exit status, or -1 when killed by a signal
-  int signal = 0;     // shell tasks: the signal that ended the command, else 0
+  int exit_code = 0;          // shell tasks: the exit status, or -1 when killed by a signal
+  int signal = 0;             // shell tasks: the signal that ended the command, else 0
   std::uint64_t wall_us = 0;  // time spent evaluating on the daemon
 
   bool ok() const { return kind == Kind::kValue; }

@@ -27,7 +27,8 @@ TempDir::~TempDir() {
 Ran run(const std::vector<std::string>& argv, const std::string& input) {
   SpawnOptions o;
   o.argv = argv;
-  auto out = run_captured(o, input, [](pid_t) {}, [] {});
+  auto out = run_captured(
+      o, input, [](pid_t) {}, [] {});
   Ran r;
   if (!out) {
     r.err = out.message();

@@ -1,0 +1,237 @@
+// Benchmarks. Each mode prints `name value unit` lines; bench/run runs them all side by side.
+//   mirai_bench floors       plain pipe and bare NNG req/rep round trips (this machine's floor)
+//   mirai_bench latency      no-op call round trip through the dispatcher, and direct
+//   mirai_bench throughput   100,000 no-op calls submitted at once, 1 and 2 daemons
+//   mirai_bench memory       host memory per queued task (100,000 queued)
+//   mirai_bench startup      until 2 local daemons are connected
+//   mirai_bench payload      a 100 MB round trip
+//   mirai_bench shell N      N `true` commands through 2 daemons (library)
+#include <malloc.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "mirai/profile.hpp"
+
+using namespace mirai;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double us_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+}
+
+void report(const char* name, double value, const char* unit) {
+  std::printf("%s %.1f %s\n", name, value, unit);
+  std::fflush(stdout);
+}
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+}
+
+std::string ipc_url(const char* tag) {
+  return "ipc:///tmp/mirai-bench-" + std::to_string(getpid()) + "-" + tag + ".sock";
+}
+
+void start(Profile& p, int n, bool dispatcher, const std::string& url = {}) {
+  DaemonsConfig c;
+  c.n = n;
+  c.dispatcher = dispatcher;
+  c.url = url;
+  Status s = p.set_daemons(c);
+  if (!s) {
+    std::fprintf(stderr, "bench: %s\n", s.message().c_str());
+    std::exit(1);
+  }
+}
+
+void floors() {
+  constexpr int kRounds = 20000;
+  {  // a pipe round trip between two processes
+    int ab[2], ba[2];
+    if (pipe(ab) || pipe(ba)) return;
+    pid_t child = fork();
+    if (child == 0) {
+      close(ab[1]);  // else the read below never sees EOF
+      close(ba[0]);
+      char c;
+      while (read(ab[0], &c, 1) == 1) (void)!write(ba[1], &c, 1);
+      _exit(0);
+    }
+    close(ab[0]);
+    close(ba[1]);
+    std::vector<double> v;
+    char c = 'x';
+    for (int i = 0; i < kRounds; ++i) {
+      auto t0 = Clock::now();
+      (void)!write(ab[1], &c, 1);
+      (void)!read(ba[0], &c, 1);
+      v.push_back(us_since(t0));
+    }
+    close(ab[1]);
+    waitpid(child, nullptr, 0);
+    report("floor.pipe_pingpong.median", percentile(v, 0.5), "us");
+  }
+  {  // a bare NNG req/rep round trip over ipc: fork before this process touches NNG
+    std::string url = ipc_url("floor");
+    pid_t child = fork();
+    if (child == 0) {
+      nng_socket s;
+      nng_rep0_open(&s);
+      nng_listen(s, url.c_str(), nullptr, 0);
+      for (;;) {
+        nng_msg* m;
+        if (nng_recvmsg(s, &m, 0) != 0) _exit(0);
+        nng_sendmsg(s, m, 0);
+      }
+    }
+    nng_socket s;
+    nng_req0_open(&s);
+    nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+    while (nng_dial(s, url.c_str(), nullptr, 0) != 0) usleep(10000);
+    std::vector<double> v;
+    char buf[64] = {0};
+    for (int i = 0; i < kRounds; ++i) {
+      auto t0 = Clock::now();
+      nng_send(s, buf, sizeof buf, 0);
+      char* out;
+      size_t n;
+      nng_recv(s, &out, &n, NNG_FLAG_ALLOC);
+      nng_free(out, n);
+      v.push_back(us_since(t0));
+    }
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    nng_close(s);
+    report("floor.nng_reqrep.ipc.median", percentile(v, 0.5), "us");
+  }
+}
+
+void latency() {
+  for (bool dispatcher : {true, false}) {
+    Profile p;
+    start(p, 1, dispatcher, ipc_url(dispatcher ? "lat-d" : "lat-r"));
+    std::vector<double> v;
+    for (int i = 0; i < 1000; ++i) p.submit(Task::call("noop")).wait();  // warm up
+    for (int i = 0; i < 10000; ++i) {
+      auto t0 = Clock::now();
+      p.submit(Task::call("noop")).wait();
+      v.push_back(us_since(t0));
+    }
+    if (dispatcher) {
+      report("latency.dispatcher.ipc.median", percentile(v, 0.5), "us");
+      report("latency.dispatcher.ipc.p99", percentile(v, 0.99), "us");
+    } else {
+      report("latency.direct.ipc.median", percentile(v, 0.5), "us");
+    }
+  }
+}
+
+void throughput() {
+  constexpr int kTasks = 100000;
+  for (int n : {1, 2}) {
+    Profile p;
+    start(p, n, true);
+    std::vector<Future> fs;
+    fs.reserve(kTasks);
+    auto t0 = Clock::now();
+    for (int i = 0; i < kTasks; ++i) fs.push_back(p.submit(Task::call("noop")));
+    for (auto& f : fs) f.wait();
+    double secs = us_since(t0) / 1e6;
+    report(n == 1 ? "throughput.dispatcher.d1" : "throughput.dispatcher.d2", kTasks / secs,
+           "tasks/s");
+  }
+}
+
+void memory() {
+  constexpr int kTasks = 100000;
+  Profile p;
+  DaemonsConfig c;  // listening, no daemons: everything stays queued
+  c.url = ipc_url("mem");
+  if (!p.set_daemons(c)) std::exit(1);
+  Task task = Task::call("noop");
+  std::vector<Future> fs;
+  fs.reserve(kTasks);  // the caller's own vector is not the library's cost
+  malloc_trim(0);
+  auto before = mallinfo2().uordblks;
+  for (int i = 0; i < kTasks; ++i) fs.push_back(p.submit(task));
+  auto after = mallinfo2().uordblks;
+  // The payload is the encoded task: type byte, id, kind, timeout, name and payload strings.
+  double payload = 1 + 8 + 1 + 4 + 4 + 4 + 4;
+  report("memory.per_queued_task", static_cast<double>(after - before) / kTasks - payload, "bytes");
+}
+
+void startup() {
+  std::vector<double> v;
+  for (int i = 0; i < 5; ++i) {
+    Profile p;
+    auto t0 = Clock::now();
+    start(p, 2, true);
+    v.push_back(us_since(t0) / 1000);
+  }
+  report("startup.local.d2", percentile(v, 0.5), "ms");
+}
+
+void payload() {
+  Profile p;
+  start(p, 1, true, ipc_url("payload"));
+  std::string data(100 * 1000 * 1000, 'p');
+  std::vector<double> v;
+  for (int i = 0; i < 3; ++i) {
+    auto t0 = Clock::now();
+    Result r = p.submit(Task::call("echo", data)).wait();
+    double secs = us_since(t0) / 1e6;
+    if (r.value.size() != data.size()) std::exit(1);
+    v.push_back(100.0 / secs);
+  }
+  report("payload.100MB.roundtrip", percentile(v, 0.5), "MB/s");
+}
+
+void shell(int n) {
+  Profile p;
+  start(p, 2, true);
+  auto t0 = Clock::now();
+  std::vector<Future> fs;
+  for (int i = 0; i < n; ++i) fs.push_back(p.submit(Task::shell({"true", std::to_string(i)})));
+  for (auto& f : fs)
+    if (!f.wait().ok()) std::exit(1);
+  report("shell.mirai_lib.d2", n / (us_since(t0) / 1e6), "tasks/s");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "floors")
+    floors();
+  else if (mode == "latency")
+    latency();
+  else if (mode == "throughput")
+    throughput();
+  else if (mode == "memory")
+    memory();
+  else if (mode == "startup")
+    startup();
+  else if (mode == "payload")
+    payload();
+  else if (mode == "shell")
+    shell(argc > 2 ? std::atoi(argv[2]) : 2000);
+  else {
+    std::fprintf(stderr,
+                 "usage: mirai_bench floors|latency|throughput|memory|startup|payload|shell N\n");
+    return 2;
+  }
+  return 0;
+}
