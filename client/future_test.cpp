@@ -8,10 +8,7 @@ using namespace std::chrono_literals;
 
 TEST_CASE("race returns the index of the first resolved future", "[future]") {
   Profile p;
-  DaemonsConfig c;
-  c.n = 3;
-  c.daemon_command = test::mirai_exe();
-  REQUIRE(p.set_daemons(c).ok());
+  REQUIRE(p.set_daemons(test::local_daemons(3)).ok());
   std::vector<Future> fs = {p.submit(Task::call("sleep", "3s")),
                             p.submit(Task::call("sleep", "50ms")),
                             p.submit(Task::call("sleep", "2s"))};
@@ -25,10 +22,7 @@ TEST_CASE("race returns the index of the first resolved future", "[future]") {
 
 TEST_CASE("wait_for times out on a pending future and unresolved never blocks", "[future]") {
   Profile p;
-  DaemonsConfig c;
-  c.n = 1;
-  c.daemon_command = test::mirai_exe();
-  REQUIRE(p.set_daemons(c).ok());
+  REQUIRE(p.set_daemons(test::local_daemons(1)).ok());
   Future f = p.submit(Task::call("sleep", "300ms"));
   CHECK(f.unresolved());
   CHECK_FALSE(f.wait_for(10ms));

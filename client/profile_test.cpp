@@ -16,13 +16,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-DaemonsConfig local(int n, std::string url = {}) {
-  DaemonsConfig c;
-  c.n = n;
-  c.url = std::move(url);
-  c.daemon_command = test::mirai_exe();
-  return c;
-}
+DaemonsConfig local(int n, std::string url = {}) { return test::local_daemons(n, std::move(url)); }
 
 void set(Profile& p, const DaemonsConfig& c) {
   Status s = p.set_daemons(c);

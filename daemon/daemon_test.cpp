@@ -24,10 +24,7 @@ namespace {
 
 // A profile that listens but launches nothing: the test starts daemons itself.
 void listen_only(Profile& p, const std::string& url = {}) {
-  DaemonsConfig c;
-  c.url = url;
-  c.daemon_command = test::mirai_exe();
-  REQUIRE(p.set_daemons(c).ok());
+  REQUIRE(p.set_daemons(test::local_daemons(0, url)).ok());
 }
 
 pid_t start_daemon(const std::string& url, std::vector<std::string> extra = {}) {
@@ -137,11 +134,7 @@ TEST_CASE("daemons and their tasks exit within 2 s when the host is killed", "[d
 
 TEST_CASE("garbage sent to the dispatcher's URL drops that connection only", "[daemon]") {
   Profile p;
-  DaemonsConfig c;
-  c.n = 1;
-  c.url = "tcp://127.0.0.1:0";
-  c.daemon_command = test::mirai_exe();
-  REQUIRE(p.set_daemons(c).ok());
+  REQUIRE(p.set_daemons(test::local_daemons(1, "tcp://127.0.0.1:0")).ok());
   int port = std::stoi(p.url().substr(p.url().rfind(':') + 1));
 
   auto raw_send = [&](const std::string& bytes) {

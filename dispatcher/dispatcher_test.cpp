@@ -11,11 +11,22 @@ using namespace std::chrono_literals;
 
 namespace {
 void start(Profile& p, int n, int max_prefetch = 32) {
-  DaemonsConfig c;
-  c.n = n;
-  c.daemon_command = test::mirai_exe();
+  DaemonsConfig c = test::local_daemons(n);
   c.max_prefetch = max_prefetch;
   REQUIRE(p.set_daemons(c).ok());
+}
+
+// Submits `n` no-op calls and returns the most tasks one daemon held at once meanwhile.
+std::uint32_t most_in_flight(Profile& p, int n) {
+  std::vector<Future> fs;
+  for (int i = 0; i < n; ++i) fs.push_back(p.submit(Task::call("noop")));
+  std::uint32_t most = 0;
+  while (fs.back().unresolved()) {
+    for (const auto& d : p.status().daemons) most = std::max(most, d.in_flight);
+    fs.back().wait_for(1ms);
+  }
+  wait_all(fs);
+  return most;
 }
 }  // namespace
 
@@ -35,28 +46,14 @@ TEST_CASE("one daemon runs tasks in submission order", "[dispatcher]") {
 TEST_CASE("short tasks are prefetched with several in flight per daemon", "[dispatcher]") {
   Profile p;
   start(p, 1);
-  std::vector<Future> fs;
-  for (int i = 0; i < 20000; ++i) fs.push_back(p.submit(Task::call("noop")));
-  std::uint32_t most = 0;
-  while (fs.back().unresolved()) {
-    for (const auto& d : p.status().daemons) most = std::max(most, d.in_flight);
-    fs.back().wait_for(1ms);
-  }
-  CHECK(most > 1);
+  CHECK(most_in_flight(p, 20000) > 1);
   CHECK(p.info().completed == 20000);
 }
 
 TEST_CASE("without prefetch a daemon never holds more than one task", "[dispatcher]") {
   Profile p;
   start(p, 1, 1);
-  std::vector<Future> fs;
-  for (int i = 0; i < 3000; ++i) fs.push_back(p.submit(Task::call("noop")));
-  std::uint32_t most = 0;
-  while (fs.back().unresolved()) {
-    for (const auto& d : p.status().daemons) most = std::max(most, d.in_flight);
-    fs.back().wait_for(1ms);
-  }
-  CHECK(most == 1);
+  CHECK(most_in_flight(p, 3000) == 1);
 }
 
 TEST_CASE("long tasks behind short ones spread over idle daemons", "[dispatcher][slow]") {

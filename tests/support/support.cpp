@@ -14,6 +14,14 @@ namespace mirai::test {
 std::string mirai_exe() { return MIRAI_TEST_EXE; }
 std::string custom_daemon_exe() { return MIRAI_TEST_CUSTOM_DAEMON; }
 
+DaemonsConfig local_daemons(int n, std::string url) {
+  DaemonsConfig c;
+  c.n = n;
+  c.url = std::move(url);
+  c.daemon_command = mirai_exe();
+  return c;
+}
+
 TempDir::TempDir() {
   char tmpl[] = "/tmp/mirai-test-XXXXXX";
   path_ = mkdtemp(tmpl);

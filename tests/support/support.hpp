@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/process.hpp"
+#include "mirai/profile.hpp"
 
 namespace mirai::test {
 
@@ -17,6 +18,9 @@ namespace mirai::test {
 std::string mirai_exe();
 // The custom daemon example built with the tests.
 std::string custom_daemon_exe();
+
+// A profile configuration for `n` local daemons of the `mirai` binary built with the tests.
+DaemonsConfig local_daemons(int n, std::string url = {});
 
 // A fresh directory under /tmp, removed with everything in it on destruction.
 class TempDir {
