@@ -187,13 +187,14 @@ void startup() {
 void payload() {
   Profile p;
   start(p, 1, true, ipc_url("payload"));
-  std::string data(100 * 1000 * 1000, 'p');
+  constexpr std::size_t kBytes = 100 * 1000 * 1000;
+  const Task task = Task::call("echo", std::string(kBytes, 'p'));
   std::vector<double> v;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 5; ++i) {
     auto t0 = Clock::now();
-    Result r = p.submit(Task::call("echo", data)).wait();
+    Result r = p.submit(task).wait();
     double secs = us_since(t0) / 1e6;
-    if (r.value.size() != data.size()) std::exit(1);
+    if (r.value.size() != kBytes) std::exit(1);
     v.push_back(100.0 / secs);
   }
   report("payload.100MB.roundtrip", percentile(v, 0.5), "MB/s");

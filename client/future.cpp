@@ -26,7 +26,7 @@ Notifier& notifier() {
 
 void FutureState::deliver(std::string frame) {
   if (resolved()) return;  // answered already (stop, timeout): a late result is dropped
-  auto f = proto::decode_result(std::string_view(frame).substr(1));
+  auto f = proto::decode_result(std::move(frame));
   if (!f) {
     Result r;
     r.kind = Result::Kind::kError;
@@ -75,8 +75,11 @@ const Result& Future::wait() const& {
   return state_->result();
 }
 
-Result Future::wait() const&& {
+Result Future::wait() && {
   state_->wait_until(nullptr);
+  // Other holders of the state (the dispatcher, a timeout timer) only ever try to resolve it,
+  // which fails once resolved; they never read the result.
+  if (state_.use_count() == 1) return state_->take_result();
   return state_->result();
 }
 

@@ -21,6 +21,8 @@ struct FutureState final : ResultTarget {
   bool resolved() const { return state_.load() == kResolved; }
   // REQUIRES: resolved()
   const Result& result() const { return *result_; }
+  // REQUIRES: resolved(), and no one else reads the result afterwards.
+  Result take_result() { return std::move(*result_); }
   // Blocks until resolved, or until `deadline` when given; returns resolved().
   bool wait_until(const std::chrono::steady_clock::time_point* deadline);
 

@@ -28,8 +28,8 @@ Status Profile::launch_local(int n) {
   return core_->launch_local(n, true);
 }
 
-Future Profile::submit(Task task) {
-  if (core_) return core_->submit(std::move(task));
+Future Profile::submit(const Task& task) {
+  if (core_) return core_->submit(task);
   if (!ephemeral_) {
     auto core = ProfileCore::start(DaemonsConfig{}, true);
     if (!core) {
@@ -43,7 +43,7 @@ Future Profile::submit(Task task) {
     }
     ephemeral_ = std::move(*core);
   }
-  return ephemeral_->submit(std::move(task));
+  return ephemeral_->submit(task);
 }
 
 Info Profile::info() const { return core_ ? core_->info() : Info{}; }

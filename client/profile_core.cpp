@@ -130,7 +130,7 @@ Status ProfileCore::launch_local(int n, bool wait) {
   return Status::error(died);
 }
 
-Future ProfileCore::submit(Task task) {
+Future ProfileCore::submit(const Task& task) {
   auto state = std::make_shared<detail::FutureState>();
   state->core = weak_from_this();
   state->id = dispatcher_->submit(proto::encode_task(0, task), state);

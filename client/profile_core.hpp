@@ -20,7 +20,7 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   static Expected<std::shared_ptr<ProfileCore>> start(const DaemonsConfig& config, bool ephemeral);
   ~ProfileCore();
 
-  Future submit(Task task);
+  Future submit(const Task& task);
   void cancel(std::uint64_t id);
   // Launches `n` local daemons; with `wait`, until they are connected (or one has died).
   Status launch_local(int n, bool wait);

@@ -1,12 +1,13 @@
 #include "core/connection.hpp"
 
-#include <nng/nng.h>
-
 #include <arpa/inet.h>
+#include <nng/nng.h>
 
 #include <condition_variable>
 #include <cstring>
 #include <thread>
+
+#include "core/buffer.hpp"
 
 namespace mirai {
 namespace {
@@ -186,7 +187,9 @@ bool Connection::parse_frames() {
       continue;
     }
     if (len > kBigFrame) {
-      big_.assign(len, '\0');  // zero-fill is cheap next to the read itself
+      big_.clear();
+      reserve_bulk(big_, len);
+      big_.resize(len);  // zero-fill of prepared pages: cheap next to the read itself
       std::memcpy(big_.data(), in_.data() + begin_ + 4, have);
       big_filled_ = have;
       big_mode_ = true;
@@ -212,10 +215,21 @@ void Connection::send(std::string frame) {
 }
 
 void Connection::send(std::shared_ptr<const std::string> frame) {
+  queue(std::move(frame), nullptr);
+}
+
+void Connection::send(std::string head, std::string tail) {
+  if (tail.empty()) return send(std::move(head));
+  queue(std::make_shared<const std::string>(std::move(head)),
+        std::make_shared<const std::string>(std::move(tail)));
+}
+
+void Connection::queue(std::shared_ptr<const std::string> head,
+                       std::shared_ptr<const std::string> tail) {
   std::unique_lock<std::mutex> lock(write_mu_);
   if (write_closed_) return;
-  pending_bytes_ += frame->size() + 4;
-  pending_.push_back(std::move(frame));
+  pending_bytes_ += head->size() + (tail ? tail->size() : 0) + 4;
+  pending_.push_back({std::move(head), std::move(tail)});
   if (!writing_) start_write_locked();
 }
 
@@ -225,10 +239,10 @@ void Connection::start_write_locked() {
   lengths_.clear();
   chunks_.clear();
   // Reserved up front: chunks_ points into batch_ and lengths_.
-  batch_.reserve(2 * kMaxFramesPerWrite);
+  batch_.reserve(3 * kMaxFramesPerWrite);
   lengths_.reserve(kMaxFramesPerWrite);
   // Small frames are copied, length first, into one buffer; a larger frame goes out as its own
-  // chunk after a 4-byte length chunk, without a copy.
+  // chunks after a 4-byte length chunk, without a copy.
   std::string small;
   auto flush_small = [&] {
     if (small.empty()) return;
@@ -236,19 +250,25 @@ void Connection::start_write_locked() {
     small.clear();
     chunks_.emplace_back(batch_.back()->data(), batch_.back()->size());
   };
+  auto add_chunk = [&](std::shared_ptr<const std::string> part) {
+    batch_.push_back(std::move(part));
+    chunks_.emplace_back(batch_.back()->data(), batch_.back()->size());
+  };
   for (std::size_t k = 0; k < kMaxFramesPerWrite && !pending_.empty(); ++k) {
-    const std::string& f = *pending_.front();
-    pending_bytes_ -= f.size() + 4;
-    std::uint32_t len = static_cast<std::uint32_t>(f.size());
-    if (f.size() < kCoalesceBelow) {
+    Outgoing& f = pending_.front();
+    std::size_t size = f.head->size() + (f.tail ? f.tail->size() : 0);
+    pending_bytes_ -= size + 4;
+    std::uint32_t len = static_cast<std::uint32_t>(size);
+    if (size < kCoalesceBelow) {
       small.append(reinterpret_cast<const char*>(&len), 4);
-      small.append(f);
+      small.append(*f.head);
+      if (f.tail) small.append(*f.tail);
     } else {
       flush_small();
       lengths_.push_back(len);
       chunks_.emplace_back(reinterpret_cast<const char*>(&lengths_.back()), 4);
-      batch_.push_back(std::move(pending_.front()));
-      chunks_.emplace_back(batch_.back()->data(), batch_.back()->size());
+      add_chunk(std::move(f.head));
+      if (f.tail) add_chunk(std::move(f.tail));
     }
     pending_.pop_front();
   }
@@ -259,7 +279,7 @@ void Connection::start_write_locked() {
 }
 
 void Connection::send_chunks() {
-  nng_iov iov[2 * kMaxFramesPerWrite];
+  nng_iov iov[3 * kMaxFramesPerWrite];
   unsigned k = 0;
   for (std::size_t i = chunk_index_; i < chunks_.size(); ++i) {
     std::size_t off = i == chunk_index_ ? chunk_offset_ : 0;

@@ -46,6 +46,9 @@ class Connection {
   void send(std::string frame);
   // The same for a frame the caller keeps (the dispatcher keeps tasks until they are answered).
   void send(std::shared_ptr<const std::string> frame);
+  // The same for a frame in two parts, written back to back without joining them (a large
+  // payload after its header).
+  void send(std::string head, std::string tail);
 
   // Closes the stream; pending operations fail and on_close follows. Does not wait.
   void close();
@@ -68,6 +71,7 @@ class Connection {
   void on_write();
   void arm_read();
   bool parse_frames();  // false: malformed input, connection closed
+  void queue(std::shared_ptr<const std::string> head, std::shared_ptr<const std::string> tail);
   void start_write_locked();
   void send_chunks();
   void stop_io();
@@ -90,10 +94,13 @@ class Connection {
 
   // Write state.
   mutable std::mutex write_mu_;
-  std::deque<std::shared_ptr<const std::string>> pending_;  // GUARDED_BY(write_mu_)
-  std::size_t pending_bytes_ = 0;                           // GUARDED_BY(write_mu_)
-  bool writing_ = false;                                    // GUARDED_BY(write_mu_)
-  bool write_closed_ = false;                               // GUARDED_BY(write_mu_)
+  struct Outgoing {
+    std::shared_ptr<const std::string> head, tail;  // tail may be null
+  };
+  std::deque<Outgoing> pending_;   // GUARDED_BY(write_mu_)
+  std::size_t pending_bytes_ = 0;  // GUARDED_BY(write_mu_)
+  bool writing_ = false;           // GUARDED_BY(write_mu_)
+  bool write_closed_ = false;      // GUARDED_BY(write_mu_)
   // Owned by the write in progress (writing_ == true).
   std::vector<std::shared_ptr<const std::string>> batch_;
   std::vector<std::uint32_t> lengths_;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/buffer.hpp"
+
 namespace mirai::proto {
 namespace {
 
@@ -9,7 +11,7 @@ namespace {
 class Writer {
  public:
   explicit Writer(Type type, std::size_t reserve = 64) {
-    out_.reserve(reserve + 1);
+    reserve_bulk(out_, reserve + 1);
     out_.push_back(static_cast<char>(type));
   }
   Writer& u8(std::uint8_t v) {
@@ -20,8 +22,8 @@ class Writer {
   Writer& u32(std::uint32_t v) { return le(v, 4); }
   Writer& i32(std::int32_t v) { return le(static_cast<std::uint32_t>(v), 4); }
   Writer& u64(std::uint64_t v) { return le(v, 8); }
-  Writer& str(std::string_view s) {
-    u32(static_cast<std::uint32_t>(s.size()));
+  Writer& str(std::string_view s) { return u32(static_cast<std::uint32_t>(s.size())).raw(s); }
+  Writer& raw(std::string_view s) {
     out_.append(s);
     return *this;
   }
@@ -46,12 +48,20 @@ class Reader {
   std::int32_t i32() { return static_cast<std::int32_t>(u32()); }
   std::uint64_t u64() { return le(8); }
   std::string str() {
+    std::string_view v = view();
+    std::string s;
+    reserve_bulk(s, v.size());
+    s.assign(v);
+    return s;
+  }
+  // A string field without copying it: a view into the input.
+  std::string_view view() {
     std::uint32_t n = u32();
     if (!ok_ || n > in_.size() - pos_) {
       ok_ = false;
       return {};
     }
-    std::string s(in_.substr(pos_, n));
+    std::string_view s = in_.substr(pos_, n);
     pos_ += n;
     return s;
   }
@@ -75,6 +85,14 @@ class Reader {
   std::size_t pos_ = 0;
   bool ok_ = true;
 };
+
+// The bytes of `field`, a view into `frame` that is the frame's last field. A large field is
+// moved out of the frame, which is consumed, instead of copied.
+std::string take_last(std::string& frame, std::string_view field) {
+  if (field.size() < kBulkBytes) return std::string(field);
+  frame.erase(0, static_cast<std::size_t>(field.data() - frame.data()));
+  return std::move(frame);
+}
 
 constexpr std::uint8_t kShell = 1;
 constexpr std::uint8_t kCall = 2;
@@ -117,12 +135,27 @@ std::string encode_task(std::uint64_t id, const Task& task) {
   return w.finish();
 }
 
-std::string encode_result(std::uint64_t id, std::uint8_t flags, const Result& r) {
-  Writer w(Type::kResult, 64 + r.value.size() + r.stderr_output.size() + r.message.size());
+namespace {
+
+// Everything of a result frame up to and including the value's length: the value follows.
+Writer result_head(std::uint64_t id, std::uint8_t flags, const Result& r, std::size_t reserve) {
+  Writer w(Type::kResult, 64 + r.stderr_output.size() + r.message.size() + reserve);
   w.u64(id).u8(flags).u8(static_cast<std::uint8_t>(r.kind)).i32(static_cast<int>(r.error_value));
   w.i32(r.exit_code).i32(r.signal).u64(r.wall_us);
-  w.str(r.message).str(r.type).str(r.value).str(r.stderr_output);
-  return w.finish();
+  w.str(r.message).str(r.type).str(r.stderr_output);  // value last: see take_last
+  w.u32(static_cast<std::uint32_t>(r.value.size()));
+  return w;
+}
+
+}  // namespace
+
+std::string encode_result(std::uint64_t id, std::uint8_t flags, const Result& r) {
+  return result_head(id, flags, r, r.value.size()).raw(r.value).finish();
+}
+
+SplitFrame encode_result_parts(std::uint64_t id, std::uint8_t flags, Result&& r) {
+  if (r.value.size() < kBulkBytes) return {encode_result(id, flags, r), {}};
+  return {result_head(id, flags, r, 0).finish(), std::move(r.value)};
 }
 
 std::string encode_id(Type type, std::uint64_t id) { return Writer(type).u64(id).finish(); }
@@ -165,8 +198,9 @@ std::optional<Welcome> decode_welcome(std::string_view body) {
   return w;
 }
 
-std::optional<Task> decode_task(std::string_view body, std::uint64_t* id) {
-  Reader r(body);
+std::optional<Task> decode_task(std::string frame, std::uint64_t* id) {
+  if (frame.empty() || frame[0] != static_cast<char>(Type::kTask)) return std::nullopt;
+  Reader r(std::string_view(frame).substr(1));
   *id = r.u64();
   std::uint8_t kind = r.u8();
   Task task;
@@ -174,33 +208,35 @@ std::optional<Task> decode_task(std::string_view body, std::uint64_t* id) {
   if (kind == kCall) {
     CallTask call;
     call.function = r.str();
-    call.payload = r.str();
+    std::string_view payload = r.view();
+    if (!r.done()) return std::nullopt;
+    call.payload = take_last(frame, payload);
     task.body = std::move(call);
-  } else if (kind == kShell) {
-    ShellTask sh;
-    std::uint32_t argc = r.u32();
-    if (argc > kMaxListItems) return std::nullopt;
-    for (std::uint32_t i = 0; i < argc && r.ok(); ++i) sh.argv.push_back(r.str());
-    sh.script = r.str();
-    std::uint32_t nenv = r.u32();
-    if (nenv > kMaxListItems) return std::nullopt;
-    for (std::uint32_t i = 0; i < nenv && r.ok(); ++i) {
-      std::string k = r.str();
-      sh.env[k] = r.str();
-    }
-    sh.cwd = r.str();
-    sh.stdin_data = r.str();
-    if (sh.argv.empty() && sh.script.empty()) return std::nullopt;
-    task.body = std::move(sh);
-  } else {
-    return std::nullopt;
+    return task;
   }
-  if (!r.done()) return std::nullopt;
+  if (kind != kShell) return std::nullopt;
+  ShellTask sh;
+  std::uint32_t argc = r.u32();
+  if (argc > kMaxListItems) return std::nullopt;
+  for (std::uint32_t i = 0; i < argc && r.ok(); ++i) sh.argv.push_back(r.str());
+  sh.script = r.str();
+  std::uint32_t nenv = r.u32();
+  if (nenv > kMaxListItems) return std::nullopt;
+  for (std::uint32_t i = 0; i < nenv && r.ok(); ++i) {
+    std::string k = r.str();
+    sh.env[k] = r.str();
+  }
+  sh.cwd = r.str();
+  std::string_view stdin_data = r.view();
+  if (!r.done() || (sh.argv.empty() && sh.script.empty())) return std::nullopt;
+  sh.stdin_data = take_last(frame, stdin_data);
+  task.body = std::move(sh);
   return task;
 }
 
-std::optional<ResultFrame> decode_result(std::string_view body) {
-  Reader r(body);
+std::optional<ResultFrame> decode_result(std::string frame) {
+  if (frame.empty() || frame[0] != static_cast<char>(Type::kResult)) return std::nullopt;
+  Reader r(std::string_view(frame).substr(1));
   ResultFrame f;
   f.id = r.u64();
   f.flags = r.u8();
@@ -213,9 +249,10 @@ std::optional<ResultFrame> decode_result(std::string_view body) {
   f.result.wall_us = r.u64();
   f.result.message = r.str();
   f.result.type = r.str();
-  f.result.value = r.str();
   f.result.stderr_output = r.str();
+  std::string_view value = r.view();
   if (!r.done()) return std::nullopt;
+  f.result.value = take_last(frame, value);
   return f;
 }
 

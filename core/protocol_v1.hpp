@@ -62,6 +62,12 @@ std::string encode_hello(const Hello& h);
 std::string encode_welcome(const Welcome& w);
 std::string encode_task(std::uint64_t id, const Task& task);
 std::string encode_result(std::uint64_t id, std::uint8_t flags, const Result& r);
+// A frame in two parts that are sent back to back (Connection::send(head, tail)): a large
+// result value goes out as it is, without being copied into the frame. `tail` may be empty.
+struct SplitFrame {
+  std::string head, tail;
+};
+SplitFrame encode_result_parts(std::uint64_t id, std::uint8_t flags, Result&& r);
 std::string encode_id(Type type, std::uint64_t id);  // kCancel, kRecall
 std::string encode_recalled(std::uint64_t id, bool given_back);
 std::string encode_empty(Type type);  // kExitAck, kExit
@@ -73,11 +79,13 @@ struct FrameView {
 };
 std::optional<FrameView> view_frame(std::string_view frame);
 
-// Decoders take the body; they return nullopt for malformed input (never throw, never abort).
+// Decoders return nullopt for malformed input (never throw, never abort).
 std::optional<Hello> decode_hello(std::string_view body);
 std::optional<Welcome> decode_welcome(std::string_view body);
-std::optional<Task> decode_task(std::string_view body, std::uint64_t* id);
-std::optional<ResultFrame> decode_result(std::string_view body);
+// decode_task and decode_result take the whole frame, type byte included, and move a large
+// payload or value out of it rather than copy it.
+std::optional<Task> decode_task(std::string frame, std::uint64_t* id);
+std::optional<ResultFrame> decode_result(std::string frame);
 std::optional<std::uint64_t> decode_id(std::string_view body);
 std::optional<std::pair<std::uint64_t, bool>> decode_recalled(std::string_view body);
 

@@ -16,7 +16,7 @@ TEST_CASE("a shell task survives encoding with every field", "[protocol]") {
   REQUIRE(fv);
   CHECK(fv->type == proto::Type::kTask);
   std::uint64_t id = 0;
-  auto back = proto::decode_task(fv->body, &id);
+  auto back = proto::decode_task(frame, &id);
   REQUIRE(back);
   CHECK(id == 42);
   CHECK(back->timeout.count() == 1500);
@@ -30,7 +30,7 @@ TEST_CASE("a shell task survives encoding with every field", "[protocol]") {
 TEST_CASE("a call task and a result survive encoding", "[protocol]") {
   std::string frame = proto::encode_task(7, Task::call("echo", std::string("\0\1\2", 3)));
   std::uint64_t id = 0;
-  auto t = proto::decode_task(proto::view_frame(frame)->body, &id);
+  auto t = proto::decode_task(frame, &id);
   REQUIRE(t);
   CHECK(std::get<CallTask>(t->body).function == "echo");
   CHECK(std::get<CallTask>(t->body).payload == std::string("\0\1\2", 3));
@@ -49,13 +49,46 @@ TEST_CASE("a call task and a result survive encoding", "[protocol]") {
   CHECK(h->id == 9);
   CHECK(h->flags == proto::kResultFinal);
   CHECK(h->wall_us == 1234);
-  auto d = proto::decode_result(proto::view_frame(rf)->body);
+  auto d = proto::decode_result(rf);
   REQUIRE(d);
   CHECK(d->result.kind == Result::Kind::kError);
   CHECK(d->result.type == "exit status 2");
   CHECK(d->result.exit_code == 2);
   CHECK(d->result.value == "out");
   CHECK(d->result.stderr_output == "err");
+}
+
+TEST_CASE("large payloads and values come out of their frames intact", "[protocol]") {
+  // Above kBulkBytes the last field is moved out of the frame instead of copied.
+  std::string payload(3 << 20, '\0');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 7);
+  std::uint64_t id = 0;
+  auto t = proto::decode_task(proto::encode_task(11, Task::call("echo", payload)), &id);
+  REQUIRE(t);
+  CHECK(id == 11);
+  CHECK(std::get<CallTask>(t->body).function == "echo");
+  CHECK(std::get<CallTask>(t->body).payload == payload);
+
+  Result r;
+  r.value = payload;
+  r.stderr_output = std::string(5 << 20, 'e');  // large, but not last: copied
+  r.message = "m";
+  auto d = proto::decode_result(proto::encode_result(12, 0, r));
+  REQUIRE(d);
+  CHECK(d->id == 12);
+  CHECK(d->result.value == payload);
+  CHECK(d->result.stderr_output == r.stderr_output);
+  CHECK(d->result.message == "m");
+
+  // Sent in two parts, the value is not copied into the frame; the bytes are the same.
+  std::string whole = proto::encode_result(12, 0, r);
+  auto parts = proto::encode_result_parts(12, 0, Result(r));
+  CHECK(parts.tail.size() == payload.size());
+  CHECK(parts.head + parts.tail == whole);
+  r.value = "small";
+  parts = proto::encode_result_parts(12, 0, Result(r));
+  CHECK(parts.tail.empty());
+  CHECK(parts.head == proto::encode_result(12, 0, r));
 }
 
 TEST_CASE("ids are patched in place", "[protocol]") {
@@ -69,22 +102,27 @@ TEST_CASE("malformed input is rejected and never trusted", "[protocol]") {
   CHECK_FALSE(proto::view_frame(""));
   CHECK_FALSE(proto::view_frame(std::string(1, '\x7f')));
   std::string good = proto::encode_task(3, Task::shell({"true"}));
-  std::string_view body = proto::view_frame(good)->body;
   // Every truncation fails cleanly.
-  for (std::size_t n = 0; n < body.size(); ++n)
-    CHECK_FALSE(proto::decode_task(body.substr(0, n), &id));
+  for (std::size_t n = 0; n < good.size(); ++n)
+    CHECK_FALSE(proto::decode_task(good.substr(0, n), &id));
   // Trailing bytes fail too.
-  CHECK_FALSE(proto::decode_task(std::string(body) + "x", &id));
+  CHECK_FALSE(proto::decode_task(good + "x", &id));
   // A string length pointing past the end.
-  std::string bad(body);
-  bad[17] = '\xff';
+  std::string bad = good;
+  bad[18] = '\xff';
   CHECK_FALSE(proto::decode_task(bad, &id));
+  // A frame of another type.
+  CHECK_FALSE(proto::decode_task(proto::encode_id(proto::Type::kCancel, 3), &id));
   // A hello with the wrong magic.
   proto::Hello h;
   std::string hello = proto::encode_hello(h);
   hello[1] ^= 1;
   CHECK_FALSE(proto::decode_hello(proto::view_frame(hello)->body));
   CHECK_FALSE(proto::decode_result("short"));
+  Result r;
+  r.value = std::string(2 << 20, 'v');
+  std::string rf = proto::encode_result(1, 0, r);
+  CHECK_FALSE(proto::decode_result(rf.substr(0, rf.size() - 1)));
   CHECK_FALSE(proto::decode_recalled(std::string(9, '\x02')));
 }
 

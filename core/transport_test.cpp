@@ -83,10 +83,15 @@ TEST_CASE("frames round-trip over every transport with port 0 resolved", "[trans
   for (int i = 0; i < 100; ++i) (*conn)->send("frame " + std::to_string(i));
   (*conn)->send(big);
   (*conn)->send("after");
-  REQUIRE(sink.wait_frames(102));
+  // Two-part frames arrive as one frame, small (coalesced) and large (written as they are).
+  (*conn)->send("head-", "tail");
+  (*conn)->send("big head ", big);
+  REQUIRE(sink.wait_frames(104));
   for (int i = 0; i < 100; ++i) CHECK(sink.frames[i] == "frame " + std::to_string(i));
   CHECK(sink.frames[100] == big);
   CHECK(sink.frames[101] == "after");
+  CHECK(sink.frames[102] == "head-tail");
+  CHECK(sink.frames[103] == "big head " + big);
   (*conn)->shutdown();
 }
 

@@ -201,7 +201,7 @@ Expected<int> DaemonLoop::run() {
     lock.unlock();
 
     std::uint64_t ignored;
-    auto task = proto::decode_task(std::string_view(frame).substr(1), &ignored);
+    auto task = proto::decode_task(std::move(frame), &ignored);
     Result result;
     if (task) {
       result = evaluate(*task, functions_, running);
@@ -227,7 +227,9 @@ Expected<int> DaemonLoop::run() {
       limit = kExitMaxtasks;
     else if (opt_.walltime.count() > 0 && last_task >= start + opt_.walltime)
       limit = kExitWalltime;
-    conn->send(proto::encode_result(id, limit >= 0 ? proto::kResultFinal : 0, result));
+    auto out =
+        proto::encode_result_parts(id, limit >= 0 ? proto::kResultFinal : 0, std::move(result));
+    conn->send(std::move(out.head), std::move(out.tail));
     if (limit >= 0) {
       // Wait until the dispatcher has the result, so that it is never lost.
       cv_.wait_for(lock, kAckTimeout, [this] { return acked_ || closed_; });

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/buffer.hpp"
 #include "mirai/daemon.hpp"
 #include "mirai/duration.hpp"
 
@@ -36,7 +37,12 @@ std::vector<std::string> FunctionRegistry::names() const {
 }
 
 void add_builtin_functions(FunctionRegistry& r) {
-  r.add("echo", [](std::string_view payload, CallContext&) { return std::string(payload); });
+  r.add("echo", [](std::string_view payload, CallContext&) {
+    std::string out;
+    reserve_bulk(out, payload.size());
+    out.assign(payload);
+    return out;
+  });
   r.add("noop", [](std::string_view, CallContext&) { return std::string(); });
   r.add("sleep", [](std::string_view payload, CallContext& ctx) {
     auto d = parse_duration(payload);

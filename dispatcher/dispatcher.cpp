@@ -11,9 +11,9 @@ struct Dispatcher::Slot {
   proto::Hello hello;
   std::uint32_t instance = 0;
   std::deque<std::uint64_t> in_flight;  // sent, unanswered, in the order the daemon runs them
+  // Tasks handed to this daemon and not given back by a recall, and results it returned.
   std::uint64_t assigned = 0, completed = 0;
-  std::uint64_t accepted = 0;  // assigned and not given back by a recall
-  double task_us = -1;         // moving average of task time; negative: not yet measured
+  double task_us = -1;  // moving average of task time; negative: not yet measured
   bool recall_pending = false;
 };
 
@@ -149,7 +149,7 @@ void Dispatcher::on_recalled(Slot* slot, std::string_view body) {
   auto it = std::find(slot->in_flight.begin(), slot->in_flight.end(), r->first);
   if (!r->second || it == slot->in_flight.end()) return;  // it had started: nothing to move
   slot->in_flight.erase(it);
-  --slot->accepted;
+  --slot->assigned;
   requeue_front({r->first});
   drain();
 }
@@ -197,7 +197,7 @@ void Dispatcher::requeue_front(const std::deque<std::uint64_t>& ids) {
 }
 
 bool Dispatcher::has_capacity(const Slot& s) const {
-  return s.ready && (s.hello.maxtasks == 0 || s.accepted < s.hello.maxtasks);
+  return s.ready && (s.hello.maxtasks == 0 || s.assigned < s.hello.maxtasks);
 }
 
 std::size_t Dispatcher::depth(const Slot& s) const {
@@ -231,7 +231,6 @@ void Dispatcher::assign(Slot* s, std::uint64_t id, Entry& e) {
   e.daemon = s;
   s->in_flight.push_back(id);
   ++s->assigned;
-  ++s->accepted;
   --awaiting_;
   ++executing_;
   s->conn->send(e.frame);

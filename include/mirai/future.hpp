@@ -25,9 +25,10 @@ class Future {
   bool unresolved() const;
   // Blocks until resolved and returns the result (mirai's call_mirai / m[]). The reference
   // stays valid as long as a Future for this task exists; on a temporary Future
-  // (`profile.submit(t).wait()`) the result is returned by value instead.
+  // (`profile.submit(t).wait()`) the result is returned by value instead, moved out when no
+  // other Future for the task exists.
   const Result& wait() const&;
-  Result wait() const&&;
+  Result wait() &&;
   // Blocks up to `d`; true when resolved.
   bool wait_for(std::chrono::milliseconds d) const;
   // mirai's stop_mirai(): resolves to error value 20 if still pending and stops the task (a

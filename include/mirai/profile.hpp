@@ -52,7 +52,8 @@ struct Info {
 struct DaemonStatus {
   std::uint32_t instance = 0, pid = 0, array_index = 0;
   std::string host, job_id;
-  std::uint64_t assigned = 0, completed = 0;
+  std::uint64_t assigned = 0;  // tasks handed to it (a prefetched task it gave back is not)
+  std::uint64_t completed = 0;
   std::uint32_t in_flight = 0;
 };
 
@@ -82,7 +83,7 @@ class Profile {
 
   // mirai's mirai(): queues the task and returns at once. With no daemons set, each task runs
   // in a fresh daemon process of its own (ephemeral mode).
-  Future submit(Task task);
+  Future submit(const Task& task);
 
   Info info() const;
   ProfileStatus status() const;
