@@ -1,7 +1,12 @@
 // The `mirai` command as users run it.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "tests/support/support.hpp"
 
@@ -107,4 +112,98 @@ TEST_CASE("mirai map reads arguments from a file", "[cli]") {
   std::ofstream(dir.file("args")) << "one\ntwo words\nthree\n";
   auto r = run(cmd({"map", "-n", "2", "--args-file", dir.file("args"), "--", "echo", "[{}]"}));
   CHECK(r.out == "[one]\n[two words]\n[three]\n");
+}
+
+namespace {
+// Processes a test started, killed by pid when the test ends however it ends.
+struct Started {
+  std::vector<pid_t> pids;
+  pid_t start(std::vector<std::string> argv) {
+    mirai::SpawnOptions o;
+    o.argv = cmd(std::move(argv));
+    o.out = mirai::SpawnOptions::Stdio::kNull;
+    auto c = mirai::spawn(o);
+    REQUIRE(c);
+    pids.push_back(c->pid);
+    return c->pid;
+  }
+  ~Started() {
+    for (pid_t p : pids) {
+      kill(p, SIGKILL);
+      mirai::wait_for_exit(p, std::chrono::seconds(5));
+    }
+  }
+};
+}  // namespace
+
+TEST_CASE("mirai dispatcher serves daemons and clients until SIGTERM", "[cli]") {
+  using namespace std::chrono_literals;
+  mirai::test::TempDir dir;
+  std::string control = "ipc://" + dir.file("control.sock");
+  std::string listen = "abstract://mirai-cli-test-" + std::to_string(getpid());
+  Started procs;
+  pid_t dispatcher = procs.start(
+      {"dispatcher", "--listen", listen, "--control", control, "--url-file", dir.file("urls")});
+  REQUIRE(
+      mirai::test::eventually([&] { return !mirai::test::read_file(dir.file("urls")).empty(); }));
+  CHECK(mirai::test::read_file(dir.file("urls")) ==
+        "listen " + listen + "\ncontrol " + control + "\n");
+  pid_t d1 = procs.start({"daemon", listen});
+  pid_t d2 = procs.start({"daemon", listen});
+  REQUIRE(mirai::test::eventually([&] {
+    return run(cmd({"status", "--dispatcher", control})).out.find("connections 2") !=
+           std::string::npos;
+  }));
+
+  auto m = run(cmd(
+      {"map", "--dispatcher", control, "--no-progress", "--", "echo", "{}", ":::", "x", "y", "z"}));
+  CHECK(m.exit_code == 0);
+  CHECK(m.out == "x\ny\nz\n");
+  auto r = run(cmd({"run", "--dispatcher", control, "--", "sh", "-c", "exit 4"}));
+  CHECK(r.exit_code == 4);
+
+  auto st = run(cmd({"status", "--dispatcher", control, "--json"}));
+  REQUIRE(st.exit_code == 0);
+  json j = json::parse(st.out);
+  CHECK(j["url"] == listen);
+  CHECK(j["completed"] == 4);
+  REQUIRE(j["daemons"].size() == 2);
+  std::set<int> pids{j["daemons"][0]["pid"].get<int>(), j["daemons"][1]["pid"].get<int>()};
+  CHECK(pids == std::set<int>{d1, d2});
+
+  // SIGTERM: the dispatcher exits 0, its daemons follow, and its files are gone.
+  kill(dispatcher, SIGTERM);
+  int ws = mirai::wait_for_exit(dispatcher, 5s);
+  CHECK(WIFEXITED(ws));
+  CHECK(WEXITSTATUS(ws) == 0);
+  CHECK(mirai::wait_for_exit(d1, 3s) >= 0);
+  CHECK(mirai::wait_for_exit(d2, 3s) >= 0);
+  CHECK(access(dir.file("urls").c_str(), F_OK) != 0);
+  auto gone = run(cmd({"status", "--dispatcher", control}));
+  CHECK(gone.exit_code != 0);
+  CHECK_THAT(gone.err, Catch::Contains("mirai dispatcher"));
+}
+
+TEST_CASE("mirai daemon stops its running task on SIGTERM", "[cli]") {
+  using namespace std::chrono_literals;
+  mirai::test::TempDir dir;
+  mirai::Profile p;
+  REQUIRE(p.set_daemons(mirai::test::local_daemons(
+                            0, "abstract://mirai-cli-sigterm-" + std::to_string(getpid())))
+              .ok());
+  Started procs;
+  pid_t daemon = procs.start({"daemon", p.url()});
+  REQUIRE(mirai::test::eventually([&] { return p.info().connections == 1; }));
+  mirai::Future f =
+      p.submit(mirai::Task::sh("echo $$ > " + dir.file("pid.tmp") + " && mv " +
+                               dir.file("pid.tmp") + " " + dir.file("pid") + " && exec sleep 30"));
+  REQUIRE(
+      mirai::test::eventually([&] { return !mirai::test::read_file(dir.file("pid")).empty(); }));
+  pid_t task = std::stoi(mirai::test::read_file(dir.file("pid")));
+  kill(daemon, SIGTERM);
+  int ws = mirai::wait_for_exit(daemon, 5s);
+  CHECK(WIFEXITED(ws));
+  CHECK(WEXITSTATUS(ws) == 128 + SIGTERM);
+  CHECK(mirai::test::eventually([&] { return !mirai::test::process_alive(task); }, 2s));
+  CHECK_FALSE(f.wait().ok());
 }

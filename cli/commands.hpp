@@ -11,6 +11,8 @@ using Args = std::vector<std::string>;
 int daemon_main(const Args& args);
 int run_main(const Args& args);
 int map_main(const Args& args);
+int dispatcher_main(const Args& args);
+int status_main(const Args& args);
 
 struct Command {
   const char* name;

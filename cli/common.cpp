@@ -1,6 +1,16 @@
 #include "cli/common.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
+#include <thread>
 
 #include "mirai/duration.hpp"
 
@@ -48,9 +58,18 @@ std::optional<std::chrono::milliseconds> duration_option(const po::variables_map
 }
 
 void add_pool_options(po::options_description& options, PoolOptions& pool, int default_n) {
+  pool.n = default_n;
+  if (const char* env = std::getenv("MIRAI_DISPATCHER")) pool.dispatcher = env;
   options.add_options()("profile,p", po::value(&pool.profile)->default_value("local"),
                         "compute profile (only 'local' until mirai.yaml support lands)")(
-      "daemons,n", po::value(&pool.n)->default_value(default_n), "number of local daemons");
+      "daemons,n", po::value<int>()->value_name("N")->notifier([&pool](int v) {
+        pool.n = v;
+        pool.n_given = true;
+      }),
+      ("number of local daemons (default: " + std::to_string(default_n) + "; 0 with --dispatcher)")
+          .c_str())("dispatcher", po::value(&pool.dispatcher)->value_name("URL"),
+                    "use the running `mirai dispatcher` with this control URL and its daemons "
+                    "(default: $MIRAI_DISPATCHER)");
 }
 
 bool start_pool(const char* command, const PoolOptions& pool, Profile& profile) {
@@ -59,17 +78,55 @@ bool start_pool(const char* command, const PoolOptions& pool, Profile& profile) 
                              "': without a mirai.yaml the only profile is 'local'");
     return false;
   }
-  if (pool.n < 1) {
+  DaemonsConfig config;
+  config.n = pool.n;
+  if (!pool.dispatcher.empty()) {
+    config.dispatcher_url = pool.dispatcher;
+    config.n = pool.n_given ? pool.n : 0;
+    if (config.n < 0) {
+      usage_error(command, "-n must be 0 or more");
+      return false;
+    }
+  } else if (pool.n < 1) {
     usage_error(command, "-n must be at least 1");
     return false;
   }
-  DaemonsConfig config;
-  config.n = pool.n;
   if (Status s = profile.set_daemons(config); !s) {
     std::cerr << "mirai " << command << ": cannot start daemons: " << s.message() << "\n";
     return false;
   }
   return true;
+}
+
+SignalWatcher::SignalWatcher(std::function<void()> on_signal) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, sig);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([this, set, on_signal = std::move(on_signal)] {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) return;
+    caught_.store(sig);
+    on_signal();
+  }).detach();
+}
+
+Expected<std::string> runtime_dir() {
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  std::string dir = xdg && *xdg ? std::string(xdg) + "/mirai"
+                                : "/tmp/mirai-" + std::to_string(static_cast<long>(getuid()));
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return Status::error("cannot create " + dir + ": " + std::strerror(errno));
+  struct stat st;
+  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Status::error(dir + " is not a directory; remove it or set XDG_RUNTIME_DIR");
+  if (st.st_uid != getuid() || (st.st_mode & 0077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
+    return Status::error(dir + " belongs to another user or is open to others (mode " + mode +
+                         "); remove it or set XDG_RUNTIME_DIR to a private directory");
+  }
+  return dir;
 }
 
 }  // namespace mirai::cli

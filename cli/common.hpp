@@ -1,8 +1,10 @@
 // Helpers shared by the sub-commands: option parsing, durations, daemon start-up.
 #pragma once
 
+#include <atomic>
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,15 +28,35 @@ std::pair<Args, Args> split_at_dashes(const Args& args);
 std::optional<std::chrono::milliseconds> duration_option(const po::variables_map& vm,
                                                          const char* name, const char* command);
 
-// Daemon settings shared by run and map: -n, --profile.
+// Daemon settings shared by run and map: -n, --profile, --dispatcher.
 struct PoolOptions {
   int n = 0;
+  bool n_given = false;
   std::string profile = "local";
+  std::string dispatcher;  // control URL of a running `mirai dispatcher` ($MIRAI_DISPATCHER)
 };
 void add_pool_options(po::options_description& options, PoolOptions& pool, int default_n);
 // Sets up local daemons for the chosen profile; prints the error and returns false on failure.
 bool start_pool(const char* command, const PoolOptions& pool, Profile& profile);
 
 int usage_error(const char* command, const std::string& message);
+
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and every thread started after it,
+// and waits for them on a thread of its own, which calls `on_signal` once. Construct it before
+// any other thread starts. Child processes get a clean signal mask (core/process.cpp).
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(std::function<void()> on_signal);
+  // The signal that arrived, or 0.
+  int caught() const { return caught_.load(); }
+
+ private:
+  std::atomic<int> caught_{0};
+};
+
+// The directory, private to this user, where `mirai dispatcher` puts its control socket:
+// $XDG_RUNTIME_DIR/mirai, else /tmp/mirai-<uid>. Created 0700 when missing; refused when
+// another user owns it or others may write it.
+Expected<std::string> runtime_dir();
 
 }  // namespace mirai::cli

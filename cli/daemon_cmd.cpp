@@ -1,6 +1,6 @@
 // mirai daemon URL [options]: dial a dispatcher and run its tasks until a limit or the end of
 // the connection. Exit codes: 0 connection ended, 1 idletime, 2 walltime, 3 maxtasks;
-// 64 bad usage, 69 the dispatcher could not be reached.
+// 64 bad usage, 69 the dispatcher could not be reached, 128+N stopped by signal N.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -77,9 +77,13 @@ int daemon_main(const Args& args) {
   detect_job(o);
   if (!vm.count("output")) o.on_connected = silence_output;
 
+  // SIGTERM (scancel, qdel, a walltime warning), SIGINT and SIGHUP stop the running task's
+  // process group along with the daemon.
+  SignalWatcher signals(stop_daemons);
   FunctionRegistry functions;
   add_builtin_functions(functions);
   auto code = run_daemon(o, functions);
+  if (int sig = signals.caught()) return 128 + sig;
   if (!code) {
     std::cerr << "mirai daemon: " << code.message() << "\n";
     return kUnavailable;

@@ -13,6 +13,8 @@ const std::vector<Command>& commands() {
       {"run", "run one command on a daemon and print its output", run_main},
       {"map", "run a command once per argument on local daemons, results in order", map_main},
       {"daemon", "start a daemon that dials a dispatcher and runs its tasks", daemon_main},
+      {"dispatcher", "run a dispatcher that daemons dial and clients submit to", dispatcher_main},
+      {"status", "show a running dispatcher's counters and daemons", status_main},
   };
   return table;
 }
@@ -24,7 +26,7 @@ namespace {
 void print_help() {
   std::cout << "usage: mirai <command> [options]\n\ncommands:\n";
   for (const auto& c : mirai::cli::commands())
-    std::cout << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+    std::cout << "  " << c.name << std::string(12 - std::strlen(c.name), ' ') << c.summary << "\n";
   std::cout << "\n'mirai <command> --help' shows a command's options.\n";
 }
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "client/future_state.hpp"
+#include "client/remote_dispatcher.hpp"
 #include "core/process.hpp"
 #include "core/protocol_v1.hpp"
 #include "mirai/duration.hpp"
@@ -41,6 +42,18 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
                                                           bool ephemeral) {
   if (config.n < 0) return Status::error("the number of daemons must be zero or more");
   std::shared_ptr<ProfileCore> core(new ProfileCore(config, ephemeral));
+  if (!config.dispatcher_url.empty()) {
+    if (!config.url.empty() || !config.dispatcher)
+      return Status::error(
+          "a profile using a running dispatcher (dispatcher_url) cannot also set url or turn "
+          "the dispatcher off: the running dispatcher decides both");
+    auto remote = RemoteDispatcher::connect(config.dispatcher_url, config.startup_timeout);
+    if (!remote) return remote.status();
+    core->dispatcher_ = std::move(*remote);
+    if (config.n > 0)
+      if (Status s = core->launch_local(config.n, true); !s) return s;
+    return core;
+  }
   DispatcherOptions d;
   d.urls = {config.url.empty() ? local_url() : config.url};
   d.policy =
@@ -56,9 +69,12 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
 
 ProfileCore::~ProfileCore() {
   timer_.stop();
-  dispatcher_->exit_all();  // for daemons started without autoexit
-  dispatcher_.reset();      // pending tasks resolve to 7; connections close
+  if (dispatcher_) dispatcher_->exit_all();  // for daemons started without autoexit
+  dispatcher_.reset();                       // pending tasks resolve to 7; connections close
   std::lock_guard<std::mutex> lock(procs_mu_);
+  // Daemons that dial a dispatcher of another process stay connected when we leave: stop ours.
+  if (!config_.dispatcher_url.empty())
+    for (pid_t pid : procs_) kill(pid, SIGTERM);
   for (pid_t pid : procs_) {
     if (wait_for_exit(pid, std::chrono::milliseconds(2000)) < 0) {
       kill(pid, SIGKILL);
@@ -100,7 +116,7 @@ void ProfileCore::reap_exited() {
 
 Status ProfileCore::launch_local(int n, bool wait) {
   std::vector<pid_t> launched;
-  std::size_t before = dispatcher_->info().connections;
+  std::size_t before = info().connections;
   for (int i = 0; i < n; ++i) {
     auto pid = spawn_daemon(config_.limits.maxtasks);
     if (!pid) return pid.status();
@@ -124,9 +140,8 @@ Status ProfileCore::launch_local(int n, bool wait) {
                                         config_.startup_timeout, alive))
     return {};
   if (died.empty())
-    died = "only " + std::to_string(dispatcher_->info().connections - before) + " of " +
-           std::to_string(n) + " daemons connected to " + url() + " within " +
-           format_duration(config_.startup_timeout);
+    died = "only " + std::to_string(info().connections - before) + " of " + std::to_string(n) +
+           " daemons connected to " + url() + " within " + format_duration(config_.startup_timeout);
   return Status::error(died);
 }
 
@@ -157,19 +172,14 @@ Future ProfileCore::submit(const Task& task) {
 
 void ProfileCore::cancel(std::uint64_t id) { dispatcher_->cancel(id); }
 
-Info ProfileCore::info() const {
-  DispatcherInfo d = dispatcher_->info();
-  return Info{d.connections, d.cumulative, d.awaiting, d.executing, d.completed};
-}
+Info ProfileCore::info() const { return status().info; }
 
 ProfileStatus ProfileCore::status() const {
-  ProfileStatus s;
-  s.url = url();
-  s.info = info();
-  for (const auto& r : dispatcher_->daemons())
-    s.daemons.push_back(DaemonStatus{r.instance, r.pid, r.array_index, r.host, r.job_id, r.assigned,
-                                     r.completed, r.in_flight});
-  return s;
+  auto s = dispatcher_->status();
+  if (s) return *s;
+  ProfileStatus empty;  // a remote dispatcher that stopped answering
+  empty.url = url();
+  return empty;
 }
 
 }  // namespace mirai

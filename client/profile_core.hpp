@@ -26,7 +26,7 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   Status launch_local(int n, bool wait);
   Info info() const;
   ProfileStatus status() const;
-  const std::string& url() const { return dispatcher_->urls().front(); }
+  const std::string& url() const { return dispatcher_->url(); }
 
  private:
   ProfileCore(const DaemonsConfig& config, bool ephemeral);
@@ -35,7 +35,7 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
 
   DaemonsConfig config_;
   bool ephemeral_;
-  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<DispatcherLink> dispatcher_;  // in this process, or a `mirai dispatcher`
   Timer timer_;
   std::mutex procs_mu_;
   std::vector<pid_t> procs_;  // GUARDED_BY(procs_mu_): daemons we launched, not yet reaped

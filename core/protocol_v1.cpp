@@ -166,10 +166,28 @@ std::string encode_recalled(std::uint64_t id, bool given_back) {
 
 std::string encode_empty(Type type) { return Writer(type).finish(); }
 
+std::string encode_client_hello(const ClientHello& h) {
+  return Writer(Type::kClientHello).u32(kMagic).u16(h.version).u32(h.pid).finish();
+}
+
+std::string encode_status_reply(std::uint64_t request, const ProfileStatus& s) {
+  Writer w(Type::kStatusReply, 128 + 96 * s.daemons.size());
+  w.u64(request).str(s.url);
+  const Info& i = s.info;
+  w.u64(i.connections).u64(i.cumulative).u64(i.awaiting).u64(i.executing).u64(i.completed);
+  w.u32(static_cast<std::uint32_t>(s.daemons.size()));
+  for (const DaemonStatus& d : s.daemons) {
+    w.u32(d.instance).u32(d.pid).u32(d.array_index).str(d.host).str(d.job_id).str(d.peer);
+    w.u64(d.assigned).u64(d.completed).u32(d.in_flight);
+  }
+  return w.finish();
+}
+
 std::optional<FrameView> view_frame(std::string_view frame) {
   if (frame.empty()) return std::nullopt;
   auto t = static_cast<std::uint8_t>(frame[0]);
-  if (t < static_cast<std::uint8_t>(Type::kHello) || t > static_cast<std::uint8_t>(Type::kExit))
+  if (t < static_cast<std::uint8_t>(Type::kHello) ||
+      t > static_cast<std::uint8_t>(Type::kStatusReply))
     return std::nullopt;
   return FrameView{static_cast<Type>(t), frame.substr(1)};
 }
@@ -234,6 +252,30 @@ std::optional<Task> decode_task(std::string frame, std::uint64_t* id) {
   return task;
 }
 
+bool valid_task(std::string_view frame) {
+  if (frame.empty() || frame[0] != static_cast<char>(Type::kTask)) return false;
+  Reader r(frame.substr(1));
+  r.u64();
+  std::uint8_t kind = r.u8();
+  r.u32();
+  if (kind == kCall) {
+    r.view();
+    r.view();
+    return r.done();
+  }
+  if (kind != kShell) return false;
+  std::uint32_t argc = r.u32();
+  if (argc > kMaxListItems) return false;
+  for (std::uint32_t i = 0; i < argc && r.ok(); ++i) r.view();
+  std::string_view script = r.view();
+  std::uint32_t nenv = r.u32();
+  if (nenv > kMaxListItems) return false;
+  for (std::uint32_t i = 0; i < 2 * nenv && r.ok(); ++i) r.view();
+  r.view();
+  r.view();
+  return r.done() && (argc > 0 || !script.empty());
+}
+
 std::optional<ResultFrame> decode_result(std::string frame) {
   if (frame.empty() || frame[0] != static_cast<char>(Type::kResult)) return std::nullopt;
   Reader r(std::string_view(frame).substr(1));
@@ -269,6 +311,46 @@ std::optional<std::pair<std::uint64_t, bool>> decode_recalled(std::string_view b
   std::uint8_t given = r.u8();
   if (!r.done() || given > 1) return std::nullopt;
   return std::make_pair(id, given == 1);
+}
+
+std::optional<ClientHello> decode_client_hello(std::string_view body) {
+  Reader r(body);
+  if (r.u32() != kMagic) return std::nullopt;
+  ClientHello h;
+  h.version = r.u16();
+  h.pid = r.u32();
+  if (!r.done()) return std::nullopt;
+  return h;
+}
+
+std::optional<std::pair<std::uint64_t, ProfileStatus>> decode_status_reply(std::string_view body) {
+  Reader r(body);
+  std::uint64_t request = r.u64();
+  ProfileStatus s;
+  s.url = r.str();
+  Info& i = s.info;
+  i.connections = r.u64();
+  i.cumulative = r.u64();
+  i.awaiting = r.u64();
+  i.executing = r.u64();
+  i.completed = r.u64();
+  std::uint32_t n = r.u32();
+  if (n > kMaxListItems) return std::nullopt;
+  for (std::uint32_t k = 0; k < n && r.ok(); ++k) {
+    DaemonStatus d;
+    d.instance = r.u32();
+    d.pid = r.u32();
+    d.array_index = r.u32();
+    d.host = r.str();
+    d.job_id = r.str();
+    d.peer = r.str();
+    d.assigned = r.u64();
+    d.completed = r.u64();
+    d.in_flight = r.u32();
+    s.daemons.push_back(std::move(d));
+  }
+  if (!r.done()) return std::nullopt;
+  return std::make_pair(request, std::move(s));
 }
 
 std::optional<ResultHeader> peek_result(std::string_view frame) {

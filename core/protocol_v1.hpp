@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "mirai/info.hpp"
 #include "mirai/result.hpp"
 #include "mirai/task.hpp"
 
@@ -32,6 +33,12 @@ enum class Type : std::uint8_t {
   kRecall = 7,    // dispatcher -> daemon: u64 id; give back a prefetched task not yet started
   kRecalled = 8,  // daemon -> dispatcher: u64 id, u8 given back (1) or already started (0)
   kExit = 9,      // dispatcher -> daemon: exit now, even without autoexit
+  // A client of a standalone dispatcher (`mirai dispatcher`) on its control URL. After the
+  // hello and welcome, the client sends kTask (with ids of its own choosing) and kCancel; the
+  // dispatcher answers with kResult carrying the client's ids.
+  kClientHello = 10,    // client -> dispatcher, first frame (ClientHello)
+  kStatusRequest = 11,  // client -> dispatcher: u64 request id
+  kStatusReply = 12,    // dispatcher -> client: u64 request id, ProfileStatus
 };
 
 // Flags on a result frame.
@@ -44,6 +51,11 @@ struct Hello {
   std::string job_id;  // launcher job id, when known
   std::uint32_t array_index = 0;
   std::uint32_t maxtasks = 0;  // 0: no limit; the dispatcher never sends more than this
+};
+
+struct ClientHello {
+  std::uint16_t version = kVersion;
+  std::uint32_t pid = 0;
 };
 
 struct Welcome {
@@ -71,6 +83,8 @@ SplitFrame encode_result_parts(std::uint64_t id, std::uint8_t flags, Result&& r)
 std::string encode_id(Type type, std::uint64_t id);  // kCancel, kRecall
 std::string encode_recalled(std::uint64_t id, bool given_back);
 std::string encode_empty(Type type);  // kExitAck, kExit
+std::string encode_client_hello(const ClientHello& h);
+std::string encode_status_reply(std::uint64_t request, const ProfileStatus& s);
 
 // A frame split into its type and body.
 struct FrameView {
@@ -85,9 +99,13 @@ std::optional<Welcome> decode_welcome(std::string_view body);
 // decode_task and decode_result take the whole frame, type byte included, and move a large
 // payload or value out of it rather than copy it.
 std::optional<Task> decode_task(std::string frame, std::uint64_t* id);
+// Whether decode_task would accept `frame`, checked without copying anything.
+bool valid_task(std::string_view frame);
 std::optional<ResultFrame> decode_result(std::string frame);
 std::optional<std::uint64_t> decode_id(std::string_view body);
 std::optional<std::pair<std::uint64_t, bool>> decode_recalled(std::string_view body);
+std::optional<ClientHello> decode_client_hello(std::string_view body);
+std::optional<std::pair<std::uint64_t, ProfileStatus>> decode_status_reply(std::string_view body);
 
 // The fixed fields at the start of a kResult frame, read without decoding the payloads.
 struct ResultHeader {

@@ -102,15 +102,21 @@ TEST_CASE("malformed input is rejected and never trusted", "[protocol]") {
   CHECK_FALSE(proto::view_frame(""));
   CHECK_FALSE(proto::view_frame(std::string(1, '\x7f')));
   std::string good = proto::encode_task(3, Task::shell({"true"}));
+  CHECK(proto::valid_task(good));
+  CHECK(proto::valid_task(proto::encode_task(4, Task::call("echo", "x"))));
   // Every truncation fails cleanly.
-  for (std::size_t n = 0; n < good.size(); ++n)
+  for (std::size_t n = 0; n < good.size(); ++n) {
     CHECK_FALSE(proto::decode_task(good.substr(0, n), &id));
+    CHECK_FALSE(proto::valid_task(good.substr(0, n)));
+  }
   // Trailing bytes fail too.
   CHECK_FALSE(proto::decode_task(good + "x", &id));
+  CHECK_FALSE(proto::valid_task(good + "x"));
   // A string length pointing past the end.
   std::string bad = good;
   bad[18] = '\xff';
   CHECK_FALSE(proto::decode_task(bad, &id));
+  CHECK_FALSE(proto::valid_task(bad));
   // A frame of another type.
   CHECK_FALSE(proto::decode_task(proto::encode_id(proto::Type::kCancel, 3), &id));
   // A hello with the wrong magic.
@@ -141,4 +147,29 @@ TEST_CASE("a hello carries the protocol version and the daemon's identity", "[pr
   CHECK(back->job_id == "998");
   CHECK(back->array_index == 5);
   CHECK(back->maxtasks == 10);
+}
+
+TEST_CASE("a status reply carries counters and daemon rows", "[protocol]") {
+  ProfileStatus s;
+  s.url = "tcp://127.0.0.1:5555";
+  s.info = Info{2, 3, 4, 5, 6};
+  s.daemons.push_back(DaemonStatus{1, 100, 7, "node1", "998", "127.0.0.1:4000", 10, 9, 1});
+  s.daemons.push_back(DaemonStatus{3, 200, 0, "node2", "", "ipc", 0, 0, 0});
+  std::string frame = proto::encode_status_reply(77, s);
+  auto back = proto::decode_status_reply(proto::view_frame(frame)->body);
+  REQUIRE(back);
+  CHECK(back->first == 77);
+  CHECK(back->second.url == s.url);
+  CHECK(back->second.info.completed == 6);
+  REQUIRE(back->second.daemons.size() == 2);
+  CHECK(back->second.daemons[0].job_id == "998");
+  CHECK(back->second.daemons[0].peer == "127.0.0.1:4000");
+  CHECK(back->second.daemons[0].in_flight == 1);
+  CHECK(back->second.daemons[1].host == "node2");
+  for (std::size_t n = 0; n + 1 < frame.size(); ++n)
+    CHECK_FALSE(proto::decode_status_reply(std::string_view(frame).substr(1, n)));
+  auto hello = proto::decode_client_hello(
+      proto::view_frame(proto::encode_client_hello({proto::kVersion, 42}))->body);
+  REQUIRE(hello);
+  CHECK(hello->pid == 42);
 }

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <thread>
 
@@ -27,14 +28,44 @@ std::string host_name() {
   return buf;
 }
 
+class DaemonLoop;
+
+// The loops running in this process, for stop_daemons().
+struct Registry {
+  std::mutex mu;
+  std::vector<DaemonLoop*> loops;  // GUARDED_BY(mu)
+  bool stopped = false;            // GUARDED_BY(mu): stop_daemons() was called
+};
+Registry& registry() {
+  static Registry* r = new Registry;  // never destroyed: a signal thread may use it at exit
+  return *r;
+}
+
 class DaemonLoop {
  public:
-  DaemonLoop(const DaemonOptions& o, const FunctionRegistry& f) : opt_(o), functions_(f) {}
+  DaemonLoop(const DaemonOptions& o, const FunctionRegistry& f) : opt_(o), functions_(f) {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.loops.push_back(this);
+    if (r.stopped) exit_now_ = true;
+  }
   ~DaemonLoop() {
+    {
+      Registry& r = registry();
+      std::lock_guard<std::mutex> lock(r.mu);
+      r.loops.erase(std::find(r.loops.begin(), r.loops.end(), this));
+    }
     if (conn_) conn_->shutdown();
   }
 
   Expected<int> run();
+  // Stops the running task and makes run() return.
+  void stop() {
+    std::lock_guard<std::mutex> lock(mu_);
+    exit_now_ = true;
+    interrupt_running();
+    cv_.notify_all();
+  }
 
  private:
   Status connect(bool first);
@@ -89,7 +120,11 @@ Status DaemonLoop::connect(bool first) {
       failure = c.status();
     }
     if (first && !opt_.asyncdial) return failure;
-    std::this_thread::sleep_for(backoff);
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (cv_.wait_for(lock, backoff, [this] { return exit_now_; }))
+        return Status::error("stopped while dialing " + opt_.url);
+    }
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
   }
 }
@@ -239,6 +274,13 @@ Expected<int> DaemonLoop::run() {
 }
 
 }  // namespace
+
+void stop_daemons() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.stopped = true;
+  for (DaemonLoop* loop : r.loops) loop->stop();
+}
 
 Expected<int> run_daemon(const DaemonOptions& options, const FunctionRegistry& functions) {
   if (options.url.empty()) return Status::error("the daemon needs a URL to dial");

@@ -287,25 +287,24 @@ std::uint64_t Dispatcher::submit(std::string frame, std::shared_ptr<ResultTarget
   return id;
 }
 
-bool Dispatcher::cancel(std::uint64_t id) {
+void Dispatcher::cancel(std::uint64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto e = tasks_.find(id);
-  if (e == tasks_.end()) return false;
-  if (!e->second.daemon) {  // queued: it never runs (its id is skipped in the queue)
+  if (e == tasks_.end()) return;  // unknown or already answered
+  if (!e->second.daemon) {        // queued: it never runs (its id is skipped in the queue)
     tasks_.erase(e);
     --awaiting_;
-    return true;
+    return;
   }
   if (!e->second.cancelled) {
     e->second.cancelled = true;
     e->second.daemon->conn->send(proto::encode_id(proto::Type::kCancel, id));
   }
-  return true;
 }
 
-DispatcherInfo Dispatcher::info() const {
+Info Dispatcher::info() const {
   std::lock_guard<std::mutex> lock(mu_);
-  DispatcherInfo i;
+  Info i;
   i.connections = ready_.size();
   i.cumulative = cumulative_;
   i.awaiting = awaiting_;
@@ -314,12 +313,12 @@ DispatcherInfo Dispatcher::info() const {
   return i;
 }
 
-std::vector<DaemonRow> Dispatcher::daemons() const {
+std::vector<DaemonStatus> Dispatcher::daemons() const {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<DaemonRow> rows;
+  std::vector<DaemonStatus> rows;
   for (const auto& [p, s] : slots_) {
     if (!s->ready && !s->exiting) continue;
-    DaemonRow r;
+    DaemonStatus r;
     r.instance = s->instance;
     r.pid = s->hello.pid;
     r.host = s->hello.host;
@@ -332,8 +331,16 @@ std::vector<DaemonRow> Dispatcher::daemons() const {
     rows.push_back(std::move(r));
   }
   std::sort(rows.begin(), rows.end(),
-            [](const DaemonRow& a, const DaemonRow& b) { return a.instance < b.instance; });
+            [](const DaemonStatus& a, const DaemonStatus& b) { return a.instance < b.instance; });
   return rows;
+}
+
+Expected<ProfileStatus> Dispatcher::status() const {
+  ProfileStatus s;
+  s.url = url();
+  s.info = info();
+  s.daemons = daemons();
+  return s;
 }
 
 bool Dispatcher::wait_for_connections(std::size_t n, std::chrono::milliseconds timeout,

@@ -17,6 +17,7 @@
 #include "core/connection.hpp"
 #include "core/protocol_v1.hpp"
 #include "core/transport.hpp"
+#include "mirai/info.hpp"
 #include "mirai/status.hpp"
 
 namespace mirai {
@@ -44,24 +45,29 @@ struct DispatcherOptions {
   std::chrono::microseconds prefetch_window{1000};
 };
 
-struct DispatcherInfo {
-  std::uint64_t connections = 0;  // daemons connected now
-  std::uint64_t cumulative = 0;   // daemons ever connected
-  std::uint64_t awaiting = 0;     // tasks queued at the dispatcher
-  std::uint64_t executing = 0;    // tasks sent to a daemon and not yet answered
-  std::uint64_t completed = 0;    // tasks answered or cancelled
+// What a profile needs from a dispatcher, in this process (Dispatcher) or in a `mirai
+// dispatcher` process reached over a socket (RemoteDispatcher).
+class DispatcherLink {
+ public:
+  virtual ~DispatcherLink() = default;
+  // The URL daemons dial, with its port resolved.
+  virtual const std::string& url() const = 0;
+  // Queues a task. `frame` is an encoded kTask frame; its id is replaced by the returned one,
+  // which cancel() takes. The outcome goes to `target`, exactly once unless cancelled.
+  virtual std::uint64_t submit(std::string frame, std::shared_ptr<ResultTarget> target) = 0;
+  // Stops a task: a queued one never runs; a running one is interrupted on its daemon.
+  virtual void cancel(std::uint64_t id) = 0;
+  virtual Expected<ProfileStatus> status() const = 0;
+  // Waits until at least `n` daemons are connected. Returns false on timeout, or as soon as
+  // `keep_waiting` (checked every 100 ms) says to give up.
+  virtual bool wait_for_connections(std::size_t n, std::chrono::milliseconds timeout,
+                                    const std::function<bool()>& keep_waiting) = 0;
+  // Tells every daemon to exit now, even those started without autoexit (when the profile
+  // owns the dispatcher).
+  virtual void exit_all() = 0;
 };
 
-struct DaemonRow {
-  std::uint32_t instance = 0;  // 1 for the first daemon that connected, 2 for the next, ...
-  std::uint32_t pid = 0;
-  std::string host, job_id, peer;
-  std::uint32_t array_index = 0;
-  std::uint64_t assigned = 0, completed = 0;
-  std::uint32_t in_flight = 0;
-};
-
-class Dispatcher {
+class Dispatcher final : public DispatcherLink {
  public:
   static Expected<std::unique_ptr<Dispatcher>> start(DispatcherOptions options);
   // Stops: closes the listeners and every daemon connection (daemons with autoexit then exit)
@@ -70,25 +76,16 @@ class Dispatcher {
 
   // The URLs daemons dial, with ports resolved.
   const std::vector<std::string>& urls() const { return urls_; }
+  const std::string& url() const override { return urls_.front(); }
 
-  // Queues a task. `frame` is an encoded kTask frame; its id is replaced by the returned one,
-  // which cancel() takes and results carry.
-  std::uint64_t submit(std::string frame, std::shared_ptr<ResultTarget> target);
-
-  // Stops a task: a queued one never runs; a running one is interrupted on its daemon. Returns
-  // false if the task is unknown or already answered.
-  bool cancel(std::uint64_t id);
-
-  DispatcherInfo info() const;
-  std::vector<DaemonRow> daemons() const;
-
-  // Waits until at least `n` daemons are connected. Returns false on timeout, or as soon as
-  // `keep_waiting` (checked every 100 ms) says to give up.
+  std::uint64_t submit(std::string frame, std::shared_ptr<ResultTarget> target) override;
+  void cancel(std::uint64_t id) override;
+  Info info() const;
+  std::vector<DaemonStatus> daemons() const;
+  Expected<ProfileStatus> status() const override;
   bool wait_for_connections(std::size_t n, std::chrono::milliseconds timeout,
-                            const std::function<bool()>& keep_waiting = {});
-
-  // Tells every connected daemon to exit now, even those started without autoexit.
-  void exit_all();
+                            const std::function<bool()>& keep_waiting = {}) override;
+  void exit_all() override;
 
  private:
   struct Slot;

@@ -87,4 +87,9 @@ const char* daemon_exit_text(int code);
 // (without asyncdial) or the peer is not a mirai dispatcher of this protocol version.
 Expected<int> run_daemon(const DaemonOptions& options, const FunctionRegistry& functions);
 
+// Stops every run_daemon in this process, now and for good: a running task is interrupted (a
+// shell task's process group is killed) and run_daemon returns kExitConnectionEnded. Safe to
+// call from any thread, e.g. one that waits for SIGTERM.
+void stop_daemons();
+
 }  // namespace mirai

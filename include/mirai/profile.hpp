@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mirai/future.hpp"
+#include "mirai/info.hpp"
 #include "mirai/status.hpp"
 #include "mirai/task.hpp"
 
@@ -34,6 +35,10 @@ struct DaemonsConfig {
   bool dispatcher = true;
   // Where daemons dial in; empty: a private abstract socket on this machine.
   std::string url;
+  // Use the running `mirai dispatcher` whose control URL this is, instead of starting a
+  // dispatcher here: its daemons run this profile's tasks, and the `n` local daemons launched
+  // here dial it too. Excludes `url` and `dispatcher = false`.
+  std::string dispatcher_url;
   DaemonLimits limits;
   // The program run as `<daemon_command> daemon URL ...`; empty: the mirai binary found next
   // to this library's build, $MIRAI_EXE, or `mirai` on PATH.
@@ -42,26 +47,6 @@ struct DaemonsConfig {
   std::chrono::milliseconds startup_timeout{30000};
   // Prefetch for short tasks (see docs/dispatcher.md); 1 turns it off.
   int max_prefetch = 32;
-};
-
-// mirai's info(): counters of a profile.
-struct Info {
-  std::uint64_t connections = 0, cumulative = 0, awaiting = 0, executing = 0, completed = 0;
-};
-
-struct DaemonStatus {
-  std::uint32_t instance = 0, pid = 0, array_index = 0;
-  std::string host, job_id;
-  std::uint64_t assigned = 0;  // tasks handed to it (a prefetched task it gave back is not)
-  std::uint64_t completed = 0;
-  std::uint32_t in_flight = 0;
-};
-
-// mirai's status(): info plus the URL daemons dial and one row per connected daemon.
-struct ProfileStatus {
-  std::string url;  // empty when no daemons are set
-  Info info;
-  std::vector<DaemonStatus> daemons;
 };
 
 class Profile {

@@ -1,0 +1,117 @@
+// mirai dispatcher [--listen URL] [--control URL]: a dispatcher in a process of its own. Daemons
+// dial the listen URL; clients (mirai run/map/status --dispatcher, or a Profile with
+// dispatcher_url) connect to the control URL. Runs until SIGINT, SIGTERM or SIGHUP, then tells
+// its daemons to exit.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+
+#include "cli/common.hpp"
+#include "core/transport.hpp"
+#include "dispatcher/control.hpp"
+
+namespace mirai::cli {
+namespace {
+
+constexpr int kUsage = 64;
+constexpr int kCannotStart = 69;
+
+// Writes `text` to `path`, readable by this user only, replacing it in one step.
+Status write_private(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp" + std::to_string(getpid());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::error("cannot write " + tmp + ": " + std::strerror(errno));
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ok = close(fd) == 0 && ok;
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    unlink(tmp.c_str());
+    return Status::error("cannot write " + path + ": " + std::strerror(errno));
+  }
+  return {};
+}
+
+}  // namespace
+
+int dispatcher_main(const Args& args) {
+  std::string listen, control, url_file;
+  int max_prefetch = 32;
+  po::options_description options("mirai dispatcher [options]");
+  options.add_options()("help,h", "show this help")(
+      "listen,l", po::value(&listen)->value_name("URL"),
+      "where daemons dial in: tcp://HOST:PORT, ws://HOST:PORT/PATH, ipc://PATH, abstract://NAME "
+      "(default: a private abstract socket)")(
+      "control,c", po::value(&control)->value_name("URL"),
+      "where clients connect (default: a socket in this user's private runtime directory)")(
+      "url-file", po::value(&url_file)->value_name("FILE"),
+      "also write the two URLs to FILE (mode 0600)")(
+      "max-prefetch", po::value(&max_prefetch)->default_value(32),
+      "most tasks in flight per daemon for short tasks (1: no prefetch)");
+  po::variables_map vm;
+  if (!parse("dispatcher", args, options, nullptr, vm)) return kUsage;
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return 0;
+  }
+  if (max_prefetch < 1)
+    return usage_error("dispatcher", "--max-prefetch must be at least 1"), kUsage;
+  std::string socket_path;  // the default control socket, removed on exit
+  if (control.empty()) {
+    auto dir = runtime_dir();
+    if (!dir) return usage_error("dispatcher", dir.message()), kCannotStart;
+    socket_path = *dir + "/dispatcher-" + std::to_string(getpid()) + ".sock";
+    control = "ipc://" + socket_path;
+  }
+  for (const std::string* url : {&listen, &control})
+    if (!url->empty())
+      if (Status s = check_url(*url); !s) return usage_error("dispatcher", s.message()), kUsage;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  SignalWatcher signals([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+    cv.notify_all();
+  });
+
+  DispatcherOptions d;
+  d.urls = {listen.empty() ? local_url() : listen};
+  d.max_prefetch = max_prefetch;
+  auto started = Dispatcher::start(d);
+  if (!started) {
+    std::cerr << "mirai dispatcher: cannot listen: " << started.message() << "\n";
+    return kCannotStart;
+  }
+  std::unique_ptr<Dispatcher> dispatcher = std::move(*started);
+  auto opened = ControlServer::start(*dispatcher, control);
+  if (!opened) {
+    std::cerr << "mirai dispatcher: cannot open the control URL: " << opened.message() << "\n";
+    return kCannotStart;
+  }
+  std::unique_ptr<ControlServer> server = std::move(*opened);
+  std::string urls = "listen " + dispatcher->url() + "\ncontrol " + server->url() + "\n";
+  if (!url_file.empty())
+    if (Status s = write_private(url_file, urls); !s) {
+      std::cerr << "mirai dispatcher: " << s.message() << "\n";
+      return kCannotStart;
+    }
+  std::cout << urls << std::flush;
+
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return stop; });
+  }
+  server.reset();          // clients see the connection close: their pending tasks get 19
+  dispatcher->exit_all();  // daemons started without autoexit exit too
+  dispatcher.reset();
+  if (!socket_path.empty()) unlink(socket_path.c_str());
+  if (!url_file.empty()) unlink(url_file.c_str());
+  return 0;
+}
+
+}  // namespace mirai::cli

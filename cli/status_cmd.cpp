@@ -1,0 +1,153 @@
+// mirai status [--dispatcher URL] [--json]: what a running `mirai dispatcher` is doing: its
+// counters and one row per connected daemon (with the job it belongs to).
+#include <dirent.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <algorithm>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/common.hpp"
+#include "client/remote_dispatcher.hpp"
+
+namespace mirai::cli {
+namespace {
+
+constexpr std::chrono::milliseconds kTimeout{5000};
+
+// Control URLs of the dispatchers this user started with the default control socket.
+std::vector<std::string> find_dispatchers(const std::string& dir) {
+  std::vector<std::string> urls;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name.rfind("dispatcher-", 0) == 0 && name.size() > 5 &&
+          name.compare(name.size() - 5, 5, ".sock") == 0)
+        urls.push_back("ipc://" + dir + "/" + name);
+    }
+    closedir(d);
+  }
+  std::sort(urls.begin(), urls.end());
+  return urls;
+}
+
+// True when nothing listens on the ipc socket at `url` any more (its dispatcher was killed).
+bool stale_socket(const std::string& url) {
+  std::string path = url.substr(6);  // after "ipc://"
+  sockaddr_un a{};
+  if (path.size() >= sizeof a.sun_path) return false;
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool refused =
+      connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno == ECONNREFUSED;
+  close(fd);
+  return refused;
+}
+
+nlohmann::json to_json(const std::string& control, const ProfileStatus& s) {
+  nlohmann::json j;
+  j["control"] = control;
+  j["url"] = s.url;
+  j["connections"] = s.info.connections;
+  j["cumulative"] = s.info.cumulative;
+  j["awaiting"] = s.info.awaiting;
+  j["executing"] = s.info.executing;
+  j["completed"] = s.info.completed;
+  j["daemons"] = nlohmann::json::array();
+  for (const DaemonStatus& d : s.daemons)
+    j["daemons"].push_back({{"instance", d.instance},
+                            {"pid", d.pid},
+                            {"host", d.host},
+                            {"job_id", d.job_id},
+                            {"array_index", d.array_index},
+                            {"peer", d.peer},
+                            {"assigned", d.assigned},
+                            {"completed", d.completed},
+                            {"in_flight", d.in_flight}});
+  return j;
+}
+
+void print_table(const std::string& control, const ProfileStatus& s) {
+  const Info& i = s.info;
+  std::cout << "dispatcher " << control << "\n"
+            << "daemons dial " << s.url << "\n"
+            << "connections " << i.connections << "  cumulative " << i.cumulative << "  awaiting "
+            << i.awaiting << "  executing " << i.executing << "  completed " << i.completed << "\n";
+  if (s.daemons.empty()) return;
+  std::cout << std::left << std::setw(9) << "instance" << std::setw(9) << "pid" << std::setw(16)
+            << "host" << std::setw(14) << "job" << std::setw(7) << "index" << std::setw(10)
+            << "assigned" << std::setw(10) << "completed" << std::setw(10) << "in-flight"
+            << "peer\n";
+  for (const DaemonStatus& d : s.daemons)
+    std::cout << std::setw(9) << d.instance << std::setw(9) << d.pid << std::setw(16) << d.host
+              << std::setw(14) << (d.job_id.empty() ? "-" : d.job_id) << std::setw(7)
+              << d.array_index << std::setw(10) << d.assigned << std::setw(10) << d.completed
+              << std::setw(10) << d.in_flight << d.peer << "\n";
+}
+
+}  // namespace
+
+int status_main(const Args& args) {
+  std::string url;
+  if (const char* env = std::getenv("MIRAI_DISPATCHER")) url = env;
+  po::options_description options("mirai status [options]");
+  options.add_options()("help,h", "show this help")(
+      "dispatcher", po::value(&url)->value_name("URL"),
+      "control URL of the dispatcher (default: $MIRAI_DISPATCHER, else every dispatcher this "
+      "user runs with the default control socket)")("json", "print JSON");
+  po::variables_map vm;
+  if (!parse("status", args, options, nullptr, vm)) return 2;
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return 0;
+  }
+  std::vector<std::string> urls;
+  if (!url.empty()) {
+    urls.push_back(url);
+  } else {
+    auto dir = runtime_dir();
+    if (!dir) return usage_error("status", dir.message());
+    urls = find_dispatchers(*dir);
+    if (urls.empty())
+      return usage_error("status", "no running dispatcher found in " + *dir +
+                                       "; start one with `mirai dispatcher` or give --dispatcher "
+                                       "URL");
+  }
+  int rc = 0;
+  std::size_t shown = 0;
+  nlohmann::json all = nlohmann::json::array();
+  for (std::size_t k = 0; k < urls.size(); ++k) {
+    auto remote = RemoteDispatcher::connect(urls[k], kTimeout);
+    auto s = remote ? (*remote)->status() : Expected<ProfileStatus>(remote.status());
+    if (!s && url.empty() && stale_socket(urls[k])) {
+      unlink(urls[k].substr(6).c_str());  // left behind by a dispatcher that was killed
+      continue;
+    }
+    if (!s) {
+      std::cerr << "mirai status: " << s.message() << "\n";
+      rc = 1;
+      continue;
+    }
+    if (vm.count("json")) {
+      all.push_back(to_json(urls[k], *s));
+    } else {
+      if (shown > 0) std::cout << "\n";
+      print_table(urls[k], *s);
+    }
+    ++shown;
+  }
+  if (shown == 0 && rc == 0)
+    return usage_error("status", "no running dispatcher found; start one with `mirai dispatcher`");
+  if (vm.count("json") && shown > 0) std::cout << (url.empty() ? all : all.at(0)).dump(2) << "\n";
+  return rc;
+}
+
+}  // namespace mirai::cli

@@ -1,0 +1,150 @@
+#include "client/remote_dispatcher.hpp"
+
+#include <unistd.h>
+
+#include <vector>
+
+#include "core/protocol_v1.hpp"
+#include "mirai/duration.hpp"
+
+namespace mirai {
+namespace {
+
+constexpr std::chrono::milliseconds kStatusTimeout{5000};
+
+std::string error_frame(std::uint64_t id, ErrorValue v) {
+  return proto::encode_result(id, 0, Result::error_value_result(v));
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<RemoteDispatcher>> RemoteDispatcher::connect(
+    const std::string& control_url, std::chrono::milliseconds timeout) {
+  auto unreachable = [&](const std::string& why) {
+    return Status::error("cannot use the dispatcher at " + control_url + ": " + why +
+                         " (is `mirai dispatcher` running? It prints its control URL when it "
+                         "starts)");
+  };
+  auto conn = dial(control_url, timeout);
+  if (!conn) return unreachable(conn.message());
+  std::unique_ptr<RemoteDispatcher> r(new RemoteDispatcher(control_url));
+  r->conn_ = std::move(*conn);
+  RemoteDispatcher* self = r.get();
+  r->conn_->start(
+      {[self](std::string f) { self->on_frame(std::move(f)); }, [self](int) { self->on_close(); }},
+      proto::kMaxHelloFrame);
+  r->conn_->send(
+      proto::encode_client_hello({proto::kVersion, static_cast<std::uint32_t>(getpid())}));
+  auto s = r->status_within(timeout);
+  if (!s) return unreachable(s.message());
+  r->daemon_url_ = s->url;
+  return r;
+}
+
+RemoteDispatcher::~RemoteDispatcher() {
+  fail_pending(ErrorValue::kClosed);
+  conn_->shutdown();
+}
+
+void RemoteDispatcher::fail_pending(ErrorValue why) {
+  std::unordered_map<std::uint64_t, std::shared_ptr<ResultTarget>> pending;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    pending.swap(pending_);
+    cv_.notify_all();
+  }
+  for (auto& [id, t] : pending) t->deliver(error_frame(id, why));
+}
+
+std::uint64_t RemoteDispatcher::submit(std::string frame, std::shared_ptr<ResultTarget> target) {
+  std::unique_lock<std::mutex> lock(mu_);
+  std::uint64_t id = next_id_++;
+  if (closed_) {
+    lock.unlock();
+    target->deliver(error_frame(id, ErrorValue::kClosed));
+    return id;
+  }
+  pending_.emplace(id, std::move(target));
+  lock.unlock();
+  proto::patch_id(frame, id);
+  conn_->send(std::move(frame));
+  return id;
+}
+
+void RemoteDispatcher::cancel(std::uint64_t id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_.erase(id) == 0) return;  // answered already
+  }
+  conn_->send(proto::encode_id(proto::Type::kCancel, id));
+}
+
+Expected<ProfileStatus> RemoteDispatcher::status() const { return status_within(kStatusTimeout); }
+
+Expected<ProfileStatus> RemoteDispatcher::status_within(std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (closed_) return Status::error("the connection to " + control_url_ + " is closed");
+  std::uint64_t request = next_request_++;
+  replies_[request];
+  conn_->send(proto::encode_id(proto::Type::kStatusRequest, request));
+  bool answered = cv_.wait_for(lock, timeout, [&] { return closed_ || replies_[request]; });
+  std::optional<ProfileStatus> reply = std::move(replies_[request]);
+  replies_.erase(request);
+  if (answered && reply) return std::move(*reply);
+  if (closed_) return Status::error("the connection to " + control_url_ + " closed");
+  return Status::error("no answer from " + control_url_ + " within " + format_duration(timeout));
+}
+
+bool RemoteDispatcher::wait_for_connections(std::size_t n, std::chrono::milliseconds timeout,
+                                            const std::function<bool()>& keep_waiting) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto s = status();
+    if (s && s->info.connections >= n) return true;
+    if (!s || std::chrono::steady_clock::now() >= deadline) return false;
+    if (keep_waiting && !keep_waiting()) return false;
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return closed_; });
+  }
+}
+
+void RemoteDispatcher::on_frame(std::string frame) {
+  auto fv = proto::view_frame(frame);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!fv) return conn_->close();
+  if (!welcomed_) {
+    if (fv->type != proto::Type::kWelcome || !proto::decode_welcome(fv->body))
+      return conn_->close();
+    welcomed_ = true;
+    conn_->set_max_frame(UINT32_MAX);
+    return;
+  }
+  switch (fv->type) {
+    case proto::Type::kResult: {
+      auto id = proto::peek_id(frame);
+      if (!id) return conn_->close();
+      auto it = pending_.find(*id);
+      if (it == pending_.end()) return;  // cancelled meanwhile
+      auto target = std::move(it->second);
+      pending_.erase(it);
+      lock.unlock();
+      return target->deliver(std::move(frame));
+    }
+    case proto::Type::kStatusReply: {
+      auto reply = proto::decode_status_reply(fv->body);
+      if (!reply) return conn_->close();
+      auto it = replies_.find(reply->first);
+      if (it == replies_.end()) return;  // the asker gave up
+      it->second = std::move(reply->second);
+      cv_.notify_all();
+      return;
+    }
+    default:
+      return conn_->close();
+  }
+}
+
+void RemoteDispatcher::on_close() { fail_pending(ErrorValue::kConnectionReset); }
+
+}  // namespace mirai

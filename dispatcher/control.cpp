@@ -1,0 +1,154 @@
+#include "dispatcher/control.hpp"
+
+#include <vector>
+
+#include "core/protocol_v1.hpp"
+
+namespace mirai {
+
+struct ControlServer::Client {
+  std::shared_ptr<Connection> conn;
+  bool welcomed = false;  // touched only by this connection's handlers, which run one at a time
+  std::mutex mu;
+  // The client's tasks not yet answered, by the client's id.
+  std::unordered_map<std::uint64_t, std::shared_ptr<Target>> tasks;  // GUARDED_BY(mu)
+};
+
+// Where the dispatcher delivers one client task's result: back to the client, under its id.
+class ControlServer::Target final : public ResultTarget {
+ public:
+  Target(std::weak_ptr<Client> client, std::uint64_t client_id)
+      : client_(std::move(client)), client_id_(client_id) {}
+
+  void deliver(std::string frame) override {
+    auto c = client_.lock();
+    if (!c) return;
+    {
+      std::lock_guard<std::mutex> lock(c->mu);
+      auto it = c->tasks.find(client_id_);
+      if (it == c->tasks.end() || it->second.get() != this) return;  // cancelled meanwhile
+      c->tasks.erase(it);
+    }
+    proto::patch_id(frame, client_id_);
+    c->conn->send(std::move(frame));
+  }
+
+  std::uint64_t dispatcher_id = 0;  // set right after submit, on the client's handler
+
+ private:
+  std::weak_ptr<Client> client_;
+  std::uint64_t client_id_;
+};
+
+Expected<std::unique_ptr<ControlServer>> ControlServer::start(Dispatcher& dispatcher,
+                                                              const std::string& url) {
+  std::unique_ptr<ControlServer> s(new ControlServer(dispatcher));
+  auto l = Listener::open(url);
+  if (!l) return l.status();
+  s->listener_ = std::move(*l);
+  ControlServer* self = s.get();
+  s->listener_->start([self](std::shared_ptr<Connection> c) { self->on_accept(std::move(c)); });
+  return s;
+}
+
+ControlServer::~ControlServer() {
+  listener_->close();
+  std::vector<std::shared_ptr<Client>> clients;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    for (auto& [p, c] : clients_) clients.push_back(c);
+  }
+  for (auto& c : clients) c->conn->shutdown();  // on_close runs for each
+}
+
+std::size_t ControlServer::clients() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return clients_.size();
+}
+
+void ControlServer::on_accept(std::shared_ptr<Connection> conn) {
+  auto client = std::make_shared<Client>();
+  client->conn = conn;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return conn->close();
+    clients_.emplace(client.get(), client);
+  }
+  // The handlers hold the client weakly: the server's map owns it until the connection ends.
+  std::weak_ptr<Client> weak = client;
+  conn->start({[this, weak](std::string f) {
+                 if (auto c = weak.lock()) on_frame(c, std::move(f));
+               },
+               [this, weak](int) {
+                 if (auto c = weak.lock()) on_close(c);
+               }},
+              proto::kMaxHelloFrame);
+}
+
+void ControlServer::on_frame(const std::shared_ptr<Client>& client, std::string frame) {
+  auto fv = proto::view_frame(frame);
+  Connection& conn = *client->conn;
+  if (!client->welcomed) {
+    auto hello = fv && fv->type == proto::Type::kClientHello ? proto::decode_client_hello(fv->body)
+                                                             : std::nullopt;
+    if (!hello || hello->version != proto::kVersion) return conn.close();
+    client->welcomed = true;
+    conn.set_max_frame(UINT32_MAX);
+    return conn.send(proto::encode_welcome({proto::kVersion, 0}));
+  }
+  if (!fv) return conn.close();
+  switch (fv->type) {
+    case proto::Type::kTask:
+      return on_task(client, std::move(frame));
+    case proto::Type::kCancel: {
+      auto id = proto::decode_id(fv->body);
+      if (!id) return conn.close();
+      std::shared_ptr<Target> t;
+      {
+        std::lock_guard<std::mutex> lock(client->mu);
+        auto it = client->tasks.find(*id);
+        if (it == client->tasks.end()) return;  // answered already
+        t = std::move(it->second);
+        client->tasks.erase(it);
+      }
+      return dispatcher_.cancel(t->dispatcher_id);
+    }
+    case proto::Type::kStatusRequest: {
+      auto id = proto::decode_id(fv->body);
+      if (!id) return conn.close();
+      auto s = dispatcher_.status();
+      return conn.send(proto::encode_status_reply(*id, *s));
+    }
+    default:
+      return conn.close();  // not something a client sends
+  }
+}
+
+void ControlServer::on_task(const std::shared_ptr<Client>& client, std::string frame) {
+  auto id = proto::peek_id(frame);
+  if (!id || !proto::valid_task(frame)) return client->conn->close();
+  auto target = std::make_shared<Target>(client, *id);
+  {
+    std::lock_guard<std::mutex> lock(client->mu);
+    // An id still pending is a broken client: drop it rather than guess.
+    if (!client->tasks.emplace(*id, target).second) return client->conn->close();
+  }
+  // Not under client->mu: submit may deliver at once (a stopping dispatcher).
+  target->dispatcher_id = dispatcher_.submit(std::move(frame), target);
+}
+
+void ControlServer::on_close(const std::shared_ptr<Client>& client) {
+  std::vector<std::shared_ptr<Target>> orphans;
+  {
+    std::lock_guard<std::mutex> lock(client->mu);
+    for (auto& [id, t] : client->tasks) orphans.push_back(std::move(t));
+    client->tasks.clear();
+  }
+  // Nobody is left to receive these results: stop the work.
+  for (auto& t : orphans) dispatcher_.cancel(t->dispatcher_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  clients_.erase(client.get());
+}
+
+}  // namespace mirai

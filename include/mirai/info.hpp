@@ -1,0 +1,36 @@
+// What a dispatcher reports about itself: mirai's info() counters and status() rows.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mirai {
+
+// mirai's info(): counters of a profile.
+struct Info {
+  std::uint64_t connections = 0;  // daemons connected now
+  std::uint64_t cumulative = 0;   // daemons ever connected
+  std::uint64_t awaiting = 0;     // tasks queued at the dispatcher
+  std::uint64_t executing = 0;    // tasks sent to a daemon and not yet answered
+  std::uint64_t completed = 0;    // tasks answered or cancelled
+};
+
+struct DaemonStatus {
+  std::uint32_t instance = 0;  // 1 for the first daemon that connected, 2 for the next, ...
+  std::uint32_t pid = 0, array_index = 0;
+  std::string host, job_id;
+  std::string peer;            // the connection's remote address ("ipc", "10.0.0.7:41234")
+  std::uint64_t assigned = 0;  // tasks handed to it (a prefetched task it gave back is not)
+  std::uint64_t completed = 0;
+  std::uint32_t in_flight = 0;
+};
+
+// mirai's status(): info plus the URL daemons dial and one row per connected daemon.
+struct ProfileStatus {
+  std::string url;  // empty when no daemons are set
+  Info info;
+  std::vector<DaemonStatus> daemons;
+};
+
+}  // namespace mirai
