@@ -194,12 +194,8 @@ TEST_CASE("mirai daemon stops its running task on SIGTERM", "[cli]") {
   Started procs;
   pid_t daemon = procs.start({"daemon", p.url()});
   REQUIRE(mirai::test::eventually([&] { return p.info().connections == 1; }));
-  mirai::Future f =
-      p.submit(mirai::Task::sh("echo $$ > " + dir.file("pid.tmp") + " && mv " +
-                               dir.file("pid.tmp") + " " + dir.file("pid") + " && exec sleep 30"));
-  REQUIRE(
-      mirai::test::eventually([&] { return !mirai::test::read_file(dir.file("pid")).empty(); }));
-  pid_t task = std::stoi(mirai::test::read_file(dir.file("pid")));
+  mirai::Future f = p.submit(mirai::test::sleeper(dir, "t"));
+  pid_t task = mirai::test::wait_pid(dir, "t.pid");
   kill(daemon, SIGTERM);
   int ws = mirai::wait_for_exit(daemon, 5s);
   CHECK(WIFEXITED(ws));

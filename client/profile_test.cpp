@@ -24,21 +24,6 @@ void set(Profile& p, const DaemonsConfig& c) {
   REQUIRE(s.ok());
 }
 
-// A shell task that writes the pid of its daemon (its parent) and its own pid, then sleeps.
-Task sleeper(const test::TempDir& dir, const std::string& name, int seconds = 30) {
-  return Task::sh("echo $PPID > " + dir.file(name + ".daemon") + "; echo $$ > " +
-                  dir.file(name + ".pid") + "; exec sleep " + std::to_string(seconds));
-}
-
-pid_t wait_pid(const test::TempDir& dir, const std::string& file) {
-  std::string text;
-  REQUIRE(test::eventually([&] {
-    text = test::read_file(dir.file(file));
-    return !text.empty() && text.back() == '\n';
-  }));
-  return std::stoi(text);
-}
-
 }  // namespace
 
 TEST_CASE("10000 tasks over 2 daemons each resolve exactly once", "[profile][slow]") {
@@ -67,8 +52,8 @@ TEST_CASE("a daemon killed mid-task gives 19 and the other finishes the rest", "
   test::TempDir dir;
   Profile p;
   set(p, local(2));
-  Future doomed = p.submit(sleeper(dir, "a"));
-  pid_t daemon = wait_pid(dir, "a.daemon");
+  Future doomed = p.submit(test::sleeper(dir, "a"));
+  pid_t daemon = test::wait_pid(dir, "a.daemon");
   std::vector<Future> rest;
   for (int i = 0; i < 50; ++i) rest.push_back(p.submit(Task::call("echo", std::to_string(i))));
   kill(daemon, SIGKILL);
@@ -78,7 +63,7 @@ TEST_CASE("a daemon killed mid-task gives 19 and the other finishes the rest", "
   for (int i = 0; i < 50; ++i) CHECK(rest[i].wait().value == std::to_string(i));
   CHECK(p.info().connections == 1);
   // The sleep it ran is not left behind by the dead daemon's group either.
-  pid_t sleep_pid = wait_pid(dir, "a.pid");
+  pid_t sleep_pid = test::wait_pid(dir, "a.pid");
   kill(sleep_pid, SIGKILL);
 }
 
@@ -86,8 +71,8 @@ TEST_CASE("a queued task that is stopped never runs", "[profile]") {
   test::TempDir dir;
   Profile p;
   set(p, local(1));
-  Future busy = p.submit(sleeper(dir, "busy"));
-  wait_pid(dir, "busy.pid");
+  Future busy = p.submit(test::sleeper(dir, "busy"));
+  test::wait_pid(dir, "busy.pid");
   Future queued = p.submit(Task::sh("touch " + dir.file("ran")));
   CHECK(queued.unresolved());
   CHECK(queued.stop());
@@ -104,8 +89,8 @@ TEST_CASE("stopping a running shell task kills its process", "[profile]") {
   test::TempDir dir;
   Profile p;
   set(p, local(1));
-  Future f = p.submit(sleeper(dir, "s"));
-  pid_t sleep_pid = wait_pid(dir, "s.pid");
+  Future f = p.submit(test::sleeper(dir, "s"));
+  pid_t sleep_pid = test::wait_pid(dir, "s.pid");
   REQUIRE(test::process_alive(sleep_pid));
   CHECK(f.stop());
   CHECK(f.wait().code() == 20);
@@ -129,11 +114,11 @@ TEST_CASE("a timeout gives 5 and kills the task and frees the daemon", "[profile
   test::TempDir dir;
   Profile p;
   set(p, local(1));
-  Task t = sleeper(dir, "t");
+  Task t = test::sleeper(dir, "t");
   t.timeout = 500ms;
   Future f = p.submit(std::move(t));
   CHECK(f.wait().code() == 5);
-  pid_t sleep_pid = wait_pid(dir, "t.pid");
+  pid_t sleep_pid = test::wait_pid(dir, "t.pid");
   CHECK(test::eventually([&] { return !test::process_alive(sleep_pid); }, 5s));
   CHECK(p.submit(Task::call("echo", "after")).wait().value == "after");
 }
@@ -245,9 +230,9 @@ TEST_CASE("reset resolves pending tasks with 7 and stops the daemons", "[profile
   test::TempDir dir;
   Profile p;
   set(p, local(1));
-  Future running = p.submit(sleeper(dir, "r"));
-  pid_t daemon = wait_pid(dir, "r.daemon");
-  pid_t sleep_pid = wait_pid(dir, "r.pid");
+  Future running = p.submit(test::sleeper(dir, "r"));
+  pid_t daemon = test::wait_pid(dir, "r.daemon");
+  pid_t sleep_pid = test::wait_pid(dir, "r.pid");
   Future queued = p.submit(Task::call("echo", "x"));
   p.reset();
   CHECK(running.wait().code() == 7);

@@ -12,10 +12,6 @@ namespace {
 
 constexpr std::chrono::milliseconds kStatusTimeout{5000};
 
-std::string error_frame(std::uint64_t id, ErrorValue v) {
-  return proto::encode_result(id, 0, Result::error_value_result(v));
-}
-
 }  // namespace
 
 Expected<std::unique_ptr<RemoteDispatcher>> RemoteDispatcher::connect(
@@ -54,7 +50,7 @@ void RemoteDispatcher::fail_pending(ErrorValue why) {
     pending.swap(pending_);
     cv_.notify_all();
   }
-  for (auto& [id, t] : pending) t->deliver(error_frame(id, why));
+  for (auto& [id, t] : pending) t->deliver(proto::encode_error_value(id, why));
 }
 
 std::uint64_t RemoteDispatcher::submit(std::string frame, std::shared_ptr<ResultTarget> target) {
@@ -62,7 +58,7 @@ std::uint64_t RemoteDispatcher::submit(std::string frame, std::shared_ptr<Result
   std::uint64_t id = next_id_++;
   if (closed_) {
     lock.unlock();
-    target->deliver(error_frame(id, ErrorValue::kClosed));
+    target->deliver(proto::encode_error_value(id, ErrorValue::kClosed));
     return id;
   }
   pending_.emplace(id, std::move(target));

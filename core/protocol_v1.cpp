@@ -153,6 +153,10 @@ std::string encode_result(std::uint64_t id, std::uint8_t flags, const Result& r)
   return result_head(id, flags, r, r.value.size()).raw(r.value).finish();
 }
 
+std::string encode_error_value(std::uint64_t id, ErrorValue v) {
+  return encode_result(id, 0, Result::error_value_result(v));
+}
+
 SplitFrame encode_result_parts(std::uint64_t id, std::uint8_t flags, Result&& r) {
   if (r.value.size() < kBulkBytes) return {encode_result(id, flags, r), {}};
   return {result_head(id, flags, r, 0).finish(), std::move(r.value)};

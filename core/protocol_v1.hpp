@@ -74,6 +74,8 @@ std::string encode_hello(const Hello& h);
 std::string encode_welcome(const Welcome& w);
 std::string encode_task(std::uint64_t id, const Task& task);
 std::string encode_result(std::uint64_t id, std::uint8_t flags, const Result& r);
+// A result frame carrying only an error value (5, 7, 19, 20).
+std::string encode_error_value(std::uint64_t id, ErrorValue v);
 // A frame in two parts that are sent back to back (Connection::send(head, tail)): a large
 // result value goes out as it is, without being copied into the frame. `tail` may be empty.
 struct SplitFrame {

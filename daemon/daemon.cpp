@@ -164,8 +164,7 @@ void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
       if (!cancel) {
         conn_->send(proto::encode_recalled(*id, queued));
       } else if (queued) {
-        conn_->send(
-            proto::encode_result(*id, 0, Result::error_value_result(ErrorValue::kCanceled)));
+        conn_->send(proto::encode_error_value(*id, ErrorValue::kCanceled));
       }
       return;
     }

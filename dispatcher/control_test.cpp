@@ -37,21 +37,6 @@ struct Standalone {
   }
 };
 
-Task sleeper(const test::TempDir& dir, const std::string& name) {
-  return Task::sh("echo $$ > " + dir.file(name) + ".tmp && mv " + dir.file(name) + ".tmp " +
-                  dir.file(name) + " && exec sleep 30");
-}
-
-pid_t started_pid(const test::TempDir& dir, const std::string& name) {
-  pid_t pid = 0;
-  test::eventually([&] {
-    std::string s = test::read_file(dir.file(name));
-    if (!s.empty()) pid = std::stoi(s);
-    return pid > 0;
-  });
-  return pid;
-}
-
 }  // namespace
 
 TEST_CASE("clients of a standalone dispatcher share its daemons", "[control]") {
@@ -91,17 +76,15 @@ TEST_CASE("stopping or abandoning a task of a standalone dispatcher kills it", "
   {
     Profile client;
     REQUIRE(client.set_daemons(s.client(0)).ok());
-    Future f = client.submit(sleeper(dir, "a"));
-    pid_t pid = started_pid(dir, "a");
-    REQUIRE(pid > 0);
+    Future f = client.submit(test::sleeper(dir, "a"));
+    pid_t pid = test::wait_pid(dir, "a.pid");
     CHECK(f.stop());
     CHECK(f.wait().error_value == ErrorValue::kCanceled);
     CHECK(test::eventually([&] { return !test::process_alive(pid); }, 5s));
 
-    Future g = client.submit(sleeper(dir, "b"));
+    Future g = client.submit(test::sleeper(dir, "b"));
     Future queued = client.submit(Task::call("echo", "never"));
-    pid = started_pid(dir, "b");
-    REQUIRE(pid > 0);
+    pid = test::wait_pid(dir, "b.pid");
     client.reset();  // the client leaves: the dispatcher stops what it had sent
     CHECK(g.wait().error_value == ErrorValue::kClosed);
     CHECK(queued.wait().error_value == ErrorValue::kClosed);

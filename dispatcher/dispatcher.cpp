@@ -17,14 +17,6 @@ struct Dispatcher::Slot {
   bool recall_pending = false;
 };
 
-namespace {
-
-std::string error_frame(std::uint64_t id, ErrorValue v) {
-  return proto::encode_result(id, 0, Result::error_value_result(v));
-}
-
-}  // namespace
-
 Dispatcher::Dispatcher(DispatcherOptions options) : options_(std::move(options)) {}
 
 Expected<std::unique_ptr<Dispatcher>> Dispatcher::start(DispatcherOptions options) {
@@ -48,7 +40,8 @@ Dispatcher::~Dispatcher() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
-    for (auto& [id, e] : tasks_) out.push_back({e.target, error_frame(id, ErrorValue::kClosed)});
+    for (auto& [id, e] : tasks_)
+      out.push_back({e.target, proto::encode_error_value(id, ErrorValue::kClosed)});
     tasks_.clear();
     queue_.clear();
     for (auto& [p, s] : slots_) conns.push_back(s->conn);
@@ -175,7 +168,8 @@ void Dispatcher::drop(Slot* slot, Deliveries& out) {
   std::uint64_t running = slot->in_flight.front();
   slot->in_flight.pop_front();
   auto e = tasks_.find(running);
-  out.push_back({std::move(e->second.target), error_frame(running, ErrorValue::kConnectionReset)});
+  out.push_back({std::move(e->second.target),
+                 proto::encode_error_value(running, ErrorValue::kConnectionReset)});
   tasks_.erase(e);
   --executing_;
   requeue_front(slot->in_flight);
@@ -274,7 +268,7 @@ std::uint64_t Dispatcher::submit(std::string frame, std::shared_ptr<ResultTarget
   std::uint64_t id = next_id_++;
   if (stopping_) {
     lock.unlock();
-    target->deliver(error_frame(id, ErrorValue::kClosed));
+    target->deliver(proto::encode_error_value(id, ErrorValue::kClosed));
     return id;
   }
   proto::patch_id(frame, id);
@@ -304,6 +298,10 @@ void Dispatcher::cancel(std::uint64_t id) {
 
 Info Dispatcher::info() const {
   std::lock_guard<std::mutex> lock(mu_);
+  return info_locked();
+}
+
+Info Dispatcher::info_locked() const {
   Info i;
   i.connections = ready_.size();
   i.cumulative = cumulative_;
@@ -313,8 +311,7 @@ Info Dispatcher::info() const {
   return i;
 }
 
-std::vector<DaemonStatus> Dispatcher::daemons() const {
-  std::lock_guard<std::mutex> lock(mu_);
+std::vector<DaemonStatus> Dispatcher::daemons_locked() const {
   std::vector<DaemonStatus> rows;
   for (const auto& [p, s] : slots_) {
     if (!s->ready && !s->exiting) continue;
@@ -338,8 +335,9 @@ std::vector<DaemonStatus> Dispatcher::daemons() const {
 Expected<ProfileStatus> Dispatcher::status() const {
   ProfileStatus s;
   s.url = url();
-  s.info = info();
-  s.daemons = daemons();
+  std::lock_guard<std::mutex> lock(mu_);  // counters and rows from the same moment
+  s.info = info_locked();
+  s.daemons = daemons_locked();
   return s;
 }
 

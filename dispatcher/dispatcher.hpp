@@ -81,7 +81,6 @@ class Dispatcher final : public DispatcherLink {
   std::uint64_t submit(std::string frame, std::shared_ptr<ResultTarget> target) override;
   void cancel(std::uint64_t id) override;
   Info info() const;
-  std::vector<DaemonStatus> daemons() const;
   Expected<ProfileStatus> status() const override;
   bool wait_for_connections(std::size_t n, std::chrono::milliseconds timeout,
                             const std::function<bool()>& keep_waiting = {}) override;
@@ -117,6 +116,8 @@ class Dispatcher final : public DispatcherLink {
   void assign(Slot* s, std::uint64_t id, Entry& e);          // REQUIRES: mu_
   void requeue_front(const std::deque<std::uint64_t>& ids);  // REQUIRES: mu_
   static void deliver_all(Deliveries& out);
+  Info info_locked() const;                          // REQUIRES: mu_
+  std::vector<DaemonStatus> daemons_locked() const;  // REQUIRES: mu_
 
   DispatcherOptions options_;
   std::vector<std::unique_ptr<Listener>> listeners_;

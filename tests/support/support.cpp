@@ -1,5 +1,7 @@
 #include "tests/support/support.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -71,6 +73,20 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+Task sleeper(const TempDir& dir, const std::string& name, int seconds) {
+  return Task::sh("echo $PPID > " + dir.file(name + ".daemon") + "; echo $$ > " +
+                  dir.file(name + ".pid") + "; exec sleep " + std::to_string(seconds));
+}
+
+pid_t wait_pid(const TempDir& dir, const std::string& file) {
+  std::string text;
+  REQUIRE(eventually([&] {
+    text = read_file(dir.file(file));
+    return !text.empty() && text.back() == '\n';
+  }));
+  return std::stoi(text);
 }
 
 }  // namespace mirai::test

@@ -50,4 +50,10 @@ bool process_alive(pid_t pid);
 
 std::string read_file(const std::string& path);
 
+// A shell task that writes the pid of its daemon (its parent) to `dir/name.daemon` and its own
+// pid to `dir/name.pid`, then sleeps.
+Task sleeper(const TempDir& dir, const std::string& name, int seconds = 30);
+// Waits until `dir/file` holds a whole line and returns the pid in it (fails the test if not).
+pid_t wait_pid(const TempDir& dir, const std::string& file);
+
 }  // namespace mirai::test
