@@ -13,6 +13,9 @@ int run_main(const Args& args);
 int map_main(const Args& args);
 int dispatcher_main(const Args& args);
 int status_main(const Args& args);
+int launch_main(const Args& args);
+int render_main(const Args& args);
+int config_main(const Args& args);
 
 struct Command {
   const char* name;

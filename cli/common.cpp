@@ -60,22 +60,29 @@ std::optional<std::chrono::milliseconds> duration_option(const po::variables_map
 void add_pool_options(po::options_description& options, PoolOptions& pool, int default_n) {
   pool.n = default_n;
   if (const char* env = std::getenv("MIRAI_DISPATCHER")) pool.dispatcher = env;
-  options.add_options()("profile,p", po::value(&pool.profile)->default_value("local"),
-                        "compute profile (only 'local' until mirai.yaml support lands)")(
+  options.add_options()(
+      "profile,p",
+      po::value<std::string>()->value_name("NAME")->notifier([&pool](const std::string& v) {
+        pool.profile = v;
+        pool.profile_given = true;
+      }),
+      "compute profile from mirai.yaml (default: its 'default', else local "
+      "daemons)")("config", po::value(&pool.config)->value_name("FILE"),
+                  "the mirai.yaml to read (default: $MIRAI_CONFIG, ./mirai.yaml)")(
       "daemons,n", po::value<int>()->value_name("N")->notifier([&pool](int v) {
         pool.n = v;
         pool.n_given = true;
       }),
-      ("number of local daemons (default: " + std::to_string(default_n) + "; 0 with --dispatcher)")
+      ("number of daemons (default: the profile's workers, else " + std::to_string(default_n) +
+       "; 0 with --dispatcher)")
           .c_str())("dispatcher", po::value(&pool.dispatcher)->value_name("URL"),
                     "use the running `mirai dispatcher` with this control URL and its daemons "
                     "(default: $MIRAI_DISPATCHER)");
 }
 
 bool start_pool(const char* command, const PoolOptions& pool, Profile& profile) {
-  if (pool.profile != "local") {
-    usage_error(command, "unknown profile '" + pool.profile +
-                             "': without a mirai.yaml the only profile is 'local'");
+  if (!pool.dispatcher.empty() && pool.profile_given) {
+    usage_error(command, "--dispatcher and --profile exclude each other");
     return false;
   }
   DaemonsConfig config;

@@ -28,15 +28,18 @@ std::pair<Args, Args> split_at_dashes(const Args& args);
 std::optional<std::chrono::milliseconds> duration_option(const po::variables_map& vm,
                                                          const char* name, const char* command);
 
-// Daemon settings shared by run and map: -n, --profile, --dispatcher.
+// Daemon settings shared by run and map: -n, --profile, --config, --dispatcher.
 struct PoolOptions {
   int n = 0;
   bool n_given = false;
-  std::string profile = "local";
+  std::string profile;  // empty: the config's default, else local daemons
+  bool profile_given = false;
+  std::string config;      // mirai.yaml to use (default: $MIRAI_CONFIG, ./mirai.yaml)
   std::string dispatcher;  // control URL of a running `mirai dispatcher` ($MIRAI_DISPATCHER)
 };
 void add_pool_options(po::options_description& options, PoolOptions& pool, int default_n);
-// Sets up local daemons for the chosen profile; prints the error and returns false on failure.
+// Sets up -n local daemons, or the running dispatcher's; prints the error and returns false on
+// failure. Profiles from mirai.yaml go through Pool (cli/pool.hpp).
 bool start_pool(const char* command, const PoolOptions& pool, Profile& profile);
 
 int usage_error(const char* command, const std::string& message);

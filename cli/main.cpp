@@ -11,10 +11,13 @@ namespace mirai::cli {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"run", "run one command on a daemon and print its output", run_main},
-      {"map", "run a command once per argument on local daemons, results in order", map_main},
+      {"map", "run a command once per argument on a profile's daemons, results in order", map_main},
       {"daemon", "start a daemon that dials a dispatcher and runs its tasks", daemon_main},
       {"dispatcher", "run a dispatcher that daemons dial and clients submit to", dispatcher_main},
       {"status", "show a running dispatcher's counters and daemons", status_main},
+      {"launch", "start a profile's daemons (a job array) for a running dispatcher", launch_main},
+      {"render", "print a profile's job script and submit command without submitting", render_main},
+      {"config", "check mirai.yaml: `mirai config check` reports every problem", config_main},
   };
   return table;
 }

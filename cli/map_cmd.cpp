@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/common.hpp"
+#include "cli/pool.hpp"
 #include "cli/progress.hpp"
 #include "cli/report.hpp"
 #include "mirai/duration.hpp"
@@ -186,8 +187,9 @@ int map_main(const Args& all) {
   }
   if (jobs.empty()) return 0;
 
-  Profile profile;
-  if (!start_pool("map", pool, profile)) return 125;
+  auto daemons = Pool::start("map", pool);
+  if (!daemons) return 125;
+  Profile& profile = daemons->profile();
   std::vector<Future> futures;
   futures.reserve(jobs.size());
   for (auto& job : jobs) futures.push_back(profile.submit(std::move(job.task)));
@@ -200,6 +202,12 @@ int map_main(const Args& all) {
       progress.draw(profile.info().completed);
     const Result& r = futures[i].wait();
     progress.clear();
+    if (!r.ok()) {
+      if (std::string why = daemons->failure(); !why.empty()) {
+        std::cerr << "mirai map: the daemons never started: " << why << "\n";
+        return 125;
+      }
+    }
     if (jsonl || as_json) {
       json j = result_json(r);
       j["index"] = i;

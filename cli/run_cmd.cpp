@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/common.hpp"
+#include "cli/pool.hpp"
 #include "cli/report.hpp"
 
 namespace mirai::cli {
@@ -31,11 +32,16 @@ int run_main(const Args& all) {
   auto timeout = duration_option(vm, "timeout", "run");
   if (!timeout) return 2;
 
-  Profile profile;
-  if (!start_pool("run", pool, profile)) return 125;
+  auto daemons = Pool::start("run", pool);
+  if (!daemons) return 125;
+  Profile& profile = daemons->profile();
   Task task = Task::shell(command);
   task.timeout = *timeout;
   Result r = profile.submit(std::move(task)).wait();
+  if (std::string why = daemons->failure(); !r.ok() && !why.empty()) {
+    std::cerr << "mirai run: the daemons never started: " << why << "\n";
+    return 125;
+  }
   std::cout << r.value << std::flush;
   std::cerr << r.stderr_output << std::flush;
   if (!r.ok()) std::cerr << "mirai run: " << failure_text(r, *timeout) << "\n";

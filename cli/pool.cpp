@@ -1,0 +1,166 @@
+#include "cli/pool.hpp"
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include "launcher/url.hpp"
+
+namespace mirai::cli {
+
+std::optional<launcher::ProfileConfig> load_profile(const char* command,
+                                                    const std::string& config_path,
+                                                    const std::string& name, std::string& root) {
+  std::string file = launcher::find_config(config_path);
+  if (file.empty()) {
+    std::cerr << "mirai " << command << ": no mirai.yaml here and no --config; profile '" << name
+              << "' needs one (see docs/config.md)\n";
+    return std::nullopt;
+  }
+  launcher::Diagnostics diagnostics(file);
+  launcher::Config config = launcher::load_config(file, diagnostics);
+  if (!diagnostics.empty()) {
+    std::cerr << diagnostics.summary() << "mirai " << command << ": " << diagnostics.list().size()
+              << " problem(s) in " << file << "; nothing was started\n";
+    return std::nullopt;
+  }
+  std::string chosen = name.empty() ? config.default_profile : name;
+  if (chosen.empty()) chosen = "local";
+  auto it = config.profiles.find(chosen);
+  if (it == config.profiles.end()) {
+    std::vector<std::string> names;
+    std::string list;
+    for (const auto& [n, p] : config.profiles) {
+      names.push_back(n);
+      list += (list.empty() ? "" : ", ") + n;
+    }
+    std::string near = launcher::nearest(chosen, names);
+    std::cerr << "mirai " << command << ": " << file << " has no profile '" << chosen << "'"
+              << (near.empty() ? "" : " (did you mean '" + near + "'?)")
+              << "; its profiles: " << list << "\n";
+    return std::nullopt;
+  }
+  auto slash = file.rfind('/');
+  root = slash == std::string::npos ? "." : file.substr(0, slash == 0 ? 1 : slash);
+  return it->second;
+}
+
+Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target) {
+  DaemonsConfig config;
+  config.n = n;
+  config.limits.idletime = profile.limits.idletime;
+  config.limits.walltime = profile.limits.walltime;
+  config.limits.maxtasks = profile.limits.maxtasks;
+  if (profile.launcher == "local") config.daemon_command = profile.command;
+  std::string url = launcher::listen_url_template(profile);
+  if (url.empty()) return target.set_daemons(config);
+  auto parsed = launcher::parse_url_template(url);
+  if (!parsed) return Status::error("profile '" + profile.name + "': url: " + parsed.message());
+  auto candidates = launcher::resolve_url(*parsed);
+  if (!candidates) return Status::error("profile '" + profile.name + "': " + candidates.message());
+  Status last;
+  for (const auto& candidate : *candidates) {
+    config.url = candidate;
+    last = target.set_daemons(config);
+    if (last) return last;
+  }
+  return last;
+}
+
+std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& options) {
+  std::unique_ptr<Pool> pool(new Pool());
+  pool->command_ = command;
+  bool use_config = !options.dispatcher.empty()
+                        ? false
+                        : options.profile_given || !launcher::find_config(options.config).empty();
+  if (!use_config) {
+    if (!start_pool(command, options, pool->profile_)) return nullptr;
+    return pool;
+  }
+  std::string root;
+  auto profile = load_profile(command, options.config, options.profile, root);
+  if (!profile) return nullptr;
+  int n = options.n_given ? options.n : profile->workers;
+  if (n < 1) {
+    usage_error(command, "-n must be at least 1");
+    return nullptr;
+  }
+  if (profile->launcher == "local") {
+    if (Status s = listen_profile(*profile, n, pool->profile_); !s) {
+      std::cerr << "mirai " << command << ": cannot start daemons: " << s.message() << "\n";
+      return nullptr;
+    }
+    return pool;
+  }
+  auto backend = launcher::make_backend(profile->launcher);
+  if (!backend) {
+    std::cerr << "mirai " << command << ": launcher '" << profile->launcher
+              << "' is not available in this build\n";
+    return nullptr;
+  }
+  // From here on an interrupt must cancel what was submitted: watch signals before any thread.
+  Pool* raw = pool.get();
+  pool->signals_ = std::make_unique<SignalWatcher>([raw] {
+    {
+      std::lock_guard<std::mutex> lock(raw->mutex_);
+      if (raw->launch_) raw->launch_->cancel();
+    }
+    std::cerr << "mirai " << raw->command_ << ": interrupted; cancelled the launched jobs\n";
+    _exit(128 + raw->signals_->caught());
+  });
+  if (Status s = listen_profile(*profile, 0, pool->profile_); !s) {
+    std::cerr << "mirai " << command << ": cannot listen for daemons: " << s.message() << "\n";
+    return nullptr;
+  }
+  launcher::LaunchSpec spec = launcher::make_spec(*profile, n, pool->profile_.url());
+  spec.max_array_size = backend->max_array_size(*profile);
+  auto launch = launcher::Launch::start(std::move(backend), spec, root);
+  if (!launch) {
+    std::cerr << "mirai " << command << ": " << launch.message() << "\n";
+    return nullptr;
+  }
+  {
+    std::lock_guard<std::mutex> lock(pool->mutex_);
+    pool->launch_ = std::move(*launch);
+  }
+  pool->watcher_ = std::thread([raw] { raw->watch(); });
+  return pool;
+}
+
+void Pool::watch() {
+  using namespace std::chrono_literals;
+  while (!stop_.load()) {
+    for (int i = 0; i < 20 && !stop_.load(); ++i) std::this_thread::sleep_for(100ms);
+    if (stop_.load()) return;
+    auto connected = static_cast<int>(profile_.info().cumulative);
+    std::string why;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      why = launch_->check(connected);
+      if (why.empty()) continue;
+      failure_ = why;
+      launch_->cancel();
+    }
+    // Pending tasks now resolve with an error, which ends the command.
+    profile_.reset();
+    return;
+  }
+}
+
+std::string Pool::failure() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return failure_;
+}
+
+Pool::~Pool() {
+  stop_.store(true);
+  if (watcher_.joinable()) watcher_.join();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (launch_) {
+    if (Status s = launch_->cancel(); !s)
+      std::cerr << "mirai " << command_ << ": cancelling the launched jobs failed: " << s.message()
+                << "\n";
+  }
+}
+
+}  // namespace mirai::cli

@@ -1,0 +1,54 @@
+// The daemons behind `mirai run` and `mirai map`: local ones, a running dispatcher's, or a
+// profile from mirai.yaml whose daemons are launched as jobs (then watched, and cancelled when
+// the command ends, fails or is interrupted).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "cli/common.hpp"
+#include "launcher/config.hpp"
+#include "launcher/launch.hpp"
+#include "mirai/profile.hpp"
+
+namespace mirai::cli {
+
+// The profile named `name` (or the config's default) from the config found by
+// launcher::find_config(config_path). Prints every problem in the file and returns nullopt on
+// any. `root` receives the directory that keeps .mirai/jobs (the config file's).
+std::optional<launcher::ProfileConfig> load_profile(const char* command,
+                                                    const std::string& config_path,
+                                                    const std::string& name, std::string& root);
+
+// Binds the profile's URL (trying each port of a range) with `n` local daemons.
+Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target);
+
+class Pool {
+ public:
+  // Prints the error and returns nullptr on failure; nothing is left running then.
+  static std::unique_ptr<Pool> start(const char* command, const PoolOptions& options);
+  ~Pool();  // cancels the launched jobs
+
+  Profile& profile() { return profile_; }
+  // Why the launched daemons never came up, once that is known; "" until then.
+  std::string failure() const;
+
+ private:
+  Pool() = default;
+  void watch();
+
+  Profile profile_;
+  std::unique_ptr<SignalWatcher> signals_;
+  std::unique_ptr<launcher::Launch> launch_;
+  mutable std::mutex mutex_;  // guards launch_->cancel() and failure_
+  std::string failure_;
+  std::string command_;
+  std::atomic<bool> stop_{false};
+  std::thread watcher_;
+};
+
+}  // namespace mirai::cli

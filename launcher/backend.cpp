@@ -1,0 +1,144 @@
+#include "launcher/backend.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "launcher/shell.hpp"
+#include "mirai/duration.hpp"
+
+namespace mirai::launcher {
+
+const char* to_string(JobState s) {
+  switch (s) {
+    case JobState::kPending:
+      return "pending";
+    case JobState::kRunning:
+      return "running";
+    case JobState::kFinished:
+      return "finished";
+    case JobState::kFailed:
+      return "failed";
+    case JobState::kCancelled:
+      return "cancelled";
+    case JobState::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+std::string daemon_command_line(const LaunchSpec& spec, const std::string& url) {
+  std::vector<std::string> argv = {spec.command, "daemon", url};
+  const DaemonLimits& l = spec.profile.limits;
+  if (l.idletime.count() > 0) argv.insert(argv.end(), {"--idletime", format_duration(l.idletime)});
+  if (l.walltime.count() > 0) argv.insert(argv.end(), {"--walltime", format_duration(l.walltime)});
+  if (l.maxtasks > 0) argv.insert(argv.end(), {"--maxtasks", std::to_string(l.maxtasks)});
+  return shell_join(argv);
+}
+
+const std::set<std::string>& common_placeholders() {
+  static const std::set<std::string> names = {"job_name",   "array",    "log",      "workdir",
+                                              "env",        "prologue", "epilogue", "daemon",
+                                              "directives", "first",    "last",     "workers"};
+  return names;
+}
+
+TemplateValues common_values(const LaunchSpec& spec, const std::string& prefix, int first,
+                             int last) {
+  const ProfileConfig& p = spec.profile;
+  TemplateValues v;
+  auto name = p.resources.find("job_name");
+  v["job_name"] = {name != p.resources.end() ? name->second : "mirai-" + p.name};
+  v["array"] = {std::to_string(first) + "-" + std::to_string(last)};
+  v["first"] = {std::to_string(first)};
+  v["last"] = {std::to_string(last)};
+  v["workers"] = {std::to_string(last - first + 1)};
+  if (!p.log.empty()) v["log"] = {p.log};
+  v["workdir"] = {spec.workdir};
+  auto block = [](const std::vector<std::string>& lines) {
+    std::string s;
+    for (const auto& l : lines) s += l + "\n";
+    return TemplateValue{s, true};
+  };
+  std::vector<std::string> exports;
+  for (const auto& [k, value] : p.env) exports.push_back("export " + k + "=" + shell_quote(value));
+  v["env"] = block(exports);
+  v["prologue"] = block(p.prologue);
+  v["epilogue"] = block(p.epilogue);
+  v["daemon"] = {daemon_command_line(spec, spec.url), true};
+  std::vector<std::string> directives;
+  for (const auto& d : p.directives)
+    directives.push_back(d.rfind(prefix, 0) == 0 ? d : prefix + " " + d);
+  v["directives"] = block(directives);
+  return v;
+}
+
+namespace {
+
+// A directive line given in `directives:` must belong to this scheduler.
+Status check_directives(const ProfileConfig& p, const std::string& prefix) {
+  for (const auto& d : p.directives) {
+    if (d.rfind(prefix + " ", 0) == 0 || d[0] == '-') continue;
+    return Status::error("profile '" + p.name + "': directive '" + d +
+                         "' must start with '-' (an " + p.launcher + " option) or with '" + prefix +
+                         " '");
+  }
+  return Status();
+}
+
+}  // namespace
+
+Expected<std::pair<std::string, std::string>> template_text(const ProfileConfig& profile,
+                                                            const std::string& name) {
+  if (profile.template_file.empty()) {
+    const char* text = builtin_template(name);
+    if (!text) return Status::error("no built-in template '" + name + "'");
+    return std::make_pair(std::string("templates/") + name + ".sh", std::string(text));
+  }
+  std::ifstream in(profile.template_file);
+  if (!in) return Status::error("cannot read the template " + profile.template_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return std::make_pair(profile.template_file, ss.str());
+}
+
+std::vector<std::pair<int, int>> array_chunks(int n, int max_array_size) {
+  std::vector<std::pair<int, int>> chunks;
+  int per = max_array_size > 1 ? max_array_size - 1 : n;  // indices must stay below the cap
+  for (int done = 0; done < n; done += per) chunks.emplace_back(1, std::min(per, n - done));
+  return chunks;
+}
+
+Expected<std::vector<Submission>> render_arrays(
+    const LaunchSpec& spec, const std::string& template_name, const std::string& prefix,
+    const std::set<std::string>& known,
+    const std::function<Expected<TemplateValues>(int, int)>& values,
+    const std::vector<std::string>& submit_argv) {
+  if (Status s = check_directives(spec.profile, prefix); !s) return s;
+  auto text = template_text(spec.profile, template_name);
+  if (!text) return text.status();
+  std::vector<Submission> out;
+  int offset = 0;
+  for (auto [first, last] : array_chunks(spec.n, spec.max_array_size)) {
+    auto v = values(first, last);
+    if (!v) return v.status();
+    auto script = render_template(text->second, text->first, known, *v);
+    if (!script) return script.status();
+    Submission s;
+    s.script = std::move(*script);
+    s.argv = submit_argv;
+    s.first = offset + first;
+    s.last = offset + last;
+    offset += last;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string format_hms(long long seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", seconds / 3600, seconds / 60 % 60,
+                seconds % 60);
+  return buf;
+}
+
+}  // namespace mirai::launcher

@@ -1,0 +1,98 @@
+// The narrow interface every launcher backend implements (schedulers/<name>/): render what
+// starts N daemons (pure), submit it, ask the status of many jobs at once, cancel.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "launcher/config.hpp"
+#include "launcher/template.hpp"
+#include "mirai/status.hpp"
+
+namespace mirai::launcher {
+
+// Everything a backend needs to render a launch of `n` daemons.
+struct LaunchSpec {
+  ProfileConfig profile;
+  int n = 1;
+  std::string url;         // the concrete URL the daemons dial
+  std::string command;     // the mirai executable where the daemons run
+  std::string workdir;     // absolute
+  int max_array_size = 0;  // the scheduler's cap on array indices; 0: none known
+};
+
+// One submission: a job script with the command that submits it (the script goes to the
+// command's stdin), or, for ssh and local, a command that starts daemons by itself.
+struct Submission {
+  std::string script;             // empty for ssh and local
+  std::vector<std::string> argv;  // the submit command
+  int first = 1, last = 1;        // the array indices it covers (daemons first..last)
+  std::string host;               // ssh: the host it starts daemons on
+};
+
+enum class JobState { kPending, kRunning, kFinished, kFailed, kCancelled, kUnknown };
+const char* to_string(JobState s);
+
+// The state of one job or array element, as the scheduler reports it.
+struct JobStatus {
+  std::string id;  // as the scheduler prints it: "123_4", "123.4", "123[4].server"
+  JobState state = JobState::kUnknown;
+  std::string detail;  // the scheduler's own words: "PENDING (Resources)", "qw", "EXIT 1"
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  // What would be submitted to start spec.n daemons; fails on values that cannot be used.
+  virtual Expected<std::vector<Submission>> render(const LaunchSpec& spec) const = 0;
+  // Runs one submission and returns the ids of the jobs it made, plus what the command
+  // printed (kept in the job directory).
+  struct Submitted {
+    std::vector<std::string> ids;
+    std::string output;
+  };
+  virtual Expected<Submitted> submit(const Submission& submission) = 0;
+  // The state of every element of the given jobs, in one command where the scheduler allows.
+  // A job the scheduler no longer knows is reported as kFinished.
+  virtual Expected<std::vector<JobStatus>> status(const std::vector<std::string>& ids) = 0;
+  // Cancels the jobs (queued or running); cancelling a finished job is not an error.
+  virtual Status cancel(const std::vector<std::string>& ids) = 0;
+  // The site's cap on array indices (slurm: MaxArraySize); 0 when there is none.
+  virtual int max_array_size(const ProfileConfig&) { return 0; }
+};
+
+std::unique_ptr<Backend> make_backend(const std::string& launcher);
+
+// Shared by the backends -------------------------------------------------------------------
+
+// The daemon's command line, quoted: COMMAND daemon URL --idletime ... (from the profile).
+std::string daemon_command_line(const LaunchSpec& spec, const std::string& url);
+// The values every template knows: job_name, array, log, workdir, env, prologue, epilogue,
+// daemon, directives (with `prefix`, e.g. "#SBATCH").
+TemplateValues common_values(const LaunchSpec& spec, const std::string& prefix, int first,
+                             int last);
+const std::set<std::string>& common_placeholders();
+// The profile's template file, or the built-in one named `name` (templates/<name>.sh).
+Expected<std::pair<std::string, std::string>> template_text(const ProfileConfig& profile,
+                                                            const std::string& name);
+// Splits 1..n into arrays whose indices stay below `max_array_size` (when non-zero).
+std::vector<std::pair<int, int>> array_chunks(int n, int max_array_size);
+// Renders one script per chunk with `values(first, last)`; `prefix` starts the scheduler's
+// directive lines ("#SBATCH") and is checked against the profile's `directives`.
+Expected<std::vector<Submission>> render_arrays(
+    const LaunchSpec& spec, const std::string& template_name, const std::string& prefix,
+    const std::set<std::string>& known,
+    const std::function<Expected<TemplateValues>(int first, int last)>& values,
+    const std::vector<std::string>& submit_argv);
+
+// Seconds as "HH:MM:SS" (hours may exceed 24).
+std::string format_hms(long long seconds);
+
+// The built-in template `name` (compiled in from templates/), or nullptr.
+const char* builtin_template(const std::string& name);
+
+}  // namespace mirai::launcher

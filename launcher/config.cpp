@@ -1,0 +1,676 @@
+#include "launcher/config.hpp"
+
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "launcher/shell.hpp"
+#include "launcher/url.hpp"
+#include "mirai/duration.hpp"
+
+namespace mirai::launcher {
+
+const std::vector<std::string>& launcher_names() {
+  static const std::vector<std::string> names = {"local", "ssh", "slurm", "sge", "pbs", "lsf"};
+  return names;
+}
+
+const std::vector<ResourceKey>& resource_keys(const std::string& launcher) {
+  using T = ResourceType;
+  static const std::vector<ResourceKey> slurm = {
+      {"partition", T::kName, "--partition"},
+      {"account", T::kName, "--account"},
+      {"qos", T::kName, "--qos"},
+      {"time", T::kTime, "--time"},
+      {"mem", T::kSize, "--mem"},
+      {"mem_per_cpu", T::kSize, "--mem-per-cpu"},
+      {"cpus_per_task", T::kCount, "--cpus-per-task"},
+      {"gpus", T::kWord, "--gpus"},
+      {"constraint", T::kWord, "--constraint"},
+      {"job_name", T::kName, "--job-name"},
+      {"max_array_size", T::kCount, "the site's MaxArraySize (default: asked from scontrol)"}};
+  static const std::vector<ResourceKey> sge = {
+      {"queue", T::kName, "-q"},     {"project", T::kName, "-P"},
+      {"time", T::kTime, "-l h_rt"}, {"mem", T::kSize, "-l h_vmem"},
+      {"pe", T::kName, "-pe NAME"},  {"slots", T::kCount, "-pe NAME SLOTS"},
+      {"job_name", T::kName, "-N"}};
+  static const std::vector<ResourceKey> pbs = {
+      {"flavour", T::kFlavour, "pro (-J, PBS_ARRAY_INDEX) or torque (-t, PBS_ARRAYID)"},
+      {"queue", T::kName, "-q"},
+      {"account", T::kName, "-A"},
+      {"time", T::kTime, "-l walltime"},
+      {"mem", T::kSize, "mem"},
+      {"cpus", T::kCount, "ncpus / ppn"},
+      {"gpus", T::kCount, "ngpus"},
+      {"job_name", T::kName, "-N"}};
+  static const std::vector<ResourceKey> lsf = {
+      {"queue", T::kName, "-q"},   {"project", T::kName, "-P"},
+      {"time", T::kTime, "-W"},    {"mem", T::kSize, "-M and rusage[mem]"},
+      {"cpus", T::kCount, "-n"},   {"gpus", T::kCount, "-gpu num="},
+      {"job_name", T::kName, "-J"}};
+  static const std::vector<ResourceKey> none;
+  if (launcher == "slurm") return slurm;
+  if (launcher == "sge") return sge;
+  if (launcher == "pbs") return pbs;
+  if (launcher == "lsf") return lsf;
+  return none;
+}
+
+std::optional<long long> parse_size_mib(const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+    ++i;
+  if (i == 0) return std::nullopt;
+  char* end = nullptr;
+  std::string number = text.substr(0, i);
+  double value = std::strtod(number.c_str(), &end);
+  if (end != number.c_str() + number.size()) return std::nullopt;
+  std::string unit = text.substr(i);
+  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (unit.size() >= 2 && unit.back() == 'B') unit.pop_back();
+  if (unit.size() == 2 && unit.back() == 'I') unit.pop_back();
+  double mib;
+  if (unit.empty() || unit == "M")
+    mib = value;
+  else if (unit == "K")
+    mib = value / 1024;
+  else if (unit == "G")
+    mib = value * 1024;
+  else if (unit == "T")
+    mib = value * 1024 * 1024;
+  else
+    return std::nullopt;
+  if (!std::isfinite(mib) || mib < 1 || mib > 1e12) return std::nullopt;
+  return static_cast<long long>(std::ceil(mib));
+}
+
+std::optional<long long> parse_time_seconds(const std::string& text) {
+  if (text.find(':') == std::string::npos) {
+    auto d = parse_duration(text);
+    if (!d || d->count() < 1000) return std::nullopt;
+    return (d->count() + 999) / 1000;
+  }
+  long long days = 0;
+  std::string clock = text;
+  if (auto dash = text.find('-'); dash != std::string::npos) {
+    std::string d = text.substr(0, dash);
+    if (d.empty() || d.find_first_not_of("0123456789") != std::string::npos || d.size() > 4)
+      return std::nullopt;
+    days = std::atoll(d.c_str());
+    clock = text.substr(dash + 1);
+  }
+  std::vector<long long> parts;
+  std::stringstream ss(clock);
+  std::string part;
+  while (std::getline(ss, part, ':')) {
+    if (part.empty() || part.size() > 4 ||
+        part.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    parts.push_back(std::atoll(part.c_str()));
+  }
+  if (clock.back() == ':' || parts.size() < 2 || parts.size() > 3) return std::nullopt;
+  if (parts.size() == 2) parts.insert(parts.begin(), 0);  // MM:SS
+  if (parts[1] > 59 || parts[2] > 59) return std::nullopt;
+  long long seconds = days * 86400 + parts[0] * 3600 + parts[1] * 60 + parts[2];
+  if (seconds < 1) return std::nullopt;
+  return seconds;
+}
+
+namespace {
+
+using Keys = std::vector<std::string>;
+
+// Reads YAML nodes into typed values; each mistake becomes a diagnostic at the node.
+class Reader {
+ public:
+  explicit Reader(Diagnostics& d) : d_(d) {}
+
+  void error(const YAML::Node& at, std::string message, std::string hint = "") {
+    YAML::Mark m = at.Mark();
+    d_.error(m.line + 1, m.column + 1, std::move(message), std::move(hint));
+  }
+
+  // The entries of a mapping, each key once; reports duplicate and unknown keys (with the
+  // nearest known one) and a node that is not a mapping.
+  std::vector<std::pair<YAML::Node, YAML::Node>> entries(const YAML::Node& map,
+                                                         const std::string& what,
+                                                         const Keys& known) {
+    std::vector<std::pair<YAML::Node, YAML::Node>> out;
+    if (!map.IsMap()) {
+      if (!map.IsNull()) error(map, what + " must be a mapping of keys to values");
+      return out;
+    }
+    std::map<std::string, int> seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      if (!it->first.IsScalar()) {
+        error(it->first, "a key in " + what + " must be a plain word");
+        continue;
+      }
+      const std::string key = it->first.Scalar();
+      if (auto s = seen.find(key); s != seen.end()) {
+        error(it->first, "duplicate key '" + key + "' in " + what,
+              "it was first given on line " + std::to_string(s->second));
+        continue;
+      }
+      seen[key] = it->first.Mark().line + 1;
+      if (!known.empty() && std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string near = nearest(key, known);
+        error(it->first, "unknown key '" + key + "' in " + what,
+              near.empty() ? "known keys: " + join(known) : "did you mean '" + near + "'?");
+        continue;
+      }
+      out.emplace_back(it->first, it->second);
+    }
+    return out;
+  }
+
+  std::optional<std::string> string(const YAML::Node& n, const std::string& what) {
+    if (!n.IsScalar()) {
+      error(n, "'" + what + "' must be a single value, not " + kind(n));
+      return std::nullopt;
+    }
+    return n.Scalar();
+  }
+
+  std::optional<long long> whole(const YAML::Node& n, const std::string& what, long long min,
+                                 long long max) {
+    auto s = string(n, what);
+    if (!s) return std::nullopt;
+    if (s->empty() || s->find_first_not_of("0123456789") != std::string::npos || s->size() > 12 ||
+        std::atoll(s->c_str()) < min || std::atoll(s->c_str()) > max) {
+      error(n, "'" + what + "' must be a whole number from " + std::to_string(min) + " to " +
+                   std::to_string(max) + ", not '" + *s + "'");
+      return std::nullopt;
+    }
+    return std::atoll(s->c_str());
+  }
+
+  std::optional<bool> boolean(const YAML::Node& n, const std::string& what) {
+    auto s = string(n, what);
+    if (!s) return std::nullopt;
+    if (*s == "true" || *s == "yes") return true;
+    if (*s == "false" || *s == "no") return false;
+    error(n, "'" + what + "' must be true or false, not '" + *s + "'");
+    return std::nullopt;
+  }
+
+  std::optional<std::chrono::milliseconds> duration(const YAML::Node& n, const std::string& what) {
+    auto s = string(n, what);
+    if (!s) return std::nullopt;
+    auto d = parse_duration(*s);
+    if (!d) {
+      error(n, "'" + what + "': " + d.message());
+      return std::nullopt;
+    }
+    return *d;
+  }
+
+  // A list of strings; a single string counts as a list of one.
+  std::vector<std::string> lines(const YAML::Node& n, const std::string& what) {
+    std::vector<std::string> out;
+    if (n.IsNull()) return out;
+    if (n.IsScalar()) return {n.Scalar()};
+    if (!n.IsSequence()) {
+      error(n, "'" + what + "' must be a list of strings");
+      return out;
+    }
+    for (const auto& item : n) {
+      if (!item.IsScalar()) {
+        error(item, "each entry of '" + what + "' must be a string, not " + kind(item));
+        continue;
+      }
+      out.push_back(item.Scalar());
+    }
+    return out;
+  }
+
+  static std::string join(const Keys& keys) {
+    std::string s;
+    for (const auto& k : keys) s += (s.empty() ? "" : ", ") + k;
+    return s;
+  }
+
+ private:
+  static std::string kind(const YAML::Node& n) {
+    if (n.IsSequence()) return "a list";
+    if (n.IsMap()) return "a mapping";
+    if (n.IsNull()) return "nothing";
+    return "a value";
+  }
+  Diagnostics& d_;
+};
+
+const Keys kTopKeys = {"profiles", "default"};
+const Keys kProfileKeys = {
+    "launcher", "workers",        "url",      "daemon",   "slurm",    "sge", "pbs",
+    "lsf",      "directives",     "prologue", "epilogue", "template", "env", "workdir",
+    "log",      "launch_timeout", "hosts",    "tunnel",   "ssh"};
+const Keys kDaemonKeys = {"idletime", "walltime", "maxtasks", "command"};
+const Keys kSshKeys = {"connect_timeout", "remote_port", "identity_file",
+                       "config_file",     "options",     "log"};
+
+std::string absolute(const std::string& path, const std::string& base_dir) {
+  if (path.empty() || path[0] == '/') return path;
+  return base_dir + "/" + path;
+}
+
+std::string control_problem(const std::string& s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "it holds a control character";
+  return "";
+}
+
+std::optional<SshHost> parse_host(const std::string& text, std::string& problem) {
+  SshHost h;
+  h.text = text;
+  std::string rest = text;
+  if (rest.rfind("ssh://", 0) == 0) rest = rest.substr(6);
+  if (auto at = rest.find('@'); at != std::string::npos) {
+    h.user = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    if (auto p = name_problem(h.user); !p.empty()) {
+      problem = "user '" + h.user + "': " + p;
+      return std::nullopt;
+    }
+  }
+  if (auto colon = rest.rfind(':');
+      colon != std::string::npos && rest.find(']') == std::string::npos) {
+    std::string port = rest.substr(colon + 1);
+    if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+        port.size() > 5 || std::atoi(port.c_str()) < 1 || std::atoi(port.c_str()) > 65535) {
+      problem = "port '" + port + "' is not a number from 1 to 65535";
+      return std::nullopt;
+    }
+    h.port = std::atoi(port.c_str());
+    rest.resize(colon);
+  }
+  h.host = rest;
+  if (auto p = name_problem(h.host); !p.empty()) {
+    problem = "host '" + h.host + "': " + p;
+    return std::nullopt;
+  }
+  return h;
+}
+
+class ProfileReader {
+ public:
+  ProfileReader(Reader& r, const std::string& base_dir) : r_(r), base_dir_(base_dir) {}
+
+  // Fills `p` from `node`; returns false when anything was wrong.
+  bool read(const YAML::Node& key, const YAML::Node& node, ProfileConfig& p, Diagnostics& d) {
+    std::size_t errors_before = d.list().size();
+    p.name = key.Scalar();
+    p.line = key.Mark().line + 1;
+    if (p.name.empty() ||
+        p.name.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+            std::string::npos ||
+        p.name[0] == '-')
+      r_.error(key, "profile name '" + p.name + "' may hold only letters, digits, _ and -");
+    const std::string where = "profile '" + p.name + "'";
+    if (!node.IsMap()) {
+      r_.error(node.IsNull() ? key : node, where + " must be a mapping",
+               "at least: launcher: local");
+      return false;
+    }
+    auto entries = r_.entries(node, where, kProfileKeys);
+    std::map<std::string, YAML::Node> by_key, key_nodes;
+    for (auto& [k, v] : entries) {
+      by_key[k.Scalar()] = v;
+      key_nodes[k.Scalar()] = k;
+    }
+    if (!by_key.count("launcher")) {
+      r_.error(key, where + " has no 'launcher'",
+               "add launcher: with one of " + Reader::join(launcher_names()));
+      return false;
+    }
+    if (auto l = r_.string(by_key["launcher"], "launcher")) {
+      p.launcher = *l;
+      const auto& names = launcher_names();
+      if (std::find(names.begin(), names.end(), p.launcher) == names.end()) {
+        std::string near = nearest(p.launcher, names);
+        r_.error(
+            by_key["launcher"], "unknown launcher '" + p.launcher + "'",
+            near.empty() ? "use one of " + Reader::join(names) : "did you mean '" + near + "'?");
+        return false;
+      }
+    } else {
+      return false;
+    }
+    for (auto& [k, v] : entries) read_key(k, v, p);
+    if (p.launcher == "ssh" && p.ssh.hosts.empty() && !key_nodes.count("hosts"))
+      r_.error(key, where + " uses launcher ssh but has no 'hosts'",
+               "add hosts: [ \"ssh://user@host\" ]");
+    if (p.launcher != "ssh") {
+      for (const char* k : {"hosts", "tunnel", "ssh"})
+        if (key_nodes.count(k))
+          r_.error(key_nodes[k],
+                   std::string("'") + k + "' only applies to launcher ssh, not " + p.launcher);
+    }
+    if (p.launcher == "local" || p.launcher == "ssh") {
+      for (const char* k : {"directives", "template"})
+        if (key_nodes.count(k))
+          r_.error(key_nodes[k], std::string("'") + k +
+                                     "' only applies to scheduler launchers "
+                                     "(slurm, sge, pbs, lsf), not " +
+                                     p.launcher);
+    }
+    return d.list().size() == errors_before;
+  }
+
+ private:
+  void read_key(const YAML::Node& k, const YAML::Node& v, ProfileConfig& p) {
+    const std::string key = k.Scalar();
+    if (key == "launcher") return;
+    if (key == "workers") {
+      if (auto n = r_.whole(v, "workers", 1, 100000)) p.workers = static_cast<int>(*n);
+    } else if (key == "url") {
+      if (auto s = r_.string(v, "url")) {
+        p.url = *s;
+        if (auto t = parse_url_template(*s); !t) r_.error(v, "'url': " + t.message());
+      }
+    } else if (key == "daemon") {
+      read_daemon(v, p);
+    } else if (key == "slurm" || key == "sge" || key == "pbs" || key == "lsf") {
+      if (key != p.launcher) {
+        r_.error(k,
+                 "the '" + key + "' map belongs to launcher " + key +
+                     ", but this profile's "
+                     "launcher is " +
+                     p.launcher,
+                 "rename it to '" + p.launcher + "' or change the launcher");
+        return;
+      }
+      read_resources(v, p);
+    } else if (key == "directives") {
+      read_directives(v, p);
+    } else if (key == "prologue" || key == "epilogue") {
+      auto lines = r_.lines(v, key);
+      for (const auto& line : lines)
+        if (auto problem = control_problem(line); !problem.empty())
+          r_.error(v, "a line of '" + key + "': " + problem,
+                   "give each line as its own list entry");
+      (key == "prologue" ? p.prologue : p.epilogue) = lines;
+    } else if (key == "template") {
+      if (auto s = r_.string(v, "template")) {
+        p.template_file = absolute(*s, base_dir_);
+        if (access(p.template_file.c_str(), R_OK) != 0)
+          r_.error(v, "cannot read the template '" + p.template_file + "'",
+                   "the path is relative to the directory of this file");
+      }
+    } else if (key == "env") {
+      for (auto& [name, value] : r_.entries(v, "env", {})) {
+        if (auto problem = env_name_problem(name.Scalar()); !problem.empty()) {
+          r_.error(name, "environment variable name '" + name.Scalar() + "': " + problem);
+          continue;
+        }
+        auto s = r_.string(value, "env: " + name.Scalar());
+        if (!s) continue;
+        if (s->find('\0') != std::string::npos) {
+          r_.error(value, "environment variable values cannot hold a NUL byte");
+          continue;
+        }
+        p.env.emplace_back(name.Scalar(), *s);
+      }
+    } else if (key == "workdir") {
+      if (auto s = r_.string(v, "workdir")) {
+        p.workdir = absolute(*s, base_dir_);
+        if (auto problem = control_problem(*s); !problem.empty())
+          r_.error(v, "'workdir': " + problem);
+      }
+    } else if (key == "log") {
+      if (auto s = r_.string(v, "log")) {
+        if (auto problem = directive_problem(*s); !problem.empty())
+          r_.error(
+              v, "'log' path '" + *s + "' cannot be used: " + problem,
+              "schedulers read it from a directive line; choose a path without spaces or quotes");
+        else
+          p.log = absolute(*s, base_dir_);
+      }
+    } else if (key == "launch_timeout") {
+      if (auto d = r_.duration(v, "launch_timeout")) p.launch_timeout = *d;
+    } else if (key == "hosts") {
+      for (const auto& text : r_.lines(v, "hosts")) {
+        std::string problem;
+        if (auto h = parse_host(text, problem))
+          p.ssh.hosts.push_back(*h);
+        else
+          r_.error(v, "in '" + text + "': " + problem, "write it like ssh://user@host:22");
+      }
+    } else if (key == "tunnel") {
+      if (auto b = r_.boolean(v, "tunnel")) p.ssh.tunnel = *b;
+    } else if (key == "ssh") {
+      read_ssh(v, p);
+    }
+  }
+
+  void read_daemon(const YAML::Node& v, ProfileConfig& p) {
+    for (auto& [k, value] : r_.entries(v, "daemon", kDaemonKeys)) {
+      const std::string key = k.Scalar();
+      if (key == "idletime") {
+        if (auto d = r_.duration(value, "idletime")) p.limits.idletime = *d;
+      } else if (key == "walltime") {
+        if (auto d = r_.duration(value, "walltime")) p.limits.walltime = *d;
+      } else if (key == "maxtasks") {
+        if (auto n = r_.whole(value, "maxtasks", 0, 1000000000))
+          p.limits.maxtasks = static_cast<std::uint32_t>(*n);
+      } else if (key == "command") {
+        if (auto s = r_.string(value, "command")) {
+          if (auto problem = control_problem(*s); !problem.empty() || s->empty())
+            r_.error(value, "'command' must be the path of the mirai executable");
+          else
+            p.command = *s;
+        }
+      }
+    }
+  }
+
+  void read_resources(const YAML::Node& v, ProfileConfig& p) {
+    const auto& table = resource_keys(p.launcher);
+    Keys known;
+    for (const auto& rk : table) known.push_back(rk.name);
+    for (auto& [k, value] : r_.entries(v, p.launcher, known)) {
+      const std::string key = k.Scalar();
+      auto rk = std::find_if(table.begin(), table.end(),
+                             [&](const ResourceKey& r) { return key == r.name; });
+      auto s = r_.string(value, key);
+      if (!s) continue;
+      std::string what = p.launcher + ": " + key;
+      switch (rk->type) {
+        case ResourceType::kName:
+          if (auto problem = name_problem(*s); !problem.empty()) {
+            r_.error(value, "'" + what + "' value '" + *s + "': " + problem);
+            continue;
+          }
+          break;
+        case ResourceType::kWord:
+          if (auto problem = directive_problem(*s); !problem.empty() || (*s)[0] == '-') {
+            r_.error(value, "'" + what + "' value '" + *s +
+                                "': " + (problem.empty() ? "it starts with '-'" : problem));
+            continue;
+          }
+          break;
+        case ResourceType::kTime: {
+          auto t = parse_time_seconds(*s);
+          if (!t) {
+            r_.error(value, "'" + what + "': '" + *s + "' is not a time",
+                     "write it like 55m, 2h30m, 01:00:00 or 1-12:00:00");
+            continue;
+          }
+          *s = std::to_string(*t);
+          break;
+        }
+        case ResourceType::kSize: {
+          auto m = parse_size_mib(*s);
+          if (!m) {
+            r_.error(value, "'" + what + "': '" + *s + "' is not a size",
+                     "write it like 4G, 512M or 4096 (megabytes)");
+            continue;
+          }
+          *s = std::to_string(*m);
+          break;
+        }
+        case ResourceType::kCount:
+          if (!r_.whole(value, what, 1, 100000000)) continue;
+          break;
+        case ResourceType::kFlavour:
+          if (*s != "pro" && *s != "torque") {
+            r_.error(value, "'" + what + "' must be pro or torque, not '" + *s + "'");
+            continue;
+          }
+          break;
+      }
+      p.resources[key] = *s;
+    }
+  }
+
+  void read_directives(const YAML::Node& v, ProfileConfig& p) {
+    for (const auto& line : r_.lines(v, "directives")) {
+      if (auto problem = control_problem(line); !problem.empty() || line.empty()) {
+        r_.error(v, "a line of 'directives' is empty or holds a control character",
+                 "give each directive as its own list entry");
+        continue;
+      }
+      p.directives.push_back(line);
+    }
+  }
+
+  void read_ssh(const YAML::Node& v, ProfileConfig& p) {
+    for (auto& [k, value] : r_.entries(v, "ssh", kSshKeys)) {
+      const std::string key = k.Scalar();
+      if (key == "connect_timeout") {
+        if (auto d = r_.duration(value, "connect_timeout")) {
+          if (d->count() < 1000)
+            r_.error(value, "'connect_timeout' must be at least 1s");
+          else
+            p.ssh.connect_timeout = *d;
+        }
+      } else if (key == "remote_port") {
+        if (auto n = r_.whole(value, "remote_port", 1, 65535))
+          p.ssh.remote_port = static_cast<int>(*n);
+      } else if (key == "identity_file" || key == "config_file") {
+        if (auto s = r_.string(value, key)) {
+          if (!control_problem(*s).empty() || s->empty() || (*s)[0] == '-')
+            r_.error(value, "'" + key + "' must be a file path");
+          else
+            (key == "identity_file" ? p.ssh.identity_file : p.ssh.config_file) =
+                absolute(*s, base_dir_);
+        }
+      } else if (key == "options") {
+        for (const auto& o : r_.lines(value, "options")) {
+          if (!control_problem(o).empty() || o.empty() || o[0] == '-' ||
+              o.find('=') == std::string::npos)
+            r_.error(value, "ssh option '" + o + "' must look like Name=value",
+                     "each becomes ssh -o Name=value");
+          else
+            p.ssh.options.push_back(o);
+        }
+      } else if (key == "log") {
+        if (auto s = r_.string(value, "log")) {
+          if (!control_problem(*s).empty() || s->empty())
+            r_.error(value, "'ssh: log' must be a file path on the host");
+          else
+            p.ssh.log = *s;
+        }
+      }
+    }
+  }
+
+  Reader& r_;
+  std::string base_dir_;
+};
+
+std::string directory_of(const std::string& file) {
+  std::string dir;
+  auto slash = file.rfind('/');
+  if (slash == std::string::npos) {
+    char buf[4096];
+    dir = getcwd(buf, sizeof buf) ? buf : ".";
+  } else {
+    dir = file.substr(0, slash);
+    if (dir.empty()) dir = "/";
+    if (dir[0] != '/') {
+      char buf[4096];
+      if (getcwd(buf, sizeof buf)) dir = std::string(buf) + "/" + dir;
+    }
+  }
+  return dir;
+}
+
+}  // namespace
+
+Config parse_config(const std::string& text, const std::string& file, Diagnostics& diagnostics) {
+  Config config;
+  config.file = file;
+  Reader r(diagnostics);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    diagnostics.error(e.mark.line + 1, e.mark.column + 1, "not valid YAML: " + e.msg);
+    return config;
+  }
+  if (!root.IsMap()) {
+    diagnostics.error(1, 1, "the file must be a mapping with a 'profiles' key",
+                      "start with profiles: and one profile per key");
+    return config;
+  }
+  YAML::Node profiles, default_node;
+  bool has_profiles = false, has_default = false;
+  for (auto& [k, v] : r.entries(root, "the top level", kTopKeys)) {
+    if (k.Scalar() == "profiles") profiles = v, has_profiles = true;
+    if (k.Scalar() == "default") default_node = v, has_default = true;
+  }
+  if (!has_profiles) {
+    diagnostics.error(1, 1, "no 'profiles' key", "add profiles: with at least one profile");
+    return config;
+  }
+  if (!profiles.IsMap()) {
+    r.error(profiles, "'profiles' must be a mapping from profile names to their settings");
+    return config;
+  }
+  ProfileReader reader(r, directory_of(file));
+  for (auto& [k, v] : r.entries(profiles, "profiles", {})) {
+    ProfileConfig p;
+    if (reader.read(k, v, p, diagnostics)) config.profiles[p.name] = std::move(p);
+  }
+  if (has_default) {
+    if (auto s = r.string(default_node, "default")) {
+      config.default_profile = *s;
+      bool named = false;
+      for (auto it = profiles.begin(); it != profiles.end(); ++it)
+        named = named || it->first.Scalar() == *s;
+      if (!named) r.error(default_node, "'default' names no profile: '" + *s + "'");
+    }
+  }
+  return config;
+}
+
+Config load_config(const std::string& file, Diagnostics& diagnostics) {
+  std::ifstream in(file);
+  if (!in) {
+    diagnostics.error(0, 0, "cannot read the file",
+                      "check the path given with --config or $MIRAI_CONFIG");
+    Config c;
+    c.file = file;
+    return c;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), file, diagnostics);
+}
+
+std::string find_config(const std::string& explicit_path) {
+  if (!explicit_path.empty()) return explicit_path;
+  if (const char* env = std::getenv("MIRAI_CONFIG"); env && *env) return env;
+  if (access("mirai.yaml", F_OK) == 0) return "mirai.yaml";
+  return "";
+}
+
+}  // namespace mirai::launcher

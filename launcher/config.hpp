@@ -1,0 +1,96 @@
+// mirai.yaml: named compute profiles, read with every mistake reported at its line and column
+// before anything is started. docs/config.md is the reference for every key.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "launcher/diagnostics.hpp"
+#include "mirai/profile.hpp"
+
+namespace mirai::launcher {
+
+// The backends a profile can name in `launcher:`.
+const std::vector<std::string>& launcher_names();
+
+// A resource key of a scheduler map (`slurm:`, `sge:`, `pbs:`, `lsf:`) and what it holds.
+enum class ResourceType {
+  kName,     // partition, queue, account: see name_problem()
+  kTime,     // "1h30m", "55m" or "[D-]HH:MM:SS"; stored as whole seconds
+  kSize,     // "4G", "512M", "4096" (MB); stored as whole MiB
+  kCount,    // a whole number of at least 1
+  kWord,     // one directive-safe word (gpus "a100:2", a constraint)
+  kFlavour,  // pbs only: "pro" or "torque"
+};
+struct ResourceKey {
+  const char* name;
+  ResourceType type;
+  const char* help;
+};
+// The keys a backend's resource map accepts; empty for local and ssh.
+const std::vector<ResourceKey>& resource_keys(const std::string& launcher);
+
+struct SshHost {
+  std::string user;  // may be empty
+  std::string host;
+  int port = 0;      // 0: ssh's default
+  std::string text;  // as written
+};
+
+struct SshSettings {
+  std::vector<SshHost> hosts;
+  bool tunnel = false;
+  std::chrono::milliseconds connect_timeout{10000};
+  int remote_port = 0;               // tunnel: port the daemons dial on the host; 0: the local port
+  std::string identity_file;         // ssh -i
+  std::string config_file;           // ssh -F
+  std::vector<std::string> options;  // each becomes `-o VALUE`
+  std::string log = "/dev/null";     // the daemon's log file on the host
+};
+
+struct ProfileConfig {
+  std::string name;
+  int line = 0;  // where the profile starts in the file
+  std::string launcher;
+  int workers = 1;
+  std::string url;  // as written; empty: the backend's default
+  DaemonLimits limits;
+  std::string command;  // the mirai executable where daemons run; empty: this one
+  std::map<std::string, std::string> resources;  // normalized, see ResourceType
+  std::vector<std::string> directives;           // extra directive lines, prefix added
+  std::vector<std::string> prologue, epilogue;   // shell lines around the daemon
+  std::string template_file;                     // absolute; empty: the default template
+  std::vector<std::pair<std::string, std::string>> env;
+  std::string workdir;  // absolute; empty: the directory the launch runs in
+  std::string log;      // daemon output (stdout and stderr); empty: discarded
+  std::chrono::milliseconds launch_timeout{std::chrono::minutes(10)};
+  SshSettings ssh;
+};
+
+struct Config {
+  std::string file;  // the path it was read from
+  std::string default_profile;
+  std::map<std::string, ProfileConfig> profiles;
+};
+
+// Parses `text` as the contents of `file`. Every problem goes to `diagnostics`; the profiles
+// that had none are returned. Relative paths are taken relative to the file's directory.
+Config parse_config(const std::string& text, const std::string& file, Diagnostics& diagnostics);
+
+// Reads and parses `file`; an unreadable file is one diagnostic.
+Config load_config(const std::string& file, Diagnostics& diagnostics);
+
+// The config to use: `explicit_path` when given, else $MIRAI_CONFIG, else ./mirai.yaml when it
+// exists; "" when there is none.
+std::string find_config(const std::string& explicit_path);
+
+// Parses "4G", "512M", "1.5T", "4096" (MB) into MiB.
+std::optional<long long> parse_size_mib(const std::string& text);
+// Parses "1h30m", "55m", "01:00:00", "2-00:00:00", "30:00" into seconds.
+std::optional<long long> parse_time_seconds(const std::string& text);
+
+}  // namespace mirai::launcher

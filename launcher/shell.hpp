@@ -1,0 +1,28 @@
+// The two rules that keep configuration values out of the shell: quote what goes on a shell line,
+// and check what goes into a directive line or a command argument.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace mirai::launcher {
+
+// `value` as one sh word: unchanged when it holds only safe characters, else in single quotes
+// (a quote inside becomes '\'').
+std::string shell_quote(const std::string& value);
+// The words quoted and joined with spaces.
+std::string shell_join(const std::vector<std::string>& words);
+
+// Why `value` cannot stand in a scheduler directive line such as `#SBATCH --partition=VALUE`,
+// or "" when it can. Directive lines are read by the scheduler, which splits them at spaces and
+// honours quotes, so a value must be one printable word without quotes, backslashes, '$' or '`'.
+std::string directive_problem(const std::string& value);
+
+// Why `value` cannot be a name (partition, queue, account, host, user), or "" when it can:
+// letters, digits and . _ - + @ : , = % / only, and no leading '-' (it would read as an option).
+std::string name_problem(const std::string& value);
+
+// Why `name` is not a valid environment variable name, or "" when it is.
+std::string env_name_problem(const std::string& name);
+
+}  // namespace mirai::launcher

@@ -1,0 +1,201 @@
+#include "schedulers/slurm/slurm.hpp"
+
+#include <cctype>
+#include <sstream>
+
+#include "launcher/command.hpp"
+
+namespace mirai::launcher::slurm {
+
+namespace {
+
+constexpr std::chrono::seconds kCommandTimeout{60};
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string part;
+  std::istringstream in(s);
+  while (std::getline(in, part, sep)) out.push_back(part);
+  if (!s.empty() && s.back() == sep) out.emplace_back();
+  return out;
+}
+
+std::string join(const std::vector<std::string>& ids, char sep) {
+  std::string s;
+  for (const auto& id : ids) s += (s.empty() ? "" : std::string(1, sep)) + id;
+  return s;
+}
+
+// Slurm's --time: minutes are its unit, so whole seconds become [D-]HH:MM:SS.
+std::string slurm_time(long long seconds) {
+  if (seconds >= 86400) return std::to_string(seconds / 86400) + "-" + format_hms(seconds % 86400);
+  return format_hms(seconds);
+}
+
+class Slurm : public Backend {
+ public:
+  std::string name() const override { return "slurm"; }
+
+  Expected<std::vector<Submission>> render(const LaunchSpec& spec) const override {
+    std::set<std::string> known = common_placeholders();
+    for (const auto& k : resource_keys("slurm")) known.insert(k.name);
+    return render_arrays(spec, "slurm", "#SBATCH", known,
+                         [&](int first, int last) { return script_values(spec, first, last); },
+                         {"sbatch", "--parsable"});
+  }
+
+  Expected<Submitted> submit(const Submission& s) override {
+    auto out = run_checked(s.argv, s.script, kCommandTimeout);
+    if (!out) return out.status();
+    auto id = parse_sbatch(out->out);
+    if (!id) return Status::error("`sbatch --parsable` printed no job id: " + id.message());
+    return Submitted{{*id}, out->out + out->err};
+  }
+
+  Expected<std::vector<JobStatus>> status(const std::vector<std::string>& ids) override {
+    if (ids.empty()) return std::vector<JobStatus>{};
+    std::vector<std::string> argv = {
+        "squeue",       "--noheader",        "--array",
+        "--states=all", "--format=%i|%T|%r", "--jobs=" + join(ids, ',')};
+    auto out = run_command(argv, "", kCommandTimeout);
+    if (!out) return out.status();
+    std::vector<JobStatus> result;
+    if (out->exit_code == 0) {
+      result = parse_squeue(out->out);
+    } else if (out->err.find("Invalid job id") == std::string::npos) {
+      return Status::error(describe_failure(argv, *out));
+    }
+    // Jobs that left the queue: sacct knows how they ended, when accounting is on.
+    std::vector<std::string> gone;
+    for (const auto& id : ids) {
+      bool seen = false;
+      for (const auto& r : result) seen = seen || r.id == id || r.id.rfind(id + "_", 0) == 0;
+      if (!seen) gone.push_back(id);
+    }
+    if (gone.empty()) return result;
+    std::vector<std::string> sacct = {
+        "sacct", "-X", "-n", "-P", "-o", "JobID,State,ExitCode", "-j", join(gone, ',')};
+    auto acct = run_command(sacct, "", kCommandTimeout);
+    std::vector<JobStatus> ended;
+    if (acct && acct->exit_code == 0) ended = parse_sacct(acct->out);
+    for (const auto& id : gone) {
+      bool seen = false;
+      for (const auto& r : ended)
+        if (r.id == id || r.id.rfind(id + "_", 0) == 0) {
+          result.push_back(r);
+          seen = true;
+        }
+      if (!seen) result.push_back({id, JobState::kFinished, "no longer in the queue"});
+    }
+    return result;
+  }
+
+  Status cancel(const std::vector<std::string>& ids) override {
+    if (ids.empty()) return Status();
+    std::vector<std::string> argv = {"scancel"};
+    argv.insert(argv.end(), ids.begin(), ids.end());
+    auto out = run_command(argv, "", kCommandTimeout);
+    if (!out) return out.status();
+    // scancel of a job that already ended says "Invalid job id" and is not a failure here.
+    if (out->exit_code != 0 && out->err.find("Invalid job id") == std::string::npos)
+      return Status::error(describe_failure(argv, *out));
+    return Status();
+  }
+
+  int max_array_size(const ProfileConfig& profile) override {
+    if (auto it = profile.resources.find("max_array_size"); it != profile.resources.end())
+      return std::atoi(it->second.c_str());
+    auto out = run_command({"scontrol", "show", "config"}, "", kCommandTimeout);
+    if (!out || out->exit_code != 0) return 0;
+    return parse_max_array_size(out->out);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make() { return std::make_unique<Slurm>(); }
+
+Expected<TemplateValues> script_values(const LaunchSpec& spec, int first, int last) {
+  TemplateValues v = common_values(spec, "#SBATCH", first, last);
+  for (const auto& [key, value] : spec.profile.resources) {
+    if (key == "max_array_size" || key == "job_name") continue;
+    if (key == "time")
+      v[key] = {slurm_time(std::atoll(value.c_str()))};
+    else if (key == "mem" || key == "mem_per_cpu")
+      v[key] = {value + "M"};
+    else
+      v[key] = {value};
+  }
+  return v;
+}
+
+Expected<std::string> parse_sbatch(const std::string& out) {
+  auto lines = lines_of(out);
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    std::string id = it->substr(0, it->find(';'));
+    if (!id.empty() && id.find_first_not_of("0123456789") == std::string::npos) return id;
+  }
+  return Status::error(out.empty() ? "it printed nothing" : "it printed: " + out);
+}
+
+JobState state_of(const std::string& s) {
+  if (s == "PENDING" || s == "CONFIGURING" || s == "REQUEUED" || s == "REQUEUE_HOLD" ||
+      s == "REQUEUE_FED" || s == "RESIZING" || s == "SUSPENDED" || s == "STOPPED")
+    return JobState::kPending;
+  if (s == "RUNNING" || s == "COMPLETING" || s == "SIGNALING" || s == "STAGE_OUT")
+    return JobState::kRunning;
+  if (s == "COMPLETED") return JobState::kFinished;
+  if (s.rfind("CANCELLED", 0) == 0) return JobState::kCancelled;
+  if (s == "FAILED" || s == "TIMEOUT" || s == "NODE_FAIL" || s == "OUT_OF_MEMORY" ||
+      s == "BOOT_FAIL" || s == "DEADLINE" || s == "PREEMPTED" || s == "REVOKED")
+    return JobState::kFailed;
+  return JobState::kUnknown;
+}
+
+std::vector<JobStatus> parse_squeue(const std::string& out) {
+  std::vector<JobStatus> result;
+  for (const auto& line : lines_of(out)) {
+    auto f = split(line, '|');
+    if (f.size() < 2 || f[0].empty() || !std::isdigit(static_cast<unsigned char>(f[0][0])))
+      continue;
+    std::string detail = f[1];
+    if (f.size() > 2 && !f[2].empty() && f[2] != "None") detail += " (" + f[2] + ")";
+    result.push_back({f[0], state_of(f[1]), detail});
+  }
+  return result;
+}
+
+std::vector<JobStatus> parse_sacct(const std::string& out) {
+  std::vector<JobStatus> result;
+  for (const auto& line : lines_of(out)) {
+    auto f = split(line, '|');
+    if (f.size() < 3 || f[0].empty() || !std::isdigit(static_cast<unsigned char>(f[0][0])))
+      continue;
+    std::string state = f[1].substr(0, f[1].find(' '));  // "CANCELLED by 0"
+    result.push_back({f[0], state_of(state), f[1] + " exit " + f[2]});
+  }
+  return result;
+}
+
+int parse_max_array_size(const std::string& out) {
+  for (const auto& line : lines_of(out)) {
+    if (line.rfind("MaxArraySize", 0) != 0) continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    return std::atoi(line.c_str() + eq + 1);
+  }
+  return 0;
+}
+
+}  // namespace mirai::launcher::slurm
