@@ -114,34 +114,14 @@ TEST_CASE("mirai map reads arguments from a file", "[cli]") {
   CHECK(r.out == "[one]\n[two words]\n[three]\n");
 }
 
-namespace {
-// Processes a test started, killed by pid when the test ends however it ends.
-struct Started {
-  std::vector<pid_t> pids;
-  pid_t start(std::vector<std::string> argv) {
-    mirai::SpawnOptions o;
-    o.argv = cmd(std::move(argv));
-    o.out = mirai::SpawnOptions::Stdio::kNull;
-    auto c = mirai::spawn(o);
-    REQUIRE(c);
-    pids.push_back(c->pid);
-    return c->pid;
-  }
-  ~Started() {
-    for (pid_t p : pids) {
-      kill(p, SIGKILL);
-      mirai::wait_for_exit(p, std::chrono::seconds(5));
-    }
-  }
-};
-}  // namespace
+using mirai::test::Started;
 
 TEST_CASE("mirai dispatcher serves daemons and clients until SIGTERM", "[cli]") {
   using namespace std::chrono_literals;
   mirai::test::TempDir dir;
   std::string control = "ipc://" + dir.file("control.sock");
   std::string listen = "abstract://mirai-cli-test-" + std::to_string(getpid());
-  Started procs;
+  Started procs(mirai::test::mirai_exe());
   pid_t dispatcher = procs.start(
       {"dispatcher", "--listen", listen, "--control", control, "--url-file", dir.file("urls")});
   REQUIRE(
@@ -191,7 +171,7 @@ TEST_CASE("mirai daemon stops its running task on SIGTERM", "[cli]") {
   REQUIRE(p.set_daemons(mirai::test::local_daemons(
                             0, "abstract://mirai-cli-sigterm-" + std::to_string(getpid())))
               .ok());
-  Started procs;
+  Started procs(mirai::test::mirai_exe());
   pid_t daemon = procs.start({"daemon", p.url()});
   REQUIRE(mirai::test::eventually([&] { return p.info().connections == 1; }));
   mirai::Future f = p.submit(mirai::test::sleeper(dir, "t"));

@@ -1,6 +1,8 @@
 #include "cli/pool.hpp"
 
 #include <unistd.h>
+#include <climits>
+#include <cstdlib>
 
 #include <iostream>
 
@@ -41,7 +43,9 @@ std::optional<launcher::ProfileConfig> load_profile(const char* command,
     return std::nullopt;
   }
   auto slash = file.rfind('/');
-  root = slash == std::string::npos ? "." : file.substr(0, slash == 0 ? 1 : slash);
+  std::string dir = slash == std::string::npos ? "." : file.substr(0, slash == 0 ? 1 : slash);
+  char resolved[PATH_MAX];
+  root = realpath(dir.c_str(), resolved) ? resolved : dir;
   return it->second;
 }
 

@@ -7,6 +7,7 @@ packages=(
   libboost-dev libboost-program-options-dev
   catch2 nlohmann-json3-dev
   parallel bc  # only for the side-by-side benchmarks
+  slurm-wlm munge  # the live tests start a real one-node Slurm (tests/infra/slurm-up.sh)
 )
 missing=()
 for p in "${packages[@]}"; do

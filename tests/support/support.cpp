@@ -68,11 +68,41 @@ bool process_alive(pid_t pid) {
   return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
 }
 
+pid_t Started::start(const std::vector<std::string>& args,
+                     const std::map<std::string, std::string>& env) {
+  SpawnOptions o;
+  o.argv = args;
+  o.argv.insert(o.argv.begin(), program_);
+  o.env = env;
+  o.out = SpawnOptions::Stdio::kNull;
+  auto c = spawn(o);
+  REQUIRE(c);
+  pids_.push_back(c->pid);
+  return c->pid;
+}
+
+Started::~Started() {
+  for (pid_t p : pids_) {
+    kill(p, SIGKILL);
+    wait_for_exit(p, std::chrono::seconds(5));
+  }
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+bool matches_golden(const std::string& name, const std::string& text) {
+  std::string path = std::string(MIRAI_TEST_SOURCE_DIR) + "/tests/golden/" + name;
+  if (const char* update = std::getenv("MIRAI_UPDATE_GOLDEN");
+      update && std::string(update) == "1") {
+    std::ofstream(path, std::ios::trunc) << text;
+    return true;
+  }
+  return read_file(path) == text;
 }
 
 Task sleeper(const TempDir& dir, const std::string& name, int seconds) {

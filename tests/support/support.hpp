@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,20 @@ struct Ran {
 };
 Ran run(const std::vector<std::string>& argv, const std::string& input = {});
 
+// Processes a test started (`program` with the given arguments, stdout discarded), killed by
+// pid when the test ends, however it ends.
+class Started {
+ public:
+  explicit Started(std::string program) : program_(std::move(program)) {}
+  ~Started();
+  pid_t start(const std::vector<std::string>& args,
+              const std::map<std::string, std::string>& env = {});
+
+ private:
+  std::string program_;
+  std::vector<pid_t> pids_;
+};
+
 // Polls `condition` until it holds or `timeout` passes; returns whether it held.
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
@@ -49,6 +64,10 @@ bool eventually(const std::function<bool()>& condition,
 bool process_alive(pid_t pid);
 
 std::string read_file(const std::string& path);
+
+// Whether `text` equals the golden file tests/golden/<name>. With MIRAI_UPDATE_GOLDEN=1 in the
+// environment the file is rewritten instead (review the diff before committing it).
+bool matches_golden(const std::string& name, const std::string& text);
 
 // A shell task that writes the pid of its daemon (its parent) to `dir/name.daemon` and its own
 // pid to `dir/name.pid`, then sleeps.

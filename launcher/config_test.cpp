@@ -1,0 +1,191 @@
+// mirai.yaml: what a user writes is read as written, and every mistake is reported at its place.
+#include "launcher/config.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace mirai::launcher;
+
+namespace {
+
+struct Parsed {
+  Config config;
+  std::vector<std::string> problems;  // formatted diagnostics
+};
+
+Parsed parse(const std::string& text) {
+  Diagnostics d("/proj/mirai.yaml");
+  Parsed p;
+  p.config = parse_config(text, "/proj/mirai.yaml", d);
+  for (const auto& x : d.list()) p.problems.push_back(format(x));
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("the sketch from the design reads as written", "[config]") {
+  auto p = parse(R"yaml(profiles:
+  local:   { launcher: local, workers: 4 }
+  cluster:
+    launcher: slurm
+    workers: 200
+    url: tls+tcp://{interface:ib0}:0
+    daemon: { idletime: 5m, walltime: 55m, maxtasks: 0 }
+    slurm: { partition: short, time: "01:00:00", mem: 4G, cpus_per_task: 1, account: lab }
+    prologue: [ "module load gcc/12" ]
+  laptop:
+    launcher: ssh
+    hosts: [ "ssh://me@login.cluster.edu" ]
+    tunnel: true
+)yaml");
+  REQUIRE(p.problems.empty());
+  REQUIRE(p.config.profiles.size() == 3);
+  CHECK(p.config.profiles["local"].workers == 4);
+  const auto& c = p.config.profiles["cluster"];
+  CHECK(c.launcher == "slurm");
+  CHECK(c.workers == 200);
+  CHECK(c.url == "tls+tcp://{interface:ib0}:0");
+  CHECK(c.limits.idletime == std::chrono::minutes(5));
+  CHECK(c.limits.walltime == std::chrono::minutes(55));
+  CHECK(c.resources.at("partition") == "short");
+  CHECK(c.resources.at("time") == "3600");  // seconds
+  CHECK(c.resources.at("mem") == "4096");   // MiB
+  CHECK(c.resources.at("account") == "lab");
+  CHECK(c.prologue == std::vector<std::string>{"module load gcc/12"});
+  const auto& l = p.config.profiles["laptop"];
+  REQUIRE(l.ssh.hosts.size() == 1);
+  CHECK(l.ssh.hosts[0].user == "me");
+  CHECK(l.ssh.hosts[0].host == "login.cluster.edu");
+  CHECK(l.ssh.tunnel);
+}
+
+TEST_CASE("every mistake is reported with line, column and a hint", "[config]") {
+  auto p = parse(R"yaml(profiles:
+  a:
+    launcher: slurm
+    workers: many
+    slurm: { partiton: short, time: "1 hour", mem: lots }
+    daemon: { idletime: 5 minutes }
+    workers: 3
+  b:
+    launcher: slurmm
+  c:
+    workers: 2
+  d:
+    launcher: sge
+    slurm: { partition: x }
+)yaml");
+  std::vector<std::string> expected = {
+      "/proj/mirai.yaml:7:5: duplicate key 'workers' in profile 'a' (it was first given on line 4)",
+      "/proj/mirai.yaml:4:14: 'workers' must be a whole number from 1 to 100000, not 'many'",
+      "/proj/mirai.yaml:5:14: unknown key 'partiton' in slurm (did you mean 'partition'?)",
+      "/proj/mirai.yaml:5:37: 'slurm: time': '1 hour' is not a time (write it like 55m, 2h30m, "
+      "01:00:00 or 1-12:00:00)",
+      "/proj/mirai.yaml:5:52: 'slurm: mem': 'lots' is not a size (write it like 4G, 512M or 4096 "
+      "(megabytes))",
+      "/proj/mirai.yaml:6:25: 'idletime': invalid duration '5 minutes': '5' has no unit (write it "
+      "like 300ms, 5s, 2m, 1h or 1h30m)",
+      "/proj/mirai.yaml:9:15: unknown launcher 'slurmm' (did you mean 'slurm'?)",
+      "/proj/mirai.yaml:10:3: profile 'c' has no 'launcher' (add launcher: with one of local, ssh, "
+      "slurm, sge, pbs, lsf)",
+      "/proj/mirai.yaml:14:5: the 'slurm' map belongs to launcher slurm, but this profile's "
+      "launcher is sge (rename it to 'sge' or change the launcher)"};
+  CHECK(p.problems == expected);
+  CHECK(p.config.profiles.empty());  // no profile with a problem is returned
+}
+
+TEST_CASE("the top level, YAML syntax and the default profile are checked", "[config]") {
+  CHECK(parse("profiles: [a, b]\n").problems ==
+        std::vector<std::string>{"/proj/mirai.yaml:1:11: 'profiles' must be a mapping from profile "
+                                 "names to their settings"});
+  CHECK(parse("profile:\n  a: {launcher: local}\n").problems ==
+        std::vector<std::string>{
+            "/proj/mirai.yaml:1:1: unknown key 'profile' in the top level (did you mean "
+            "'profiles'?)",
+            "/proj/mirai.yaml:1:1: no 'profiles' key (add profiles: with at least one profile)"});
+  auto broken = parse("profiles:\n  a: {launcher: local\n");
+  REQUIRE(broken.problems.size() == 1);
+  CHECK_THAT(broken.problems[0],
+             Catch::StartsWith("/proj/mirai.yaml:3:1:") && Catch::Contains("not valid YAML"));
+  CHECK(parse("default: gpu\nprofiles:\n  cpu: {launcher: local}\n").problems ==
+        std::vector<std::string>{"/proj/mirai.yaml:1:10: 'default' names no profile: 'gpu'"});
+  auto ok = parse("default: cpu\nprofiles:\n  cpu: {launcher: local}\n");
+  CHECK(ok.problems.empty());
+  CHECK(ok.config.default_profile == "cpu");
+}
+
+TEST_CASE("hostile values are refused where they would reach a command line", "[config]") {
+  auto p = parse(R"yaml(profiles:
+  e:
+    launcher: ssh
+    hosts: [ "-oProxyCommand=touch /tmp/pwned", "me@host;rm" ]
+    env: { "A B": 1, OK: "$(rm -rf /)" }
+    ssh: { options: [ "-F /etc/passwd" ] }
+  f:
+    launcher: slurm
+    log: "/tmp/x'; rm -rf ~"
+    slurm: { partition: "short --wrap=id", gpus: "-1", account: "lab\nrm -rf /" }
+  g:
+    launcher: pbs
+    prologue: "a\u0000b"
+)yaml");
+  std::vector<std::string> expected = {
+      "/proj/mirai.yaml:4:12: in '-oProxyCommand=touch /tmp/pwned': host '-oProxyCommand=touch "
+      "/tmp/pwned': it starts with '-' (write it like ssh://user@host:22)",
+      "/proj/mirai.yaml:4:12: in 'me@host;rm': host 'host;rm': it holds ';' (names may hold "
+      "letters, digits and . _ - + @ : , = % /) (write it like ssh://user@host:22)",
+      "/proj/mirai.yaml:5:12: environment variable name 'A B': it holds ' ' (use letters, digits "
+      "and _)",
+      "/proj/mirai.yaml:6:21: ssh option '-F /etc/passwd' must look like Name=value (each becomes "
+      "ssh -o Name=value)",
+      "/proj/mirai.yaml:9:10: 'log' path '/tmp/x'; rm -rf ~' cannot be used: it holds the "
+      "character ' (schedulers read it from a directive line; choose a path without spaces or "
+      "quotes)",
+      "/proj/mirai.yaml:10:25: 'slurm: partition' value 'short --wrap=id': it holds ' ' (names "
+      "may hold letters, digits and . _ - + @ : , = % /)",
+      "/proj/mirai.yaml:10:50: 'slurm: gpus' value '-1': it starts with '-'",
+      "/proj/mirai.yaml:10:65: 'slurm: account' value 'lab\nrm -rf /': it holds '\n' (names may "
+      "hold letters, digits and . _ - + @ : , = % /)",
+      "/proj/mirai.yaml:13:15: a line of 'prologue': it holds a control character (give each "
+      "line as its own list entry)"};
+  CHECK(p.problems == expected);
+  // A value that is only text, such as an environment value, is kept as written and quoted later.
+  CHECK(
+      parse("profiles:\n  a: {launcher: local, env: {X: \"$(id)\"}}\n").config.profiles["a"].env ==
+      std::vector<std::pair<std::string, std::string>>{{"X", "$(id)"}});
+}
+
+TEST_CASE("sizes and times are read in the forms schedulers use", "[config]") {
+  CHECK(parse_size_mib("4G") == 4096);
+  CHECK(parse_size_mib("4GB") == 4096);
+  CHECK(parse_size_mib("4GiB") == 4096);
+  CHECK(parse_size_mib("512M") == 512);
+  CHECK(parse_size_mib("4096") == 4096);
+  CHECK(parse_size_mib("1.5T") == 1572864);
+  CHECK(parse_size_mib("1024K") == 1);
+  CHECK_FALSE(parse_size_mib("lots"));
+  CHECK_FALSE(parse_size_mib("4X"));
+  CHECK_FALSE(parse_size_mib("0"));
+  CHECK(parse_time_seconds("55m") == 3300);
+  CHECK(parse_time_seconds("1h30m") == 5400);
+  CHECK(parse_time_seconds("01:00:00") == 3600);
+  CHECK(parse_time_seconds("30:00") == 1800);
+  CHECK(parse_time_seconds("2-12:00:00") == 216000);
+  CHECK_FALSE(parse_time_seconds("1:75:00"));
+  CHECK_FALSE(parse_time_seconds("1 hour"));
+  CHECK_FALSE(parse_time_seconds("60"));
+  CHECK_FALSE(parse_time_seconds("00:00:00"));
+}
+
+TEST_CASE("URLs may name an interface, this host and a port range", "[config]") {
+  auto p = parse(R"yaml(profiles:
+  a: { launcher: slurm, url: "tcp://{interface:lo}:5000-5002" }
+  b: { launcher: slurm, url: "tcp://{hostname}:0" }
+  c: { launcher: slurm, url: "tcp://{iface:ib0}:0" }
+  d: { launcher: slurm, url: "tcp://host:9-1" }
+  e: { launcher: slurm, url: "http://host:80" }
+)yaml");
+  REQUIRE(p.problems.size() == 3);
+  CHECK_THAT(p.problems[0], Catch::Contains("4:30: 'url': unknown placeholder '{iface:ib0}'"));
+  CHECK_THAT(p.problems[1], Catch::Contains("5:30: 'url': port range '9-1'"));
+  CHECK_THAT(p.problems[2], Catch::Contains("6:30: 'url': unknown scheme 'http'"));
+}
