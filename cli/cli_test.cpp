@@ -183,3 +183,47 @@ TEST_CASE("mirai daemon stops its running task on SIGTERM", "[cli]") {
   CHECK(mirai::test::eventually([&] { return !mirai::test::process_alive(task); }, 2s));
   CHECK_FALSE(f.wait().ok());
 }
+
+TEST_CASE("mirai.yaml profiles drive run and map and are checked before anything starts", "[cli]") {
+  mirai::test::TempDir dir;
+  std::string config = dir.file("mirai.yaml");
+  std::ofstream(config)
+      << "default: two\n"
+         "profiles:\n"
+         "  two: { launcher: local, workers: 2, env: { GREETING: \"hi $(id)\" } }\n"
+         "  batch:\n"
+         "    launcher: slurm\n"
+         "    url: tcp://127.0.0.1:0\n"
+         "    slurm: { partition: short, time: 1h }\n";
+  // The default profile: two local daemons that get the profile's environment, unexpanded.
+  auto r = run(cmd({"map", "--config", config, "--no-progress", "--", "sh", "-c",
+                    "echo \"$GREETING\" $PPID", ":::", "a", "b", "c", "d"}));
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::StartsWith("hi $(id) "));
+  auto check = run(cmd({"config", "check", "--config", config}));
+  CHECK(check.exit_code == 0);
+  CHECK(check.out == config + ": 2 profile(s), no problems: batch (slurm) two (local)\n");
+  auto rendered = run(cmd({"render", "--config", config, "-p", "batch", "-n", "5"}));
+  CHECK(rendered.exit_code == 0);
+  CHECK_THAT(rendered.out,
+             Catch::StartsWith("# daemons 1-5: sbatch --parsable < script\n#!/bin/sh\n"));
+  CHECK_THAT(rendered.out, Catch::Contains("#SBATCH --array=1-5\n#SBATCH --output=/dev/null\n"));
+  CHECK_THAT(rendered.out, Catch::Contains("#SBATCH --partition=short\n"));
+  CHECK_THAT(rendered.out, Catch::Contains(" daemon tcp://127.0.0.1:0\n"));
+  auto unknown = run(cmd({"run", "--config", config, "-p", "tow", "--", "true"}));
+  CHECK(unknown.exit_code == 125);
+  CHECK_THAT(unknown.err, Catch::Contains("has no profile 'tow' (did you mean 'two'?)"));
+
+  // One mistake anywhere in the file: every command refuses, and says where.
+  std::ofstream(config, std::ios::app) << "  broken: { launcher: local, workers: -1 }\n";
+  auto refused = run(cmd({"run", "--config", config, "-p", "two", "--", "touch", dir.file("ran")}));
+  CHECK(refused.exit_code == 125);
+  CHECK_THAT(refused.err,
+             Catch::Contains(config + ":8:39: 'workers' must be a whole number from 1 to 100000, "
+                                      "not '-1'"));
+  CHECK_THAT(refused.err, Catch::Contains("nothing was started"));
+  CHECK(access(dir.file("ran").c_str(), F_OK) != 0);
+  auto failed_check = run(cmd({"config", "check", "--config", config}));
+  CHECK(failed_check.exit_code == 1);
+  CHECK_THAT(failed_check.err, Catch::EndsWith(": 1 problem(s)\n"));
+}

@@ -29,6 +29,15 @@ std::optional<launcher::ProfileConfig> load_profile(const char* command,
   std::string chosen = name.empty() ? config.default_profile : name;
   if (chosen.empty()) chosen = "local";
   auto it = config.profiles.find(chosen);
+  if (it == config.profiles.end() && name.empty() && config.default_profile.empty()) {
+    // No profile asked for and none named as the default: plain local daemons.
+    launcher::ProfileConfig local;
+    local.name = "local";
+    local.launcher = "local";
+    local.workers = 0;  // the command's own default
+    root = ".";
+    return local;
+  }
   if (it == config.profiles.end()) {
     std::vector<std::string> names;
     std::string list;
@@ -55,7 +64,10 @@ Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& ta
   config.limits.idletime = profile.limits.idletime;
   config.limits.walltime = profile.limits.walltime;
   config.limits.maxtasks = profile.limits.maxtasks;
-  if (profile.launcher == "local") config.daemon_command = profile.command;
+  if (profile.launcher == "local") {
+    config.daemon_command = profile.command;
+    for (const auto& [name, value] : profile.env) config.env[name] = value;
+  }
   std::string url = launcher::listen_url_template(profile);
   if (url.empty()) return target.set_daemons(config);
   auto parsed = launcher::parse_url_template(url);
@@ -84,7 +96,7 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
   std::string root;
   auto profile = load_profile(command, options.config, options.profile, root);
   if (!profile) return nullptr;
-  int n = options.n_given ? options.n : profile->workers;
+  int n = options.n_given ? options.n : profile->workers > 0 ? profile->workers : options.n;
   if (n < 1) {
     usage_error(command, "-n must be at least 1");
     return nullptr;

@@ -19,7 +19,9 @@ namespace mirai::cli {
 
 // The profile named `name` (or the config's default) from the config found by
 // launcher::find_config(config_path). Prints every problem in the file and returns nullopt on
-// any. `root` receives the directory that keeps .mirai/jobs (the config file's).
+// any. With no `name`, no default and no profile `local`, returns a local profile with
+// workers 0 (the command's default). `root` receives the directory that keeps .mirai/jobs
+// (the config file's).
 std::optional<launcher::ProfileConfig> load_profile(const char* command,
                                                     const std::string& config_path,
                                                     const std::string& name, std::string& root);

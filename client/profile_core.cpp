@@ -95,6 +95,7 @@ Expected<pid_t> ProfileCore::spawn_daemon(std::uint32_t maxtasks) {
   if (!l.autoexit) o.argv.push_back("--no-autoexit");
   if (l.asyncdial) o.argv.push_back("--asyncdial");
   if (l.output) o.argv.push_back("--output");
+  o.env = config_.env;
   o.in = SpawnOptions::Stdio::kNull;
   auto child = spawn(o);
   if (!child)

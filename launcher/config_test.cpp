@@ -189,3 +189,14 @@ TEST_CASE("URLs may name an interface, this host and a port range", "[config]") 
   CHECK_THAT(p.problems[1], Catch::Contains("5:30: 'url': port range '9-1'"));
   CHECK_THAT(p.problems[2], Catch::Contains("6:30: 'url': unknown scheme 'http'"));
 }
+
+TEST_CASE("every example mirai.yaml is free of problems", "[config]") {
+  for (const char* name : {"local.yaml", "slurm.yaml"}) {
+    std::string file = std::string(MIRAI_TEST_SOURCE_DIR) + "/examples/config/" + name;
+    Diagnostics d(file);
+    Config c = load_config(file, d);
+    INFO(d.summary());
+    CHECK(d.empty());
+    CHECK(!c.profiles.empty());
+  }
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets everything up, builds, and runs the whole test suite. `scripts/test.sh -LE slow` runs
+# Sets everything up, builds, and runs the whole test suite. `scripts/test.sh -L quick` runs
 # the quick subset (extra arguments go to ctest).
 set -euo pipefail
 cd "$(dirname "$0")/.."

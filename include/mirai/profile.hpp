@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,8 @@ struct DaemonsConfig {
   // The program run as `<daemon_command> daemon URL ...`; empty: the mirai binary found next
   // to this library's build, $MIRAI_EXE, or `mirai` on PATH.
   std::string daemon_command;
+  // Added to the environment of the local daemons (and so of their shell tasks).
+  std::map<std::string, std::string> env;
   // How long set_daemons waits for the n local daemons to connect.
   std::chrono::milliseconds startup_timeout{30000};
   // Prefetch for short tasks (see docs/dispatcher.md); 1 turns it off.

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -37,7 +38,6 @@ std::string write_config(const mirai::test::TempDir& dir, const std::string& ext
                                                "    daemon: { idletime: 2m }\n"
                                                "    slurm: { partition: debug, time: 10m }\n"
                                         << extra;
-  mkdir(dir.file("logs").c_str(), 0700);
   return dir.file("mirai.yaml");
 }
 
@@ -85,6 +85,7 @@ TEST_CASE("slurm: map --profile runs tasks in a job array and leaves nothing beh
   CHECK_THAT(read_file(record + "script.sh"), Catch::Contains("#SBATCH --array=1-3\n"));
   CHECK_THAT(read_file(record + "submit.out"),
              Catch::StartsWith("$ sbatch --parsable < script.sh\n"));
+  CHECK(access(dir.file("logs/" + id + "_1.log").c_str(), F_OK) == 0);  // its directory was made
   // Afterwards: no job of this run left in the queue, no daemon left running.
   CHECK(eventually([&] { return active(id).empty(); }, 20s));
   for (pid_t d : daemons) CHECK(eventually([&] { return !mirai::test::process_alive(d); }, 10s));
