@@ -149,11 +149,11 @@ void Pool::watch() {
     for (int i = 0; i < 20 && !stop_.load(); ++i) std::this_thread::sleep_for(100ms);
     if (stop_.load()) return;
     auto connected = static_cast<int>(profile_.info().cumulative);
-    std::string why;
+    // Asked without the lock: the scheduler may be slow, and an interrupt must not wait for it.
+    std::string why = launch_->check(connected);
+    if (why.empty()) continue;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      why = launch_->check(connected);
-      if (why.empty()) continue;
       failure_ = why;
       launch_->cancel();
     }

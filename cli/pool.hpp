@@ -46,7 +46,7 @@ class Pool {
   Profile profile_;
   std::unique_ptr<SignalWatcher> signals_;
   std::unique_ptr<launcher::Launch> launch_;
-  mutable std::mutex mutex_;  // guards launch_->cancel() and failure_
+  mutable std::mutex mutex_;  // guards setting launch_, launch_->cancel() and failure_
   std::string failure_;
   std::string command_;
   std::atomic<bool> stop_{false};

@@ -145,8 +145,7 @@ std::string Launch::check(int connected) {
 }
 
 Status Launch::cancel() {
-  if (cancelled_) return Status();
-  cancelled_ = true;
+  if (cancelled_.exchange(true)) return Status();
   return backend_->cancel(ids_);
 }
 

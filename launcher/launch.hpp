@@ -2,6 +2,7 @@
 // .mirai/jobs/<profile>/<n>/, watch them, and cancel every job it submitted.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -37,7 +38,7 @@ class Launch {
   // profile's launch_timeout. The message names the jobs, their states and the log path.
   std::string check(int connected);
 
-  // Cancels every job this launch submitted; later calls do nothing.
+  // Cancels every job this launch submitted; later calls do nothing. Callers serialize cancel().
   Status cancel();
 
  private:
@@ -47,7 +48,7 @@ class Launch {
   std::string dir_;
   std::vector<std::string> ids_;
   std::chrono::steady_clock::time_point started_;
-  bool cancelled_ = false;
+  std::atomic<bool> cancelled_{false};  // check() may read it on another thread
 };
 
 // Makes the next free .mirai/jobs/<profile>/<n> under `root` (0700).
