@@ -11,16 +11,13 @@
 namespace mirai::cli {
 
 int launch_main(const Args& args) {
-  std::string config_path, profile_name, url, dispatcher;
-  int n = 0;
+  ProfileOptions chosen_options;
+  std::string url, dispatcher;
   if (const char* env = std::getenv("MIRAI_DISPATCHER")) dispatcher = env;
   po::options_description options("mirai launch --profile NAME [options]");
-  options.add_options()("help,h", "show this help")(
-      "profile,p", po::value(&profile_name)->value_name("NAME"), "the profile to launch")(
-      "config", po::value(&config_path)->value_name("FILE"),
-      "the mirai.yaml to read (default: $MIRAI_CONFIG, ./mirai.yaml)")(
-      "daemons,n", po::value(&n)->value_name("N"),
-      "number of daemons (default: the profile's workers)")(
+  options.add_options()("help,h", "show this help");
+  add_profile_options(options, chosen_options, "launch");
+  options.add_options()(
       "dispatcher", po::value(&dispatcher)->value_name("URL"),
       "control URL of the running `mirai dispatcher` (default: $MIRAI_DISPATCHER)")(
       "url", po::value(&url)->value_name("URL"),
@@ -35,17 +32,10 @@ int launch_main(const Args& args) {
     return usage_error("launch",
                        "give the running dispatcher with --dispatcher (its control URL, "
                        "printed by `mirai dispatcher`) or the URL daemons dial with --url");
-  std::string root;
-  auto profile = load_profile("launch", config_path, profile_name, root);
-  if (!profile) return 2;
-  if (!vm.count("daemons")) n = profile->workers;
-  if (n < 1) return usage_error("launch", "-n must be at least 1");
-  auto backend = launcher::make_backend(profile->launcher);
-  if (!backend) {
-    std::cerr << "mirai launch: launcher '" << profile->launcher
-              << "' is not available in this build\n";
-    return 2;
-  }
+  auto chosen = choose_profile("launch", chosen_options);
+  if (!chosen) return 2;
+  const launcher::ProfileConfig& profile = chosen->profile;
+  int n = chosen->n;
   if (url.empty()) {
     Profile remote;
     DaemonsConfig config;
@@ -56,14 +46,14 @@ int launch_main(const Args& args) {
     }
     url = remote.status().url;
   }
-  launcher::LaunchSpec spec = launcher::make_spec(*profile, n, url);
-  spec.max_array_size = backend->max_array_size(*profile);
-  auto launch = launcher::Launch::start(std::move(backend), spec, root);
+  launcher::LaunchSpec spec = launcher::make_spec(profile, n, url);
+  spec.max_array_size = chosen->backend->max_array_size(profile);
+  auto launch = launcher::Launch::start(std::move(chosen->backend), spec, chosen->root);
   if (!launch) {
     std::cerr << "mirai launch: " << launch.message() << "\n";
     return 1;
   }
-  std::cout << "launched " << n << " daemon(s) of profile '" << profile->name << "' dialing " << url
+  std::cout << "launched " << n << " daemon(s) of profile '" << profile.name << "' dialing " << url
             << "\njobs:";
   for (const auto& id : (*launch)->job_ids()) std::cout << " " << id;
   std::cout << "\nrecord: " << (*launch)->directory() << "\n";

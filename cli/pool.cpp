@@ -58,12 +58,46 @@ std::optional<launcher::ProfileConfig> load_profile(const char* command,
   return it->second;
 }
 
+std::unique_ptr<launcher::Backend> backend_for(const char* command,
+                                               const launcher::ProfileConfig& profile) {
+  auto backend = launcher::make_backend(profile.launcher);
+  if (!backend)
+    std::cerr << "mirai " << command << ": launcher '" << profile.launcher
+              << "' is not available in this build\n";
+  return backend;
+}
+
+void add_profile_options(po::options_description& options, ProfileOptions& o, const char* verb) {
+  options.add_options()("profile,p", po::value(&o.profile)->value_name("NAME"),
+                        (std::string("the profile to ") + verb).c_str())(
+      "config", po::value(&o.config)->value_name("FILE"),
+      "the mirai.yaml to read (default: $MIRAI_CONFIG, ./mirai.yaml)")(
+      "daemons,n", po::value<int>()->value_name("N")->notifier([&o](int v) {
+        o.n = v;
+        o.n_given = true;
+      }),
+      "number of daemons (default: the profile's workers)");
+}
+
+std::optional<ChosenProfile> choose_profile(const char* command, const ProfileOptions& o) {
+  ChosenProfile chosen;
+  auto profile = load_profile(command, o.config, o.profile, chosen.root);
+  if (!profile) return std::nullopt;
+  chosen.n = o.n_given ? o.n : profile->workers;
+  if (chosen.n < 1) {
+    usage_error(command, "-n must be at least 1");
+    return std::nullopt;
+  }
+  chosen.backend = backend_for(command, *profile);
+  if (!chosen.backend) return std::nullopt;
+  chosen.profile = std::move(*profile);
+  return chosen;
+}
+
 Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target) {
   DaemonsConfig config;
   config.n = n;
-  config.limits.idletime = profile.limits.idletime;
-  config.limits.walltime = profile.limits.walltime;
-  config.limits.maxtasks = profile.limits.maxtasks;
+  config.limits = profile.limits;
   if (profile.launcher == "local") {
     config.daemon_command = profile.command;
     for (const auto& [name, value] : profile.env) config.env[name] = value;
@@ -108,12 +142,8 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
     }
     return pool;
   }
-  auto backend = launcher::make_backend(profile->launcher);
-  if (!backend) {
-    std::cerr << "mirai " << command << ": launcher '" << profile->launcher
-              << "' is not available in this build\n";
-    return nullptr;
-  }
+  auto backend = backend_for(command, *profile);
+  if (!backend) return nullptr;
   // From here on an interrupt must cancel what was submitted: watch signals before any thread.
   Pool* raw = pool.get();
   pool->signals_ = std::make_unique<SignalWatcher>([raw] {

@@ -26,6 +26,29 @@ std::optional<launcher::ProfileConfig> load_profile(const char* command,
                                                     const std::string& config_path,
                                                     const std::string& name, std::string& root);
 
+// The backend of the profile's launcher; prints the problem and returns nullptr when this build
+// has none.
+std::unique_ptr<launcher::Backend> backend_for(const char* command,
+                                               const launcher::ProfileConfig& profile);
+
+// --profile, --config and -n for the commands that act on one profile (render, launch).
+struct ProfileOptions {
+  std::string config, profile;
+  int n = 0;
+  bool n_given = false;
+};
+void add_profile_options(po::options_description& options, ProfileOptions& o, const char* verb);
+
+// What those commands act on: the profile, where its jobs are recorded, how many daemons (-n,
+// else the profile's workers) and its backend. Prints the problem and returns nullopt.
+struct ChosenProfile {
+  launcher::ProfileConfig profile;
+  std::string root;
+  int n = 0;
+  std::unique_ptr<launcher::Backend> backend;
+};
+std::optional<ChosenProfile> choose_profile(const char* command, const ProfileOptions& o);
+
 // Binds the profile's URL (trying each port of a range) with `n` local daemons.
 Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target);
 

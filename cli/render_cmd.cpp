@@ -11,15 +11,12 @@
 namespace mirai::cli {
 
 int render_main(const Args& args) {
-  std::string config_path, profile_name, url;
-  int n = 0;
+  ProfileOptions chosen_options;
+  std::string url;
   po::options_description options("mirai render --profile NAME [options]");
-  options.add_options()("help,h", "show this help")(
-      "profile,p", po::value(&profile_name)->value_name("NAME"), "the profile to render")(
-      "config", po::value(&config_path)->value_name("FILE"),
-      "the mirai.yaml to read (default: $MIRAI_CONFIG, ./mirai.yaml)")(
-      "daemons,n", po::value(&n)->value_name("N"),
-      "number of daemons (default: the profile's workers)")(
+  options.add_options()("help,h", "show this help");
+  add_profile_options(options, chosen_options, "render");
+  options.add_options()(
       "url", po::value(&url)->value_name("URL"),
       "the URL daemons dial (default: the profile's url; a port 0 is chosen at launch)");
   po::variables_map vm;
@@ -28,26 +25,19 @@ int render_main(const Args& args) {
     std::cout << options << "\n";
     return 0;
   }
-  std::string root;
-  auto profile = load_profile("render", config_path, profile_name, root);
-  if (!profile) return 2;
-  if (!vm.count("daemons")) n = profile->workers;
-  if (n < 1) return usage_error("render", "-n must be at least 1");
-  auto backend = launcher::make_backend(profile->launcher);
-  if (!backend) {
-    std::cerr << "mirai render: launcher '" << profile->launcher
-              << "' is not available in this build\n";
-    return 2;
-  }
+  auto chosen = choose_profile("render", chosen_options);
+  if (!chosen) return 2;
+  const launcher::ProfileConfig& profile = chosen->profile;
+  auto& backend = chosen->backend;
   if (url.empty()) {
-    url = launcher::listen_url_template(*profile);
+    url = launcher::listen_url_template(profile);
     if (url.empty()) url = "abstract://<chosen at launch>";
     if (auto t = launcher::parse_url_template(url)) {
       if (auto resolved = launcher::resolve_url(*t)) url = resolved->front();
     }
   }
-  launcher::LaunchSpec spec = launcher::make_spec(*profile, n, url);
-  spec.max_array_size = backend->max_array_size(*profile);
+  launcher::LaunchSpec spec = launcher::make_spec(profile, chosen->n, url);
+  spec.max_array_size = backend->max_array_size(profile);
   auto submissions = backend->render(spec);
   if (!submissions) {
     std::cerr << "mirai render: " << submissions.message() << "\n";

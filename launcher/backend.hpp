@@ -30,7 +30,6 @@ struct Submission {
   std::string script;             // empty for ssh and local
   std::vector<std::string> argv;  // the submit command
   int first = 1, last = 1;        // the array indices it covers (daemons first..last)
-  std::string host;               // ssh: the host it starts daemons on
 };
 
 enum class JobState { kPending, kRunning, kFinished, kFailed, kCancelled, kUnknown };
@@ -46,7 +45,6 @@ struct JobStatus {
 class Backend {
  public:
   virtual ~Backend() = default;
-  virtual std::string name() const = 0;
   // What would be submitted to start spec.n daemons; fails on values that cannot be used.
   virtual Expected<std::vector<Submission>> render(const LaunchSpec& spec) const = 0;
   // Runs one submission and returns the ids of the jobs it made, plus what the command

@@ -4,12 +4,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
-#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "launcher/resources.hpp"
 #include "launcher/shell.hpp"
 #include "launcher/url.hpp"
 #include "mirai/duration.hpp"
@@ -19,107 +19,6 @@ namespace mirai::launcher {
 const std::vector<std::string>& launcher_names() {
   static const std::vector<std::string> names = {"local", "ssh", "slurm", "sge", "pbs", "lsf"};
   return names;
-}
-
-const std::vector<ResourceKey>& resource_keys(const std::string& launcher) {
-  using T = ResourceType;
-  static const std::vector<ResourceKey> slurm = {
-      {"partition", T::kName, "--partition"},
-      {"account", T::kName, "--account"},
-      {"qos", T::kName, "--qos"},
-      {"time", T::kTime, "--time"},
-      {"mem", T::kSize, "--mem"},
-      {"mem_per_cpu", T::kSize, "--mem-per-cpu"},
-      {"cpus_per_task", T::kCount, "--cpus-per-task"},
-      {"gpus", T::kWord, "--gpus"},
-      {"constraint", T::kWord, "--constraint"},
-      {"job_name", T::kName, "--job-name"},
-      {"max_array_size", T::kCount, "the site's MaxArraySize (default: asked from scontrol)"}};
-  static const std::vector<ResourceKey> sge = {
-      {"queue", T::kName, "-q"},     {"project", T::kName, "-P"},
-      {"time", T::kTime, "-l h_rt"}, {"mem", T::kSize, "-l h_vmem"},
-      {"pe", T::kName, "-pe NAME"},  {"slots", T::kCount, "-pe NAME SLOTS"},
-      {"job_name", T::kName, "-N"}};
-  static const std::vector<ResourceKey> pbs = {
-      {"flavour", T::kFlavour, "pro (-J, PBS_ARRAY_INDEX) or torque (-t, PBS_ARRAYID)"},
-      {"queue", T::kName, "-q"},
-      {"account", T::kName, "-A"},
-      {"time", T::kTime, "-l walltime"},
-      {"mem", T::kSize, "mem"},
-      {"cpus", T::kCount, "ncpus / ppn"},
-      {"gpus", T::kCount, "ngpus"},
-      {"job_name", T::kName, "-N"}};
-  static const std::vector<ResourceKey> lsf = {
-      {"queue", T::kName, "-q"},   {"project", T::kName, "-P"},
-      {"time", T::kTime, "-W"},    {"mem", T::kSize, "-M and rusage[mem]"},
-      {"cpus", T::kCount, "-n"},   {"gpus", T::kCount, "-gpu num="},
-      {"job_name", T::kName, "-J"}};
-  static const std::vector<ResourceKey> none;
-  if (launcher == "slurm") return slurm;
-  if (launcher == "sge") return sge;
-  if (launcher == "pbs") return pbs;
-  if (launcher == "lsf") return lsf;
-  return none;
-}
-
-std::optional<long long> parse_size_mib(const std::string& text) {
-  std::size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
-    ++i;
-  if (i == 0) return std::nullopt;
-  char* end = nullptr;
-  std::string number = text.substr(0, i);
-  double value = std::strtod(number.c_str(), &end);
-  if (end != number.c_str() + number.size()) return std::nullopt;
-  std::string unit = text.substr(i);
-  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (unit.size() >= 2 && unit.back() == 'B') unit.pop_back();
-  if (unit.size() == 2 && unit.back() == 'I') unit.pop_back();
-  double mib;
-  if (unit.empty() || unit == "M")
-    mib = value;
-  else if (unit == "K")
-    mib = value / 1024;
-  else if (unit == "G")
-    mib = value * 1024;
-  else if (unit == "T")
-    mib = value * 1024 * 1024;
-  else
-    return std::nullopt;
-  if (!std::isfinite(mib) || mib < 1 || mib > 1e12) return std::nullopt;
-  return static_cast<long long>(std::ceil(mib));
-}
-
-std::optional<long long> parse_time_seconds(const std::string& text) {
-  if (text.find(':') == std::string::npos) {
-    auto d = parse_duration(text);
-    if (!d || d->count() < 1000) return std::nullopt;
-    return (d->count() + 999) / 1000;
-  }
-  long long days = 0;
-  std::string clock = text;
-  if (auto dash = text.find('-'); dash != std::string::npos) {
-    std::string d = text.substr(0, dash);
-    if (d.empty() || d.find_first_not_of("0123456789") != std::string::npos || d.size() > 4)
-      return std::nullopt;
-    days = std::atoll(d.c_str());
-    clock = text.substr(dash + 1);
-  }
-  std::vector<long long> parts;
-  std::stringstream ss(clock);
-  std::string part;
-  while (std::getline(ss, part, ':')) {
-    if (part.empty() || part.size() > 4 ||
-        part.find_first_not_of("0123456789") != std::string::npos)
-      return std::nullopt;
-    parts.push_back(std::atoll(part.c_str()));
-  }
-  if (clock.back() == ':' || parts.size() < 2 || parts.size() > 3) return std::nullopt;
-  if (parts.size() == 2) parts.insert(parts.begin(), 0);  // MM:SS
-  if (parts[1] > 59 || parts[2] > 59) return std::nullopt;
-  long long seconds = days * 86400 + parts[0] * 3600 + parts[1] * 60 + parts[2];
-  if (seconds < 1) return std::nullopt;
-  return seconds;
 }
 
 namespace {

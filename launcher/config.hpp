@@ -10,29 +10,13 @@
 #include <vector>
 
 #include "launcher/diagnostics.hpp"
+#include "launcher/resources.hpp"
 #include "mirai/profile.hpp"
 
 namespace mirai::launcher {
 
 // The backends a profile can name in `launcher:`.
 const std::vector<std::string>& launcher_names();
-
-// A resource key of a scheduler map (`slurm:`, `sge:`, `pbs:`, `lsf:`) and what it holds.
-enum class ResourceType {
-  kName,     // partition, queue, account: see name_problem()
-  kTime,     // "1h30m", "55m" or "[D-]HH:MM:SS"; stored as whole seconds
-  kSize,     // "4G", "512M", "4096" (MB); stored as whole MiB
-  kCount,    // a whole number of at least 1
-  kWord,     // one directive-safe word (gpus "a100:2", a constraint)
-  kFlavour,  // pbs only: "pro" or "torque"
-};
-struct ResourceKey {
-  const char* name;
-  ResourceType type;
-  const char* help;
-};
-// The keys a backend's resource map accepts; empty for local and ssh.
-const std::vector<ResourceKey>& resource_keys(const std::string& launcher);
 
 struct SshHost {
   std::string user;  // may be empty
@@ -87,10 +71,5 @@ Config load_config(const std::string& file, Diagnostics& diagnostics);
 // The config to use: `explicit_path` when given, else $MIRAI_CONFIG, else ./mirai.yaml when it
 // exists; "" when there is none.
 std::string find_config(const std::string& explicit_path);
-
-// Parses "4G", "512M", "1.5T", "4096" (MB) into MiB.
-std::optional<long long> parse_size_mib(const std::string& text);
-// Parses "1h30m", "55m", "01:00:00", "2-00:00:00", "30:00" into seconds.
-std::optional<long long> parse_time_seconds(const std::string& text);
 
 }  // namespace mirai::launcher

@@ -117,8 +117,6 @@ Expected<std::unique_ptr<Launch>> Launch::start(std::unique_ptr<Backend> backend
 
 Launch::~Launch() = default;
 
-Expected<std::vector<JobStatus>> Launch::status() { return backend_->status(ids_); }
-
 std::string Launch::check(int connected) {
   if (connected > 0 || cancelled_) return "";
   auto states = backend_->status(ids_);

@@ -30,9 +30,6 @@ class Launch {
   const std::vector<std::string>& job_ids() const { return ids_; }
   const std::string& directory() const { return dir_; }
 
-  // The state of every job element now.
-  Expected<std::vector<JobStatus>> status();
-
   // Why the launch has failed, or "" while it may still bring daemons up: every job ended
   // without `connected` daemons, or `connected` is 0 and a job is still pending after the
   // profile's launch_timeout. The message names the jobs, their states and the log path.

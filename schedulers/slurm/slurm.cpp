@@ -45,8 +45,6 @@ std::string slurm_time(long long seconds) {
 
 class Slurm : public Backend {
  public:
-  std::string name() const override { return "slurm"; }
-
   Expected<std::vector<Submission>> render(const LaunchSpec& spec) const override {
     std::set<std::string> known = common_placeholders();
     for (const auto& k : resource_keys("slurm")) known.insert(k.name);
