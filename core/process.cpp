@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,31 +44,19 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return p;
 }
 
-}  // namespace
-
-Expected<Child> spawn(const SpawnOptions& options) {
-  if (options.argv.empty() || options.argv[0].empty())
-    return Status::error("cannot start a process: the command is empty");
-  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-  auto make_pipe = [](int p[2]) { return pipe2(p, O_CLOEXEC) == 0; };
+// posix_spawnp with the child's stdio wired to the given pipe ends (or /dev/null).
+int posix_spawn_child(pid_t* pid, const SpawnOptions& options, int in_fd, int out_fd, int err_fd,
+                      std::vector<char*>& argp, std::vector<char*>& envp) {
   using S = SpawnOptions::Stdio;
-  if ((options.in == S::kPipe && !make_pipe(in_pipe)) ||
-      (options.out == S::kPipe && !make_pipe(out_pipe)) ||
-      (options.err == S::kPipe && !make_pipe(err_pipe))) {
-    int e = errno;
-    for (int* p : {in_pipe, out_pipe, err_pipe}) close_fd(p[0]), close_fd(p[1]);
-    return Status::error(std::string("cannot create pipes: ") + std::strerror(e));
-  }
-
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   auto wire = [&](S mode, int pipe_end, int target, int flags) {
     if (mode == S::kPipe) posix_spawn_file_actions_adddup2(&fa, pipe_end, target);
     if (mode == S::kNull) posix_spawn_file_actions_addopen(&fa, target, "/dev/null", flags, 0);
   };
-  wire(options.in, in_pipe[0], 0, O_RDONLY);
-  wire(options.out, out_pipe[1], 1, O_WRONLY);
-  wire(options.err, err_pipe[1], 2, O_WRONLY);
+  wire(options.in, in_fd, 0, O_RDONLY);
+  wire(options.out, out_fd, 1, O_WRONLY);
+  wire(options.err, err_fd, 2, O_WRONLY);
   if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, options.cwd.c_str());
 
   posix_spawnattr_t attr;
@@ -85,14 +74,118 @@ Expected<Child> spawn(const SpawnOptions& options) {
   for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGQUIT}) sigaddset(&defaults, s);
   posix_spawnattr_setsigdefault(&attr, &defaults);
 
+  int rv = posix_spawnp(pid, argp[0], &fa, &attr, argp.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  return rv;
+}
+
+// `name` as posix_spawnp would find it: on this process's PATH when it has no '/'.
+std::string find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
+  for (std::size_t start = 0; start <= dirs.size();) {
+    std::size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return name;  // execve fails with ENOENT, as posix_spawnp would
+}
+
+// fork and exec with PR_SET_PDEATHSIG; returns 0 or the errno of the failed exec. Between fork
+// and exec the child only makes async-signal-safe calls. `fds[i]` becomes fd i when >= 0;
+// `null_fds[i]` opens /dev/null as fd i.
+int fork_exec(pid_t* pid, const std::string& program, char* const argv[], char* const envp[],
+              const SpawnOptions& o, const int fds[3], const bool null_fds[3]) {
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) return errno;
+  const pid_t parent = getpid();
+  pid_t child = fork();
+  if (child < 0) {
+    int e = errno;
+    close(report[0]);
+    close(report[1]);
+    return e;
+  }
+  if (child == 0) {
+    auto fail = [&](int e) {
+      ssize_t ignored = ::write(report[1], &e, sizeof e);
+      (void)ignored;
+      _exit(127);
+    };
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(errno);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
+    if (o.new_process_group && setpgid(0, 0) != 0) fail(errno);
+    for (int i = 0; i < 3; ++i) {
+      if (fds[i] == i) {
+        fcntl(i, F_SETFD, 0);
+      } else if (fds[i] >= 0) {
+        if (dup2(fds[i], i) < 0) fail(errno);
+      } else if (null_fds[i]) {
+        int fd = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
+        if (fd < 0) fail(errno);
+        if (fd != i && (dup2(fd, i) < 0 || close(fd) != 0)) fail(errno);
+      }
+    }
+    if (!o.cwd.empty() && chdir(o.cwd.c_str()) != 0) fail(errno);
+    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGQUIT}) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execve(program.c_str(), argv, envp);
+    fail(errno);
+  }
+  close(report[1]);
+  int e = 0;
+  ssize_t k;
+  while ((k = ::read(report[0], &e, sizeof e)) < 0 && errno == EINTR) {
+  }
+  close(report[0]);
+  if (k == static_cast<ssize_t>(sizeof e)) {  // exec failed: reap the child, report why
+    while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return e;
+  }
+  *pid = child;
+  return 0;
+}
+
+}  // namespace
+
+Expected<Child> spawn(const SpawnOptions& options) {
+  if (options.argv.empty() || options.argv[0].empty())
+    return Status::error("cannot start a process: the command is empty");
+  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  auto make_pipe = [](int p[2]) { return pipe2(p, O_CLOEXEC) == 0; };
+  using S = SpawnOptions::Stdio;
+  if ((options.in == S::kPipe && !make_pipe(in_pipe)) ||
+      (options.out == S::kPipe && !make_pipe(out_pipe)) ||
+      (options.err == S::kPipe && !make_pipe(err_pipe))) {
+    int e = errno;
+    for (int* p : {in_pipe, out_pipe, err_pipe}) close_fd(p[0]), close_fd(p[1]);
+    return Status::error(std::string("cannot create pipes: ") + std::strerror(e));
+  }
+
   std::vector<std::string> args = options.argv;
   std::vector<std::string> env = merged_environment(options.env);
   auto argp = pointers(args);
   auto envp = pointers(env);
   pid_t pid = -1;
-  int rv = posix_spawnp(&pid, argp[0], &fa, &attr, argp.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  int rv;
+  if (options.die_with_parent) {
+    const int fds[3] = {options.in == S::kPipe ? in_pipe[0] : -1,
+                        options.out == S::kPipe ? out_pipe[1] : -1,
+                        options.err == S::kPipe ? err_pipe[1] : -1};
+    const bool null_fds[3] = {options.in == S::kNull, options.out == S::kNull,
+                              options.err == S::kNull};
+    rv = fork_exec(&pid, find_program(args[0]), argp.data(), envp.data(), options, fds, null_fds);
+  } else {
+    rv = posix_spawn_child(&pid, options, in_pipe[0], out_pipe[1], err_pipe[1], argp, envp);
+  }
   close_fd(in_pipe[0]);
   close_fd(out_pipe[1]);
   close_fd(err_pipe[1]);

@@ -1,4 +1,5 @@
-// Starting and running child processes: posix_spawn with pipes, a process group per child, and
+// Starting and running child processes: posix_spawn (or fork and exec, for die_with_parent) with
+// pipes, a process group per child, and
 // pidfd-based waiting. The only place that forks.
 #pragma once
 
@@ -20,6 +21,9 @@ struct SpawnOptions {
   std::map<std::string, std::string> env;  // set on top of the inherited environment
   std::string cwd;                         // empty: inherit
   bool new_process_group = true;           // the child leads its own group (pgid == pid)
+  // The child gets SIGKILL when the thread that started it ends, even by SIGKILL (Linux
+  // PR_SET_PDEATHSIG): a task never outlives a daemon that a scheduler killed.
+  bool die_with_parent = false;
   enum class Stdio { kInherit, kNull, kPipe };
   Stdio in = Stdio::kNull, out = Stdio::kInherit, err = Stdio::kInherit;
 };

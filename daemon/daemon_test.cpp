@@ -132,6 +132,27 @@ TEST_CASE("daemons and their tasks exit within 2 s when the host is killed", "[d
   for (pid_t p : tasks) kill(p, SIGKILL);
 }
 
+TEST_CASE("a task dies with its daemon when a scheduler kills the daemon", "[daemon][slow]") {
+  // qdel and bkill SIGKILL the job's process group; a task leads a group of its own (so that it
+  // can be cancelled alone) and must still not outlive its daemon.
+  SpawnOptions o;
+  o.argv = {test::mirai_exe(), "run", "-n", "1", "--", "sleep", "60"};
+  o.out = o.err = SpawnOptions::Stdio::kNull;
+  auto host = spawn(o);
+  REQUIRE(host);
+  std::vector<pid_t> daemons, tasks;
+  REQUIRE(test::eventually([&] {
+    daemons = children_of(host->pid);
+    if (daemons.size() == 1) tasks = children_of(daemons[0]);
+    return tasks.size() == 1;
+  }));
+  kill(daemons[0], SIGKILL);
+  CHECK(test::eventually([&] { return !test::process_alive(tasks[0]); }, 2s));
+  kill(host->pid, SIGKILL);
+  wait_for_exit(host->pid, 5s);
+  kill(tasks[0], SIGKILL);
+}
+
 TEST_CASE("garbage sent to the dispatcher's URL drops that connection only", "[daemon]") {
   Profile p;
   REQUIRE(p.set_daemons(test::local_daemons(1, "tcp://127.0.0.1:0")).ok());

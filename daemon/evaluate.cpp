@@ -73,6 +73,7 @@ Result evaluate_shell(const ShellTask& sh, RunningTask& running) {
   o.argv = sh.script.empty() ? sh.argv : std::vector<std::string>{"/bin/sh", "-c", sh.script};
   o.env = sh.env;
   o.cwd = sh.cwd;
+  o.die_with_parent = true;  // run from the daemon's loop thread, which lives as long as it does
   auto t0 = std::chrono::steady_clock::now();
   auto out = run_captured(
       std::move(o), sh.stdin_data, [&](pid_t pid) { running.on_process(pid); },

@@ -87,6 +87,11 @@ Expected<std::vector<Submission>> render_arrays(
     const std::function<Expected<TemplateValues>(int first, int last)>& values,
     const std::vector<std::string>& submit_argv);
 
+// The non-empty lines of a command's output, trailing spaces and '\r' removed.
+std::vector<std::string> lines_of(const std::string& text);
+// `parts` joined with `sep` between them.
+std::string join(const std::vector<std::string>& parts, const std::string& sep);
+
 // Seconds as "HH:MM:SS" (hours may exceed 24).
 std::string format_hms(long long seconds);
 

@@ -325,7 +325,7 @@ class ProfileReader {
       }
     } else if (key == "log") {
       if (auto s = r_.string(v, "log")) {
-        if (auto problem = directive_problem(*s); !problem.empty())
+        if (auto problem = log_problem(p.launcher, *s); !problem.empty())
           r_.error(
               v, "'log' path '" + *s + "' cannot be used: " + problem,
               "schedulers read it from a directive line; choose a path without spaces or quotes");

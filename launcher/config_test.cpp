@@ -2,6 +2,10 @@
 #include "launcher/config.hpp"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "launcher/backend.hpp"
+#include "launcher/launch.hpp"
 
 using namespace mirai::launcher;
 
@@ -190,13 +194,25 @@ TEST_CASE("URLs may name an interface, this host and a port range", "[config]") 
   CHECK_THAT(p.problems[2], Catch::Contains("6:30: 'url': unknown scheme 'http'"));
 }
 
-TEST_CASE("every example mirai.yaml is free of problems", "[config]") {
-  for (const char* name : {"local.yaml", "slurm.yaml"}) {
-    std::string file = std::string(MIRAI_TEST_SOURCE_DIR) + "/examples/config/" + name;
+TEST_CASE("every example mirai.yaml is free of problems and renders", "[config]") {
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(MIRAI_TEST_SOURCE_DIR) +
+                                                               "/examples/config")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++files;
+    std::string file = entry.path().string();
     Diagnostics d(file);
     Config c = load_config(file, d);
-    INFO(d.summary());
+    INFO(file << "\n" << d.summary());
     CHECK(d.empty());
     CHECK(!c.profiles.empty());
+    for (const auto& [name, profile] : c.profiles) {
+      auto backend = make_backend(profile.launcher);
+      if (!backend) continue;  // local, and launchers not built yet
+      auto rendered = backend->render(make_spec(profile, 2, "tcp://127.0.0.1:5555"));
+      INFO(name << ": " << (rendered ? "" : rendered.message()));
+      CHECK(rendered);
+    }
   }
+  CHECK(files >= 3);
 }

@@ -76,9 +76,10 @@ Expected<std::unique_ptr<Launch>> Launch::start(std::unique_ptr<Backend> backend
   auto dir = make_job_dir(root, spec.profile.name);
   if (!dir) return dir.status();
   // Schedulers fail a job whose log directory is missing, so make it (when it has no pattern).
+  // An SGE log that is a directory ("logs/") gets one file per task in it.
   if (auto slash = spec.profile.log.rfind('/'); slash != std::string::npos && slash > 0) {
     std::string log_dir = spec.profile.log.substr(0, slash);
-    if (log_dir.find('%') == std::string::npos) {
+    if (log_dir.find_first_of("%$") == std::string::npos) {
       for (std::size_t at = 1; at != std::string::npos; at = log_dir.find('/', at + 1))
         mkdir(log_dir.substr(0, at).c_str(), 0755);
       mkdir(log_dir.c_str(), 0755);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "launcher/shell.hpp"
 #include "mirai/duration.hpp"
 
 namespace mirai::launcher {
@@ -23,8 +24,10 @@ const std::vector<ResourceKey>& resource_keys(const std::string& launcher) {
                                                  {"job_name", T::kName},
                                                  {"max_array_size", T::kCount}};
   static const std::vector<ResourceKey> sge = {
-      {"queue", T::kName}, {"project", T::kName}, {"time", T::kTime},    {"mem", T::kSize},
-      {"pe", T::kName},    {"slots", T::kCount},  {"job_name", T::kName}};
+      {"queue", T::kName},    {"project", T::kName},
+      {"time", T::kTime},     {"mem", T::kSize},
+      {"pe", T::kName},       {"slots", T::kCount},
+      {"job_name", T::kName}, {"max_array_size", T::kCount}};
   static const std::vector<ResourceKey> pbs = {
       {"flavour", T::kFlavour}, {"queue", T::kName}, {"account", T::kName}, {"time", T::kTime},
       {"mem", T::kSize},        {"cpus", T::kCount}, {"gpus", T::kCount},   {"job_name", T::kName}};
@@ -37,6 +40,30 @@ const std::vector<ResourceKey>& resource_keys(const std::string& launcher) {
   if (launcher == "pbs") return pbs;
   if (launcher == "lsf") return lsf;
   return none;
+}
+
+std::string log_problem(const std::string& launcher, const std::string& log) {
+  if (launcher != "sge") return directive_problem(log);
+  std::string rest;
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    if (log[i] != '$') {
+      rest += log[i];
+      continue;
+    }
+    bool known = false;
+    for (const std::string var : {"JOB_ID", "TASK_ID", "JOB_NAME", "HOSTNAME", "USER", "HOME"}) {
+      if (log.compare(i + 1, var.size(), var) == 0) {
+        i += var.size();
+        known = true;
+        break;
+      }
+    }
+    if (!known)
+      return "'$' may only start one of SGE's $JOB_ID, $TASK_ID, $JOB_NAME, $HOSTNAME, $USER "
+             "or $HOME";
+    rest += '_';
+  }
+  return directive_problem(rest);
 }
 
 std::optional<long long> parse_size_mib(const std::string& text) {

@@ -24,6 +24,11 @@ struct ResourceKey {
 // The keys a backend's resource map accepts; empty for local and ssh.
 const std::vector<ResourceKey>& resource_keys(const std::string& launcher);
 
+// Why `log` cannot be the `log:` path of a profile with this launcher, or "": one word that is
+// safe in a directive line; for sge it may hold SGE's own $JOB_ID, $TASK_ID, $JOB_NAME,
+// $HOSTNAME, $USER and $HOME (SGE expands them; no shell reads the line).
+std::string log_problem(const std::string& launcher, const std::string& log);
+
 // Parses "4G", "512M", "1.5T", "4096" (MB) into MiB.
 std::optional<long long> parse_size_mib(const std::string& text);
 // Parses "1h30m", "55m", "01:00:00", "2-00:00:00", "30:00" into seconds.

@@ -113,7 +113,8 @@ Expected<std::string> render_template(const std::string& text, const std::string
         break;
       }
       if (directive) {
-        if (auto problem = directive_problem(v->second.text); !problem.empty()) {
+        auto problem = v->second.checked ? "" : directive_problem(v->second.text);
+        if (!problem.empty()) {
           d.error(number, static_cast<int>(p.begin) + 1,
                   "the value of '" + p.name + "' ('" + v->second.text +
                       "') cannot go into a directive line: " + problem);

@@ -16,6 +16,9 @@ namespace mirai::launcher {
 struct TemplateValue {
   std::string text;
   bool block = false;  // lines built and quoted by us; "" drops the line
+  // The backend has checked the value for directive lines itself (SGE's `$TASK_ID` in a log
+  // path); on shell lines it is still quoted.
+  bool checked = false;
 };
 using TemplateValues = std::map<std::string, TemplateValue>;
 

@@ -8,6 +8,7 @@ packages=(
   catch2 nlohmann-json3-dev
   parallel bc  # only for the side-by-side benchmarks
   slurm-wlm munge  # the live tests start a real one-node Slurm (tests/infra/slurm-up.sh)
+  gridengine-master gridengine-exec gridengine-client  # and a real Grid Engine (sge-up.sh)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -11,17 +11,6 @@ namespace {
 
 constexpr std::chrono::seconds kCommandTimeout{60};
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (!line.empty()) lines.push_back(line);
-  }
-  return lines;
-}
-
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
   std::string part;
@@ -29,12 +18,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
   while (std::getline(in, part, sep)) out.push_back(part);
   if (!s.empty() && s.back() == sep) out.emplace_back();
   return out;
-}
-
-std::string join(const std::vector<std::string>& ids, char sep) {
-  std::string s;
-  for (const auto& id : ids) s += (s.empty() ? "" : std::string(1, sep)) + id;
-  return s;
 }
 
 // Slurm's --time: minutes are its unit, so whole seconds become [D-]HH:MM:SS.
@@ -65,7 +48,7 @@ class Slurm : public Backend {
     if (ids.empty()) return std::vector<JobStatus>{};
     std::vector<std::string> argv = {
         "squeue",       "--noheader",        "--array",
-        "--states=all", "--format=%i|%T|%r", "--jobs=" + join(ids, ',')};
+        "--states=all", "--format=%i|%T|%r", "--jobs=" + join(ids, ",")};
     auto out = run_command(argv, "", kCommandTimeout);
     if (!out) return out.status();
     std::vector<JobStatus> result;
@@ -83,7 +66,7 @@ class Slurm : public Backend {
     }
     if (gone.empty()) return result;
     std::vector<std::string> sacct = {
-        "sacct", "-X", "-n", "-P", "-o", "JobID,State,ExitCode", "-j", join(gone, ',')};
+        "sacct", "-X", "-n", "-P", "-o", "JobID,State,ExitCode", "-j", join(gone, ",")};
     auto acct = run_command(sacct, "", kCommandTimeout);
     std::vector<JobStatus> ended;
     if (acct && acct->exit_code == 0) ended = parse_sacct(acct->out);

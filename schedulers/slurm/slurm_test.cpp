@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/launch_specs.hpp"
 #include "tests/support/support.hpp"
 
 using namespace mirai::launcher;
@@ -15,26 +16,13 @@ std::string fixture(const std::string& name) {
 }
 
 LaunchSpec full_spec() {
-  ProfileConfig p;
-  p.name = "cluster";
-  p.launcher = "slurm";
+  LaunchSpec spec = mirai::test::full_spec("slurm", "cluster", 200);
+  ProfileConfig& p = spec.profile;
   p.resources = {{"partition", "short"}, {"account", "lab"},        {"qos", "normal"},
                  {"time", "3300"},       {"mem", "4096"},           {"cpus_per_task", "2"},
                  {"gpus", "a100:1"},     {"constraint", "ib&avx2"}, {"job_name", "sims"}};
-  p.limits.idletime = std::chrono::minutes(5);
-  p.limits.walltime = std::chrono::minutes(55);
-  p.limits.maxtasks = 100;
   p.directives = {"--exclusive", "#SBATCH --mail-type=NONE"};
-  p.prologue = {"module load gcc/12", "source ~/env.sh"};
-  p.epilogue = {"echo finished"};
-  p.env = {{"OMP_NUM_THREADS", "1"}, {"NOTE", "it's $(not) run"}};
   p.log = "/home/me/logs/%A_%a.log";
-  LaunchSpec spec;
-  spec.profile = p;
-  spec.n = 200;
-  spec.url = "tcp://10.0.0.1:5555";
-  spec.command = "/opt/mirai/bin/mirai";
-  spec.workdir = "/home/me/my project";
   return spec;
 }
 
@@ -50,13 +38,7 @@ TEST_CASE("slurm renders the golden script", "[slurm]") {
   CHECK((*subs)[0].last == 200);
   CHECK(mirai::test::matches_golden("slurm-full.sh", (*subs)[0].script));
 
-  LaunchSpec minimal;
-  minimal.profile.name = "p";
-  minimal.profile.launcher = "slurm";
-  minimal.n = 1;
-  minimal.url = "tcp://127.0.0.1:4000";
-  minimal.command = "/usr/bin/mirai";
-  minimal.workdir = "/w";
+  LaunchSpec minimal = mirai::test::minimal_spec("slurm");
   auto min = backend->render(minimal);
   REQUIRE(min);
   CHECK(mirai::test::matches_golden("slurm-minimal.sh", (*min)[0].script));

@@ -1,0 +1,105 @@
+#include "tests/support/launcher_live.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "core/process.hpp"
+
+namespace mirai::test {
+
+using namespace std::chrono_literals;
+
+std::vector<std::string> mirai_cmd(std::vector<std::string> args) {
+  args.insert(args.begin(), mirai_exe());
+  return args;
+}
+
+std::string recorded_job_ids(const TempDir& dir, const std::string& profile, int n) {
+  std::string ids =
+      read_file(dir.file(".mirai/jobs/" + profile + "/" + std::to_string(n) + "/job_ids"));
+  while (!ids.empty() && ids.back() == '\n') ids.pop_back();
+  return ids;
+}
+
+std::string check_map_runs_in_one_array(const TempDir& dir, const LiveLauncher& l) {
+  auto r = run(mirai_cmd({"map", "--config", l.config, "-p", l.profile, "--no-progress", "--", "sh",
+                          "-c", "echo {} $" + l.job_env + " $" + l.index_env + " $PPID", ":::", "1",
+                          "2", "3", "4", "5", "6"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::string id = recorded_job_ids(dir, l.profile);
+  REQUIRE(!id.empty());
+  std::istringstream lines(r.out);
+  std::set<pid_t> daemons;
+  for (int i = 1; i <= 6; ++i) {
+    std::string arg, job, index;
+    pid_t daemon = 0;
+    REQUIRE(lines >> arg >> job >> index >> daemon);
+    CHECK(arg == std::to_string(i));
+    CHECK(job == id);  // every task ran inside the one array this run submitted
+    CHECK((index == "1" || index == "2" || index == "3"));
+    daemons.insert(daemon);
+  }
+  CHECK(eventually([&] { return l.active(id).empty(); }, 20s));
+  for (pid_t d : daemons) CHECK(eventually([&] { return !process_alive(d); }, 10s));
+  return id;
+}
+
+void check_sigterm_cancels(const TempDir& dir, const LiveLauncher& l) {
+  Started procs(mirai_exe());
+  pid_t map =
+      procs.start({"map", "--config", l.config, "-p", l.profile, "-n", "2", "--", "sh", "-c",
+                   "echo $$ > " + dir.file("{}.pid") + "; exec sleep 60", ":::", "a", "b"});
+  pid_t a = wait_pid(dir, "a.pid");
+  pid_t b = wait_pid(dir, "b.pid");
+  std::string id = recorded_job_ids(dir, l.profile);
+  CHECK(!l.active(id).empty());
+  kill(map, SIGTERM);
+  int ws = wait_for_exit(map, 30s);
+  CHECK(WIFEXITED(ws));
+  CHECK(WEXITSTATUS(ws) == 128 + SIGTERM);
+  CHECK(eventually([&] { return l.active(id).empty(); }, 20s));
+  CHECK(eventually([&] { return !process_alive(a) && !process_alive(b); }, 10s));
+}
+
+void check_launch_feeds_dispatcher(const TempDir& dir, const LiveLauncher& l) {
+  std::string control = "ipc://" + dir.file("control.sock");
+  Started procs(mirai_exe());
+  pid_t dispatcher = procs.start({"dispatcher", "--listen", "tcp://127.0.0.1:0", "--control",
+                                  control, "--url-file", dir.file("urls")});
+  REQUIRE(eventually([&] { return !read_file(dir.file("urls")).empty(); }));
+  auto launched = run(mirai_cmd(
+      {"launch", "--config", l.config, "-p", l.profile, "-n", "2", "--dispatcher", control}));
+  INFO(launched.err);
+  REQUIRE(launched.exit_code == 0);
+  std::string id = recorded_job_ids(dir, l.profile);
+  CHECK_THAT(launched.out, Catch::Contains("jobs: " + id + "\n"));
+  nlohmann::json status;
+  REQUIRE(eventually(
+      [&] {
+        status = nlohmann::json::parse(
+            run(mirai_cmd({"status", "--dispatcher", control, "--json"})).out, nullptr, false);
+        return status.is_object() && status["daemons"].size() == 2;
+      },
+      30s));
+  std::set<int> indices;
+  for (const auto& d : status["daemons"]) {
+    CHECK(d["job_id"] == id);
+    indices.insert(d["array_index"].get<int>());
+  }
+  CHECK(indices == std::set<int>{1, 2});
+  auto map = run(mirai_cmd(
+      {"map", "--dispatcher", control, "--no-progress", "--", "echo", "{}", ":::", "x", "y"}));
+  CHECK(map.out == "x\ny\n");
+  // The dispatcher tells its daemons to exit when it stops; their jobs then end by themselves.
+  kill(dispatcher, SIGTERM);
+  CHECK(wait_for_exit(dispatcher, 10s) >= 0);
+  CHECK(eventually([&] { return l.active(id).empty(); }, 20s));
+}
+
+}  // namespace mirai::test

@@ -1,0 +1,38 @@
+// What every launcher's live test checks, against a real (or strictly emulated) scheduler:
+// `mirai map -p` runs tasks inside the one array it submitted and leaves nothing behind, SIGTERM
+// cancels the jobs and their tasks, and `mirai launch` feeds a running dispatcher whose status
+// shows each daemon's job and index.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tests/support/support.hpp"
+
+namespace mirai::test {
+
+struct LiveLauncher {
+  std::string config;  // a mirai.yaml whose `profile` runs 3 workers
+  std::string profile;
+  std::string job_env;    // the variable that holds the job id inside a job: SLURM_ARRAY_JOB_ID
+  std::string index_env;  // and the array index: SLURM_ARRAY_TASK_ID
+  // What the scheduler still holds of job `id` (queued or running); "" when nothing.
+  std::function<std::string(const std::string& id)> active;
+};
+
+// `mirai ARGS...`
+std::vector<std::string> mirai_cmd(std::vector<std::string> args);
+// The job ids recorded in .mirai/jobs/<profile>/<n>/job_ids, one per line.
+std::string recorded_job_ids(const TempDir& dir, const std::string& profile, int n = 1);
+
+// Runs 6 tasks with `map -p`; checks each ran in the submitted array at an index 1-3, and that
+// afterwards the job left the queue and every daemon exited. Returns the job id.
+std::string check_map_runs_in_one_array(const TempDir& dir, const LiveLauncher& l);
+// SIGTERM to `map -p` while two tasks run: exit 128+15, the jobs leave the queue, the tasks die.
+void check_sigterm_cancels(const TempDir& dir, const LiveLauncher& l);
+// `mirai launch -n 2` for a standalone dispatcher: both daemons report the job id and indices
+// {1, 2} in `mirai status --json`, run tasks, and their job ends when the dispatcher stops.
+void check_launch_feeds_dispatcher(const TempDir& dir, const LiveLauncher& l);
+
+}  // namespace mirai::test
