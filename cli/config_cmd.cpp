@@ -33,7 +33,7 @@ int config_main(const Args& all) {
   std::size_t problems = diagnostics.list().size();
   std::cerr << diagnostics.summary();
   for (const auto& [name, profile] : config.profiles) {
-    auto backend = launcher::make_backend(profile.launcher);
+    auto backend = launcher::make_backend(profile);
     if (!backend) continue;
     std::string url = launcher::listen_url_template(profile);
     auto rendered =

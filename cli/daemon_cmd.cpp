@@ -30,8 +30,13 @@ void detect_job(DaemonOptions& o) {
     const char* v = std::getenv(name);
     return v ? v : "";
   };
-  for (const char* id : {"SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID", "JOB_ID", "PBS_JOBID", "LSB_JOBID"})
+  for (const char* id :
+       {"SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID", "JOB_ID", "PBS_ARRAY_ID", "PBS_JOBID", "LSB_JOBID"})
     if (o.job_id.empty()) o.job_id = env(id);
+  // A Torque subjob's PBS_JOBID is "12[3].server"; report its array "12[].server", as submitted.
+  auto open = o.job_id.find('['), close = o.job_id.find(']');
+  if (open != std::string::npos && close != std::string::npos && close > open + 1)
+    o.job_id.erase(open + 1, close - open - 1);
   for (const char* idx :
        {"SLURM_ARRAY_TASK_ID", "SGE_TASK_ID", "PBS_ARRAY_INDEX", "PBS_ARRAYID", "LSB_JOBINDEX"}) {
     std::string v = env(idx);

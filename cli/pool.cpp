@@ -60,7 +60,7 @@ std::optional<launcher::ProfileConfig> load_profile(const char* command,
 
 std::unique_ptr<launcher::Backend> backend_for(const char* command,
                                                const launcher::ProfileConfig& profile) {
-  auto backend = launcher::make_backend(profile.launcher);
+  auto backend = launcher::make_backend(profile);
   if (!backend)
     std::cerr << "mirai " << command << ": launcher '" << profile.launcher
               << "' is not available in this build\n";

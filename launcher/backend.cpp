@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "launcher/command.hpp"
 #include "launcher/shell.hpp"
 #include "mirai/duration.hpp"
 
@@ -132,6 +133,15 @@ Expected<std::vector<Submission>> render_arrays(
     out.push_back(std::move(s));
   }
   return out;
+}
+
+Expected<Backend::Submitted> submit_script(
+    const Submission& s, const std::function<Expected<std::string>(const std::string&)>& parse) {
+  auto out = run_checked(s.argv, s.script, std::chrono::seconds(60));
+  if (!out) return out.status();
+  auto id = parse(out->out);
+  if (!id) return Status::error("`" + join(s.argv, " ") + "` printed no job id: " + id.message());
+  return Backend::Submitted{{*id}, out->out + out->err};
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

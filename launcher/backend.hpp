@@ -63,7 +63,9 @@ class Backend {
   virtual int max_array_size(const ProfileConfig&) { return 0; }
 };
 
-std::unique_ptr<Backend> make_backend(const std::string& launcher);
+// The backend for the profile's launcher (it may keep settings such as the PBS flavour), or
+// nullptr when this build has none.
+std::unique_ptr<Backend> make_backend(const ProfileConfig& profile);
 
 // Shared by the backends -------------------------------------------------------------------
 
@@ -86,6 +88,11 @@ Expected<std::vector<Submission>> render_arrays(
     const std::set<std::string>& known,
     const std::function<Expected<TemplateValues>(int first, int last)>& values,
     const std::vector<std::string>& submit_argv);
+
+// Runs the submission's command with its script on stdin and reads the job id from what it
+// printed with `parse`; a failure names the command.
+Expected<Backend::Submitted> submit_script(
+    const Submission& s, const std::function<Expected<std::string>(const std::string&)>& parse);
 
 // The non-empty lines of a command's output, trailing spaces and '\r' removed.
 std::vector<std::string> lines_of(const std::string& text);

@@ -207,7 +207,7 @@ TEST_CASE("every example mirai.yaml is free of problems and renders", "[config]"
     CHECK(d.empty());
     CHECK(!c.profiles.empty());
     for (const auto& [name, profile] : c.profiles) {
-      auto backend = make_backend(profile.launcher);
+      auto backend = make_backend(profile);
       if (!backend) continue;  // local, and launchers not built yet
       auto rendered = backend->render(make_spec(profile, 2, "tcp://127.0.0.1:5555"));
       INFO(name << ": " << (rendered ? "" : rendered.message()));

@@ -1,12 +1,15 @@
 #include "launcher/backend.hpp"
+#include "schedulers/pbs/pbs.hpp"
 #include "schedulers/sge/sge.hpp"
 #include "schedulers/slurm/slurm.hpp"
 
 namespace mirai::launcher {
 
-std::unique_ptr<Backend> make_backend(const std::string& launcher) {
+std::unique_ptr<Backend> make_backend(const ProfileConfig& profile) {
+  const std::string& launcher = profile.launcher;
   if (launcher == "slurm") return slurm::make();
   if (launcher == "sge") return sge::make();
+  if (launcher == "pbs") return pbs::make(profile);
   return nullptr;
 }
 

@@ -37,13 +37,7 @@ class Sge : public Backend {
                          {"qsub", "-terse"});
   }
 
-  Expected<Submitted> submit(const Submission& s) override {
-    auto out = run_checked(s.argv, s.script, kCommandTimeout);
-    if (!out) return out.status();
-    auto id = parse_qsub(out->out);
-    if (!id) return Status::error("`qsub -terse` printed no job id: " + id.message());
-    return Submitted{{*id}, out->out + out->err};
-  }
+  Expected<Submitted> submit(const Submission& s) override { return submit_script(s, parse_qsub); }
 
   Expected<std::vector<JobStatus>> status(const std::vector<std::string>& ids) override {
     if (ids.empty()) return std::vector<JobStatus>{};

@@ -37,11 +37,7 @@ class Slurm : public Backend {
   }
 
   Expected<Submitted> submit(const Submission& s) override {
-    auto out = run_checked(s.argv, s.script, kCommandTimeout);
-    if (!out) return out.status();
-    auto id = parse_sbatch(out->out);
-    if (!id) return Status::error("`sbatch --parsable` printed no job id: " + id.message());
-    return Submitted{{*id}, out->out + out->err};
+    return submit_script(s, parse_sbatch);
   }
 
   Expected<std::vector<JobStatus>> status(const std::vector<std::string>& ids) override {

@@ -41,7 +41,7 @@ std::string check_map_runs_in_one_array(const TempDir& dir, const LiveLauncher& 
     pid_t daemon = 0;
     REQUIRE(lines >> arg >> job >> index >> daemon);
     CHECK(arg == std::to_string(i));
-    CHECK(job == id);  // every task ran inside the one array this run submitted
+    CHECK(l.job_of(job) == id);  // every task ran inside the one array this run submitted
     CHECK((index == "1" || index == "2" || index == "3"));
     daemons.insert(daemon);
   }

@@ -19,6 +19,8 @@ struct LiveLauncher {
   std::string index_env;  // and the array index: SLURM_ARRAY_TASK_ID
   // What the scheduler still holds of job `id` (queued or running); "" when nothing.
   std::function<std::string(const std::string& id)> active;
+  // The recorded job id of what `job_env` holds inside a job, when they differ (Torque).
+  std::function<std::string(std::string)> job_of = [](std::string id) { return id; };
 };
 
 // `mirai ARGS...`
