@@ -137,11 +137,32 @@ Expected<std::vector<Submission>> render_arrays(
 
 Expected<Backend::Submitted> submit_script(
     const Submission& s, const std::function<Expected<std::string>(const std::string&)>& parse) {
-  auto out = run_checked(s.argv, s.script, std::chrono::seconds(60));
+  auto out = run_checked(s.argv, s.script, kSchedulerCommandTimeout);
   if (!out) return out.status();
   auto id = parse(out->out);
   if (!id) return Status::error("`" + join(s.argv, " ") + "` printed no job id: " + id.message());
   return Backend::Submitted{{*id}, out->out + out->err};
+}
+
+bool only_gone_jobs(const std::string& err, const std::vector<std::string>& gone) {
+  for (const auto& line : lines_of(err)) {
+    bool known = false;
+    for (const auto& g : gone) known = known || line.find(g) != std::string::npos;
+    if (!known) return false;
+  }
+  return true;
+}
+
+Status cancel_jobs(const std::string& command, const std::vector<std::string>& ids,
+                   const std::vector<std::string>& gone) {
+  if (ids.empty()) return Status();
+  std::vector<std::string> argv = {command};
+  argv.insert(argv.end(), ids.begin(), ids.end());
+  auto out = run_command(argv, "", kSchedulerCommandTimeout);
+  if (!out) return out.status();
+  if (out->exit_code != 0 && !only_gone_jobs(out->err, gone))
+    return Status::error(describe_failure(argv, *out));
+  return Status();
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

@@ -2,6 +2,7 @@
 // starts N daemons (pure), submit it, ask the status of many jobs at once, cancel.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <set>
@@ -89,10 +90,20 @@ Expected<std::vector<Submission>> render_arrays(
     const std::function<Expected<TemplateValues>(int first, int last)>& values,
     const std::vector<std::string>& submit_argv);
 
+// How long a scheduler command (sbatch, qstat, bkill, ...) may take before it counts as failed.
+inline constexpr std::chrono::seconds kSchedulerCommandTimeout{60};
+
 // Runs the submission's command with its script on stdin and reads the job id from what it
 // printed with `parse`; a failure names the command.
 Expected<Backend::Submitted> submit_script(
     const Submission& s, const std::function<Expected<std::string>(const std::string&)>& parse);
+
+// Whether every line of `err` says (with one of `gone`) that a job already left the system.
+bool only_gone_jobs(const std::string& err, const std::vector<std::string>& gone);
+// Runs `command ids...` (scancel, qdel, bkill); a failure that only says, with one of `gone`,
+// that some jobs already ended is not one.
+Status cancel_jobs(const std::string& command, const std::vector<std::string>& ids,
+                   const std::vector<std::string>& gone);
 
 // The non-empty lines of a command's output, trailing spaces and '\r' removed.
 std::vector<std::string> lines_of(const std::string& text);

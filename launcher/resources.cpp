@@ -29,12 +29,13 @@ const std::vector<ResourceKey>& resource_keys(const std::string& launcher) {
       {"pe", T::kName},       {"slots", T::kCount},
       {"job_name", T::kName}, {"max_array_size", T::kCount}};
   static const std::vector<ResourceKey> pbs = {
-      {"flavour", T::kFlavour}, {"queue", T::kName}, {"account", T::kName}, {"time", T::kTime},
-      {"mem", T::kSize},        {"cpus", T::kCount}, {"gpus", T::kCount},   {"job_name", T::kName},
-      {"max_array_size", T::kCount}};
+      {"flavour", T::kFlavour}, {"queue", T::kName},    {"account", T::kName},
+      {"time", T::kTime},       {"mem", T::kSize},      {"cpus", T::kCount},
+      {"gpus", T::kCount},      {"job_name", T::kName}, {"max_array_size", T::kCount}};
   static const std::vector<ResourceKey> lsf = {
-      {"queue", T::kName}, {"project", T::kName}, {"time", T::kTime},    {"mem", T::kSize},
-      {"cpus", T::kCount}, {"gpus", T::kCount},   {"job_name", T::kName}};
+      {"queue", T::kName},    {"project", T::kName},        {"time", T::kTime},
+      {"mem", T::kSize},      {"cpus", T::kCount},          {"gpus", T::kCount},
+      {"job_name", T::kName}, {"max_array_size", T::kCount}};
   static const std::vector<ResourceKey> none;
   if (launcher == "slurm") return slurm;
   if (launcher == "sge") return sge;

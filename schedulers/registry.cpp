@@ -1,4 +1,5 @@
 #include "launcher/backend.hpp"
+#include "schedulers/lsf/lsf.hpp"
 #include "schedulers/pbs/pbs.hpp"
 #include "schedulers/sge/sge.hpp"
 #include "schedulers/slurm/slurm.hpp"
@@ -10,6 +11,7 @@ std::unique_ptr<Backend> make_backend(const ProfileConfig& profile) {
   if (launcher == "slurm") return slurm::make();
   if (launcher == "sge") return sge::make();
   if (launcher == "pbs") return pbs::make(profile);
+  if (launcher == "lsf") return lsf::make();
   return nullptr;
 }
 

@@ -9,8 +9,6 @@ namespace mirai::launcher::pbs {
 
 namespace {
 
-constexpr std::chrono::seconds kCommandTimeout{60};
-
 bool torque(const ProfileConfig& p) {
   auto it = p.resources.find("flavour");
   return it != p.resources.end() && it->second == "torque";
@@ -23,14 +21,8 @@ std::string array_of(const std::string& id) {
   return id.substr(0, open + 1) + id.substr(close);
 }
 
-// Whether stderr holds only what qstat and qdel say about jobs that already left.
-bool only_gone_jobs(const std::string& err) {
-  for (const auto& line : lines_of(err))
-    if (line.find("Unknown Job Id") == std::string::npos &&
-        line.find("Job has finished") == std::string::npos)
-      return false;
-  return true;
-}
+// What qstat and qdel say about jobs that already left.
+const std::vector<std::string> kGone = {"Unknown Job Id", "Job has finished"};
 
 class Pbs : public Backend {
  public:
@@ -54,9 +46,9 @@ class Pbs : public Backend {
     std::vector<std::string> argv = {"qstat", "-f", "-t"};
     if (!torque_) argv.push_back("-x");
     argv.insert(argv.end(), ids.begin(), ids.end());
-    auto out = run_command(argv, "", kCommandTimeout);
+    auto out = run_command(argv, "", kSchedulerCommandTimeout);
     if (!out) return out.status();
-    if (out->exit_code != 0 && !only_gone_jobs(out->err))
+    if (out->exit_code != 0 && !only_gone_jobs(out->err, kGone))
       return Status::error(describe_failure(argv, *out));
     std::vector<JobStatus> result;
     for (auto& s : parse_qstat_full(out->out))
@@ -71,14 +63,7 @@ class Pbs : public Backend {
   }
 
   Status cancel(const std::vector<std::string>& ids) override {
-    if (ids.empty()) return Status();
-    std::vector<std::string> argv = {"qdel"};
-    argv.insert(argv.end(), ids.begin(), ids.end());
-    auto out = run_command(argv, "", kCommandTimeout);
-    if (!out) return out.status();
-    if (out->exit_code != 0 && !only_gone_jobs(out->err))
-      return Status::error(describe_failure(argv, *out));
-    return Status();
+    return cancel_jobs("qdel", ids, kGone);
   }
 
   int max_array_size(const ProfileConfig& profile) override {

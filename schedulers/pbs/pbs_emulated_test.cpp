@@ -2,36 +2,16 @@
 // they accept only real qsub/qstat/qdel options, print the real formats, and run the jobs for
 // real with PBS's environment. Labelled "emulated": this is not coverage against a real PBS.
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/fake_scheduler.hpp"
 #include "tests/support/launcher_live.hpp"
 
 using namespace mirai::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-const std::string kEmulated = std::string(MIRAI_TEST_SOURCE_DIR) + "/tests/emulated";
-
-// Puts the fake PBS of `flavour` first on PATH with its state in `dir`; stops whatever it
-// started when the test ends.
-class FakePbs {
- public:
-  FakePbs(const TempDir& dir, const std::string& flavour) : state_(dir.file("pbs-state")) {
-    static const std::string path = std::getenv("PATH");
-    setenv("PATH", (kEmulated + "/pbs:" + path).c_str(), 1);
-    setenv("FAKESCHED_DIR", state_.c_str(), 1);
-    setenv("FAKESCHED_PBS_FLAVOUR", flavour.c_str(), 1);
-  }
-  ~FakePbs() { run({kEmulated + "/fake_scheduler.py", "--cleanup"}); }
-  // Every call the fakes saw, one JSON object per line.
-  std::string calls() const { return read_file(state_ + "/calls.log"); }
-
- private:
-  std::string state_;
-};
 
 LiveLauncher pbs(const TempDir& dir, const std::string& flavour, const std::string& extra = "") {
   std::ofstream(dir.file("mirai.yaml")) << "profiles:\n"
@@ -75,7 +55,7 @@ TEST_CASE("pbs (emulated): map --profile runs an array on PBS Pro and on Torque"
   for (const char* flavour : {"pro", "torque"}) {
     INFO(flavour);
     TempDir dir;
-    FakePbs fake(dir, flavour);
+    FakeScheduler fake(dir, "pbs", flavour);
     std::string id = check_map_runs_in_one_array(dir, pbs(dir, flavour));
     CHECK(id == "100[].fakeserver");
     std::string calls = fake.calls();
@@ -87,7 +67,7 @@ TEST_CASE("pbs (emulated): map --profile runs an array on PBS Pro and on Torque"
 
 TEST_CASE("pbs (emulated): SIGTERM to map deletes the array and its tasks", "[pbs][emulated]") {
   TempDir dir;
-  FakePbs fake(dir, "pro");
+  FakeScheduler fake(dir, "pbs", "pro");
   check_sigterm_cancels(dir, pbs(dir, "pro"));
 }
 
@@ -96,14 +76,14 @@ TEST_CASE("pbs (emulated): mirai launch feeds a dispatcher and status shows job 
   for (const char* flavour : {"pro", "torque"}) {
     INFO(flavour);
     TempDir dir;
-    FakePbs fake(dir, flavour);
+    FakeScheduler fake(dir, "pbs", flavour);
     check_launch_feeds_dispatcher(dir, pbs(dir, flavour));
   }
 }
 
 TEST_CASE("pbs (emulated): rejected and stuck launches are reported", "[pbs][emulated]") {
   TempDir dir;
-  FakePbs fake(dir, "pro");
+  FakeScheduler fake(dir, "pbs", "pro");
   auto l = pbs(dir, "pro", R"(  badqueue:
     launcher: pbs
     url: tcp://127.0.0.1:0

@@ -9,8 +9,6 @@ namespace mirai::launcher::sge {
 
 namespace {
 
-constexpr std::chrono::seconds kCommandTimeout{60};
-
 bool all_digits(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
@@ -42,7 +40,7 @@ class Sge : public Backend {
   Expected<std::vector<JobStatus>> status(const std::vector<std::string>& ids) override {
     if (ids.empty()) return std::vector<JobStatus>{};
     std::vector<std::string> argv = {"qstat", "-xml", "-g", "d"};
-    auto out = run_checked(argv, "", kCommandTimeout);
+    auto out = run_checked(argv, "", kSchedulerCommandTimeout);
     if (!out) return out.status();
     std::vector<JobStatus> result;
     std::set<std::string> wanted(ids.begin(), ids.end()), seen;
@@ -51,7 +49,7 @@ class Sge : public Backend {
       if (!wanted.count(job)) continue;
       seen.insert(job);
       if (s.state == JobState::kFailed) {  // Eqw: say why, as `qstat -j` tells it
-        auto why = run_command({"qstat", "-j", job}, "", kCommandTimeout);
+        auto why = run_command({"qstat", "-j", job}, "", kSchedulerCommandTimeout);
         if (why && why->exit_code == 0) {
           std::string reason = parse_error_reason(why->out);
           if (!reason.empty()) s.detail += ": " + reason;
@@ -62,7 +60,7 @@ class Sge : public Backend {
     // Jobs that left the queue: qacct knows how each task ended once accounting is written.
     for (const auto& id : ids) {
       if (seen.count(id)) continue;
-      auto acct = run_command({"qacct", "-j", id}, "", kCommandTimeout);
+      auto acct = run_command({"qacct", "-j", id}, "", kSchedulerCommandTimeout);
       std::vector<JobStatus> ended;
       if (acct && acct->exit_code == 0) ended = parse_qacct(acct->out);
       if (ended.empty()) result.push_back({id, JobState::kFinished, "no longer in the queue"});
@@ -75,7 +73,7 @@ class Sge : public Backend {
     if (ids.empty()) return Status();
     std::vector<std::string> argv = {"qdel"};
     argv.insert(argv.end(), ids.begin(), ids.end());
-    auto out = run_command(argv, "", kCommandTimeout);
+    auto out = run_command(argv, "", kSchedulerCommandTimeout);
     if (!out) return out.status();
     if (out->exit_code == 0) return Status();
     // `denied: job "12" does not exist` only means it ended already.
@@ -88,7 +86,7 @@ class Sge : public Backend {
   int max_array_size(const ProfileConfig& profile) override {
     if (auto it = profile.resources.find("max_array_size"); it != profile.resources.end())
       return std::atoi(it->second.c_str());
-    auto out = run_command({"qconf", "-sconf"}, "", kCommandTimeout);
+    auto out = run_command({"qconf", "-sconf"}, "", kSchedulerCommandTimeout);
     if (!out || out->exit_code != 0) return 0;
     int tasks = parse_max_aj_tasks(out->out);
     return tasks > 0 ? tasks + 1 : 0;  // a cap on the count: indices 1..max_aj_tasks

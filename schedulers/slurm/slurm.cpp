@@ -9,8 +9,6 @@ namespace mirai::launcher::slurm {
 
 namespace {
 
-constexpr std::chrono::seconds kCommandTimeout{60};
-
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
   std::string part;
@@ -45,7 +43,7 @@ class Slurm : public Backend {
     std::vector<std::string> argv = {
         "squeue",       "--noheader",        "--array",
         "--states=all", "--format=%i|%T|%r", "--jobs=" + join(ids, ",")};
-    auto out = run_command(argv, "", kCommandTimeout);
+    auto out = run_command(argv, "", kSchedulerCommandTimeout);
     if (!out) return out.status();
     std::vector<JobStatus> result;
     if (out->exit_code == 0) {
@@ -63,7 +61,7 @@ class Slurm : public Backend {
     if (gone.empty()) return result;
     std::vector<std::string> sacct = {
         "sacct", "-X", "-n", "-P", "-o", "JobID,State,ExitCode", "-j", join(gone, ",")};
-    auto acct = run_command(sacct, "", kCommandTimeout);
+    auto acct = run_command(sacct, "", kSchedulerCommandTimeout);
     std::vector<JobStatus> ended;
     if (acct && acct->exit_code == 0) ended = parse_sacct(acct->out);
     for (const auto& id : gone) {
@@ -79,21 +77,13 @@ class Slurm : public Backend {
   }
 
   Status cancel(const std::vector<std::string>& ids) override {
-    if (ids.empty()) return Status();
-    std::vector<std::string> argv = {"scancel"};
-    argv.insert(argv.end(), ids.begin(), ids.end());
-    auto out = run_command(argv, "", kCommandTimeout);
-    if (!out) return out.status();
-    // scancel of a job that already ended says "Invalid job id" and is not a failure here.
-    if (out->exit_code != 0 && out->err.find("Invalid job id") == std::string::npos)
-      return Status::error(describe_failure(argv, *out));
-    return Status();
+    return cancel_jobs("scancel", ids, {"Invalid job id"});
   }
 
   int max_array_size(const ProfileConfig& profile) override {
     if (auto it = profile.resources.find("max_array_size"); it != profile.resources.end())
       return std::atoi(it->second.c_str());
-    auto out = run_command({"scontrol", "show", "config"}, "", kCommandTimeout);
+    auto out = run_command({"scontrol", "show", "config"}, "", kSchedulerCommandTimeout);
     if (!out || out->exit_code != 0) return 0;
     return parse_max_array_size(out->out);
   }

@@ -503,6 +503,185 @@ def pbs_qdel(d, argv):
     return code
 
 
+# --- LSF --------------------------------------------------------------------------------------
+
+# bsub's options: those that take a value, and flags. Anything else is illegal.
+BSUB_VALUE = {"-J", "-o", "-e", "-oo", "-eo", "-q", "-P", "-W", "-M", "-R", "-n", "-gpu", "-cwd",
+              "-w", "-E", "-Ep", "-L", "-m", "-b", "-t", "-G", "-g", "-sla", "-app", "-U", "-We",
+              "-S", "-F", "-D", "-C", "-c", "-v", "-u", "-i", "-f", "-k", "-Jd", "-p", "-hl"}
+BSUB_FLAG = {"-H", "-x", "-B", "-N", "-K", "-I", "-Ip", "-Is", "-r", "-rn", "-h", "-V", "-ti"}
+BSUB_EMULATED = {"-J", "-o", "-e", "-oo", "-eo", "-q", "-P", "-W", "-M", "-R", "-n", "-gpu", "-H",
+                 "-cwd"}
+BSUB_USAGE = ("Usage: bsub [-h] [-V] [-H] [-x] [-r | -rn] [-N] [-B] [-I | -Ip | -Is | -K]\n"
+              "\t[-q queue_name ...] [-m host_name[+[pref_level]] | host_group[+[pref_level]] ...]\n"
+              "\t[-n min_processors[,max_processors]] [-R res_req] [-J job_name] [-W run_limit]\n"
+              "\t[-M mem_limit] [-o out_file] [-e err_file] [-oo out_file] [-eo err_file]\n"
+              "\t[-P project_name] [-gpu gpu_req] [-cwd cwd] [command [argument ...]]")
+
+
+def lsf_parse(words, job):
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if not w.startswith("-"):
+            return words[i:]
+        if w not in BSUB_VALUE and w not in BSUB_FLAG:
+            fail("bsub: illegal option -- %s\n%s" % (w.lstrip("-"), BSUB_USAGE), 255)
+        value = None
+        if w in BSUB_VALUE:
+            if i + 1 >= len(words):
+                fail("bsub: option requires an argument -- %s\n%s" % (w.lstrip("-"), BSUB_USAGE),
+                     255)
+            value = words[i + 1]
+            i += 1
+        i += 1
+        if w not in BSUB_EMULATED:
+            fail("bsub: %s is valid but not emulated by this fake LSF" % w, 255)
+        if w == "-J":
+            m = re.fullmatch(r"([A-Za-z0-9._-]+)(?:\[(\d+)-(\d+)\])?", value)
+            if not m or (m.group(2) and int(m.group(2)) > int(m.group(3))):
+                fail("%s: Bad job name. Job not submitted." % value, 255)
+            job["name"] = m.group(1)
+            if m.group(2):
+                job["indices"] = list(range(int(m.group(2)), int(m.group(3)) + 1))
+                job["array"] = True
+                if int(m.group(3)) > int(os.environ.get("FAKESCHED_MAX_ARRAY_SIZE", "1000")):
+                    fail("Job array index too large. Job not submitted.", 255)
+        elif w in ("-o", "-oo"):
+            job["out"] = value
+        elif w in ("-e", "-eo"):
+            job["err"] = value
+        elif w == "-q":
+            if value not in os.environ.get("FAKESCHED_QUEUES", "normal").split(","):
+                fail("%s: No such queue. Job not submitted." % value, 255)
+            job["queue"] = value
+        elif w == "-W" and not re.fullmatch(r"(\d+:)?\d+", value):
+            fail("%s: Bad RUNLIMIT specification. Job not submitted." % value, 255)
+        elif w == "-M" and not re.fullmatch(r"\d+(KB|MB|GB|TB)?", value):
+            fail("%s: Bad MEMLIMIT specification. Job not submitted." % value, 255)
+        elif w == "-n" and not re.fullmatch(r"\d+(,\d+)?", value):
+            fail("%s: Bad argument for option -n. Job not submitted." % value, 255)
+        elif w == "-R" and not re.fullmatch(r"(rusage|span|select|order|same)\[[^\]]*\]( .*)?", value):
+            fail("%s: Bad resource requirement syntax. Job not submitted." % value, 255)
+        elif w == "-gpu" and not re.fullmatch(r"num=\d+(:[a-z_]+=[\w.]+)*|-", value):
+            fail("%s: Bad GPU requirement syntax. Job not submitted." % value, 255)
+        elif w == "-H":
+            job["held"] = True
+        elif w == "-cwd":
+            job["cwd"] = value
+    return []
+
+
+def lsf_element_env(job, index):
+    env = {"LSB_JOBID": str(job["seq"]), "LSB_QUEUE": job.get("queue", "normal"),
+           "LS_SUBCWD": job["cwd"], "LSB_JOBNAME": job["name"]}
+    if job["array"]:
+        env.update(LSB_JOBINDEX=str(index), LSB_JOBINDEX_END=str(job["indices"][-1]),
+                   LSB_JOBNAME="%s[%d]" % (job["name"], index))
+    else:
+        env["LSB_JOBINDEX"] = "0"
+    return env
+
+
+def lsf_output_paths(job, index):
+    def expand(path):
+        return path.replace("%J", str(job["seq"])).replace("%I", str(index if job["array"] else 0))
+    out = expand(job["out"]) if job.get("out") else os.devnull  # no -o: LSF mails the output
+    err = expand(job["err"]) if job.get("err") else None  # no -e: stderr goes with stdout
+    return out, err
+
+
+def lsf_bsub(d, argv):
+    script = sys.stdin.read() if not [a for a in argv if not a.startswith("-")] else ""
+    log_call(d, ["bsub"] + argv, script)
+    job = {"kind": "lsf", "name": "STDIN", "indices": [0], "array": False, "held": False,
+           "cwd": os.getcwd()}
+    lsf_parse(script_directives(script, "#BSUB"), job)
+    if lsf_parse(argv, job):
+        fail("bsub: this fake LSF takes the job script on stdin only (bsub < script)", 255)
+    if not script.strip():
+        fail("bsub: the job script is empty. Job not submitted.", 255)
+    queue = job.get("queue", "normal")
+    return submit(d, job, script,
+                  lambda seq: "Job <%d> is submitted to queue <%s>." % (seq, queue))
+
+
+def lsf_stat(d, job, index):
+    state, value = element_state(d, job["seq"], index)
+    if state == "Q":
+        return ("PSUSP" if job["held"] else "PEND"), None
+    if state == "R":
+        return "RUN", None
+    return ("DONE" if state == "F" and value == 0 else "EXIT"), value
+
+
+def lsf_bjobs(d, argv):
+    log_call(d, ["bjobs"] + argv, "")
+    show_all, header, fields, ids, i = False, True, None, [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "-a":
+            show_all = True
+        elif a == "-noheader":
+            header = False
+        elif a == "-o" and i + 1 < len(argv):
+            fields = argv[i + 1]
+            i += 1
+        elif a in ("-w", "-l", "-A", "-d", "-p", "-r", "-s", "-u", "-q", "-J", "-json", "-W"):
+            fail("bjobs: %s is valid but not emulated by this fake LSF" % a, 255)
+        elif a.startswith("-"):
+            fail("bjobs: illegal option -- %s\nUsage: bjobs [-h] [-V] [-a] [-noheader] "
+                 "[-o \"field_name ...\"] [jobId | \"jobId[index_list]\" ...]" % a.lstrip("-"), 255)
+        else:
+            ids.append(a)
+        i += 1
+    m = re.fullmatch(r"((?:\w+ ?)+?)(?: delimiter='(.)')?", fields or "")
+    names = m.group(1).split() if m else []
+    if not names or not set(names) <= {"jobid", "stat", "exit_code", "jobindex", "job_name"}:
+        fail("bjobs: this fake LSF emulates only -o \"jobid stat exit_code jobindex "
+             "[job_name] [delimiter='c']\"", 255)
+    delimiter = m.group(2) or " "
+    if header:
+        print(delimiter.join(n.upper() for n in names))
+    found = False
+    for text in ids:
+        job = load_job(d, int(text)) if text.isdigit() else None
+        rows = []
+        for index in (job["indices"] if job else []):
+            stat, code = lsf_stat(d, job, index)
+            if stat in ("DONE", "EXIT") and not show_all:
+                continue
+            values = {"jobid": str(job["seq"]), "stat": stat, "jobindex": str(index),
+                      "exit_code": "-" if code is None or code == 0 else str(code),
+                      "job_name": job["name"] + ("[%d]" % index if job["array"] else "")}
+            rows.append(delimiter.join(values[n] for n in names))
+        if not rows:
+            sys.stderr.write("Job <%s> is not found\n" % text)
+        found = found or bool(rows)
+        for row in rows:
+            print(row)
+    return 0 if found else 255
+
+
+def lsf_bkill(d, argv):
+    log_call(d, ["bkill"] + argv, "")
+    if not argv or any(a.startswith("-") for a in argv):
+        fail("bkill: this fake LSF emulates only bkill jobId ...", 255)
+    code = 0
+    for text in argv:
+        job = load_job(d, int(text)) if text.isdigit() else None
+        if not job:
+            sys.stderr.write("Job <%s>: No matching job found\n" % text)
+            code = 255
+        elif os.path.exists(os.path.join(job_dir(d, job["seq"]), "done")):
+            sys.stderr.write("Job <%s>: Job has already finished\n" % text)
+            code = 255
+        else:
+            open(os.path.join(job_dir(d, job["seq"]), "cancel"), "w").close()
+            print("Job <%s> is being terminated" % text)
+    return code
+
+
 # --- cleanup ----------------------------------------------------------------------------------
 
 def cleanup(d):
@@ -529,9 +708,10 @@ def cleanup(d):
     return 0
 
 
-ELEMENT_ENV = {"pbs": pbs_element_env}
-OUTPUT_PATHS = {"pbs": pbs_output_paths}
-COMMANDS = {"qsub": pbs_qsub, "qstat": pbs_qstat, "qdel": pbs_qdel}
+ELEMENT_ENV = {"pbs": pbs_element_env, "lsf": lsf_element_env}
+OUTPUT_PATHS = {"pbs": pbs_output_paths, "lsf": lsf_output_paths}
+COMMANDS = {"qsub": pbs_qsub, "qstat": pbs_qstat, "qdel": pbs_qdel,
+            "bsub": lsf_bsub, "bjobs": lsf_bjobs, "bkill": lsf_bkill}
 PROG = os.path.basename(sys.argv[0])
 
 if __name__ == "__main__":

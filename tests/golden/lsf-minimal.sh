@@ -1,0 +1,8 @@
+#!/bin/sh
+#BSUB -J "mirai-p[1-1]"
+#BSUB -o /dev/null
+cd /w || exit 1
+/usr/bin/mirai daemon tcp://127.0.0.1:4000
+code=$?
+# 0: the dispatcher closed the connection; 1, 2, 3: idletime, walltime or maxtasks reached.
+case $code in 0|1|2|3) exit 0 ;; *) exit $code ;; esac
