@@ -13,7 +13,7 @@ bool all_digits(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
-// The text of each <tag>...</tag> inside `block`, in order.
+// The text of the first <tag>...</tag> inside `block`, or "".
 std::string element(const std::string& block, const std::string& tag) {
   auto open = block.find("<" + tag + ">");
   if (open == std::string::npos) return "";
