@@ -30,15 +30,16 @@ void detect_job(DaemonOptions& o) {
     const char* v = std::getenv(name);
     return v ? v : "";
   };
-  for (const char* id :
-       {"SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID", "JOB_ID", "PBS_ARRAY_ID", "PBS_JOBID", "LSB_JOBID"})
+  // MIRAI_JOB_*: set by the ssh and local launchers.
+  for (const char* id : {"MIRAI_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID", "JOB_ID",
+                         "PBS_ARRAY_ID", "PBS_JOBID", "LSB_JOBID"})
     if (o.job_id.empty()) o.job_id = env(id);
   // A Torque subjob's PBS_JOBID is "12[3].server"; report its array "12[].server", as submitted.
   auto open = o.job_id.find('['), close = o.job_id.find(']');
   if (open != std::string::npos && close != std::string::npos && close > open + 1)
     o.job_id.erase(open + 1, close - open - 1);
-  for (const char* idx :
-       {"SLURM_ARRAY_TASK_ID", "SGE_TASK_ID", "PBS_ARRAY_INDEX", "PBS_ARRAYID", "LSB_JOBINDEX"}) {
+  for (const char* idx : {"MIRAI_JOB_INDEX", "SLURM_ARRAY_TASK_ID", "SGE_TASK_ID",
+                          "PBS_ARRAY_INDEX", "PBS_ARRAYID", "LSB_JOBINDEX"}) {
     std::string v = env(idx);
     if (o.array_index == 0 && !v.empty() && v.find_first_not_of("0123456789") == std::string::npos)
       o.array_index = static_cast<std::uint32_t>(std::strtoul(v.c_str(), nullptr, 10));

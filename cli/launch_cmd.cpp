@@ -48,6 +48,7 @@ int launch_main(const Args& args) {
   }
   launcher::LaunchSpec spec = launcher::make_spec(profile, n, url);
   spec.max_array_size = chosen->backend->max_array_size(profile);
+  spec.attached = false;  // the daemons serve the dispatcher after this command returns
   auto launch = launcher::Launch::start(std::move(chosen->backend), spec, chosen->root);
   if (!launch) {
     std::cerr << "mirai launch: " << launch.message() << "\n";

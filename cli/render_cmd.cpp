@@ -44,8 +44,8 @@ int render_main(const Args& args) {
     return 1;
   }
   for (const auto& s : *submissions) {
-    std::cout << "# daemons " << s.first << "-" << s.last << ": " << launcher::shell_join(s.argv)
-              << (s.script.empty() ? "" : " < script") << "\n"
+    std::cout << "# daemons " << s.first << "-" << s.last << ": "
+              << launcher::shown_command(s, "script") << "\n"
               << s.script;
   }
   return 0;

@@ -51,7 +51,8 @@ int posix_spawn_child(pid_t* pid, const SpawnOptions& options, int in_fd, int ou
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   auto wire = [&](S mode, int pipe_end, int target, int flags) {
-    if (mode == S::kPipe) posix_spawn_file_actions_adddup2(&fa, pipe_end, target);
+    if (mode == S::kPipe || mode == S::kFile)
+      posix_spawn_file_actions_adddup2(&fa, pipe_end, target);
     if (mode == S::kNull) posix_spawn_file_actions_addopen(&fa, target, "/dev/null", flags, 0);
   };
   wire(options.in, in_fd, 0, O_RDONLY);
@@ -169,6 +170,19 @@ Expected<Child> spawn(const SpawnOptions& options) {
     for (int* p : {in_pipe, out_pipe, err_pipe}) close_fd(p[0]), close_fd(p[1]);
     return Status::error(std::string("cannot create pipes: ") + std::strerror(e));
   }
+  if (options.in == S::kFile) return Status::error("cannot start a process: stdin cannot be kFile");
+  if (options.out == S::kFile || options.err == S::kFile) {
+    int fd = open(options.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      int e = errno;
+      for (int* p : {in_pipe, out_pipe, err_pipe}) close_fd(p[0]), close_fd(p[1]);
+      return Status::error("cannot open " + options.file + ": " + std::strerror(e));
+    }
+    // The file stands in for the write ends of the pipes; it is closed with them below.
+    if (options.out == S::kFile) out_pipe[1] = fd;
+    if (options.err == S::kFile)
+      err_pipe[1] = options.out == S::kFile ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : fd;
+  }
 
   std::vector<std::string> args = options.argv;
   std::vector<std::string> env = merged_environment(options.env);
@@ -177,9 +191,7 @@ Expected<Child> spawn(const SpawnOptions& options) {
   pid_t pid = -1;
   int rv;
   if (options.die_with_parent) {
-    const int fds[3] = {options.in == S::kPipe ? in_pipe[0] : -1,
-                        options.out == S::kPipe ? out_pipe[1] : -1,
-                        options.err == S::kPipe ? err_pipe[1] : -1};
+    const int fds[3] = {options.in == S::kPipe ? in_pipe[0] : -1, out_pipe[1], err_pipe[1]};
     const bool null_fds[3] = {options.in == S::kNull, options.out == S::kNull,
                               options.err == S::kNull};
     rv = fork_exec(&pid, find_program(args[0]), argp.data(), envp.data(), options, fds, null_fds);

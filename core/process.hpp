@@ -24,8 +24,10 @@ struct SpawnOptions {
   // The child gets SIGKILL when the thread that started it ends, even by SIGKILL (Linux
   // PR_SET_PDEATHSIG): a task never outlives a daemon that a scheduler killed.
   bool die_with_parent = false;
-  enum class Stdio { kInherit, kNull, kPipe };
+  // kFile: appended to `file` (created 0600 when missing); only for out and err.
+  enum class Stdio { kInherit, kNull, kPipe, kFile };
   Stdio in = Stdio::kNull, out = Stdio::kInherit, err = Stdio::kInherit;
+  std::string file;
 };
 
 struct Child {

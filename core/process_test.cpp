@@ -1,6 +1,7 @@
 #include "core/process.hpp"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
@@ -87,4 +88,30 @@ TEST_CASE("a background process holding the pipes does not hold up the result", 
   CHECK(r.out == "done\n");
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
   kill(std::stoi(r.err), SIGKILL);
+}
+
+TEST_CASE("output to a file is appended, private, from both streams and both spawn paths",
+          "[process]") {
+  test::TempDir dir;
+  for (bool die_with_parent : {false, true}) {
+    SpawnOptions o;
+    o.argv = {"/bin/sh", "-c", "echo out; echo err >&2"};
+    o.out = o.err = SpawnOptions::Stdio::kFile;
+    o.file = dir.file("log");
+    o.die_with_parent = die_with_parent;
+    auto child = spawn(o);
+    REQUIRE(child);
+    CHECK(wait_for_exit(child->pid, std::chrono::seconds(10)) == 0);
+  }
+  CHECK(test::read_file(dir.file("log")) == "out\nerr\nout\nerr\n");
+  struct stat st {};
+  REQUIRE(stat(dir.file("log").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  SpawnOptions bad;
+  bad.argv = {"/bin/true"};
+  bad.out = SpawnOptions::Stdio::kFile;
+  bad.file = dir.file("no/such/dir/log");
+  auto failed = spawn(bad);
+  REQUIRE_FALSE(failed);
+  CHECK_THAT(failed.message(), Catch::Contains("cannot open " + dir.file("no/such/dir/log")));
 }

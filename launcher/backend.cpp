@@ -36,6 +36,19 @@ std::string daemon_command_line(const LaunchSpec& spec, const std::string& url) 
   return shell_join(argv);
 }
 
+std::string shown_command(const Submission& s, const std::string& script_name) {
+  if (s.script.empty()) return shell_join(s.argv);
+  if (!s.script_in_argv || s.argv.empty()) return shell_join(s.argv) + " < " + script_name;
+  std::vector<std::string> rest(s.argv.begin(), s.argv.end() - 1);
+  std::string last = s.argv.back(), quoted = shell_quote(s.script);
+  if (last == s.script)
+    last = "<" + script_name + ">";
+  else if (last.size() >= quoted.size() &&
+           last.compare(last.size() - quoted.size(), quoted.size(), quoted) == 0)
+    last = last.substr(0, last.size() - quoted.size()) + "<" + script_name + ">";
+  return shell_join(rest) + " " + last;
+}
+
 const std::set<std::string>& common_placeholders() {
   static const std::set<std::string> names = {"job_name",   "array",    "log",      "workdir",
                                               "env",        "prologue", "epilogue", "daemon",

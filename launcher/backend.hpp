@@ -23,14 +23,25 @@ struct LaunchSpec {
   std::string command;     // the mirai executable where the daemons run
   std::string workdir;     // absolute
   int max_array_size = 0;  // the scheduler's cap on array indices; 0: none known
+  // ssh and local: the daemons stop when this process ends or cancels them (map, run); false
+  // for `mirai launch`, whose daemons serve a dispatcher after it has returned.
+  bool attached = true;
 };
 
 // One submission: a job script with the command that submits it (the script goes to the
-// command's stdin), or, for ssh and local, a command that starts daemons by itself.
+// command's stdin), or, for ssh and local, a command that runs the script itself (`sh -c`) and
+// whose process is the job.
 struct Submission {
-  std::string script;             // empty for ssh and local
+  std::string script;
   std::vector<std::string> argv;  // the submit command
   int first = 1, last = 1;        // the array indices it covers (daemons first..last)
+  // ssh and local: the job's id (known before it starts), whether the script is argv's last
+  // word instead of its stdin, whether it is attached (LaunchSpec::attached), and where the
+  // process's own output goes (set by Launch, in the job directory).
+  std::string id;
+  bool script_in_argv = false;
+  bool attached = true;
+  std::string log_file;
 };
 
 enum class JobState { kPending, kRunning, kFinished, kFailed, kCancelled, kUnknown };
@@ -104,6 +115,10 @@ bool only_gone_jobs(const std::string& err, const std::vector<std::string>& gone
 // that some jobs already ended is not one.
 Status cancel_jobs(const std::string& command, const std::vector<std::string>& ids,
                    const std::vector<std::string>& gone);
+
+// The submission's command as records and `mirai render` show it, with its script named
+// `script_name`: "sbatch --parsable < script.sh", "ssh ... -- host sh -c <script.sh>".
+std::string shown_command(const Submission& s, const std::string& script_name);
 
 // The non-empty lines of a command's output, trailing spaces and '\r' removed.
 std::vector<std::string> lines_of(const std::string& text);

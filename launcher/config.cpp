@@ -151,12 +151,22 @@ const Keys kProfileKeys = {
     "lsf",      "directives",     "prologue", "epilogue", "template", "env", "workdir",
     "log",      "launch_timeout", "hosts",    "tunnel",   "ssh"};
 const Keys kDaemonKeys = {"idletime", "walltime", "maxtasks", "command"};
-const Keys kSshKeys = {"connect_timeout", "remote_port", "identity_file",
-                       "config_file",     "options",     "log"};
+const Keys kSshKeys = {"connect_timeout", "remote_port", "identity_file", "config_file", "options"};
+// ssh options that run a command on this machine: they belong in an ssh config file.
+const std::set<std::string> kSshCommandOptions = {"proxycommand",       "localcommand",
+                                                  "permitlocalcommand", "knownhostscommand",
+                                                  "remotecommand",      "match"};
 
 std::string absolute(const std::string& path, const std::string& base_dir) {
   if (path.empty() || path[0] == '/') return path;
   return base_dir + "/" + path;
+}
+
+// "~/x" as $HOME/x, as ssh itself reads such paths.
+std::string home_relative(const std::string& path) {
+  const char* home = std::getenv("HOME");
+  if (path.rfind("~/", 0) != 0 || !home || !*home) return path;
+  return home + path.substr(1);
 }
 
 std::string control_problem(const std::string& s) {
@@ -319,25 +329,39 @@ class ProfileReader {
       }
     } else if (key == "workdir") {
       if (auto s = r_.string(v, "workdir")) {
-        p.workdir = absolute(*s, base_dir_);
+        // ssh: a directory on the host, relative to the login directory there.
+        p.workdir = p.launcher == "ssh" ? *s : absolute(*s, base_dir_);
         if (auto problem = control_problem(*s); !problem.empty())
           r_.error(v, "'workdir': " + problem);
       }
     } else if (key == "log") {
       if (auto s = r_.string(v, "log")) {
-        if (auto problem = log_problem(p.launcher, *s); !problem.empty())
+        // ssh and local quote it on a shell line; schedulers read it from a directive line.
+        bool shell = p.launcher == "ssh" || p.launcher == "local";
+        if (auto problem = shell ? control_problem(*s) : log_problem(p.launcher, *s);
+            !problem.empty() || s->empty())
           r_.error(
-              v, "'log' path '" + *s + "' cannot be used: " + problem,
-              "schedulers read it from a directive line; choose a path without spaces or quotes");
+              v,
+              "'log' path '" + *s + "' cannot be used: " + (s->empty() ? "it is empty" : problem),
+              shell ? "give a file path"
+                    : "schedulers read it from a directive line; choose a path without spaces or "
+                      "quotes");
         else
-          p.log = absolute(*s, base_dir_);
+          p.log = p.launcher == "ssh" ? *s : absolute(*s, base_dir_);
       }
     } else if (key == "launch_timeout") {
       if (auto d = r_.duration(v, "launch_timeout")) p.launch_timeout = *d;
     } else if (key == "hosts") {
       for (const auto& text : r_.lines(v, "hosts")) {
         std::string problem;
-        if (auto h = parse_host(text, problem))
+        auto h = parse_host(text, problem);
+        bool twice = false;
+        for (const auto& other : p.ssh.hosts)
+          twice = twice || (h && other.host == h->host && other.port == h->port);
+        if (twice)
+          r_.error(v, "host '" + text + "' is listed twice",
+                   "list each host once; 'workers' sets how many daemons run on the hosts");
+        else if (h)
           p.ssh.hosts.push_back(*h);
         else
           r_.error(v, "in '" + text + "': " + problem, "write it like ssh://user@host:22");
@@ -459,23 +483,21 @@ class ProfileReader {
             r_.error(value, "'" + key + "' must be a file path");
           else
             (key == "identity_file" ? p.ssh.identity_file : p.ssh.config_file) =
-                absolute(*s, base_dir_);
+                absolute(home_relative(*s), base_dir_);
         }
       } else if (key == "options") {
         for (const auto& o : r_.lines(value, "options")) {
+          std::string name = o.substr(0, o.find_first_of("= \t"));
+          for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
           if (!control_problem(o).empty() || o.empty() || o[0] == '-' ||
               o.find('=') == std::string::npos)
             r_.error(value, "ssh option '" + o + "' must look like Name=value",
                      "each becomes ssh -o Name=value");
+          else if (kSshCommandOptions.count(name))
+            r_.error(value, "ssh option '" + o + "' runs a command, which mirai.yaml may not",
+                     "put it in an ssh config file of your own and name it in 'config_file'");
           else
             p.ssh.options.push_back(o);
-        }
-      } else if (key == "log") {
-        if (auto s = r_.string(value, "log")) {
-          if (!control_problem(*s).empty() || s->empty())
-            r_.error(value, "'ssh: log' must be a file path on the host");
-          else
-            p.ssh.log = *s;
         }
       }
     }

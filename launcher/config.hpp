@@ -33,7 +33,6 @@ struct SshSettings {
   std::string identity_file;         // ssh -i
   std::string config_file;           // ssh -F
   std::vector<std::string> options;  // each becomes `-o VALUE`
-  std::string log = "/dev/null";     // the daemon's log file on the host
 };
 
 struct ProfileConfig {
@@ -49,8 +48,10 @@ struct ProfileConfig {
   std::vector<std::string> prologue, epilogue;   // shell lines around the daemon
   std::string template_file;                     // absolute; empty: the default template
   std::vector<std::pair<std::string, std::string>> env;
-  std::string workdir;  // absolute; empty: the directory the launch runs in
-  std::string log;      // daemon output (stdout and stderr); empty: discarded
+  // Absolute; empty: the directory the launch runs in. ssh: as written, a directory on the host
+  // (relative to the login directory there); empty: the login directory.
+  std::string workdir;
+  std::string log;  // daemon output (stdout and stderr); empty: discarded. ssh: on the host
   std::chrono::milliseconds launch_timeout{std::chrono::minutes(10)};
   SshSettings ssh;
 };

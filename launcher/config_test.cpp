@@ -62,6 +62,43 @@ TEST_CASE("the sketch from the design reads as written", "[config]") {
   CHECK(l.ssh.tunnel);
 }
 
+TEST_CASE("ssh profiles: paths on the host stay as written, and some options are refused",
+          "[config]") {
+  auto ok = parse(R"yaml(profiles:
+  r:
+    launcher: ssh
+    hosts: [ node1, "me@node2:2200" ]
+    workdir: sims/run 1
+    log: logs/mirai.log
+    ssh: { options: [ "ProxyJump=gateway", "Compression=yes" ], remote_port: 40100,
+           config_file: ~/.ssh/lab_config, identity_file: keys/id_lab }
+)yaml");
+  REQUIRE(ok.problems.empty());
+  const auto& r = ok.config.profiles["r"];
+  CHECK(r.workdir == "sims/run 1");  // relative to the login directory on the host
+  CHECK(r.log == "logs/mirai.log");
+  CHECK(r.ssh.hosts[1].port == 2200);
+  CHECK(r.ssh.options == std::vector<std::string>{"ProxyJump=gateway", "Compression=yes"});
+  CHECK(r.ssh.remote_port == 40100);
+  CHECK(r.ssh.config_file == std::string(std::getenv("HOME")) + "/.ssh/lab_config");
+  CHECK(r.ssh.identity_file == "/proj/keys/id_lab");
+  auto bad = parse(R"yaml(profiles:
+  r:
+    launcher: ssh
+    hosts: [ node1, "ssh://node1" ]
+    ssh: { options: [ "ProxyCommand=nc %h %p", "localcommand touch x" ] }
+)yaml");
+  CHECK(bad.problems ==
+        std::vector<std::string>{
+            "/proj/mirai.yaml:4:12: host 'ssh://node1' is listed twice (list each host once; "
+            "'workers' sets how many daemons run on the hosts)",
+            "/proj/mirai.yaml:5:21: ssh option 'ProxyCommand=nc %h %p' runs a command, which "
+            "mirai.yaml may not (put it in an ssh config file of your own and name it in "
+            "'config_file')",
+            "/proj/mirai.yaml:5:21: ssh option 'localcommand touch x' must look like Name=value "
+            "(each becomes ssh -o Name=value)"});
+}
+
 TEST_CASE("every mistake is reported with line, column and a hint", "[config]") {
   auto p = parse(R"yaml(profiles:
   a:

@@ -42,7 +42,8 @@ LaunchSpec make_spec(const ProfileConfig& profile, int n, const std::string& url
   spec.command = !profile.command.empty()    ? profile.command
                  : profile.launcher == "ssh" ? "mirai"
                                              : find_daemon_command("");
-  spec.workdir = profile.workdir.empty() ? cwd() : profile.workdir;
+  // ssh: the profile's workdir on the host, else the login directory there.
+  spec.workdir = profile.workdir.empty() && profile.launcher != "ssh" ? cwd() : profile.workdir;
   return spec;
 }
 
@@ -77,7 +78,9 @@ Expected<std::unique_ptr<Launch>> Launch::start(std::unique_ptr<Backend> backend
   if (!dir) return dir.status();
   // Schedulers fail a job whose log directory is missing, so make it (when it has no pattern).
   // An SGE log that is a directory ("logs/") gets one file per task in it.
-  if (auto slash = spec.profile.log.rfind('/'); slash != std::string::npos && slash > 0) {
+  // An ssh profile's log is on the host, where the script makes its directory.
+  if (auto slash = spec.profile.log.rfind('/');
+      spec.profile.launcher != "ssh" && slash != std::string::npos && slash > 0) {
     std::string log_dir = spec.profile.log.substr(0, slash);
     if (log_dir.find_first_of("%$") == std::string::npos) {
       for (std::size_t at = 1; at != std::string::npos; at = log_dir.find('/', at + 1))
@@ -92,11 +95,11 @@ Expected<std::unique_ptr<Launch>> Launch::start(std::unique_ptr<Backend> backend
   launch->started_ = std::chrono::steady_clock::now();
   std::string record;
   for (std::size_t i = 0; i < submissions->size(); ++i) {
-    const Submission& s = (*submissions)[i];
+    Submission& s = (*submissions)[i];
     std::string suffix = submissions->size() > 1 ? "-" + std::to_string(i + 1) : "";
     if (!s.script.empty()) write_file(*dir + "/script" + suffix + ".sh", s.script, 0700);
-    record +=
-        "$ " + shell_join(s.argv) + (s.script.empty() ? "" : " < script" + suffix + ".sh") + "\n";
+    s.log_file = *dir + "/output" + suffix + ".log";
+    record += "$ " + shown_command(s, "script" + suffix + ".sh") + "\n";
     auto submitted = launch->backend_->submit(s);
     if (!submitted) {
       record += submitted.message() + "\n";

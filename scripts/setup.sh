@@ -9,6 +9,7 @@ packages=(
   parallel bc  # only for the side-by-side benchmarks
   slurm-wlm munge  # the live tests start a real one-node Slurm (tests/infra/slurm-up.sh)
   gridengine-master gridengine-exec gridengine-client  # and a real Grid Engine (sge-up.sh)
+  openssh-server openssh-client  # and a real sshd on 127.0.0.1 (sshd-up.sh)
   python3  # the strict fake PBS and LSF commands in tests/emulated/
 )
 missing=()

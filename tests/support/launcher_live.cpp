@@ -1,7 +1,9 @@
 #include "tests/support/launcher_live.hpp"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -24,6 +26,54 @@ std::string recorded_job_ids(const TempDir& dir, const std::string& profile, int
       read_file(dir.file(".mirai/jobs/" + profile + "/" + std::to_string(n) + "/job_ids"));
   while (!ids.empty() && ids.back() == '\n') ids.pop_back();
   return ids;
+}
+
+std::vector<pid_t> processes_with(const std::string& needle, const std::string& job) {
+  std::vector<pid_t> out;
+  DIR* proc = opendir("/proc");
+  if (!proc) return out;
+  while (dirent* e = readdir(proc)) {
+    pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0 || pid == getpid() || !process_alive(pid)) continue;
+    std::string base = std::string("/proc/") + e->d_name;
+    std::string env = read_file(base + "/environ"), cmd = read_file(base + "/cmdline");
+    bool ours = env.find(needle) != std::string::npos || cmd.find(needle) != std::string::npos;
+    std::string job_var = std::string("MIRAI_JOB_ID=") + job + '\0';
+    if (ours && (job.empty() || env.find(job_var) != std::string::npos)) out.push_back(pid);
+  }
+  closedir(proc);
+  return out;
+}
+
+LiveLauncher launched_by_mirai(const TempDir& dir, const std::string& profile) {
+  std::string tag = "MIRAI_TEST_TAG=" + dir.path();
+  auto active = [tag](const std::string& id) {
+    std::string out;
+    for (pid_t p : processes_with(tag, id)) out += std::to_string(p) + " ";
+    return out;
+  };
+  return {dir.file("mirai.yaml"), profile, "MIRAI_JOB_ID", "MIRAI_JOB_INDEX", active};
+}
+
+pid_t start_dispatcher(Started& procs, const TempDir& dir, const std::string& control) {
+  pid_t dispatcher = procs.start({"dispatcher", "--listen", "tcp://127.0.0.1:0", "--control",
+                                  control, "--url-file", dir.file("urls")});
+  REQUIRE(eventually([&] { return !read_file(dir.file("urls")).empty(); }));
+  return dispatcher;
+}
+
+nlohmann::json status_with_daemons(const std::string& control, std::size_t n) {
+  nlohmann::json status;
+  bool reached = eventually(
+      [&] {
+        status = nlohmann::json::parse(
+            run(mirai_cmd({"status", "--dispatcher", control, "--json"})).out, nullptr, false);
+        return status.is_object() && status["daemons"].size() == n;
+      },
+      std::chrono::seconds(30));
+  INFO(status.dump());
+  REQUIRE(reached);
+  return status;
 }
 
 std::string check_map_runs_in_one_array(const TempDir& dir, const LiveLauncher& l) {
@@ -70,23 +120,14 @@ void check_sigterm_cancels(const TempDir& dir, const LiveLauncher& l) {
 void check_launch_feeds_dispatcher(const TempDir& dir, const LiveLauncher& l) {
   std::string control = "ipc://" + dir.file("control.sock");
   Started procs(mirai_exe());
-  pid_t dispatcher = procs.start({"dispatcher", "--listen", "tcp://127.0.0.1:0", "--control",
-                                  control, "--url-file", dir.file("urls")});
-  REQUIRE(eventually([&] { return !read_file(dir.file("urls")).empty(); }));
+  pid_t dispatcher = start_dispatcher(procs, dir, control);
   auto launched = run(mirai_cmd(
       {"launch", "--config", l.config, "-p", l.profile, "-n", "2", "--dispatcher", control}));
   INFO(launched.err);
   REQUIRE(launched.exit_code == 0);
   std::string id = recorded_job_ids(dir, l.profile);
   CHECK_THAT(launched.out, Catch::Contains("jobs: " + id + "\n"));
-  nlohmann::json status;
-  REQUIRE(eventually(
-      [&] {
-        status = nlohmann::json::parse(
-            run(mirai_cmd({"status", "--dispatcher", control, "--json"})).out, nullptr, false);
-        return status.is_object() && status["daemons"].size() == 2;
-      },
-      30s));
+  nlohmann::json status = status_with_daemons(control, 2);
   std::set<int> indices;
   for (const auto& d : status["daemons"]) {
     CHECK(d["job_id"] == id);

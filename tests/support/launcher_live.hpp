@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/support.hpp"
 
 namespace mirai::test {
@@ -27,6 +29,22 @@ struct LiveLauncher {
 std::vector<std::string> mirai_cmd(std::vector<std::string> args);
 // The job ids recorded in .mirai/jobs/<profile>/<n>/job_ids, one per line.
 std::string recorded_job_ids(const TempDir& dir, const std::string& profile, int n = 1);
+
+// Pids of the live processes whose environment or command line holds `needle` (and, when `job`
+// is given, MIRAI_JOB_ID=`job`): for the ssh and local launchers, a test's ssh clients, shells,
+// daemons and tasks, found by a value only that test put in their environment.
+std::vector<pid_t> processes_with(const std::string& needle, const std::string& job = "");
+
+// Starts `mirai dispatcher` listening on tcp://127.0.0.1:0 with its control socket at
+// `control`, and waits until it listens.
+pid_t start_dispatcher(Started& procs, const TempDir& dir, const std::string& control);
+// `mirai status --json` of that dispatcher once `n` daemons are connected (fails the test when
+// they are not within 30 s).
+nlohmann::json status_with_daemons(const std::string& control, std::size_t n);
+
+// For the ssh and local launchers: the profile `profile` in dir/mirai.yaml, whose `env` sets
+// MIRAI_TEST_TAG to the directory; a job is active while a process carrying both is alive.
+LiveLauncher launched_by_mirai(const TempDir& dir, const std::string& profile);
 
 // Runs 6 tasks with `map -p`; checks each ran in the submitted array at an index 1-3, and that
 // afterwards the job left the queue and every daemon exited. Returns the job id.

@@ -1,0 +1,46 @@
+#include "schedulers/local/local.hpp"
+
+#include "launcher/process_jobs.hpp"
+
+namespace mirai::launcher::local {
+
+namespace {
+
+class Local : public Backend {
+ public:
+  Expected<std::vector<Submission>> render(const LaunchSpec& spec) const override {
+    Submission s;
+    s.first = 1;
+    s.last = spec.n;
+    s.id = "local";
+    auto script = render_shell_script(spec, 1, spec.n, s.id, spec.url);
+    if (!script) return script.status();
+    s.script = std::move(*script);
+    s.argv = {"/bin/sh", "-c", s.script};
+    s.script_in_argv = true;
+    s.attached = spec.attached;
+    return std::vector<Submission>{std::move(s)};
+  }
+
+  Expected<Submitted> submit(const Submission& s) override {
+    if (Status st = jobs_.start(s.id, s.argv, s.attached, s.log_file); !st) return st;
+    return Submitted{{s.id}, "started; the shell's output goes to " + s.log_file + "\n"};
+  }
+
+  Expected<std::vector<JobStatus>> status(const std::vector<std::string>& ids) override {
+    return jobs_.status(ids, "sh");
+  }
+
+  Status cancel(const std::vector<std::string>& ids) override {
+    return jobs_.cancel(ids, std::chrono::seconds(2));
+  }
+
+ private:
+  ProcessJobs jobs_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make() { return std::make_unique<Local>(); }
+
+}  // namespace mirai::launcher::local

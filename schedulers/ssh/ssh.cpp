@@ -1,0 +1,125 @@
+#include "schedulers/ssh/ssh.hpp"
+
+#include "launcher/process_jobs.hpp"
+#include "launcher/shell.hpp"
+#include "launcher/url.hpp"
+
+namespace mirai::launcher::ssh {
+
+namespace {
+
+// How long a cancelled connection gets to stop its daemons and end by itself.
+constexpr std::chrono::seconds kCancelGrace{5};
+
+class Ssh : public Backend {
+ public:
+  Expected<std::vector<Submission>> render(const LaunchSpec& spec) const override {
+    const SshSettings& settings = spec.profile.ssh;
+    if (settings.hosts.empty())
+      return Status::error("profile '" + spec.profile.name + "' has no hosts");
+    std::string url = spec.url, forward;
+    if (settings.tunnel) {
+      auto tunnel = tunnel_for(spec.url, settings.remote_port);
+      if (!tunnel) return Status::error("profile '" + spec.profile.name + "': " + tunnel.message());
+      url = tunnel->daemon_url;
+      forward = tunnel->forward;
+    }
+    std::vector<Submission> out;
+    int next = 1;
+    for (auto [host, count] : spread(spec.n, settings.hosts.size())) {
+      Submission s;
+      s.first = next;
+      s.last = next + count - 1;
+      next += count;
+      s.id = job_id(settings.hosts[host]);
+      auto script = render_shell_script(spec, s.first, s.last, s.id, url);
+      if (!script) return script.status();
+      s.script = std::move(*script);
+      s.argv = ssh_argv(settings, settings.hosts[host], forward);
+      // The host's login shell reads this line and runs the script with sh.
+      s.argv.push_back("sh -c " + shell_quote(s.script));
+      s.script_in_argv = true;
+      s.attached = spec.attached;
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  Expected<Submitted> submit(const Submission& s) override {
+    if (Status st = jobs_.start(s.id, s.argv, s.attached, s.log_file); !st) return st;
+    return Submitted{{s.id},
+                     "connecting to " + s.id + "; ssh's output goes to " + s.log_file + "\n"};
+  }
+
+  Expected<std::vector<JobStatus>> status(const std::vector<std::string>& ids) override {
+    return jobs_.status(ids, "ssh");
+  }
+
+  Status cancel(const std::vector<std::string>& ids) override {
+    return jobs_.cancel(ids, kCancelGrace);
+  }
+
+ private:
+  ProcessJobs jobs_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make() { return std::make_unique<Ssh>(); }
+
+std::vector<std::pair<std::size_t, int>> spread(int n, std::size_t hosts) {
+  std::vector<std::pair<std::size_t, int>> out;
+  if (hosts == 0) return out;
+  const int h = static_cast<int>(hosts);
+  for (int i = 0; i < h && i < n; ++i)
+    out.emplace_back(static_cast<std::size_t>(i), n / h + (i < n % h ? 1 : 0));
+  return out;
+}
+
+std::string job_id(const SshHost& host) {
+  return (host.user.empty() ? "" : host.user + "@") + host.host +
+         (host.port ? ":" + std::to_string(host.port) : "");
+}
+
+std::vector<std::string> ssh_argv(const SshSettings& ssh, const SshHost& host,
+                                  const std::string& forward) {
+  // ssh takes the first value it gets for an option: what must hold comes first, the user's
+  // options next, then defaults they may override.
+  std::vector<std::string> a = {
+      "ssh", "-T",
+      "-o",  "BatchMode=yes",
+      "-o",  "ExitOnForwardFailure=yes",
+      "-o",  "ConnectTimeout=" + std::to_string(ssh.connect_timeout.count() / 1000)};
+  if (!ssh.config_file.empty()) a.insert(a.end(), {"-F", ssh.config_file});
+  if (!ssh.identity_file.empty()) a.insert(a.end(), {"-i", ssh.identity_file});
+  for (const auto& o : ssh.options) a.insert(a.end(), {"-o", o});
+  a.insert(a.end(),
+           {"-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4", "-o", "LogLevel=ERROR"});
+  if (host.port) a.insert(a.end(), {"-p", std::to_string(host.port)});
+  if (!host.user.empty()) a.insert(a.end(), {"-l", host.user});
+  if (!forward.empty()) a.insert(a.end(), {"-R", forward});
+  a.insert(a.end(), {"--", host.host});
+  return a;
+}
+
+Expected<Tunnel> tunnel_for(const std::string& url, int remote_port) {
+  auto parsed = parse_url_template(url);
+  if (!parsed) return parsed.status();
+  if (parsed->host.empty() || parsed->port_first != parsed->port_last)
+    return Status::error("a tunnel needs the dispatcher's tcp or ws address with one port, not '" +
+                         url + "'");
+  std::string host = parsed->host;
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  // Port 0 (only when rendering): the port is chosen when the dispatcher listens.
+  auto text = [](int port) { return port ? std::to_string(port) : std::string("PORT"); };
+  std::string local = text(parsed->port_first);
+  std::string remote = remote_port ? std::to_string(remote_port) : local;
+  Tunnel t;
+  // Bound to 127.0.0.1 only: sshd would otherwise also bind ::1, and a port taken on one of
+  // the two would not fail the forward.
+  t.forward = "127.0.0.1:" + remote + ":" + host + ":" + local;
+  t.daemon_url = parsed->scheme + "://127.0.0.1:" + remote + parsed->path;
+  return t;
+}
+
+}  // namespace mirai::launcher::ssh

@@ -1,0 +1,34 @@
+#!/bin/sh
+# The ssh and local launchers run this with `sh -c`, once per host: it starts that host's
+# daemons in the background, stops them when its stdin closes (the launching mirai cancelled
+# them, ended or died, or the ssh connection dropped), and ends when they have all ended.
+cd {{ workdir }} || exit 1
+{{ env }}
+{{ prologue }}
+if ! command -v {{ command }} >/dev/null 2>&1; then
+  echo cannot run {{ command }} on "$(hostname)": not found on PATH "$PATH" >&2
+  exit 127
+fi
+mkdir -p {{ log_dir }}
+MIRAI_JOB_ID={{ job_id }}
+export MIRAI_JOB_ID
+pids=
+i={{ first }}
+while [ "$i" -le {{ last }} ]; do
+{{ daemon }}
+  pids="$pids $!"
+  i=$((i + 1))
+done
+watcher=
+{{ watch }}
+code=0
+for pid in $pids; do wait "$pid" || code=$?; done
+[ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+# 0: the dispatcher closed the connection; 1, 2, 3: idletime, walltime or maxtasks reached;
+# 143: stopped by SIGTERM (from the watcher above when the launch was cancelled).
+case $code in
+  0|1|2|3|143) code=0 ;;
+  *) echo a daemon ended with exit status "$code"\; its output: {{ log | /dev/null }} >&2 ;;
+esac
+{{ epilogue }}
+exit $code

@@ -1,0 +1,31 @@
+#!/bin/sh
+# The ssh and local launchers run this with `sh -c`, once per host: it starts that host's
+# daemons in the background, stops them when its stdin closes (the launching mirai cancelled
+# them, ended or died, or the ssh connection dropped), and ends when they have all ended.
+if ! command -v /usr/bin/mirai >/dev/null 2>&1; then
+  echo cannot run /usr/bin/mirai on "$(hostname)": not found on PATH "$PATH" >&2
+  exit 127
+fi
+MIRAI_JOB_ID=h
+export MIRAI_JOB_ID
+pids=
+i=1
+while [ "$i" -le 1 ]; do
+  MIRAI_JOB_INDEX=$i /usr/bin/mirai daemon tcp://127.0.0.1:4000 </dev/null >>/dev/null 2>&1 &
+  pids="$pids $!"
+  i=$((i + 1))
+done
+watcher=
+exec 3<&0
+(while read -r _ <&3; do :; done; kill $pids 2>/dev/null) >/dev/null 2>&1 &
+watcher=$!
+code=0
+for pid in $pids; do wait "$pid" || code=$?; done
+[ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+# 0: the dispatcher closed the connection; 1, 2, 3: idletime, walltime or maxtasks reached;
+# 143: stopped by SIGTERM (from the watcher above when the launch was cancelled).
+case $code in
+  0|1|2|3|143) code=0 ;;
+  *) echo a daemon ended with exit status "$code"\; its output: /dev/null >&2 ;;
+esac
+exit $code
