@@ -160,9 +160,10 @@ int fork_exec(pid_t* pid, const std::string& program, char* const argv[], char* 
 Expected<Child> spawn(const SpawnOptions& options) {
   if (options.argv.empty() || options.argv[0].empty())
     return Status::error("cannot start a process: the command is empty");
+  using S = SpawnOptions::Stdio;
+  if (options.in == S::kFile) return Status::error("cannot start a process: stdin cannot be kFile");
   int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   auto make_pipe = [](int p[2]) { return pipe2(p, O_CLOEXEC) == 0; };
-  using S = SpawnOptions::Stdio;
   if ((options.in == S::kPipe && !make_pipe(in_pipe)) ||
       (options.out == S::kPipe && !make_pipe(out_pipe)) ||
       (options.err == S::kPipe && !make_pipe(err_pipe))) {
@@ -170,7 +171,6 @@ Expected<Child> spawn(const SpawnOptions& options) {
     for (int* p : {in_pipe, out_pipe, err_pipe}) close_fd(p[0]), close_fd(p[1]);
     return Status::error(std::string("cannot create pipes: ") + std::strerror(e));
   }
-  if (options.in == S::kFile) return Status::error("cannot start a process: stdin cannot be kFile");
   if (options.out == S::kFile || options.err == S::kFile) {
     int fd = open(options.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
