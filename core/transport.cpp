@@ -1,6 +1,7 @@
 #include "core/transport.hpp"
 
 #include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
 #include <unistd.h>
 
 #include <random>
@@ -28,6 +29,14 @@ std::string with_port(const std::string& url, int port) {
   return url.substr(0, colon + 1) + std::to_string(port) + url.substr(end);
 }
 
+// An NNG TLS configuration, freed on scope exit (listeners and dialers keep their own reference).
+struct TlsConfig {
+  nng_tls_config* cfg = nullptr;
+  ~TlsConfig() {
+    if (cfg) nng_tls_config_free(cfg);
+  }
+};
+
 void unlimited_receive(nng_stream_listener* l) {
   nng_stream_listener_set_size(l, NNG_OPT_RECVMAXSZ, 0);  // ws only; others ignore it
 }
@@ -40,21 +49,35 @@ Status check_url(const std::string& url) {
     return Status::error("invalid URL '" + url +
                          "': expected scheme://address, e.g. tcp://127.0.0.1:0, ipc:///tmp/x.sock "
                          "or abstract://name");
-  if (scheme == "tls+tcp" || scheme == "wss")
-    return Status::error("URL '" + url +
-                         "': TLS transports (tls+tcp://, wss://) are not available "
-                         "yet; use tcp://, ws://, ipc:// or abstract://");
-  if (!(is_tcp_family(scheme) || scheme == "ipc" || scheme == "unix" || scheme == "abstract"))
+  if (!(is_tcp_family(scheme) || is_tls_url(url) || scheme == "ipc" || scheme == "unix" ||
+        scheme == "abstract"))
     return Status::error("URL '" + url + "': unsupported scheme '" + scheme +
-                         "' (use tcp://, ws://, ipc:// or abstract://)");
+                         "' (use tcp://, ws://, tls+tcp://, wss://, ipc:// or abstract://)");
   nng_url* parsed = nullptr;
   if (nng_url_parse(&parsed, url.c_str()) != 0) return Status::error("invalid URL '" + url + "'");
-  bool missing_port = is_tcp_family(scheme) && (parsed->u_port == nullptr || !*parsed->u_port);
+  bool missing_port =
+      (is_tcp_family(scheme) || is_tls_url(url)) && (parsed->u_port == nullptr || !*parsed->u_port);
   nng_url_free(parsed);
   if (missing_port)
     return Status::error("URL '" + url + "' has no port; add one, or :0 for any free port");
   return {};
 }
+
+bool is_tls_url(const std::string& url) {
+  std::string scheme = scheme_of(url);
+  return scheme == "tls+tcp" || scheme == "tls+tcp4" || scheme == "tls+tcp6" || scheme == "wss" ||
+         scheme == "wss4" || scheme == "wss6";
+}
+
+std::string url_host(const std::string& url) {
+  nng_url* parsed = nullptr;
+  if (nng_url_parse(&parsed, url.c_str()) != 0) return "";
+  std::string host = parsed->u_hostname ? parsed->u_hostname : "";
+  nng_url_free(parsed);
+  return host;
+}
+
+bool is_tls_rejection(int error) { return error == NNG_ECRYPTO || error == NNG_EPEERAUTH; }
 
 std::string local_url() {
   std::random_device rd;
@@ -64,10 +87,25 @@ std::string local_url() {
   return buf;
 }
 
-Expected<std::unique_ptr<Listener>> Listener::open(const std::string& url) {
+Expected<std::unique_ptr<Listener>> Listener::open(const std::string& url, const TlsServer* tls) {
   if (Status s = check_url(url); !s) return s;
+  const bool secure = is_tls_url(url);
+  if (secure && (!tls || tls->cert_pem.empty() || tls->key_pem.empty()))
+    return Status::error("cannot listen on " + url + ": a TLS URL needs a certificate and key");
   std::unique_ptr<Listener> l(new Listener);
   int rv = nng_stream_listener_alloc(&l->listener_, url.c_str());
+  TlsConfig config;
+  if (rv == 0 && secure) {
+    rv = nng_tls_config_alloc(&config.cfg, NNG_TLS_MODE_SERVER);
+    if (rv == 0)
+      rv = nng_tls_config_own_cert(
+          config.cfg, tls->cert_pem.c_str(), tls->key_pem.c_str(),
+          tls->key_passphrase.empty() ? nullptr : tls->key_passphrase.c_str());
+    if (rv == NNG_ECRYPTO)
+      return Status::error("cannot listen on " + url +
+                           ": the certificate or key is not valid PEM, or the passphrase is wrong");
+    if (rv == 0) rv = nng_stream_listener_set_ptr(l->listener_, NNG_OPT_TLS_CONFIG, config.cfg);
+  }
   if (rv == 0) {
     unlimited_receive(l->listener_);
     rv = nng_stream_listener_listen(l->listener_);
@@ -79,7 +117,7 @@ Expected<std::unique_ptr<Listener>> Listener::open(const std::string& url) {
                                                : ""));
   l->bound_url_ = url;
   std::string scheme = scheme_of(url);
-  if (is_tcp_family(scheme)) {
+  if (is_tcp_family(scheme) || secure) {
     int port = 0;
     if (nng_stream_listener_get_int(l->listener_, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
       l->bound_url_ = with_port(url, port);
@@ -123,11 +161,32 @@ void Listener::accept_cb(void* arg) {
 }
 
 Expected<std::shared_ptr<Connection>> dial(const std::string& url,
-                                           std::chrono::milliseconds timeout) {
+                                           std::chrono::milliseconds timeout,
+                                           const TlsClient* tls) {
   if (Status s = check_url(url); !s) return s;
+  const bool secure = is_tls_url(url);
+  if (secure && (!tls || tls->ca_pem.empty()))
+    return Status::error("cannot connect to " + url +
+                         ": a TLS URL needs the dispatcher's certificate to verify it (give it "
+                         "with --tls-ca FILE or the MIRAI_TLS_CA variable)");
+  const std::string name = secure && !tls->server_name.empty() ? tls->server_name : url_host(url);
   nng_stream_dialer* d = nullptr;
   int rv = nng_stream_dialer_alloc(&d, url.c_str());
   if (rv != 0) return Status::error("cannot dial " + url + ": " + nng_strerror(rv));
+  TlsConfig config;
+  if (secure) {
+    rv = nng_tls_config_alloc(&config.cfg, NNG_TLS_MODE_CLIENT);
+    if (rv == 0) rv = nng_tls_config_ca_chain(config.cfg, tls->ca_pem.c_str(), nullptr);
+    // NNG 1.5 checks the name only when it is set explicitly.
+    if (rv == 0) rv = nng_tls_config_server_name(config.cfg, name.c_str());
+    if (rv == 0) rv = nng_tls_config_auth_mode(config.cfg, NNG_TLS_AUTH_MODE_REQUIRED);
+    if (rv == 0) rv = nng_stream_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, config.cfg);
+    if (rv != 0) {
+      nng_stream_dialer_free(d);
+      return Status::error("cannot dial " + url + ": the trusted certificate is not valid PEM (" +
+                           nng_strerror(rv) + ")");
+    }
+  }
   nng_stream_dialer_set_size(d, NNG_OPT_RECVMAXSZ, 0);
   nng_aio* aio = nullptr;
   nng_aio_alloc(&aio, nullptr, nullptr);

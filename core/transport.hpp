@@ -1,5 +1,5 @@
-// Listening and dialing on URLs: ipc://, abstract://, tcp://, ws:// (tls+tcp:// and wss://
-// need TLS material and are refused until it is configured).
+// Listening and dialing on URLs: ipc://, abstract://, tcp://, ws://, and over TLS tls+tcp://
+// and wss:// (a listener needs a certificate and key, a dialer the certificate it trusts).
 #pragma once
 
 #include <chrono>
@@ -19,13 +19,36 @@ namespace mirai {
 // write instead.
 Status check_url(const std::string& url);
 
+// Whether `url` is a TLS transport (tls+tcp://, wss://).
+bool is_tls_url(const std::string& url);
+// The host part of a tcp-family URL ("127.0.0.1", "node1", "::1"), or "".
+std::string url_host(const std::string& url);
+
+// Whether a connection closed with `error` because the TLS handshake failed (the peer's
+// certificate is not trusted or not for the expected name).
+bool is_tls_rejection(int error);
+
+// What a TLS listener presents: its certificate chain and key (PEM; the key may be encrypted
+// with `key_passphrase`).
+struct TlsServer {
+  std::string cert_pem, key_pem, key_passphrase;
+};
+// What a TLS dialer trusts: the CA chain (PEM) that must have signed the peer's certificate,
+// and the name that certificate must carry (empty: the URL's host).
+struct TlsClient {
+  std::string ca_pem;
+  std::string server_name;
+};
+
 // A fresh private URL for daemons on this machine: abstract:// on Linux.
 std::string local_url();
 
 class Listener {
  public:
   // Binds `url`. Port 0 (tcp, ws) picks a free port; bound_url() then carries the real one.
-  static Expected<std::unique_ptr<Listener>> open(const std::string& url);
+  // A TLS URL needs `tls`; other URLs ignore it.
+  static Expected<std::unique_ptr<Listener>> open(const std::string& url,
+                                                  const TlsServer* tls = nullptr);
   ~Listener();
 
   const std::string& bound_url() const { return bound_url_; }
@@ -44,8 +67,12 @@ class Listener {
   std::function<void(std::shared_ptr<Connection>)> on_accept_;
 };
 
-// Connects to `url`, giving up after `timeout`. The message names the URL and the reason.
+// Connects to `url`, giving up after `timeout`. The message names the URL and the reason. A
+// TLS URL needs `tls`: the peer's certificate, including its name, is checked in the handshake
+// that the first frame sent starts, and a connection that fails the check closes with an error
+// that is_tls_rejection() recognizes.
 Expected<std::shared_ptr<Connection>> dial(const std::string& url,
-                                           std::chrono::milliseconds timeout);
+                                           std::chrono::milliseconds timeout,
+                                           const TlsClient* tls = nullptr);
 
 }  // namespace mirai

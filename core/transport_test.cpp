@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "core/tls.hpp"
 #include "tests/support/support.hpp"
 
 using namespace mirai;
@@ -45,8 +46,8 @@ struct EchoServer {
   std::unique_ptr<Listener> listener;
   std::mutex mu;
   std::vector<std::shared_ptr<Connection>> conns;
-  explicit EchoServer(const std::string& url) {
-    auto l = Listener::open(url);
+  explicit EchoServer(const std::string& url, const TlsServer* tls = nullptr) {
+    auto l = Listener::open(url, tls);
     INFO((l.ok() ? std::string() : l.message()));
     REQUIRE(l);
     listener = std::move(*l);
@@ -134,4 +135,94 @@ TEST_CASE("dialing nothing fails with the URL in the message", "[transport]") {
   auto c = dial("ipc:///tmp/mirai-nothing-here.sock", std::chrono::seconds(2));
   REQUIRE_FALSE(c);
   CHECK_THAT(c.message(), Catch::Contains("mirai-nothing-here"));
+}
+
+TEST_CASE("frames round-trip over tls+tcp and wss with a generated certificate",
+          "[transport][tls]") {
+  auto url = GENERATE(as<std::string>{}, "tls+tcp://127.0.0.1:0", "wss://127.0.0.1:0/mirai",
+                      "tls+tcp://[::1]:0");
+  INFO(url);
+  auto host = url_host(url);
+  auto id = tls::self_signed({host});
+  REQUIRE(id);
+  TlsServer server_tls{id->cert_pem, id->key_pem, ""};
+  EchoServer server(url, &server_tls);
+  std::string bound = server.listener->bound_url();
+  CHECK(bound.find(":0") == std::string::npos);
+  TlsClient trust{id->cert_pem, ""};
+  auto conn = dial(bound, std::chrono::seconds(5), &trust);
+  INFO((conn ? std::string() : conn.message()));
+  REQUIRE(conn);
+  Sink sink;
+  (*conn)->start(sink.handlers(), UINT32_MAX);
+  std::string big(2 * 1024 * 1024 + 3, 's');
+  (*conn)->send("hello");
+  (*conn)->send(big);
+  REQUIRE(sink.wait_frames(2));
+  CHECK(sink.frames[0] == "hello");
+  CHECK(sink.frames[1] == big);
+  (*conn)->shutdown();
+}
+
+TEST_CASE("a TLS dialer refuses a certificate for another name or from another key",
+          "[transport][tls]") {
+  auto right = tls::self_signed({"127.0.0.1"});
+  auto other_name = tls::self_signed({"dispatcher.invalid"});
+  auto other_key = tls::self_signed({"127.0.0.1"});
+  REQUIRE(right);
+  REQUIRE(other_name);
+  REQUIRE(other_key);
+  // The handshake runs with the first frame: a refused one closes the connection with a TLS
+  // error, and the frame never reaches the server.
+  auto first_frame_closes = [](const std::string& url, const TlsClient& trust) {
+    auto conn = dial(url, std::chrono::seconds(5), &trust);
+    REQUIRE(conn);
+    std::mutex mu;
+    std::condition_variable cv;
+    int error = -1;
+    (*conn)->start({[](std::string) {},
+                    [&](int e) {
+                      std::lock_guard<std::mutex> l(mu);
+                      error = e;
+                      cv.notify_all();
+                    }},
+                   UINT32_MAX);
+    (*conn)->send("hello");
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait_for(l, std::chrono::seconds(10), [&] { return error >= 0; });
+    (*conn)->shutdown();
+    return error;
+  };
+  // The server presents a certificate for another name; the daemon trusts exactly that one.
+  TlsServer wrong_name{other_name->cert_pem, other_name->key_pem, ""};
+  EchoServer named(std::string("tls+tcp://127.0.0.1:0"), &wrong_name);
+  TlsClient trust_it{other_name->cert_pem, ""};
+  CHECK(is_tls_rejection(first_frame_closes(named.listener->bound_url(), trust_it)));
+  // The right name, but signed by a key the daemon was not given.
+  TlsServer server_tls{right->cert_pem, right->key_pem, ""};
+  EchoServer server(std::string("tls+tcp://127.0.0.1:0"), &server_tls);
+  TlsClient trust_other{other_key->cert_pem, ""};
+  CHECK(is_tls_rejection(first_frame_closes(server.listener->bound_url(), trust_other)));
+  // Without any certificate to trust, a TLS URL is not dialled at all.
+  auto untrusting = dial(server.listener->bound_url(), std::chrono::seconds(5));
+  REQUIRE_FALSE(untrusting);
+  CHECK_THAT(untrusting.message(), Catch::Contains("MIRAI_TLS_CA"));
+}
+
+TEST_CASE("generated certificates and keys are checked like user-supplied ones", "[tls]") {
+  auto id = tls::self_signed({"node1.example.org", "10.0.0.5"});
+  REQUIRE(id);
+  CHECK(tls::check_certificates(id->cert_pem).ok());
+  CHECK(tls::check_key(id->cert_pem, id->key_pem, "").ok());
+  CHECK_THAT(id->key_pem, Catch::StartsWith("-----BEGIN EC PRIVATE KEY-----"));
+  auto other = tls::self_signed({"node1.example.org"});
+  REQUIRE(other);
+  CHECK_THAT(tls::check_key(id->cert_pem, other->key_pem, "").message(),
+             Catch::Contains("does not belong"));
+  CHECK_FALSE(tls::check_certificates("-----BEGIN CERTIFICATE-----\nnope\n"));
+  CHECK_FALSE(tls::self_signed({"a,CN=evil"}));
+  CHECK_FALSE(tls::self_signed({}));
+  auto listener = Listener::open("tls+tcp://127.0.0.1:0");
+  REQUIRE_FALSE(listener);
+  CHECK_THAT(listener.message(), Catch::Contains("needs a certificate and key"));
 }
