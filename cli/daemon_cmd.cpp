@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "cli/common.hpp"
 #include "mirai/daemon.hpp"
@@ -60,7 +62,10 @@ int daemon_main(const Args& args) {
       "maxtasks", po::value(&o.maxtasks), "exit (code 3) after this many tasks")(
       "output", "keep the daemon's stdout and stderr (default: discard them once connected)")(
       "dial-timeout", po::value<std::string>(), "give up a dial attempt after this long")(
-      "job-id", po::value(&o.job_id), "job id reported to status (default: from the scheduler)");
+      "job-id", po::value(&o.job_id), "job id reported to status (default: from the scheduler)")(
+      "tls-ca", po::value<std::string>()->value_name("FILE"),
+      "for tls+tcp:// and wss://: the dispatcher's certificate, or the CA that signed it "
+      "(default: the PEM text in $MIRAI_TLS_CA)");
   po::positional_options_description positional;
   positional.add("url", 1);
   po::variables_map vm;
@@ -80,6 +85,16 @@ int daemon_main(const Args& args) {
   o.idletime = *idle;
   o.walltime = *wall;
   if (dial_timeout->count() > 0) o.dial_timeout = *dial_timeout;
+  if (vm.count("tls-ca")) {
+    std::ifstream in(vm["tls-ca"].as<std::string>());
+    std::stringstream pem;
+    if (!(in && pem << in.rdbuf()))
+      return usage_error("daemon", "cannot read --tls-ca " + vm["tls-ca"].as<std::string>()),
+             kUsage;
+    o.tls_ca_pem = pem.str();
+  } else if (const char* env = std::getenv("MIRAI_TLS_CA")) {
+    o.tls_ca_pem = env;
+  }
   detect_job(o);
   if (!vm.count("output")) o.on_connected = silence_output;
 

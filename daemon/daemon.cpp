@@ -70,7 +70,7 @@ class DaemonLoop {
  private:
   Status connect(bool first);
   void on_frame(std::uint64_t generation, std::string frame);
-  void on_close(std::uint64_t generation);
+  void on_close(std::uint64_t generation, int error);
   void interrupt_running();  // REQUIRES: mu_
 
   const DaemonOptions& opt_;
@@ -83,14 +83,16 @@ class DaemonLoop {
   std::deque<std::pair<std::uint64_t, std::string>> queue_;  // GUARDED_BY(mu_); not started
   bool welcomed_ = false, closed_ = false, acked_ = false, exit_now_ = false;  // GUARDED_BY(mu_)
   std::uint64_t running_id_ = 0;                                               // GUARDED_BY(mu_)
-  RunningTask* running_ = nullptr;                                             // GUARDED_BY(mu_)
-  pid_t running_pid_ = 0;                                                      // GUARDED_BY(mu_)
+  int close_error_ = 0;             // GUARDED_BY(mu_): why the connection closed (an NNG error)
+  RunningTask* running_ = nullptr;  // GUARDED_BY(mu_)
+  pid_t running_pid_ = 0;           // GUARDED_BY(mu_)
 };
 
 Status DaemonLoop::connect(bool first) {
   auto backoff = std::chrono::milliseconds(100);
   for (;;) {
-    auto c = dial(opt_.url, opt_.dial_timeout);
+    TlsClient trust{opt_.tls_ca_pem, ""};
+    auto c = dial(opt_.url, opt_.dial_timeout, &trust);
     Status failure;
     if (c) {
       std::unique_lock<std::mutex> lock(mu_);
@@ -98,9 +100,10 @@ Status DaemonLoop::connect(bool first) {
       conn_ = *c;
       std::uint64_t gen = ++generation_;
       welcomed_ = closed_ = acked_ = false;
+      close_error_ = 0;
       queue_.clear();
       conn_->start({[this, gen](std::string f) { on_frame(gen, std::move(f)); },
-                    [this, gen](int) { on_close(gen); }},
+                    [this, gen](int error) { on_close(gen, error); }},
                    UINT32_MAX);
       proto::Hello h;
       h.pid = static_cast<std::uint32_t>(getpid());
@@ -112,10 +115,16 @@ Status DaemonLoop::connect(bool first) {
       cv_.wait_for(lock, kWelcomeTimeout, [this] { return welcomed_ || closed_; });
       if (welcomed_) return {};
       conn_->close();
-      failure = Status::error(opt_.url +
-                              " did not welcome this daemon: it is not a mirai dispatcher, or "
-                              "speaks another protocol version than v" +
-                              std::to_string(proto::kVersion));
+      if (is_tls_rejection(close_error_))
+        failure = Status::error(
+            "refused the dispatcher at " + opt_.url +
+            ": its TLS certificate is not the trusted one (MIRAI_TLS_CA, --tls-ca) or not for '" +
+            url_host(opt_.url) + "'");
+      else
+        failure = Status::error(opt_.url +
+                                " did not welcome this daemon: it is not a mirai dispatcher, or "
+                                "speaks another protocol version than v" +
+                                std::to_string(proto::kVersion));
     } else {
       failure = c.status();
     }
@@ -181,10 +190,11 @@ void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
   cv_.notify_all();
 }
 
-void DaemonLoop::on_close(std::uint64_t generation) {
+void DaemonLoop::on_close(std::uint64_t generation, int error) {
   std::lock_guard<std::mutex> lock(mu_);
   if (generation != generation_) return;
   closed_ = true;
+  close_error_ = error;
   queue_.clear();  // the dispatcher gives these to other daemons
   if (opt_.autoexit && running_) {
     interrupt_running();

@@ -23,7 +23,7 @@ Expected<std::unique_ptr<Dispatcher>> Dispatcher::start(DispatcherOptions option
   if (options.urls.empty()) return Status::error("the dispatcher needs at least one URL");
   std::unique_ptr<Dispatcher> d(new Dispatcher(std::move(options)));
   for (const auto& url : d->options_.urls) {
-    auto l = Listener::open(url);
+    auto l = Listener::open(url, &d->options_.tls);
     if (!l) return l.status();
     d->urls_.push_back((*l)->bound_url());
     d->listeners_.push_back(std::move(*l));

@@ -67,6 +67,9 @@ struct DaemonOptions {
   std::chrono::milliseconds walltime{0};  // exit (code 2) once this long has passed
   std::uint32_t maxtasks = 0;             // exit (code 3) after this many tasks
   std::chrono::milliseconds dial_timeout{10000};
+  // For a tls+tcp:// or wss:// url: the certificate (PEM) the dispatcher's must be or be signed
+  // by; the dispatcher must also present the url's host name.
+  std::string tls_ca_pem;
   std::string job_id;             // reported in the hello, for status
   std::uint32_t array_index = 0;  // likewise
   // Called once the first connection is established (mirai daemon silences its output here,

@@ -28,6 +28,16 @@ struct DaemonLimits {
   bool output = false;  // keep the daemon's own stdout/stderr
 };
 
+// TLS for a tls+tcp:// or wss:// url. With no certificate, set_daemons makes a single-use
+// self-signed one for the URL's host, in memory: its key is never written anywhere, and daemons
+// are given only the certificate, which they require the dispatcher to present.
+struct TlsSettings {
+  std::string cert_pem;        // the dispatcher's certificate chain (PEM)
+  std::string key_pem;         // its private key (PEM), encrypted when key_passphrase is set
+  std::string key_passphrase;  // opens key_pem
+  std::string ca_pem;          // what daemons trust (the CA that signed cert_pem); "": cert_pem
+};
+
 struct DaemonsConfig {
   // Local daemons to launch now. 0 with a url: daemons are started elsewhere and dial in.
   int n = 0;
@@ -50,6 +60,7 @@ struct DaemonsConfig {
   std::chrono::milliseconds startup_timeout{30000};
   // Prefetch for short tasks (see docs/dispatcher.md); 1 turns it off.
   int max_prefetch = 32;
+  TlsSettings tls;
 };
 
 class Profile {
@@ -77,6 +88,8 @@ class Profile {
   ProfileStatus status() const;
   // The URL daemons dial ("" when no daemons are set).
   std::string url() const;
+  // The certificate (PEM) daemons must trust to dial a TLS url; "" without TLS.
+  std::string tls_certificate() const;
 
  private:
   std::shared_ptr<ProfileCore> core_;
