@@ -65,7 +65,10 @@ int daemon_main(const Args& args) {
       "job-id", po::value(&o.job_id), "job id reported to status (default: from the scheduler)")(
       "tls-ca", po::value<std::string>()->value_name("FILE"),
       "for tls+tcp:// and wss://: the dispatcher's certificate, or the CA that signed it "
-      "(default: the PEM text in $MIRAI_TLS_CA)");
+      "(default: the PEM text in $MIRAI_TLS_CA)")(
+      "tls-server-name", po::value(&o.tls_server_name)->value_name("NAME"),
+      "the name the dispatcher's certificate must carry (default: $MIRAI_TLS_SERVER_NAME, else "
+      "the URL's host)");
   po::positional_options_description positional;
   positional.add("url", 1);
   po::variables_map vm;
@@ -95,6 +98,8 @@ int daemon_main(const Args& args) {
   } else if (const char* env = std::getenv("MIRAI_TLS_CA")) {
     o.tls_ca_pem = env;
   }
+  if (const char* env = std::getenv("MIRAI_TLS_SERVER_NAME"); env && o.tls_server_name.empty())
+    o.tls_server_name = env;
   detect_job(o);
   if (!vm.count("output")) o.on_connected = silence_output;
 

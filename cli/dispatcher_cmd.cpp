@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "cli/common.hpp"
+#include "core/tls.hpp"
 #include "core/transport.hpp"
 #include "dispatcher/control.hpp"
 
@@ -40,6 +41,7 @@ Status write_private(const std::string& path, const std::string& text) {
 int dispatcher_main(const Args& args) {
   std::string listen, control, url_file;
   int max_prefetch = 32;
+  tls::TlsFiles tls_files;
   po::options_description options("mirai dispatcher [options]");
   options.add_options()("help,h", "show this help")(
       "listen,l", po::value(&listen)->value_name("URL"),
@@ -50,7 +52,17 @@ int dispatcher_main(const Args& args) {
       "url-file", po::value(&url_file)->value_name("FILE"),
       "also write the two URLs to FILE (mode 0600)")(
       "max-prefetch", po::value(&max_prefetch)->default_value(32),
-      "most tasks in flight per daemon for short tasks (1: no prefetch)");
+      "most tasks in flight per daemon for short tasks (1: no prefetch)")(
+      "tls-cert", po::value(&tls_files.cert)->value_name("FILE"),
+      "for a tls+tcp:// or wss:// listen URL: the certificate chain (PEM; default: a single-use "
+      "certificate made in memory)")("tls-key", po::value(&tls_files.key)->value_name("FILE"),
+                                     "the certificate's key (PEM)")(
+      "tls-passphrase-file", po::value(&tls_files.passphrase_file)->value_name("FILE"),
+      "the key's passphrase: the first line of FILE")(
+      "tls-passphrase-env", po::value(&tls_files.passphrase_env)->value_name("VAR"),
+      "the key's passphrase: the value of the environment variable VAR")(
+      "tls-ca", po::value(&tls_files.ca)->value_name("FILE"),
+      "the CA chain daemons should trust (default: the certificate itself)");
   po::variables_map vm;
   if (!parse("dispatcher", args, options, nullptr, vm)) return kUsage;
   if (vm.count("help")) {
@@ -82,6 +94,21 @@ int dispatcher_main(const Args& args) {
   DispatcherOptions d;
   d.urls = {listen.empty() ? local_url() : listen};
   d.max_prefetch = max_prefetch;
+  if (!tls_files.empty() && !is_tls_url(d.urls[0]))
+    return usage_error("dispatcher", "--tls-* options need a tls+tcp:// or wss:// --listen URL"),
+           kUsage;
+  if (is_tls_url(d.urls[0])) {
+    auto settings = tls::load(tls_files);
+    if (settings) {
+      if (Status s = tls::prepare(d.urls[0], *settings); !s) settings = s;
+    }
+    if (!settings) {
+      std::cerr << "mirai dispatcher: " << settings.message() << "\n";
+      return kCannotStart;
+    }
+    d.tls = {settings->cert_pem, settings->key_pem, settings->key_passphrase};
+    d.tls_trust = tls::trusted(*settings);
+  }
   auto started = Dispatcher::start(d);
   if (!started) {
     std::cerr << "mirai dispatcher: cannot listen: " << started.message() << "\n";

@@ -6,13 +6,14 @@
 
 #include "cli/common.hpp"
 #include "cli/pool.hpp"
+#include "core/transport.hpp"
 #include "launcher/launch.hpp"
 
 namespace mirai::cli {
 
 int launch_main(const Args& args) {
   ProfileOptions chosen_options;
-  std::string url, dispatcher;
+  std::string url, dispatcher, tls_ca_pem;
   if (const char* env = std::getenv("MIRAI_DISPATCHER")) dispatcher = env;
   po::options_description options("mirai launch --profile NAME [options]");
   options.add_options()("help,h", "show this help");
@@ -44,11 +45,18 @@ int launch_main(const Args& args) {
       std::cerr << "mirai launch: " << s.message() << "\n";
       return 69;
     }
-    url = remote.status().url;
+    ProfileStatus status = remote.status();
+    url = status.url;
+    tls_ca_pem = status.tls_certificate;
   }
+  if (is_tls_url(url) && tls_ca_pem.empty())
+    return usage_error("launch", "daemons dialing " + url +
+                                     " need the dispatcher's certificate: give the dispatcher with "
+                                     "--dispatcher, which provides it");
   launcher::LaunchSpec spec = launcher::make_spec(profile, n, url);
   spec.max_array_size = chosen->backend->max_array_size(profile);
   spec.attached = false;  // the daemons serve the dispatcher after this command returns
+  spec.tls_ca_pem = tls_ca_pem;
   auto launch = launcher::Launch::start(std::move(chosen->backend), spec, chosen->root);
   if (!launch) {
     std::cerr << "mirai launch: " << launch.message() << "\n";

@@ -102,6 +102,11 @@ Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& ta
     config.daemon_command = profile.command;
     for (const auto& [name, value] : profile.env) config.env[name] = value;
   }
+  if (!profile.tls.empty()) {
+    auto settings = tls::load(profile.tls);
+    if (!settings) return Status::error("profile '" + profile.name + "': " + settings.message());
+    config.tls = std::move(*settings);
+  }
   std::string url = launcher::listen_url_template(profile);
   if (url.empty()) return target.set_daemons(config);
   auto parsed = launcher::parse_url_template(url);
@@ -159,6 +164,7 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
     return nullptr;
   }
   launcher::LaunchSpec spec = launcher::make_spec(*profile, n, pool->profile_.url());
+  spec.tls_ca_pem = pool->profile_.tls_certificate();
   spec.max_array_size = backend->max_array_size(*profile);
   auto launch = launcher::Launch::start(std::move(backend), spec, root);
   if (!launch) {

@@ -56,6 +56,7 @@ nlohmann::json to_json(const std::string& control, const ProfileStatus& s) {
   nlohmann::json j;
   j["control"] = control;
   j["url"] = s.url;
+  if (!s.tls_certificate.empty()) j["tls_certificate"] = s.tls_certificate;
   j["connections"] = s.info.connections;
   j["cumulative"] = s.info.cumulative;
   j["awaiting"] = s.info.awaiting;
@@ -78,7 +79,9 @@ nlohmann::json to_json(const std::string& control, const ProfileStatus& s) {
 void print_table(const std::string& control, const ProfileStatus& s) {
   const Info& i = s.info;
   std::cout << "dispatcher " << control << "\n"
-            << "daemons dial " << s.url << "\n"
+            << "daemons dial " << s.url
+            << (s.tls_certificate.empty() ? "" : " (TLS; --json shows the certificate to trust)")
+            << "\n"
             << "connections " << i.connections << "  cumulative " << i.cumulative << "  awaiting "
             << i.awaiting << "  executing " << i.executing << "  completed " << i.completed << "\n";
   if (s.daemons.empty()) return;

@@ -58,9 +58,10 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
   DispatcherOptions d;
   d.urls = {config.url.empty() ? local_url() : config.url};
   if (is_tls_url(d.urls[0])) {
-    if (Status s = core->prepare_tls(d.urls[0]); !s) return s;
-    d.tls = {core->config_.tls.cert_pem, core->config_.tls.key_pem,
-             core->config_.tls.key_passphrase};
+    TlsSettings& t = core->config_.tls;
+    if (Status s = tls::prepare(d.urls[0], t); !s) return s;
+    d.tls = {t.cert_pem, t.key_pem, t.key_passphrase};
+    d.tls_trust = tls::trusted(t);
   }
   d.policy =
       config.dispatcher ? DispatcherOptions::Policy::kFifo : DispatcherOptions::Policy::kRoundRobin;
@@ -73,41 +74,9 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
   return core;
 }
 
-Status ProfileCore::prepare_tls(const std::string& url) {
-  TlsSettings& t = config_.tls;
-  if (t.cert_pem.empty() != t.key_pem.empty())
-    return Status::error(
-        "TLS needs both a certificate and its key, or neither (then a "
-        "single-use certificate is made)");
-  if (!t.cert_pem.empty()) {
-    if (Status s = tls::check_key(t.cert_pem, t.key_pem, t.key_passphrase); !s)
-      return Status::error("the TLS certificate and key cannot be used: " + s.message());
-    if (!t.ca_pem.empty())
-      if (Status s = tls::check_certificates(t.ca_pem); !s)
-        return Status::error("the TLS CA chain cannot be used: " + s.message());
-    return {};
-  }
-  // Daemons check the name they dial; a wildcard address is dialled by this machine's name.
-  std::string host = url_host(url);
-  std::vector<std::string> names = {host};
-  if (host.empty() || host == "0.0.0.0" || host == "::" || host == "*") {
-    char name[256] = {};
-    gethostname(name, sizeof name - 1);
-    names = {name, "localhost", "127.0.0.1", "::1"};
-  }
-  auto id = tls::self_signed(names);
-  if (!id) return id.status();
-  t.cert_pem = std::move(id->cert_pem);
-  t.key_pem = std::move(id->key_pem);
-  t.key_passphrase.clear();
-  t.ca_pem.clear();
-  return {};
-}
-
 std::string ProfileCore::tls_certificate() const {
-  const TlsSettings& t = config_.tls;
-  if (!is_tls_url(url())) return "";
-  return t.ca_pem.empty() ? t.cert_pem : t.ca_pem;
+  auto s = dispatcher_->status();
+  return s ? s->tls_certificate : std::string();
 }
 
 ProfileCore::~ProfileCore() {

@@ -27,13 +27,11 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   Info info() const;
   ProfileStatus status() const;
   const std::string& url() const { return dispatcher_->url(); }
-  // The certificate daemons trust for a TLS url; "" without TLS.
+  // The certificate daemons trust for a TLS url (also a running dispatcher's); "" without TLS.
   std::string tls_certificate() const;
 
  private:
   ProfileCore(const DaemonsConfig& config, bool ephemeral);
-  // Checks the configured TLS material, or makes a single-use certificate for `url`'s host.
-  Status prepare_tls(const std::string& url);
   Expected<pid_t> spawn_daemon(std::uint32_t maxtasks);
   void reap_exited();  // REQUIRES: procs_mu_
 

@@ -103,3 +103,47 @@ TEST_CASE("a daemon refuses a dispatcher whose certificate is for another name",
   CHECK_THAT(r3.err, Catch::Contains("MIRAI_TLS_CA"));
   CHECK(p.info().cumulative == 0);
 }
+
+TEST_CASE("an encrypted key opens with its passphrase from a file or a variable only", "[tls]") {
+  // openssl encrypts the key as a user's would be; mirai reads the passphrase from a file
+  // (first line) or an environment variable, never from an argument.
+  test::TempDir dir;
+  auto id = tls::self_signed({"127.0.0.1"});
+  REQUIRE(id);
+  std::ofstream(dir.file("plain.key")) << id->key_pem;
+  std::ofstream(dir.file("cert.pem")) << id->cert_pem;
+  std::ofstream(dir.file("pass")) << "correct horse\n";
+  auto enc = test::run({"openssl", "ec", "-in", dir.file("plain.key"), "-aes256", "-passout",
+                        "file:" + dir.file("pass"), "-out", dir.file("enc.key")});
+  INFO(enc.err);
+  REQUIRE(enc.exit_code == 0);
+  CHECK_THAT(test::read_file(dir.file("enc.key")), Catch::Contains("ENCRYPTED"));
+  // OpenSSL 3's default PKCS#8 encryption is beyond Mbed TLS 2.28: the message says what to do.
+  auto pkcs8 = test::run({"openssl", "pkey", "-in", dir.file("plain.key"), "-aes256", "-passout",
+                          "file:" + dir.file("pass"), "-out", dir.file("pkcs8.key")});
+  REQUIRE(pkcs8.exit_code == 0);
+  CHECK_THAT(tls::check_key(id->cert_pem, test::read_file(dir.file("pkcs8.key")), "correct horse")
+                 .message(),
+             Catch::Contains("openssl ec -aes256"));
+  tls::TlsFiles files{dir.file("cert.pem"), dir.file("enc.key"), dir.file("pass"), "", ""};
+  auto settings = tls::load(files);
+  REQUIRE(settings);
+  CHECK(settings->key_passphrase == "correct horse");
+  DaemonsConfig c = test::local_daemons(1, "tls+tcp://127.0.0.1:0");
+  c.tls = *settings;
+  Profile p;
+  Status s = p.set_daemons(c);
+  INFO(s.message());
+  REQUIRE(s.ok());
+  CHECK(p.submit(Task::call("echo", "sealed")).wait().value == "sealed");
+  p.reset();
+  setenv("MIRAI_TEST_KEY_PASS", "wrong", 1);
+  files.passphrase_file.clear();
+  files.passphrase_env = "MIRAI_TEST_KEY_PASS";
+  c.tls = *tls::load(files);
+  CHECK_THAT(p.set_daemons(c).message(), Catch::Contains("the passphrase does not open the key"));
+  files.passphrase_env.clear();
+  c.tls = *tls::load(files);
+  CHECK_THAT(p.set_daemons(c).message(), Catch::Contains("encrypted and no passphrase"));
+  unsetenv("MIRAI_TEST_KEY_PASS");
+}

@@ -184,6 +184,7 @@ std::string encode_status_reply(std::uint64_t request, const ProfileStatus& s) {
     w.u32(d.instance).u32(d.pid).u32(d.array_index).str(d.host).str(d.job_id).str(d.peer);
     w.u64(d.assigned).u64(d.completed).u32(d.in_flight);
   }
+  w.str(s.tls_certificate);
   return w.finish();
 }
 
@@ -353,6 +354,7 @@ std::optional<std::pair<std::uint64_t, ProfileStatus>> decode_status_reply(std::
     d.in_flight = r.u32();
     s.daemons.push_back(std::move(d));
   }
+  s.tls_certificate = r.str();
   if (!r.done()) return std::nullopt;
   return std::make_pair(request, std::move(s));
 }

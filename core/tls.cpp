@@ -11,7 +11,14 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/x509_crt.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "core/transport.hpp"
 
 namespace mirai::tls {
 
@@ -139,6 +146,63 @@ Expected<Identity> self_signed(const std::vector<std::string>& names) {
   return id;
 }
 
+Status prepare(const std::string& url, TlsSettings& t) {
+  if (t.cert_pem.empty() != t.key_pem.empty())
+    return Status::error(
+        "TLS needs both a certificate and its key, or neither (then a "
+        "single-use certificate is made)");
+  if (!t.cert_pem.empty()) {
+    if (Status s = check_key(t.cert_pem, t.key_pem, t.key_passphrase); !s)
+      return Status::error("the TLS certificate and key cannot be used: " + s.message());
+    if (!t.ca_pem.empty())
+      if (Status s = check_certificates(t.ca_pem); !s)
+        return Status::error("the TLS CA chain cannot be used: " + s.message());
+    return {};
+  }
+  // Daemons check the name they dial; a wildcard address is dialled by this machine's name.
+  std::string host = url_host(url);
+  std::vector<std::string> names = {host};
+  if (host.empty() || host == "0.0.0.0" || host == "::" || host == "*") {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    names = {name, "localhost", "127.0.0.1", "::1"};
+  }
+  auto id = self_signed(names);
+  if (!id) return id.status();
+  t.cert_pem = std::move(id->cert_pem);
+  t.key_pem = std::move(id->key_pem);
+  t.key_passphrase.clear();
+  t.ca_pem.clear();
+  return {};
+}
+
+Expected<TlsSettings> load(const TlsFiles& f) {
+  auto read = [](const std::string& path, const char* what, std::string& out) -> Status {
+    if (path.empty()) return {};
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    if (!in || !(text << in.rdbuf()))
+      return Status::error(std::string("cannot read the TLS ") + what + " file " + path);
+    out = text.str();
+    return {};
+  };
+  TlsSettings t;
+  std::string passphrase;
+  if (Status s = read(f.cert, "certificate", t.cert_pem); !s) return s;
+  if (Status s = read(f.key, "key", t.key_pem); !s) return s;
+  if (Status s = read(f.ca, "CA", t.ca_pem); !s) return s;
+  if (Status s = read(f.passphrase_file, "passphrase", passphrase); !s) return s;
+  if (!f.passphrase_file.empty()) {
+    passphrase = passphrase.substr(0, passphrase.find_first_of("\r\n"));
+  } else if (!f.passphrase_env.empty()) {
+    const char* v = std::getenv(f.passphrase_env.c_str());
+    if (!v) return Status::error("the TLS passphrase variable " + f.passphrase_env + " is not set");
+    passphrase = v;
+  }
+  t.key_passphrase = std::move(passphrase);
+  return t;
+}
+
 Status check_certificates(const std::string& pem) {
   mbedtls_x509_crt crt;
   mbedtls_x509_crt_init(&crt);
@@ -170,7 +234,11 @@ Status check_key(const std::string& cert_pem, const std::string& key_pem,
     result = Status::error(
         rv == MBEDTLS_ERR_PK_PASSWORD_REQUIRED ? "the key is encrypted and no passphrase was given"
         : rv == MBEDTLS_ERR_PK_PASSWORD_MISMATCH ? "the passphrase does not open the key"
-                                                 : "the key does not parse: " + mbed_error(rv));
+        : mbed_error(rv).find("PKCS5") != std::string::npos
+            ? "the key is encrypted with a scheme Mbed TLS 2.28 cannot read (" + mbed_error(rv) +
+                  "); re-encrypt it as traditional PEM: openssl ec -aes256 (or openssl rsa "
+                  "-aes256) -in KEY -out NEW"
+            : "the key does not parse: " + mbed_error(rv));
   } else if (mbedtls_pk_check_pair(&crt.pk, &key) != 0) {
     result = Status::error("the key does not belong to the certificate");
   }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "mirai/profile.hpp"
 #include "mirai/status.hpp"
 
 namespace mirai::tls {
@@ -19,6 +20,24 @@ struct Identity {
 // the first is also the common name), valid from a day ago for a year. It is its own CA:
 // daemons trust exactly it.
 Expected<Identity> self_signed(const std::vector<std::string>& names);
+
+// Makes `settings` ready to serve `url` (tls+tcp:// or wss://): checks a configured certificate,
+// key, passphrase and CA, or fills in a single-use certificate for the URL's host (for a
+// wildcard address: this machine's name, localhost, 127.0.0.1 and ::1).
+Status prepare(const std::string& url, TlsSettings& settings);
+// What daemons must trust: the CA when one is set, else the certificate.
+inline const std::string& trusted(const TlsSettings& s) {
+  return s.ca_pem.empty() ? s.cert_pem : s.ca_pem;
+}
+
+// Where TLS material comes from: files, and the passphrase from a file (its first line) or an
+// environment variable, never from a command-line argument. Paths are used as given.
+struct TlsFiles {
+  std::string cert, key, passphrase_file, passphrase_env, ca;
+  bool empty() const { return cert.empty() && key.empty() && ca.empty(); }
+};
+// Reads them into settings (not checked yet: prepare() does that); the message names the file.
+Expected<TlsSettings> load(const TlsFiles& files);
 
 // Whether `pem` holds at least one certificate that parses; the message says what is wrong.
 Status check_certificates(const std::string& pem);

@@ -91,7 +91,7 @@ class DaemonLoop {
 Status DaemonLoop::connect(bool first) {
   auto backoff = std::chrono::milliseconds(100);
   for (;;) {
-    TlsClient trust{opt_.tls_ca_pem, ""};
+    TlsClient trust{opt_.tls_ca_pem, opt_.tls_server_name};
     auto c = dial(opt_.url, opt_.dial_timeout, &trust);
     Status failure;
     if (c) {
@@ -119,7 +119,7 @@ Status DaemonLoop::connect(bool first) {
         failure = Status::error(
             "refused the dispatcher at " + opt_.url +
             ": its TLS certificate is not the trusted one (MIRAI_TLS_CA, --tls-ca) or not for '" +
-            url_host(opt_.url) + "'");
+            (opt_.tls_server_name.empty() ? url_host(opt_.url) : opt_.tls_server_name) + "'");
       else
         failure = Status::error(opt_.url +
                                 " did not welcome this daemon: it is not a mirai dispatcher, or "

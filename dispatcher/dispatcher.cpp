@@ -335,6 +335,7 @@ std::vector<DaemonStatus> Dispatcher::daemons_locked() const {
 Expected<ProfileStatus> Dispatcher::status() const {
   ProfileStatus s;
   s.url = url();
+  s.tls_certificate = options_.tls_trust;
   std::lock_guard<std::mutex> lock(mu_);  // counters and rows from the same moment
   s.info = info_locked();
   s.daemons = daemons_locked();

@@ -43,7 +43,8 @@ struct DispatcherOptions {
   // many as fit in `prefetch_window` of its measured task time. 1 turns prefetch off.
   int max_prefetch = 32;
   std::chrono::microseconds prefetch_window{1000};
-  TlsServer tls;  // for the tls+tcp:// and wss:// URLs
+  TlsServer tls;          // for the tls+tcp:// and wss:// URLs
+  std::string tls_trust;  // the certificate daemons are told to trust (in status)
 };
 
 // What a profile needs from a dispatcher, in this process (Dispatcher) or in a `mirai

@@ -75,6 +75,8 @@ TemplateValues common_values(const LaunchSpec& spec, const std::string& prefix, 
   };
   std::vector<std::string> exports;
   for (const auto& [k, value] : p.env) exports.push_back("export " + k + "=" + shell_quote(value));
+  if (!spec.tls_ca_pem.empty())
+    exports.push_back("export MIRAI_TLS_CA=" + shell_quote(spec.tls_ca_pem));
   v["env"] = block(exports);
   v["prologue"] = block(p.prologue);
   v["epilogue"] = block(p.epilogue);

@@ -26,6 +26,8 @@ struct LaunchSpec {
   // ssh and local: the daemons stop when this process ends or cancels them (map, run); false
   // for `mirai launch`, whose daemons serve a dispatcher after it has returned.
   bool attached = true;
+  // For a TLS url: the certificate daemons trust, exported to them as MIRAI_TLS_CA.
+  std::string tls_ca_pem;
 };
 
 // One submission: a job script with the command that submits it (the script goes to the

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/transport.hpp"
 #include "launcher/resources.hpp"
 #include "launcher/shell.hpp"
 #include "launcher/url.hpp"
@@ -149,9 +150,10 @@ const Keys kTopKeys = {"profiles", "default"};
 const Keys kProfileKeys = {
     "launcher", "workers",        "url",      "daemon",   "slurm",    "sge", "pbs",
     "lsf",      "directives",     "prologue", "epilogue", "template", "env", "workdir",
-    "log",      "launch_timeout", "hosts",    "tunnel",   "ssh"};
+    "log",      "launch_timeout", "hosts",    "tunnel",   "ssh",      "tls"};
 const Keys kDaemonKeys = {"idletime", "walltime", "maxtasks", "command"};
 const Keys kSshKeys = {"connect_timeout", "remote_port", "identity_file", "config_file", "options"};
+const Keys kTlsKeys = {"cert", "key", "passphrase_file", "passphrase_env", "ca"};
 // ssh options that run a command on this machine: they belong in an ssh config file.
 const std::set<std::string> kSshCommandOptions = {"proxycommand",       "localcommand",
                                                   "permitlocalcommand", "knownhostscommand",
@@ -262,6 +264,21 @@ class ProfileReader {
           r_.error(key_nodes[k],
                    std::string("'") + k + "' only applies to launcher ssh, not " + p.launcher);
     }
+    if (key_nodes.count("tls")) {
+      if (p.url.empty() || !is_tls_url(p.url))
+        r_.error(key_nodes["tls"], "'tls' applies to a tls+tcp:// or wss:// url only",
+                 "set url: tls+tcp://{hostname}:0, or remove 'tls'");
+      else if (p.tls.cert.empty() != p.tls.key.empty())
+        r_.error(key_nodes["tls"], "'tls' needs both 'cert' and 'key', or neither",
+                 "without them a single-use certificate is made for each run");
+      else if (p.tls.cert.empty() && (!p.tls.ca.empty() || !p.tls.passphrase_file.empty() ||
+                                      !p.tls.passphrase_env.empty()))
+        r_.error(key_nodes["tls"], "'tls: ca' and the passphrase go with 'cert' and 'key'");
+      else if (!p.tls.passphrase_file.empty() && !p.tls.passphrase_env.empty())
+        r_.error(key_nodes["tls"],
+                 "give the key's passphrase once: 'passphrase_file' or "
+                 "'passphrase_env'");
+    }
     if (p.launcher == "local" || p.launcher == "ssh") {
       for (const char* k : {"directives", "template"})
         if (key_nodes.count(k))
@@ -370,6 +387,8 @@ class ProfileReader {
       if (auto b = r_.boolean(v, "tunnel")) p.ssh.tunnel = *b;
     } else if (key == "ssh") {
       read_ssh(v, p);
+    } else if (key == "tls") {
+      read_tls(v, p);
     }
   }
 
@@ -461,6 +480,30 @@ class ProfileReader {
         continue;
       }
       p.directives.push_back(line);
+    }
+  }
+
+  void read_tls(const YAML::Node& v, ProfileConfig& p) {
+    for (auto& [k, value] : r_.entries(v, "tls", kTlsKeys)) {
+      const std::string key = k.Scalar();
+      auto s = r_.string(value, key);
+      if (!s) continue;
+      if (key == "passphrase_env") {
+        if (auto problem = env_name_problem(*s); !problem.empty())
+          r_.error(value, "'tls: passphrase_env' must name an environment variable: " + problem);
+        else
+          p.tls.passphrase_env = *s;
+        continue;
+      }
+      if (s->empty() || !control_problem(*s).empty()) {
+        r_.error(value, "'tls: " + key + "' must be a file path");
+        continue;
+      }
+      std::string path = absolute(home_relative(*s), base_dir_);
+      (key == "cert"              ? p.tls.cert
+       : key == "key"             ? p.tls.key
+       : key == "passphrase_file" ? p.tls.passphrase_file
+                                  : p.tls.ca) = path;
     }
   }
 

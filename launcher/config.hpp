@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/tls.hpp"
 #include "launcher/diagnostics.hpp"
 #include "launcher/resources.hpp"
 #include "mirai/profile.hpp"
@@ -54,6 +55,7 @@ struct ProfileConfig {
   std::string log;  // daemon output (stdout and stderr); empty: discarded. ssh: on the host
   std::chrono::milliseconds launch_timeout{std::chrono::minutes(10)};
   SshSettings ssh;
+  tls::TlsFiles tls;  // absolute paths; for a tls+tcp:// or wss:// url
 };
 
 struct Config {

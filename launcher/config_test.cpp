@@ -253,3 +253,46 @@ TEST_CASE("every example mirai.yaml is free of problems and renders", "[config]"
   }
   CHECK(files >= 3);
 }
+
+TEST_CASE("tls: files for a TLS url, checked together", "[config][tls]") {
+  auto ok = parse(R"yaml(profiles:
+  t:
+    launcher: slurm
+    url: tls+tcp://{hostname}:0
+    tls: { cert: certs/host.pem, key: certs/host.key, passphrase_env: MIRAI_KEY_PASS, ca: ca.pem }
+  plain:
+    launcher: local
+    url: wss://127.0.0.1:0/mirai
+)yaml");
+  REQUIRE(ok.problems.empty());
+  const auto& t = ok.config.profiles["t"].tls;
+  CHECK(t.cert == "/proj/certs/host.pem");
+  CHECK(t.key == "/proj/certs/host.key");
+  CHECK(t.passphrase_env == "MIRAI_KEY_PASS");
+  CHECK(t.ca == "/proj/ca.pem");
+  CHECK(ok.config.profiles["plain"].tls.empty());
+  auto bad = parse(R"yaml(profiles:
+  a:
+    launcher: local
+    url: tcp://127.0.0.1:0
+    tls: { cert: c.pem, key: k.pem }
+  b:
+    launcher: local
+    url: tls+tcp://127.0.0.1:0
+    tls: { cert: c.pem, passphrase: hunter2 }
+  c:
+    launcher: local
+    url: tls+tcp://127.0.0.1:0
+    tls: { cert: c.pem, key: k.pem, passphrase_env: "A B", passphrase_file: p }
+)yaml");
+  CHECK(bad.problems ==
+        std::vector<std::string>{
+            "/proj/mirai.yaml:5:5: 'tls' applies to a tls+tcp:// or wss:// url only (set url: "
+            "tls+tcp://{hostname}:0, or remove 'tls')",
+            "/proj/mirai.yaml:9:25: unknown key 'passphrase' in tls (known keys: cert, key, "
+            "passphrase_file, passphrase_env, ca)",
+            "/proj/mirai.yaml:9:5: 'tls' needs both 'cert' and 'key', or neither (without them a "
+            "single-use certificate is made for each run)",
+            "/proj/mirai.yaml:13:53: 'tls: passphrase_env' must name an environment variable: it "
+            "holds ' ' (use letters, digits and _)"});
+}

@@ -11,6 +11,7 @@ packages=(
   gridengine-master gridengine-exec gridengine-client  # and a real Grid Engine (sge-up.sh)
   openssh-server openssh-client  # and a real sshd on 127.0.0.1 (sshd-up.sh)
   python3  # the strict fake PBS and LSF commands in tests/emulated/
+  openssl  # encrypts a key the way users do, for the TLS passphrase test
 )
 missing=()
 for p in "${packages[@]}"; do

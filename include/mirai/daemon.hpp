@@ -70,6 +70,9 @@ struct DaemonOptions {
   // For a tls+tcp:// or wss:// url: the certificate (PEM) the dispatcher's must be or be signed
   // by; the dispatcher must also present the url's host name.
   std::string tls_ca_pem;
+  // The name the dispatcher's certificate must carry; "": the url's host. Set when the url is
+  // the near end of a tunnel (ssh -R), whose host is not the dispatcher's.
+  std::string tls_server_name;
   std::string job_id;             // reported in the hello, for status
   std::uint32_t array_index = 0;  // likewise
   // Called once the first connection is established (mirai daemon silences its output here,

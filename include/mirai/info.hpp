@@ -31,6 +31,7 @@ struct ProfileStatus {
   std::string url;  // empty when no daemons are set
   Info info;
   std::vector<DaemonStatus> daemons;
+  std::string tls_certificate;  // for a TLS url: the certificate (PEM) daemons must trust
 };
 
 }  // namespace mirai

@@ -42,3 +42,28 @@ TEST_CASE("local: render prints the shell script that starts the daemons", "[loc
   CHECK_THAT(r.out, Catch::StartsWith("# daemons 1-3: /bin/sh -c <script>\n#!/bin/sh\n"));
   CHECK_THAT(r.out, Catch::Contains("while [ \"$i\" -le 3 ]; do\n"));
 }
+
+TEST_CASE("local: launch for a TLS dispatcher gives the daemons its certificate and no key",
+          "[local][tls]") {
+  TempDir dir;
+  auto l = local(dir);
+  std::string control = "ipc://" + dir.file("control.sock");
+  Started procs(mirai_exe());
+  procs.start({"dispatcher", "--listen", "tls+tcp://127.0.0.1:0", "--control", control,
+               "--url-file", dir.file("urls")});
+  REQUIRE(eventually([&] { return !read_file(dir.file("urls")).empty(); }));
+  auto launched = run(mirai_cmd(
+      {"launch", "--config", l.config, "-p", "here", "-n", "2", "--dispatcher", control}));
+  INFO(launched.err);
+  REQUIRE(launched.exit_code == 0);
+  auto status = status_with_daemons(control, 2);
+  std::string cert = status["tls_certificate"].get<std::string>();
+  CHECK_THAT(cert, Catch::StartsWith("-----BEGIN CERTIFICATE-----"));
+  CHECK_THAT(status["url"].get<std::string>(), Catch::StartsWith("tls+tcp://127.0.0.1:"));
+  std::string script = read_file(dir.file(".mirai/jobs/here/1/script.sh"));
+  CHECK_THAT(script, Catch::Contains("export MIRAI_TLS_CA='" + cert + "'"));
+  CHECK(script.find("PRIVATE KEY") == std::string::npos);
+  auto map = run(mirai_cmd(
+      {"map", "--dispatcher", control, "--no-progress", "--", "echo", "{}", ":::", "x", "y"}));
+  CHECK(map.out == "x\ny\n");
+}

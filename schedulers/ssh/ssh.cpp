@@ -1,5 +1,6 @@
 #include "schedulers/ssh/ssh.hpp"
 
+#include "core/transport.hpp"
 #include "launcher/process_jobs.hpp"
 #include "launcher/shell.hpp"
 #include "launcher/url.hpp"
@@ -18,11 +19,16 @@ class Ssh : public Backend {
     if (settings.hosts.empty())
       return Status::error("profile '" + spec.profile.name + "' has no hosts");
     std::string url = spec.url, forward;
+    LaunchSpec local = spec;
     if (settings.tunnel) {
       auto tunnel = tunnel_for(spec.url, settings.remote_port);
       if (!tunnel) return Status::error("profile '" + spec.profile.name + "': " + tunnel.message());
       url = tunnel->daemon_url;
       forward = tunnel->forward;
+      // Through the tunnel a TLS daemon dials 127.0.0.1, but the certificate names the
+      // dispatcher's host.
+      if (!spec.tls_ca_pem.empty())
+        local.profile.env.emplace_back("MIRAI_TLS_SERVER_NAME", url_host(spec.url));
     }
     std::vector<Submission> out;
     int next = 1;
@@ -32,7 +38,7 @@ class Ssh : public Backend {
       s.last = next + count - 1;
       next += count;
       s.id = job_id(settings.hosts[host]);
-      auto script = render_shell_script(spec, s.first, s.last, s.id, url);
+      auto script = render_shell_script(local, s.first, s.last, s.id, url);
       if (!script) return script.status();
       s.script = std::move(*script);
       s.argv = ssh_argv(settings, settings.hosts[host], forward);

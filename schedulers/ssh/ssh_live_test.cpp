@@ -156,3 +156,26 @@ TEST_CASE("ssh: daemons and tasks stop when the mirai that launched them is kill
   CHECK(eventually([&] { return !process_alive(a) && !process_alive(b); }, 15s));
   CHECK(eventually([&] { return processes_with(dir.path()).empty(); }, 15s));
 }
+
+TEST_CASE("ssh: TLS through the tunnel, with only the certificate on the way", "[ssh][live][tls]") {
+  TempDir dir;
+  auto l = ssh(dir, "    tunnel: true\n    url: tls+tcp://127.0.0.2:0\n");
+  auto r = run(mirai_cmd({"map", "--config", l.config, "-p", "remote", "-n", "2", "--no-progress",
+                          "--", "sh", "-c",
+                          "tr '\\0' ' ' < /proc/$PPID/cmdline; echo; "
+                          "echo $MIRAI_TLS_SERVER_NAME; tr '\\0' '\\n' < /proc/$PPID/environ",
+                          ":::", "1"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  // The daemon dialled the tunnel's end over TLS and checked the dispatcher's own name.
+  CHECK_THAT(r.out, Catch::Contains(" daemon tls+tcp://127.0.0.1:"));
+  CHECK_THAT(r.out, Catch::Contains("\n127.0.0.2\n"));
+  CHECK_THAT(r.out, Catch::Contains("MIRAI_TLS_CA=-----BEGIN CERTIFICATE-----"));
+  CHECK(r.out.find("PRIVATE KEY") == std::string::npos);
+  // Nothing the launch wrote holds a private key.
+  for (const char* f : {"script.sh", "submit.out", "output.log", "job_ids"})
+    CHECK(read_file(dir.file(std::string(".mirai/jobs/remote/1/") + f)).find("PRIVATE KEY") ==
+          std::string::npos);
+  CHECK_THAT(read_file(dir.file(".mirai/jobs/remote/1/script.sh")),
+             Catch::Contains("export MIRAI_TLS_SERVER_NAME=127.0.0.2\n"));
+}
