@@ -1,5 +1,6 @@
 // The `mirai` command as users run it.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -122,14 +123,20 @@ TEST_CASE("mirai dispatcher serves daemons and clients until SIGTERM", "[cli]") 
   std::string control = "ipc://" + dir.file("control.sock");
   std::string listen = "abstract://mirai-cli-test-" + std::to_string(getpid());
   Started procs(mirai::test::mirai_exe());
-  pid_t dispatcher = procs.start(
-      {"dispatcher", "--listen", listen, "--control", control, "--url-file", dir.file("urls")});
+  // The secret is written 0600 where the dispatcher is told; daemons read it from there.
+  std::string secret = dir.file("secret");
+  pid_t dispatcher = procs.start({"dispatcher", "--listen", listen, "--control", control,
+                                  "--url-file", dir.file("urls"), "--secret-file", secret});
   REQUIRE(
       mirai::test::eventually([&] { return !mirai::test::read_file(dir.file("urls")).empty(); }));
   CHECK(mirai::test::read_file(dir.file("urls")) ==
         "listen " + listen + "\ncontrol " + control + "\n");
-  pid_t d1 = procs.start({"daemon", listen});
-  pid_t d2 = procs.start({"daemon", listen});
+  struct stat mode {};
+  REQUIRE(stat(secret.c_str(), &mode) == 0);
+  CHECK((mode.st_mode & 0777) == 0600);
+  CHECK(mirai::test::read_file(secret).size() == 65);  // 64 hex digits and a newline
+  pid_t d1 = procs.start({"daemon", listen, "--secret-file", secret});
+  pid_t d2 = procs.start({"daemon", listen, "--secret-file", secret});
   REQUIRE(mirai::test::eventually([&] {
     return run(cmd({"status", "--dispatcher", control})).out.find("connections 2") !=
            std::string::npos;
@@ -172,7 +179,7 @@ TEST_CASE("mirai daemon stops its running task on SIGTERM", "[cli]") {
                             0, "abstract://mirai-cli-sigterm-" + std::to_string(getpid())))
               .ok());
   Started procs(mirai::test::mirai_exe());
-  pid_t daemon = procs.start({"daemon", p.url()});
+  pid_t daemon = procs.start({"daemon", p.url()}, {{"MIRAI_SECRET", p.secret()}});
   REQUIRE(mirai::test::eventually([&] { return p.info().connections == 1; }));
   mirai::Future f = p.submit(mirai::test::sleeper(dir, "t"));
   pid_t task = mirai::test::wait_pid(dir, "t.pid");

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/common.hpp"
+#include "core/auth.hpp"
 #include "mirai/daemon.hpp"
 
 namespace mirai::cli {
@@ -66,6 +67,8 @@ int daemon_main(const Args& args) {
       "tls-ca", po::value<std::string>()->value_name("FILE"),
       "for tls+tcp:// and wss://: the dispatcher's certificate, or the CA that signed it "
       "(default: the PEM text in $MIRAI_TLS_CA)")(
+      "secret-file", po::value<std::string>()->value_name("FILE"),
+      "the pool's secret, from a file only you can read (default: $MIRAI_SECRET)")(
       "tls-server-name", po::value(&o.tls_server_name)->value_name("NAME"),
       "the name the dispatcher's certificate must carry (default: $MIRAI_TLS_SERVER_NAME, else "
       "the URL's host)");
@@ -97,6 +100,11 @@ int daemon_main(const Args& args) {
     o.tls_ca_pem = pem.str();
   } else if (const char* env = std::getenv("MIRAI_TLS_CA")) {
     o.tls_ca_pem = env;
+  }
+  if (vm.count("secret-file")) {
+    auto secret = auth::read_secret_file(vm["secret-file"].as<std::string>());
+    if (!secret) return usage_error("daemon", secret.message()), kUsage;
+    o.secret = *secret;
   }
   if (const char* env = std::getenv("MIRAI_TLS_SERVER_NAME"); env && o.tls_server_name.empty())
     o.tls_server_name = env;

@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "cli/common.hpp"
+#include "core/auth.hpp"
 #include "core/tls.hpp"
 #include "core/transport.hpp"
 #include "dispatcher/control.hpp"
@@ -42,6 +43,7 @@ int dispatcher_main(const Args& args) {
   std::string listen, control, url_file;
   int max_prefetch = 32;
   tls::TlsFiles tls_files;
+  std::string secret_file;
   po::options_description options("mirai dispatcher [options]");
   options.add_options()("help,h", "show this help")(
       "listen,l", po::value(&listen)->value_name("URL"),
@@ -53,6 +55,9 @@ int dispatcher_main(const Args& args) {
       "also write the two URLs to FILE (mode 0600)")(
       "max-prefetch", po::value(&max_prefetch)->default_value(32),
       "most tasks in flight per daemon for short tasks (1: no prefetch)")(
+      "secret-file", po::value(&secret_file)->value_name("FILE"),
+      "the secret daemons must hold: read from FILE (mode 0600), or, when FILE does not exist, "
+      "made and written there (default: made, and given only to clients on the control URL)")(
       "tls-cert", po::value(&tls_files.cert)->value_name("FILE"),
       "for a tls+tcp:// or wss:// listen URL: the certificate chain (PEM; default: a single-use "
       "certificate made in memory)")("tls-key", po::value(&tls_files.key)->value_name("FILE"),
@@ -94,6 +99,19 @@ int dispatcher_main(const Args& args) {
   DispatcherOptions d;
   d.urls = {listen.empty() ? local_url() : listen};
   d.max_prefetch = max_prefetch;
+  if (!secret_file.empty()) {
+    if (access(secret_file.c_str(), F_OK) == 0) {
+      auto secret = auth::read_secret_file(secret_file);
+      if (!secret) return usage_error("dispatcher", secret.message()), kUsage;
+      d.secret = *secret;
+    } else {
+      d.secret = auth::make_secret();
+      if (Status s = write_private(secret_file, d.secret + "\n"); !s) {
+        std::cerr << "mirai dispatcher: " << s.message() << "\n";
+        return kCannotStart;
+      }
+    }
+  }
   if (!tls_files.empty() && !is_tls_url(d.urls[0]))
     return usage_error("dispatcher", "--tls-* options need a tls+tcp:// or wss:// --listen URL"),
            kUsage;

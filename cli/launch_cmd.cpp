@@ -13,7 +13,7 @@ namespace mirai::cli {
 
 int launch_main(const Args& args) {
   ProfileOptions chosen_options;
-  std::string url, dispatcher, tls_ca_pem;
+  std::string url, dispatcher, tls_ca_pem, secret;
   if (const char* env = std::getenv("MIRAI_DISPATCHER")) dispatcher = env;
   po::options_description options("mirai launch --profile NAME [options]");
   options.add_options()("help,h", "show this help");
@@ -48,7 +48,14 @@ int launch_main(const Args& args) {
     ProfileStatus status = remote.status();
     url = status.url;
     tls_ca_pem = status.tls_certificate;
+    secret = remote.secret();
+  } else if (const char* env = std::getenv("MIRAI_SECRET")) {
+    secret = env;
   }
+  if (secret.empty())
+    return usage_error("launch",
+                       "the daemons need the pool's secret: give the dispatcher with "
+                       "--dispatcher, which provides it (or set MIRAI_SECRET with --url)");
   if (is_tls_url(url) && tls_ca_pem.empty())
     return usage_error("launch", "daemons dialing " + url +
                                      " need the dispatcher's certificate: give the dispatcher with "
@@ -57,6 +64,7 @@ int launch_main(const Args& args) {
   spec.max_array_size = chosen->backend->max_array_size(profile);
   spec.attached = false;  // the daemons serve the dispatcher after this command returns
   spec.tls_ca_pem = tls_ca_pem;
+  spec.secret = secret;
   auto launch = launcher::Launch::start(std::move(chosen->backend), spec, chosen->root);
   if (!launch) {
     std::cerr << "mirai launch: " << launch.message() << "\n";

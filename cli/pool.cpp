@@ -165,6 +165,7 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
   }
   launcher::LaunchSpec spec = launcher::make_spec(*profile, n, pool->profile_.url());
   spec.tls_ca_pem = pool->profile_.tls_certificate();
+  spec.secret = pool->profile_.secret();
   spec.max_array_size = backend->max_array_size(*profile);
   auto launch = launcher::Launch::start(std::move(backend), spec, root);
   if (!launch) {

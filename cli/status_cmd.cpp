@@ -62,6 +62,8 @@ nlohmann::json to_json(const std::string& control, const ProfileStatus& s) {
   j["awaiting"] = s.info.awaiting;
   j["executing"] = s.info.executing;
   j["completed"] = s.info.completed;
+  j["rejected"] = s.info.rejected;
+  j["dropped"] = s.info.dropped;
   j["daemons"] = nlohmann::json::array();
   for (const DaemonStatus& d : s.daemons)
     j["daemons"].push_back({{"instance", d.instance},
@@ -83,7 +85,8 @@ void print_table(const std::string& control, const ProfileStatus& s) {
             << (s.tls_certificate.empty() ? "" : " (TLS; --json shows the certificate to trust)")
             << "\n"
             << "connections " << i.connections << "  cumulative " << i.cumulative << "  awaiting "
-            << i.awaiting << "  executing " << i.executing << "  completed " << i.completed << "\n";
+            << i.awaiting << "  executing " << i.executing << "  completed " << i.completed
+            << "  rejected " << i.rejected << "  dropped " << i.dropped << "\n";
   if (s.daemons.empty()) return;
   std::cout << std::left << std::setw(9) << "instance" << std::setw(9) << "pid" << std::setw(16)
             << "host" << std::setw(14) << "job" << std::setw(7) << "index" << std::setw(10)

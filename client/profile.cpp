@@ -50,6 +50,8 @@ Info Profile::info() const { return core_ ? core_->info() : Info{}; }
 ProfileStatus Profile::status() const { return core_ ? core_->status() : ProfileStatus{}; }
 std::string Profile::url() const { return core_ ? core_->url() : std::string(); }
 
+std::string Profile::secret() const { return core_ ? core_->secret() : std::string(); }
+
 std::string Profile::tls_certificate() const {
   return core_ ? core_->tls_certificate() : std::string();
 }

@@ -66,12 +66,18 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
   d.policy =
       config.dispatcher ? DispatcherOptions::Policy::kFifo : DispatcherOptions::Policy::kRoundRobin;
   d.max_prefetch = ephemeral ? 1 : config.max_prefetch;
+  d.secret = config.secret;
   auto dispatcher = Dispatcher::start(d);
   if (!dispatcher) return dispatcher.status();
   core->dispatcher_ = std::move(*dispatcher);
   if (config.n > 0)
     if (Status s = core->launch_local(config.n, true); !s) return s;
   return core;
+}
+
+std::string ProfileCore::secret() const {
+  auto s = dispatcher_->secret();
+  return s ? *s : std::string();
 }
 
 std::string ProfileCore::tls_certificate() const {
@@ -110,6 +116,7 @@ Expected<pid_t> ProfileCore::spawn_daemon(std::uint32_t maxtasks) {
   o.env = config_.env;
   // The certificate to trust goes in the environment: it is public, but long for a command line.
   if (std::string ca = tls_certificate(); !ca.empty()) o.env["MIRAI_TLS_CA"] = ca;
+  o.env["MIRAI_SECRET"] = secret();
   o.in = SpawnOptions::Stdio::kNull;
   auto child = spawn(o);
   if (!child)

@@ -29,6 +29,8 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   const std::string& url() const { return dispatcher_->url(); }
   // The certificate daemons trust for a TLS url (also a running dispatcher's); "" without TLS.
   std::string tls_certificate() const;
+  // The pool's secret (also a running dispatcher's).
+  std::string secret() const;
 
  private:
   ProfileCore(const DaemonsConfig& config, bool ephemeral);

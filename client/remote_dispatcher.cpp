@@ -92,6 +92,20 @@ Expected<ProfileStatus> RemoteDispatcher::status_within(std::chrono::millisecond
   return Status::error("no answer from " + control_url_ + " within " + format_duration(timeout));
 }
 
+Expected<std::string> RemoteDispatcher::secret() const {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (closed_) return Status::error("the connection to " + control_url_ + " is closed");
+  std::uint64_t request = next_request_++;
+  secrets_[request];
+  conn_->send(proto::encode_id(proto::Type::kSecretRequest, request));
+  bool answered =
+      cv_.wait_for(lock, kStatusTimeout, [&] { return closed_ || secrets_[request]; });
+  std::optional<std::string> reply = std::move(secrets_[request]);
+  secrets_.erase(request);
+  if (answered && reply) return std::move(*reply);
+  return Status::error("no secret from " + control_url_);
+}
+
 bool RemoteDispatcher::wait_for_connections(std::size_t n, std::chrono::milliseconds timeout,
                                             const std::function<bool()>& keep_waiting) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -132,6 +146,15 @@ void RemoteDispatcher::on_frame(std::string frame) {
       if (!reply) return conn_->close();
       auto it = replies_.find(reply->first);
       if (it == replies_.end()) return;  // the asker gave up
+      it->second = std::move(reply->second);
+      cv_.notify_all();
+      return;
+    }
+    case proto::Type::kSecretReply: {
+      auto reply = proto::decode_secret_reply(fv->body);
+      if (!reply) return conn_->close();
+      auto it = secrets_.find(reply->first);
+      if (it == secrets_.end()) return;
       it->second = std::move(reply->second);
       cv_.notify_all();
       return;

@@ -27,6 +27,7 @@ class RemoteDispatcher final : public DispatcherLink {
   std::uint64_t submit(std::string frame, std::shared_ptr<ResultTarget> target) override;
   void cancel(std::uint64_t id) override;
   Expected<ProfileStatus> status() const override;
+  Expected<std::string> secret() const override;
   bool wait_for_connections(std::size_t n, std::chrono::milliseconds timeout,
                             const std::function<bool()>& keep_waiting) override;
   void exit_all() override {}  // the daemons belong to the dispatcher, not to this client
@@ -48,6 +49,7 @@ class RemoteDispatcher final : public DispatcherLink {
   std::unordered_map<std::uint64_t, std::shared_ptr<ResultTarget>> pending_;  // GUARDED_BY(mu_)
   mutable std::uint64_t next_request_ = 1;                                    // GUARDED_BY(mu_)
   mutable std::map<std::uint64_t, std::optional<ProfileStatus>> replies_;     // GUARDED_BY(mu_)
+  mutable std::map<std::uint64_t, std::optional<std::string>> secrets_;       // GUARDED_BY(mu_)
 };
 
 }  // namespace mirai

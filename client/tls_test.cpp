@@ -1,6 +1,8 @@
 // TLS between a profile's dispatcher and real `mirai daemon` processes: generated and custom
 // certificates over tls+tcp and wss, and daemons that refuse a dispatcher whose certificate is
 // not the trusted one or not for the name they dial.
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <set>
@@ -87,7 +89,11 @@ TEST_CASE("a daemon refuses a dispatcher whose certificate is for another name",
   REQUIRE(p.set_daemons(c).ok());
   test::TempDir dir;
   { std::ofstream(dir.file("ca.pem")) << id->cert_pem; }
-  auto r = test::run({test::mirai_exe(), "daemon", p.url(), "--tls-ca", dir.file("ca.pem")});
+  { std::ofstream(dir.file("secret")) << p.secret() << "\n"; }
+  chmod(dir.file("secret").c_str(), 0600);
+  const std::string secret = dir.file("secret");
+  auto r = test::run({test::mirai_exe(), "daemon", p.url(), "--tls-ca", dir.file("ca.pem"),
+                      "--secret-file", secret});
   CHECK(r.exit_code == 69);
   CHECK_THAT(r.err, Catch::Contains("its TLS certificate is not the trusted one") &&
                         Catch::Contains("not for '127.0.0.1'"));
@@ -95,10 +101,11 @@ TEST_CASE("a daemon refuses a dispatcher whose certificate is for another name",
   auto stranger = tls::self_signed({"127.0.0.1"});
   REQUIRE(stranger);
   { std::ofstream(dir.file("other.pem")) << stranger->cert_pem; }
-  auto r2 = test::run({test::mirai_exe(), "daemon", p.url(), "--tls-ca", dir.file("other.pem")});
+  auto r2 = test::run({test::mirai_exe(), "daemon", p.url(), "--tls-ca", dir.file("other.pem"),
+                       "--secret-file", secret});
   CHECK(r2.exit_code == 69);
   // Without any certificate to trust, the daemon does not dial at all.
-  auto r3 = test::run({test::mirai_exe(), "daemon", p.url()});
+  auto r3 = test::run({test::mirai_exe(), "daemon", p.url(), "--secret-file", secret});
   CHECK(r3.exit_code == 69);
   CHECK_THAT(r3.err, Catch::Contains("MIRAI_TLS_CA"));
   CHECK(p.info().cumulative == 0);

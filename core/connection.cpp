@@ -79,6 +79,8 @@ Connection::~Connection() {
   nng_stream_free(stream_);
 }
 
+bool Connection::malformed(int error) { return error == NNG_EPROTO; }
+
 void Connection::start(Handlers handlers, std::uint32_t max_frame) {
   handlers_ = std::move(handlers);
   max_frame_ = max_frame;

@@ -37,6 +37,9 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
   ~Connection();
 
+  // Whether on_close's `error` says the peer sent a malformed length (zero, or over the limit).
+  static bool malformed(int error);
+
   // Starts reading. Frames longer than `max_frame` bytes close the connection.
   void start(Handlers handlers, std::uint32_t max_frame);
   void set_max_frame(std::uint32_t max_frame) { max_frame_ = max_frame; }

@@ -97,6 +97,8 @@ std::string take_last(std::string& frame, std::string_view field) {
 constexpr std::uint8_t kShell = 1;
 constexpr std::uint8_t kCall = 2;
 constexpr std::uint32_t kMaxListItems = 1u << 20;
+constexpr std::size_t kNonceSize = 32;  // auth::kNonceBytes
+constexpr std::size_t kProofSize = 32;  // HMAC-SHA256
 
 }  // namespace
 
@@ -109,7 +111,20 @@ std::string encode_hello(const Hello& h) {
       .str(h.job_id)
       .u32(h.array_index)
       .u32(h.maxtasks)
+      .str(h.nonce)
       .finish();
+}
+
+std::string encode_challenge(const Challenge& c) {
+  return Writer(Type::kChallenge).str(c.nonce).str(c.proof).finish();
+}
+
+std::string encode_proof(const std::string& proof) {
+  return Writer(Type::kProof).str(proof).finish();
+}
+
+std::string encode_secret_reply(std::uint64_t request, const std::string& secret) {
+  return Writer(Type::kSecretReply).u64(request).str(secret).finish();
 }
 
 std::string encode_welcome(const Welcome& w) {
@@ -179,6 +194,7 @@ std::string encode_status_reply(std::uint64_t request, const ProfileStatus& s) {
   w.u64(request).str(s.url);
   const Info& i = s.info;
   w.u64(i.connections).u64(i.cumulative).u64(i.awaiting).u64(i.executing).u64(i.completed);
+  w.u64(i.rejected).u64(i.dropped);
   w.u32(static_cast<std::uint32_t>(s.daemons.size()));
   for (const DaemonStatus& d : s.daemons) {
     w.u32(d.instance).u32(d.pid).u32(d.array_index).str(d.host).str(d.job_id).str(d.peer);
@@ -192,7 +208,7 @@ std::optional<FrameView> view_frame(std::string_view frame) {
   if (frame.empty()) return std::nullopt;
   auto t = static_cast<std::uint8_t>(frame[0]);
   if (t < static_cast<std::uint8_t>(Type::kHello) ||
-      t > static_cast<std::uint8_t>(Type::kStatusReply))
+      t > static_cast<std::uint8_t>(Type::kSecretReply))
     return std::nullopt;
   return FrameView{static_cast<Type>(t), frame.substr(1)};
 }
@@ -207,8 +223,34 @@ std::optional<Hello> decode_hello(std::string_view body) {
   h.job_id = r.str();
   h.array_index = r.u32();
   h.maxtasks = r.u32();
-  if (!r.done()) return std::nullopt;
+  h.nonce = r.str();
+  if (!r.done() || h.nonce.size() != kNonceSize) return std::nullopt;
   return h;
+}
+
+std::optional<Challenge> decode_challenge(std::string_view body) {
+  Reader r(body);
+  Challenge c;
+  c.nonce = r.str();
+  c.proof = r.str();
+  if (!r.done() || c.nonce.size() != kNonceSize || c.proof.size() != kProofSize)
+    return std::nullopt;
+  return c;
+}
+
+std::optional<std::string> decode_proof(std::string_view body) {
+  Reader r(body);
+  std::string proof = r.str();
+  if (!r.done() || proof.size() != kProofSize) return std::nullopt;
+  return proof;
+}
+
+std::optional<std::pair<std::uint64_t, std::string>> decode_secret_reply(std::string_view body) {
+  Reader r(body);
+  std::uint64_t request = r.u64();
+  std::string secret = r.str();
+  if (!r.done()) return std::nullopt;
+  return std::make_pair(request, std::move(secret));
 }
 
 std::optional<Welcome> decode_welcome(std::string_view body) {
@@ -339,6 +381,8 @@ std::optional<std::pair<std::uint64_t, ProfileStatus>> decode_status_reply(std::
   i.awaiting = r.u64();
   i.executing = r.u64();
   i.completed = r.u64();
+  i.rejected = r.u64();
+  i.dropped = r.u64();
   std::uint32_t n = r.u32();
   if (n > kMaxListItems) return std::nullopt;
   for (std::uint32_t k = 0; k < n && r.ok(); ++k) {

@@ -39,6 +39,12 @@ enum class Type : std::uint8_t {
   kClientHello = 10,    // client -> dispatcher, first frame (ClientHello)
   kStatusRequest = 11,  // client -> dispatcher: u64 request id
   kStatusReply = 12,    // dispatcher -> client: u64 request id, ProfileStatus
+  // Authentication, between a daemon's hello and its welcome (core/auth.hpp).
+  kChallenge = 13,  // dispatcher -> daemon: Challenge (its nonce and its proof)
+  kProof = 14,      // daemon -> dispatcher: string proof
+  // The pool's secret, for a client that launches daemons (mirai launch --dispatcher).
+  kSecretRequest = 15,  // client -> dispatcher: u64 request id
+  kSecretReply = 16,    // dispatcher -> client: u64 request id, string secret
 };
 
 // Flags on a result frame.
@@ -51,6 +57,12 @@ struct Hello {
   std::string job_id;  // launcher job id, when known
   std::uint32_t array_index = 0;
   std::uint32_t maxtasks = 0;  // 0: no limit; the dispatcher never sends more than this
+  std::string nonce;           // auth::kNonceBytes fresh random bytes
+};
+
+struct Challenge {
+  std::string nonce;  // the dispatcher's, auth::kNonceBytes
+  std::string proof;  // auth::proof(secret, kDispatcherRole, daemon's nonce, this nonce)
 };
 
 struct ClientHello {
@@ -87,6 +99,9 @@ std::string encode_recalled(std::uint64_t id, bool given_back);
 std::string encode_empty(Type type);  // kExitAck, kExit
 std::string encode_client_hello(const ClientHello& h);
 std::string encode_status_reply(std::uint64_t request, const ProfileStatus& s);
+std::string encode_challenge(const Challenge& c);
+std::string encode_proof(const std::string& proof);
+std::string encode_secret_reply(std::uint64_t request, const std::string& secret);
 
 // A frame split into its type and body.
 struct FrameView {
@@ -108,6 +123,9 @@ std::optional<std::uint64_t> decode_id(std::string_view body);
 std::optional<std::pair<std::uint64_t, bool>> decode_recalled(std::string_view body);
 std::optional<ClientHello> decode_client_hello(std::string_view body);
 std::optional<std::pair<std::uint64_t, ProfileStatus>> decode_status_reply(std::string_view body);
+std::optional<Challenge> decode_challenge(std::string_view body);
+std::optional<std::string> decode_proof(std::string_view body);
+std::optional<std::pair<std::uint64_t, std::string>> decode_secret_reply(std::string_view body);
 
 // The fixed fields at the start of a kResult frame, read without decoding the payloads.
 struct ResultHeader {

@@ -139,6 +139,7 @@ TEST_CASE("a hello carries the protocol version and the daemon's identity", "[pr
   h.job_id = "998";
   h.array_index = 5;
   h.maxtasks = 10;
+  h.nonce = std::string(32, 'n');
   auto back = proto::decode_hello(proto::view_frame(proto::encode_hello(h))->body);
   REQUIRE(back);
   CHECK(back->version == proto::kVersion);
@@ -147,6 +148,9 @@ TEST_CASE("a hello carries the protocol version and the daemon's identity", "[pr
   CHECK(back->job_id == "998");
   CHECK(back->array_index == 5);
   CHECK(back->maxtasks == 10);
+  CHECK(back->nonce == h.nonce);
+  h.nonce = "short";  // a nonce must be 32 bytes
+  CHECK_FALSE(proto::decode_hello(proto::view_frame(proto::encode_hello(h))->body));
 }
 
 TEST_CASE("a status reply carries counters and daemon rows", "[protocol]") {

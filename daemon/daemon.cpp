@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <deque>
 #include <thread>
 
+#include "core/auth.hpp"
 #include "core/protocol_v1.hpp"
 #include "core/transport.hpp"
 #include "daemon/evaluate.hpp"
@@ -83,7 +85,11 @@ class DaemonLoop {
   std::deque<std::pair<std::uint64_t, std::string>> queue_;  // GUARDED_BY(mu_); not started
   bool welcomed_ = false, closed_ = false, acked_ = false, exit_now_ = false;  // GUARDED_BY(mu_)
   std::uint64_t running_id_ = 0;                                               // GUARDED_BY(mu_)
-  int close_error_ = 0;             // GUARDED_BY(mu_): why the connection closed (an NNG error)
+  int close_error_ = 0;  // GUARDED_BY(mu_): why the connection closed (an NNG error)
+  // The handshake (GUARDED_BY(mu_)): this connection's nonce; whether the dispatcher proved it
+  // holds the secret (verified_) or failed to (impostor_).
+  std::string nonce_;
+  bool verified_ = false, impostor_ = false;
   RunningTask* running_ = nullptr;  // GUARDED_BY(mu_)
   pid_t running_pid_ = 0;           // GUARDED_BY(mu_)
 };
@@ -99,8 +105,9 @@ Status DaemonLoop::connect(bool first) {
       if (conn_) conn_->close();
       conn_ = *c;
       std::uint64_t gen = ++generation_;
-      welcomed_ = closed_ = acked_ = false;
+      welcomed_ = closed_ = acked_ = verified_ = impostor_ = false;
       close_error_ = 0;
+      nonce_ = auth::make_nonce();
       queue_.clear();
       conn_->start({[this, gen](std::string f) { on_frame(gen, std::move(f)); },
                     [this, gen](int error) { on_close(gen, error); }},
@@ -111,6 +118,7 @@ Status DaemonLoop::connect(bool first) {
       h.job_id = opt_.job_id;
       h.array_index = opt_.array_index;
       h.maxtasks = opt_.maxtasks;
+      h.nonce = nonce_;
       conn_->send(proto::encode_hello(h));
       cv_.wait_for(lock, kWelcomeTimeout, [this] { return welcomed_ || closed_; });
       if (welcomed_) return {};
@@ -120,6 +128,16 @@ Status DaemonLoop::connect(bool first) {
             "refused the dispatcher at " + opt_.url +
             ": its TLS certificate is not the trusted one (MIRAI_TLS_CA, --tls-ca) or not for '" +
             (opt_.tls_server_name.empty() ? url_host(opt_.url) : opt_.tls_server_name) + "'");
+      else if (impostor_)
+        failure = Status::error(
+            "refused the dispatcher at " + opt_.url +
+            ": it does not hold this daemon's secret, so nothing it sends is run (it is not "
+            "this pool's dispatcher, or this daemon was given another secret: MIRAI_SECRET, "
+            "--secret-file)");
+      else if (verified_)
+        failure = Status::error("the dispatcher at " + opt_.url +
+                                " refused this daemon's proof: it was given another secret "
+                                "(MIRAI_SECRET, --secret-file) than the dispatcher's");
       else
         failure = Status::error(opt_.url +
                                 " did not welcome this daemon: it is not a mirai dispatcher, or "
@@ -149,11 +167,27 @@ void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
   if (generation != generation_) return;
   auto fv = proto::view_frame(frame);
   if (!fv) return conn_->close();
+  if (!welcomed_) {
+    // Before the welcome only the challenge (once) and then the welcome may come: no task is
+    // taken from a dispatcher that has not proved it holds the secret.
+    if (fv->type == proto::Type::kChallenge && !verified_) {
+      auto c = proto::decode_challenge(fv->body);
+      if (!c) return conn_->close();
+      if (!auth::same(c->proof,
+                      auth::proof(opt_.secret, auth::kDispatcherRole, nonce_, c->nonce))) {
+        impostor_ = true;
+        return conn_->close();
+      }
+      verified_ = true;
+      return conn_->send(
+          proto::encode_proof(auth::proof(opt_.secret, auth::kDaemonRole, c->nonce, nonce_)));
+    }
+    if (fv->type != proto::Type::kWelcome || !verified_ || !proto::decode_welcome(fv->body))
+      return conn_->close();
+    welcomed_ = true;
+    return cv_.notify_all();
+  }
   switch (fv->type) {
-    case proto::Type::kWelcome:
-      if (!proto::decode_welcome(fv->body)) return conn_->close();
-      welcomed_ = true;
-      break;
     case proto::Type::kTask: {
       auto id = proto::peek_id(frame);
       if (!id) return conn_->close();
@@ -293,7 +327,15 @@ void stop_daemons() {
 
 Expected<int> run_daemon(const DaemonOptions& options, const FunctionRegistry& functions) {
   if (options.url.empty()) return Status::error("the daemon needs a URL to dial");
-  DaemonLoop loop(options, functions);
+  DaemonOptions o = options;
+  if (o.secret.empty())
+    if (const char* env = std::getenv("MIRAI_SECRET")) o.secret = env;
+  unsetenv("MIRAI_SECRET");  // tasks do not inherit it
+  if (o.secret.empty())
+    return Status::error(
+        "the daemon needs its pool's secret: set MIRAI_SECRET or give "
+        "--secret-file (launchers and local daemons get it by themselves)");
+  DaemonLoop loop(o, functions);
   return loop.run();
 }
 

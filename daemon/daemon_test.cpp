@@ -27,9 +27,11 @@ void listen_only(Profile& p, const std::string& url = {}) {
   REQUIRE(p.set_daemons(test::local_daemons(0, url)).ok());
 }
 
-pid_t start_daemon(const std::string& url, std::vector<std::string> extra = {}) {
+// A daemon for `p`, with its secret in the environment as launchers give it.
+pid_t start_daemon(const Profile& p, std::vector<std::string> extra = {}) {
   SpawnOptions o;
-  o.argv = {test::mirai_exe(), "daemon", url};
+  o.argv = {test::mirai_exe(), "daemon", p.url()};
+  o.env["MIRAI_SECRET"] = p.secret();
   o.argv.insert(o.argv.end(), extra.begin(), extra.end());
   auto c = spawn(o);
   REQUIRE(c);
@@ -47,6 +49,23 @@ int exit_code(pid_t pid, std::chrono::milliseconds timeout = 10s) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+// Runs `mirai daemon URL` with MIRAI_SECRET=`secret` to its end: exit code and stderr.
+std::pair<int, std::string> daemon_with_secret(const std::string& url, const std::string& secret,
+                                               pid_t* pid = nullptr) {
+  SpawnOptions o;
+  o.argv = {test::mirai_exe(), "daemon", url};
+  o.env["MIRAI_SECRET"] = secret;
+  o.err = SpawnOptions::Stdio::kPipe;
+  auto d = spawn(o);
+  REQUIRE(d);
+  if (pid) *pid = d->pid;
+  std::string err;
+  char buf[512];
+  for (ssize_t n; (n = read(d->err_fd, buf, sizeof buf)) > 0;) err.append(buf, n);
+  close(d->err_fd);
+  return {exit_code(d->pid), err};
+}
+
 std::vector<pid_t> children_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
   std::vector<pid_t> out;
@@ -59,7 +78,7 @@ std::vector<pid_t> children_of(pid_t pid) {
 TEST_CASE("idletime ends a daemon with code 1", "[daemon]") {
   Profile p;
   listen_only(p);
-  pid_t d = start_daemon(p.url(), {"--idletime", "300ms"});
+  pid_t d = start_daemon(p, {"--idletime", "300ms"});
   REQUIRE(p.submit(Task::call("echo", "x")).wait().ok());
   CHECK(exit_code(d) == 1);
 }
@@ -67,11 +86,11 @@ TEST_CASE("idletime ends a daemon with code 1", "[daemon]") {
 TEST_CASE("walltime ends a daemon with code 2 after delivering its last result", "[daemon]") {
   Profile p;
   listen_only(p);
-  pid_t d = start_daemon(p.url(), {"--walltime", "300ms"});
+  pid_t d = start_daemon(p, {"--walltime", "300ms"});
   Future f = p.submit(Task::call("sleep", "600ms"));
   CHECK(f.wait().ok());
   CHECK(exit_code(d) == 2);
-  pid_t idle = start_daemon(p.url(), {"--walltime", "200ms"});
+  pid_t idle = start_daemon(p, {"--walltime", "200ms"});
   CHECK(exit_code(idle) == 2);
 }
 
@@ -80,12 +99,12 @@ TEST_CASE("maxtasks ends a daemon with code 3 and queued work waits for the next
   listen_only(p);
   std::vector<Future> fs;
   for (int i = 0; i < 5; ++i) fs.push_back(p.submit(Task::call("echo", std::to_string(i))));
-  pid_t d = start_daemon(p.url(), {"--maxtasks", "2"});
+  pid_t d = start_daemon(p, {"--maxtasks", "2"});
   CHECK(fs[0].wait().value == "0");
   CHECK(fs[1].wait().value == "1");  // the last result before the exit is delivered
   CHECK(exit_code(d) == 3);
   CHECK(fs[2].unresolved());
-  pid_t d2 = start_daemon(p.url(), {"--maxtasks", "3"});
+  pid_t d2 = start_daemon(p, {"--maxtasks", "3"});
   for (int i = 2; i < 5; ++i) CHECK(fs[i].wait().value == std::to_string(i));
   CHECK(exit_code(d2) == 3);
 }
@@ -95,11 +114,13 @@ TEST_CASE("a daemon exits with 0 when the connection ends and 69 when none is ma
   {
     Profile p;
     listen_only(p);
-    d = start_daemon(p.url());
+    d = start_daemon(p);
     REQUIRE(test::eventually([&] { return p.info().connections == 1; }));
   }
   CHECK(exit_code(d, 3s) == 0);
+  setenv("MIRAI_SECRET", "any", 1);
   test::Ran r = test::run({test::mirai_exe(), "daemon", "ipc:///tmp/mirai-nobody-here.sock"});
+  unsetenv("MIRAI_SECRET");
   CHECK(r.exit_code == 69);
   CHECK_THAT(r.err, Catch::Contains("mirai-nobody-here"));
   r = test::run({test::mirai_exe(), "daemon", "tcp://127.0.0.1:1", "--idletime", "5"});
@@ -187,10 +208,70 @@ TEST_CASE("garbage sent to the dispatcher's URL drops that connection only", "[d
   proto::Hello h;
   h.version = 99;
   CHECK(raw_send(framed(proto::encode_hello(h))));  // another protocol version
-  std::string hello = proto::encode_hello(proto::Hello{});
+  proto::Hello good;
+  good.nonce = std::string(32, 'n');
+  std::string hello = proto::encode_hello(good);
   CHECK(raw_send(framed(hello) + framed(std::string(1, '\x04') + "bad result")));
+  // A well-formed hello and proof, but not made with the secret: refused, and counted apart.
+  CHECK(raw_send(framed(hello) + framed(proto::encode_proof(std::string(32, 'p')))));
 
   CHECK(p.submit(Task::call("echo", "still here")).wait().value == "still here");
   // The hang-up is seen before the dispatcher has finished forgetting the last intruder.
   CHECK(test::eventually([&] { return p.info().connections == 1; }, 2s));
+  CHECK(test::eventually([&] { return p.info().dropped == 5 && p.info().rejected == 1; }, 2s));
+  CHECK(p.info().cumulative == 1);  // none of them counted as a daemon
+}
+
+TEST_CASE("a daemon without the secret gets no task and honest daemons finish the work",
+          "[daemon][auth]") {
+  Profile p;
+  REQUIRE(p.set_daemons(test::local_daemons(1)).ok());
+  std::vector<Future> fs;
+  for (int i = 0; i < 20; ++i) fs.push_back(p.submit(Task::sh("echo $PPID")));
+  pid_t wrong = 0;
+  auto [code, err] = daemon_with_secret(p.url(), "not the secret", &wrong);
+  CHECK(code == 69);
+  CHECK_THAT(err, Catch::Contains("does not hold this daemon's secret"));
+  for (auto& f : fs) {
+    const Result& r = f.wait();
+    REQUIRE(r.ok());
+    CHECK(std::stoi(r.value) != wrong);  // every task ran on the honest daemon
+  }
+  CHECK(p.info().rejected == 1);
+  CHECK(p.info().cumulative == 1);
+  // Without any secret a daemon does not even dial.
+  test::Ran none = test::run({test::mirai_exe(), "daemon", p.url()});
+  CHECK(none.exit_code == 69);
+  CHECK_THAT(none.err, Catch::Contains("needs its pool's secret"));
+}
+
+TEST_CASE("a daemon runs nothing from a dispatcher that cannot prove it holds the secret",
+          "[daemon][auth]") {
+  // A fake dispatcher: it answers the hello with a challenge whose proof is made up, then
+  // sends a welcome and a task anyway.
+  test::TempDir dir;
+  auto l = Listener::open("tcp://127.0.0.1:0");
+  REQUIRE(l);
+  std::mutex mu;
+  std::vector<std::shared_ptr<Connection>> conns;
+  std::string touched = dir.file("ran");
+  (*l)->start([&](std::shared_ptr<Connection> c) {
+    std::lock_guard<std::mutex> lock(mu);
+    Connection* raw = c.get();
+    conns.push_back(c);
+    c->start({[raw, touched](std::string) {
+                raw->send(proto::encode_challenge({std::string(32, 'd'), std::string(32, 'x')}));
+                raw->send(proto::encode_welcome({proto::kVersion, 1}));
+                raw->send(proto::encode_task(1, Task::shell({"touch", touched})));
+              },
+              [](int) {}},
+             UINT32_MAX);
+  });
+  auto [code, err] = daemon_with_secret((*l)->bound_url(), std::string(64, 'a'));
+  CHECK(code == 69);
+  CHECK_THAT(err, Catch::Contains("does not hold this daemon's secret"));
+  CHECK(access(touched.c_str(), F_OK) != 0);
+  (*l)->close();
+  std::lock_guard<std::mutex> lock(mu);
+  for (auto& c : conns) c->shutdown();
 }

@@ -120,6 +120,13 @@ void ControlServer::on_frame(const std::shared_ptr<Client>& client, std::string 
       auto s = dispatcher_.status();
       return conn.send(proto::encode_status_reply(*id, *s));
     }
+    case proto::Type::kSecretRequest: {
+      // Clients are this user's own (the control socket is private): mirai launch needs the
+      // secret to hand to the daemons it starts.
+      auto id = proto::decode_id(fv->body);
+      if (!id) return conn.close();
+      return conn.send(proto::encode_secret_reply(*id, *dispatcher_.secret()));
+    }
     default:
       return conn.close();  // not something a client sends
   }

@@ -2,12 +2,17 @@
 
 #include <algorithm>
 
+#include "core/auth.hpp"
+
 namespace mirai {
 
 struct Dispatcher::Slot {
   std::shared_ptr<Connection> conn;
-  bool ready = false;    // said hello; takes tasks unless exiting
-  bool exiting = false;  // sent its final result
+  bool challenged = false;  // said hello, was sent a challenge; its proof comes next
+  bool dropped = false;     // closed by us for breaking the protocol
+  std::string nonce;        // the challenge's nonce
+  bool ready = false;       // proved it holds the secret; takes tasks unless exiting
+  bool exiting = false;     // sent its final result
   proto::Hello hello;
   std::uint32_t instance = 0;
   std::deque<std::uint64_t> in_flight;  // sent, unanswered, in the order the daemon runs them
@@ -21,6 +26,7 @@ Dispatcher::Dispatcher(DispatcherOptions options) : options_(std::move(options))
 
 Expected<std::unique_ptr<Dispatcher>> Dispatcher::start(DispatcherOptions options) {
   if (options.urls.empty()) return Status::error("the dispatcher needs at least one URL");
+  if (options.secret.empty()) options.secret = auth::make_secret();
   std::unique_ptr<Dispatcher> d(new Dispatcher(std::move(options)));
   for (const auto& url : d->options_.urls) {
     auto l = Listener::open(url, &d->options_.tls);
@@ -69,7 +75,7 @@ void Dispatcher::on_accept(std::shared_ptr<Connection> conn) {
   slot->conn = conn;
   slots_.emplace(raw, std::move(slot));
   conn->start({[this, raw](std::string f) { on_frame(raw, std::move(f)); },
-               [this, raw](int) { on_close(raw); }},
+               [this, raw](int error) { on_close(raw, error); }},
               proto::kMaxHelloFrame);
 }
 
@@ -80,24 +86,48 @@ void Dispatcher::on_frame(Slot* slot, std::string frame) {
     if (stopping_) return;
     auto fv = proto::view_frame(frame);
     if (!slot->ready && !slot->exiting) {
-      if (fv && fv->type == proto::Type::kHello) return on_hello(slot, fv->body);
-      return slot->conn->close();  // the first frame must be a hello
+      // The first frame must be a hello, the second the proof.
+      if (fv && !slot->challenged && fv->type == proto::Type::kHello)
+        return on_hello(slot, fv->body);
+      if (fv && slot->challenged && fv->type == proto::Type::kProof)
+        return on_proof(slot, fv->body);
+      return reject(slot);
     }
     if (fv && fv->type == proto::Type::kResult) {
       on_result(slot, std::move(frame), out);
     } else if (fv && fv->type == proto::Type::kRecalled) {
       on_recalled(slot, fv->body);
     } else {
-      slot->conn->close();  // not something a daemon sends: drop it (on_close follows)
+      reject(slot);  // not something a daemon sends: drop it (on_close follows)
     }
   }
   deliver_all(out);
 }
 
+void Dispatcher::reject(Slot* slot) {
+  ++dropped_;
+  slot->dropped = true;
+  slot->conn->close();
+}
+
 void Dispatcher::on_hello(Slot* slot, std::string_view body) {
   auto hello = proto::decode_hello(body);
-  if (!hello || hello->version != proto::kVersion) return slot->conn->close();
+  if (!hello || hello->version != proto::kVersion) return reject(slot);
   slot->hello = std::move(*hello);
+  slot->nonce = auth::make_nonce();
+  slot->challenged = true;
+  slot->conn->send(
+      proto::encode_challenge({slot->nonce, auth::proof(options_.secret, auth::kDispatcherRole,
+                                                        slot->hello.nonce, slot->nonce)}));
+}
+
+void Dispatcher::on_proof(Slot* slot, std::string_view body) {
+  auto proof = proto::decode_proof(body);
+  if (!proof) return reject(slot);
+  // A daemon without the secret gets nothing; on_close counts it.
+  if (!auth::same(*proof,
+                  auth::proof(options_.secret, auth::kDaemonRole, slot->nonce, slot->hello.nonce)))
+    return slot->conn->close();
   slot->ready = true;
   slot->instance = ++cumulative_;
   slot->conn->set_max_frame(UINT32_MAX);
@@ -112,7 +142,7 @@ void Dispatcher::on_result(Slot* slot, std::string frame, Deliveries& out) {
   auto h = proto::peek_result(frame);
   auto it =
       h ? std::find(slot->in_flight.begin(), slot->in_flight.end(), h->id) : slot->in_flight.end();
-  if (it == slot->in_flight.end()) return slot->conn->close();  // not a task it was given
+  if (it == slot->in_flight.end()) return reject(slot);  // not a task it was given
   slot->in_flight.erase(it);
   --executing_;
   ++slot->completed;
@@ -137,7 +167,7 @@ void Dispatcher::on_result(Slot* slot, std::string frame, Deliveries& out) {
 
 void Dispatcher::on_recalled(Slot* slot, std::string_view body) {
   auto r = proto::decode_recalled(body);
-  if (!r) return slot->conn->close();
+  if (!r) return reject(slot);
   slot->recall_pending = false;
   auto it = std::find(slot->in_flight.begin(), slot->in_flight.end(), r->first);
   if (!r->second || it == slot->in_flight.end()) return;  // it had started: nothing to move
@@ -147,11 +177,16 @@ void Dispatcher::on_recalled(Slot* slot, std::string_view body) {
   drain();
 }
 
-void Dispatcher::on_close(Slot* slot) {
+void Dispatcher::on_close(Slot* slot, int error) {
   Deliveries out;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
+    if (Connection::malformed(error)) {
+      ++dropped_;  // a zero or oversized length
+    } else if (slot->challenged && !slot->ready && !slot->exiting && !slot->dropped) {
+      ++rejected_;  // it left, or was sent away, without proving it holds the secret
+    }
     drop(slot, out);
     slots_.erase(slot);
     drain();
@@ -308,6 +343,8 @@ Info Dispatcher::info_locked() const {
   i.awaiting = awaiting_;
   i.executing = executing_;
   i.completed = submitted_ - awaiting_ - executing_;
+  i.rejected = rejected_;
+  i.dropped = dropped_;
   return i;
 }
 

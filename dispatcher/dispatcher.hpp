@@ -43,6 +43,8 @@ struct DispatcherOptions {
   // many as fit in `prefetch_window` of its measured task time. 1 turns prefetch off.
   int max_prefetch = 32;
   std::chrono::microseconds prefetch_window{1000};
+  // What daemons must prove they hold before they get a task; "": a fresh one (secret()).
+  std::string secret;
   TlsServer tls;          // for the tls+tcp:// and wss:// URLs
   std::string tls_trust;  // the certificate daemons are told to trust (in status)
 };
@@ -60,6 +62,8 @@ class DispatcherLink {
   // Stops a task: a queued one never runs; a running one is interrupted on its daemon.
   virtual void cancel(std::uint64_t id) = 0;
   virtual Expected<ProfileStatus> status() const = 0;
+  // The pool's secret, which daemons must prove they hold (core/auth.hpp).
+  virtual Expected<std::string> secret() const = 0;
   // Waits until at least `n` daemons are connected. Returns false on timeout, or as soon as
   // `keep_waiting` (checked every 100 ms) says to give up.
   virtual bool wait_for_connections(std::size_t n, std::chrono::milliseconds timeout,
@@ -84,6 +88,7 @@ class Dispatcher final : public DispatcherLink {
   void cancel(std::uint64_t id) override;
   Info info() const;
   Expected<ProfileStatus> status() const override;
+  Expected<std::string> secret() const override { return options_.secret; }
   bool wait_for_connections(std::size_t n, std::chrono::milliseconds timeout,
                             const std::function<bool()>& keep_waiting = {}) override;
   void exit_all() override;
@@ -105,8 +110,10 @@ class Dispatcher final : public DispatcherLink {
   explicit Dispatcher(DispatcherOptions options);
   void on_accept(std::shared_ptr<Connection> conn);
   void on_frame(Slot* slot, std::string frame);
-  void on_close(Slot* slot);
+  void on_close(Slot* slot, int error);
   void on_hello(Slot* slot, std::string_view body);
+  void on_proof(Slot* slot, std::string_view body);
+  void reject(Slot* slot);  // REQUIRES: mu_; a peer that broke the protocol
   void on_result(Slot* slot, std::string frame, Deliveries& out);
   void on_recalled(Slot* slot, std::string_view body);
   void drop(Slot* slot, Deliveries& out);  // REQUIRES: mu_
@@ -134,6 +141,7 @@ class Dispatcher final : public DispatcherLink {
   std::deque<std::uint64_t> queue_;  // GUARDED_BY(mu_); may hold ids of cancelled tasks
   std::uint64_t awaiting_ = 0, executing_ = 0, submitted_ = 0;  // GUARDED_BY(mu_)
   std::uint32_t cumulative_ = 0;                                // GUARDED_BY(mu_)
+  std::uint64_t rejected_ = 0, dropped_ = 0;                    // GUARDED_BY(mu_)
   std::unordered_map<Slot*, std::unique_ptr<Slot>> slots_;      // GUARDED_BY(mu_)
   std::vector<Slot*> ready_;  // GUARDED_BY(mu_); said hello, taking tasks, in connect order
   std::size_t rotor_ = 0;     // GUARDED_BY(mu_); where the next search for a daemon starts

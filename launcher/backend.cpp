@@ -77,6 +77,7 @@ TemplateValues common_values(const LaunchSpec& spec, const std::string& prefix, 
   for (const auto& [k, value] : p.env) exports.push_back("export " + k + "=" + shell_quote(value));
   if (!spec.tls_ca_pem.empty())
     exports.push_back("export MIRAI_TLS_CA=" + shell_quote(spec.tls_ca_pem));
+  if (!spec.secret.empty()) exports.push_back("export MIRAI_SECRET=" + shell_quote(spec.secret));
   v["env"] = block(exports);
   v["prologue"] = block(p.prologue);
   v["epilogue"] = block(p.epilogue);

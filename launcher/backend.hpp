@@ -28,6 +28,9 @@ struct LaunchSpec {
   bool attached = true;
   // For a TLS url: the certificate daemons trust, exported to them as MIRAI_TLS_CA.
   std::string tls_ca_pem;
+  // The pool's secret. Scheduler job scripts (written 0700, given to the submit command on
+  // stdin) export it; ssh and local get it on stdin, never in a command line.
+  std::string secret;
 };
 
 // One submission: a job script with the command that submits it (the script goes to the
@@ -44,6 +47,7 @@ struct Submission {
   bool script_in_argv = false;
   bool attached = true;
   std::string log_file;
+  std::string input;  // ssh and local: written to the process's stdin first (the secret)
 };
 
 enum class JobState { kPending, kRunning, kFinished, kFailed, kCancelled, kUnknown };

@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <fstream>
 
 #include "core/process.hpp"
@@ -23,7 +25,9 @@ void close_fd(int& fd) {
 Expected<std::string> render_shell_script(const LaunchSpec& spec, int first, int last,
                                           const std::string& id, const std::string& url) {
   const ProfileConfig& p = spec.profile;
-  TemplateValues v = common_values(spec, "#", first, last);
+  LaunchSpec without_secret = spec;  // it comes on stdin (the first line), not in the script
+  without_secret.secret.clear();
+  TemplateValues v = common_values(without_secret, "#", first, last);
   if (spec.workdir.empty()) v.erase("workdir");
   v["job_id"] = {id};
   v["command"] = {spec.command};
@@ -61,14 +65,23 @@ ProcessJobs::~ProcessJobs() {
 }
 
 Status ProcessJobs::start(const std::string& id, const std::vector<std::string>& argv,
-                          bool attached, const std::string& log_file) {
+                          bool attached, const std::string& log_file, const std::string& input) {
   SpawnOptions o;
   o.argv = argv;
-  o.in = attached ? SpawnOptions::Stdio::kPipe : SpawnOptions::Stdio::kNull;
+  o.in = SpawnOptions::Stdio::kPipe;
   o.out = o.err = SpawnOptions::Stdio::kFile;
   o.file = log_file;
   auto child = spawn(o);
   if (!child) return child.status();
+  // A line or two: far below the pipe's buffer, so this does not block.
+  std::size_t done = 0;
+  while (done < input.size()) {
+    ssize_t k = ::write(child->in_fd, input.data() + done, input.size() - done);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;  // it died at once; status() reports how
+    done += static_cast<std::size_t>(k);
+  }
+  if (!attached) close_fd(child->in_fd);
   std::lock_guard<std::mutex> lock(mutex_);
   Proc& p = procs_[id];
   p.pid = child->pid;

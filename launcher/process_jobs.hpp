@@ -24,9 +24,10 @@ class ProcessJobs {
 
   // Starts `argv` as job `id`, its output appended to `log_file`. An attached job gets a pipe
   // as stdin that only this process holds: it must end when the pipe closes (at cancel(), or
-  // when this process dies). A detached one gets /dev/null and outlives this process.
+  // when this process dies). A detached one outlives this process.
+  // `input` is written to its stdin first (then, for a detached job, stdin is closed).
   Status start(const std::string& id, const std::vector<std::string>& argv, bool attached,
-               const std::string& log_file);
+               const std::string& log_file, const std::string& input);
   // Running while the process runs; then finished (exit status 0) or failed, with the last
   // line of its log as the reason. `what` names the process in details: "ssh", "sh".
   std::vector<JobStatus> status(const std::vector<std::string>& ids, const std::string& what);

@@ -70,6 +70,9 @@ struct DaemonOptions {
   // For a tls+tcp:// or wss:// url: the certificate (PEM) the dispatcher's must be or be signed
   // by; the dispatcher must also present the url's host name.
   std::string tls_ca_pem;
+  // The pool's secret, which the daemon and the dispatcher prove to each other before any task
+  // moves; "": $MIRAI_SECRET.
+  std::string secret;
   // The name the dispatcher's certificate must carry; "": the url's host. Set when the url is
   // the near end of a tunnel (ssh -R), whose host is not the dispatcher's.
   std::string tls_server_name;

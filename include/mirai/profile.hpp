@@ -61,6 +61,9 @@ struct DaemonsConfig {
   // Prefetch for short tasks (see docs/dispatcher.md); 1 turns it off.
   int max_prefetch = 32;
   TlsSettings tls;
+  // What daemons must prove they hold (core/auth.hpp); "": a fresh one for this profile.
+  // Local daemons get it in their environment (MIRAI_SECRET), never on a command line.
+  std::string secret;
 };
 
 class Profile {
@@ -90,6 +93,9 @@ class Profile {
   std::string url() const;
   // The certificate (PEM) daemons must trust to dial a TLS url; "" without TLS.
   std::string tls_certificate() const;
+  // The secret daemons must hold to join (for daemons started by hand: MIRAI_SECRET or
+  // `mirai daemon --secret-file`); "" when no daemons are set.
+  std::string secret() const;
 
  private:
   std::shared_ptr<ProfileCore> core_;

@@ -19,11 +19,12 @@ class Local : public Backend {
     s.argv = {"/bin/sh", "-c", s.script};
     s.script_in_argv = true;
     s.attached = spec.attached;
+    s.input = spec.secret + "\n";
     return std::vector<Submission>{std::move(s)};
   }
 
   Expected<Submitted> submit(const Submission& s) override {
-    if (Status st = jobs_.start(s.id, s.argv, s.attached, s.log_file); !st) return st;
+    if (Status st = jobs_.start(s.id, s.argv, s.attached, s.log_file, s.input); !st) return st;
     return Submitted{{s.id}, "started; the shell's output goes to " + s.log_file + "\n"};
   }
 

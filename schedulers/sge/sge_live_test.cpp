@@ -110,3 +110,8 @@ TEST_CASE("sge: mirai launch feeds a running dispatcher and status shows job and
   TempDir dir;
   check_launch_feeds_dispatcher(dir, sge(dir));
 }
+
+TEST_CASE("sge: the secret is in the 0700 job script, never on a command line", "[sge][live]") {
+  TempDir dir;
+  check_secret_in_job_script(dir, sge(dir));
+}

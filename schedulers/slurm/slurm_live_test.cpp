@@ -91,3 +91,8 @@ TEST_CASE("slurm: mirai launch feeds a running dispatcher and status shows job a
   TempDir dir;
   check_launch_feeds_dispatcher(dir, slurm(dir));
 }
+
+TEST_CASE("slurm: the secret is in the 0700 job script, never on a command line", "[slurm][live]") {
+  TempDir dir;
+  check_secret_in_job_script(dir, slurm(dir));
+}

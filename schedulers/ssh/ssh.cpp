@@ -46,13 +46,14 @@ class Ssh : public Backend {
       s.argv.push_back("sh -c " + shell_quote(s.script));
       s.script_in_argv = true;
       s.attached = spec.attached;
+      s.input = spec.secret + "\n";
       out.push_back(std::move(s));
     }
     return out;
   }
 
   Expected<Submitted> submit(const Submission& s) override {
-    if (Status st = jobs_.start(s.id, s.argv, s.attached, s.log_file); !st) return st;
+    if (Status st = jobs_.start(s.id, s.argv, s.attached, s.log_file, s.input); !st) return st;
     return Submitted{{s.id},
                      "connecting to " + s.id + "; ssh's output goes to " + s.log_file + "\n"};
   }

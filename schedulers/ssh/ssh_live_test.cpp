@@ -179,3 +179,10 @@ TEST_CASE("ssh: TLS through the tunnel, with only the certificate on the way", "
   CHECK_THAT(read_file(dir.file(".mirai/jobs/remote/1/script.sh")),
              Catch::Contains("export MIRAI_TLS_SERVER_NAME=127.0.0.2\n"));
 }
+
+TEST_CASE("ssh: the secret reaches the daemons on stdin, never on a command line", "[ssh][live]") {
+  TempDir dir;
+  check_secret_stays_private(dir, ssh(dir, direct()));
+  std::string script = read_file(dir.file(".mirai/jobs/remote/1/script.sh"));
+  CHECK(script.find("MIRAI_SECRET=") == std::string::npos);  // read from stdin instead
+}

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,6 +99,34 @@ std::string check_map_runs_in_one_array(const TempDir& dir, const LiveLauncher& 
   CHECK(eventually([&] { return l.active(id).empty(); }, 20s));
   for (pid_t d : daemons) CHECK(eventually([&] { return !process_alive(d); }, 10s));
   return id;
+}
+
+void check_secret_stays_private(const TempDir& dir, const LiveLauncher& l) {
+  // The pattern goes to grep in a file: on grep's own command line it would find itself.
+  std::string pattern = dir.file("secret.pattern");
+  std::string task = "tr '\\0' '\\n' < /proc/$PPID/environ | sed -n 's/^MIRAI_SECRET=//p' > " +
+                     pattern + "; wc -c < " + pattern + "; grep -l -F -f " + pattern +
+                     " /proc/[0-9]*/cmdline 2>/dev/null | wc -l" + "; echo ${MIRAI_SECRET:-none}";
+  auto r = run(mirai_cmd({"map", "--config", l.config, "-p", l.profile, "-n", "1", "--no-progress",
+                          "--", "sh", "-c", task, ":::", "x"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::istringstream out(r.out);
+  std::string length, found, inherited;
+  out >> length >> found >> inherited;
+  CHECK(length == "65");  // 64 hex digits and the newline sed printed
+  CHECK(found == "0");
+  CHECK(inherited == "none");
+}
+
+void check_secret_in_job_script(const TempDir& dir, const LiveLauncher& l) {
+  check_secret_stays_private(dir, l);
+  std::string record = dir.file(".mirai/jobs/" + l.profile + "/1/");
+  CHECK_THAT(read_file(record + "script.sh"), Catch::Contains("export MIRAI_SECRET="));
+  struct stat st {};
+  REQUIRE(stat((record + "script.sh").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  CHECK(read_file(record + "submit.out").find("MIRAI_SECRET") == std::string::npos);
 }
 
 void check_sigterm_cancels(const TempDir& dir, const LiveLauncher& l) {
