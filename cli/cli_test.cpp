@@ -44,6 +44,21 @@ TEST_CASE("mirai map substitutes {} and prints results in input order", "[cli]")
   CHECK(appended.out == "x a\nx b\n");
 }
 
+TEST_CASE("hostile task arguments reach the command as data, never a shell", "[cli][security]") {
+  mirai::test::TempDir dir;
+  std::string pwned = dir.file("pwned");
+  std::vector<std::string> hostile = {"$(touch " + pwned + ")", "`touch " + pwned + "`",
+                                      "; touch " + pwned, "| touch " + pwned, "' \" \\ \n"};
+  std::vector<std::string> args = {"map", "-n", "1", "--no-progress", "--", "echo", "{}", ":::"};
+  args.insert(args.end(), hostile.begin(), hostile.end());
+  auto r = run(cmd(args));
+  CHECK(r.exit_code == 0);
+  std::string expected;
+  for (const auto& h : hostile) expected += h + "\n";
+  CHECK(r.out == expected);
+  CHECK(access(pwned.c_str(), F_OK) != 0);
+}
+
 TEST_CASE("mirai map reports failures and exits non-zero", "[cli]") {
   auto r = run(cmd({"map", "-n", "2", "--", "sh", "-c", "test {} != b", ":::", "a", "b", "c"}));
   CHECK(r.exit_code == 1);

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "core/process.hpp"
@@ -64,6 +65,19 @@ std::pair<int, std::string> daemon_with_secret(const std::string& url, const std
   for (ssize_t n; (n = read(d->err_fd, buf, sizeof buf)) > 0;) err.append(buf, n);
   close(d->err_fd);
   return {exit_code(d->pid), err};
+}
+
+// A plain TCP connection to 127.0.0.1:`port` whose reads give up after 5 s.
+int connect_loopback(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
 }
 
 std::vector<pid_t> children_of(pid_t pid) {
@@ -180,15 +194,8 @@ TEST_CASE("garbage sent to the dispatcher's URL drops that connection only", "[d
   int port = std::stoi(p.url().substr(p.url().rfind(':') + 1));
 
   auto raw_send = [&](const std::string& bytes) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    int fd = connect_loopback(port);
     send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     // The dispatcher may answer (a welcome) but must then hang up: EOF or reset, not a timeout.
     char buf[256];
     ssize_t n;
@@ -220,6 +227,50 @@ TEST_CASE("garbage sent to the dispatcher's URL drops that connection only", "[d
   CHECK(test::eventually([&] { return p.info().connections == 1; }, 2s));
   CHECK(test::eventually([&] { return p.info().dropped == 5 && p.info().rejected == 1; }, 2s));
   CHECK(p.info().cumulative == 1);  // none of them counted as a daemon
+}
+
+TEST_CASE("random and truncated frames against a live dispatcher drop only their connections",
+          "[daemon]") {
+  Profile p;
+  REQUIRE(p.set_daemons(test::local_daemons(1, "tcp://127.0.0.1:0")).ok());
+  int port = std::stoi(p.url().substr(p.url().rfind(':') + 1));
+  auto connect_raw = [&] { return connect_loopback(port); };
+  std::mt19937 rng(20261123);
+  int hung_up = 0;
+  const int kRandom = 150;
+  for (int i = 0; i < kRandom; ++i) {
+    // A whole frame (the length matches) with a random type and body: the dispatcher must
+    // answer at most a challenge and hang up.
+    std::string body(1 + rng() % 200, '\0');
+    for (char& c : body) c = static_cast<char>(rng());
+    if (i % 3 == 0) body[0] = static_cast<char>(1 + rng() % 16);  // a known type, bad body
+    std::uint32_t n = static_cast<std::uint32_t>(body.size());
+    std::string frame = std::string(reinterpret_cast<const char*>(&n), 4) + body;
+    int fd = connect_raw();
+    send(fd, frame.data(), frame.size(), MSG_NOSIGNAL);
+    char buf[256];
+    ssize_t k;
+    while ((k = recv(fd, buf, sizeof buf, 0)) > 0) {
+    }
+    hung_up += k == 0 || errno != EAGAIN;
+    close(fd);
+  }
+  CHECK(hung_up == kRandom);
+  // Valid frames cut short, then the sender goes away.
+  proto::Hello h;
+  h.nonce = std::string(32, 'n');
+  std::string hello = proto::encode_hello(h);
+  std::uint32_t n = static_cast<std::uint32_t>(hello.size());
+  std::string framed = std::string(reinterpret_cast<const char*>(&n), 4) + hello;
+  for (std::size_t cut = 1; cut < framed.size(); cut += 7) {
+    int fd = connect_raw();
+    send(fd, framed.data(), cut, MSG_NOSIGNAL);
+    close(fd);
+  }
+  CHECK(p.submit(Task::call("echo", "still here")).wait().value == "still here");
+  CHECK(test::eventually([&] { return p.info().connections == 1; }, 5s));
+  CHECK(p.info().cumulative == 1);
+  CHECK(p.info().dropped > 0);
 }
 
 TEST_CASE("a daemon without the secret gets no task and honest daemons finish the work",

@@ -12,6 +12,7 @@ packages=(
   openssh-server openssh-client  # and a real sshd on 127.0.0.1 (sshd-up.sh)
   python3  # the strict fake PBS and LSF commands in tests/emulated/
   openssl  # encrypts a key the way users do, for the TLS passphrase test
+  clang libclang-rt-14-dev  # the wire decoder's libFuzzer target (tests/fuzz/run.sh)
 )
 missing=()
 for p in "${packages[@]}"; do
