@@ -57,9 +57,11 @@ TEST_CASE("tasks run over tls+tcp and wss with a single-use certificate", "[tls]
 }
 
 TEST_CASE("a custom certificate and key serve TLS and are checked first", "[tls]") {
+  auto url = GENERATE(as<std::string>{}, "tls+tcp://127.0.0.1:0", "wss://127.0.0.1:0/mirai");
+  INFO(url);
   auto id = tls::self_signed({"127.0.0.1"});
   REQUIRE(id);
-  DaemonsConfig c = test::local_daemons(1, "tls+tcp://127.0.0.1:0");
+  DaemonsConfig c = test::local_daemons(1, url);
   c.tls.cert_pem = id->cert_pem;
   c.tls.key_pem = id->key_pem;
   Profile p;

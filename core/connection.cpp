@@ -155,6 +155,8 @@ void Connection::arm_read() {
 
 void Connection::on_read() {
   int rv = nng_aio_result(read_aio_);
+  // The peer went away in the middle of a frame: a truncated frame, reported as malformed.
+  if (rv != 0 && !closing_ && (big_mode_ || end_ > begin_)) return finish(NNG_EPROTO);
   if (rv != 0) return finish(rv);
   if (closing_) return finish(NNG_ECLOSED);
   std::size_t n = nng_aio_count(read_aio_);

@@ -37,7 +37,8 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
   ~Connection();
 
-  // Whether on_close's `error` says the peer sent a malformed length (zero, or over the limit).
+  // Whether on_close's `error` says the peer sent a malformed length (zero, or over the limit)
+  // or went away in the middle of a frame.
   static bool malformed(int error);
 
   // Starts reading. Frames longer than `max_frame` bytes close the connection.
