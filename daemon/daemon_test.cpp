@@ -11,10 +11,12 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "core/process.hpp"
 #include "core/protocol_v1.hpp"
 #include "core/transport.hpp"
+#include "dispatcher/dispatcher.hpp"
 #include "mirai/profile.hpp"
 #include "tests/support/support.hpp"
 
@@ -277,6 +279,33 @@ TEST_CASE("random and truncated frames against a live dispatcher drop only their
       [&] { return p.info().dropped == dropped_before + static_cast<std::uint64_t>(truncated); },
       5s));
   CHECK(dropped_before >= static_cast<std::uint64_t>(kRandom) * 9 / 10);
+}
+
+TEST_CASE("peers that never prove the secret are dropped and cannot pile up", "[daemon]") {
+  DispatcherOptions o;
+  o.urls = {"tcp://127.0.0.1:0"};
+  o.auth_timeout = 200ms;
+  o.max_pending = 3;
+  auto d = Dispatcher::start(o);
+  REQUIRE(d);
+  int port = std::stoi((*d)->url().substr((*d)->url().rfind(':') + 1));
+  auto eof = [](int fd) {  // the dispatcher hung up on `fd`
+    char c;
+    return recv(fd, &c, 1, 0) == 0;
+  };
+  int silent = connect_loopback(port);
+  std::this_thread::sleep_for(400ms);
+  // The next arrival sweeps the one that stayed silent past the timeout.
+  std::vector<int> waiting;
+  for (int i = 0; i < 3; ++i) waiting.push_back(connect_loopback(port));
+  CHECK(eof(silent));
+  // A fourth waiting peer is one too many: refused at once.
+  int extra = connect_loopback(port);
+  CHECK(eof(extra));
+  CHECK(test::eventually([&] { return (*d)->info().dropped == 2; }, 2s));
+  for (int fd : waiting) close(fd);
+  close(silent);
+  close(extra);
 }
 
 TEST_CASE("a daemon without the secret gets no task and honest daemons finish the work",

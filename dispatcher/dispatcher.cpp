@@ -10,9 +10,10 @@ struct Dispatcher::Slot {
   std::shared_ptr<Connection> conn;
   bool challenged = false;  // said hello, was sent a challenge; its proof comes next
   bool dropped = false;     // closed by us for breaking the protocol
-  std::string nonce;        // the challenge's nonce
-  bool ready = false;       // proved it holds the secret; takes tasks unless exiting
-  bool exiting = false;     // sent its final result
+  std::chrono::steady_clock::time_point accepted = std::chrono::steady_clock::now();
+  std::string nonce;     // the challenge's nonce
+  bool ready = false;    // proved it holds the secret; takes tasks unless exiting
+  bool exiting = false;  // sent its final result
   proto::Hello hello;
   std::uint32_t instance = 0;
   std::deque<std::uint64_t> in_flight;  // sent, unanswered, in the order the daemon runs them
@@ -70,6 +71,21 @@ void Dispatcher::deliver_all(Deliveries& out) {
 void Dispatcher::on_accept(std::shared_ptr<Connection> conn) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return conn->close();
+  // Peers that connect and never prove the secret must not pile up: drop those past the
+  // timeout, and refuse this one when too many are still waiting.
+  auto now = std::chrono::steady_clock::now();
+  std::size_t pending = 0;
+  for (auto& [p, s] : slots_) {
+    if (s->ready || s->exiting || s->dropped) continue;
+    if (now - s->accepted > options_.auth_timeout)
+      reject(s.get());
+    else
+      ++pending;
+  }
+  if (pending >= options_.max_pending) {
+    ++dropped_;
+    return conn->close();
+  }
   auto slot = std::make_unique<Slot>();
   Slot* raw = slot.get();
   slot->conn = conn;

@@ -45,6 +45,10 @@ struct DispatcherOptions {
   std::chrono::microseconds prefetch_window{1000};
   // What daemons must prove they hold before they get a task; "": a fresh one (secret()).
   std::string secret;
+  // A connection that has not proved the secret this long after it was accepted is dropped
+  // when the next one arrives, and at most `max_pending` such connections are kept.
+  std::chrono::milliseconds auth_timeout{10000};
+  std::size_t max_pending = 256;
   TlsServer tls;          // for the tls+tcp:// and wss:// URLs
   std::string tls_trust;  // the certificate daemons are told to trust (in status)
 };
