@@ -211,6 +211,33 @@ void shell(int n) {
   report("shell.mirai_lib.d2", n / (us_since(t0) / 1e6), "tasks/s");
 }
 
+// The same no-op round trip and start-up over tcp and over tls+tcp, side by side: what TLS
+// (with the single-use certificate) and the secret's handshake cost.
+void tls() {
+  for (const char* scheme : {"tcp", "tls+tcp"}) {
+    const std::string url = std::string(scheme) + "://127.0.0.1:0";
+    std::vector<double> up;
+    for (int i = 0; i < 5; ++i) {
+      Profile p;
+      auto t0 = Clock::now();
+      start(p, 2, true, url);
+      up.push_back(us_since(t0) / 1000);
+    }
+    Profile p;
+    start(p, 1, true, url);
+    std::vector<double> v;
+    for (int i = 0; i < 1000; ++i) p.submit(Task::call("noop")).wait();  // warm up
+    for (int i = 0; i < 5000; ++i) {
+      auto t0 = Clock::now();
+      p.submit(Task::call("noop")).wait();
+      v.push_back(us_since(t0));
+    }
+    const std::string name = scheme == std::string("tcp") ? "tcp" : "tls";
+    report(("latency.dispatcher." + name + ".median").c_str(), percentile(v, 0.5), "us");
+    report(("startup." + name + ".d2").c_str(), percentile(up, 0.5), "ms");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -227,11 +254,14 @@ int main(int argc, char** argv) {
     startup();
   else if (mode == "payload")
     payload();
+  else if (mode == "tls")
+    tls();
   else if (mode == "shell")
     shell(argc > 2 ? std::atoi(argv[2]) : 2000);
   else {
-    std::fprintf(stderr,
-                 "usage: mirai_bench floors|latency|throughput|memory|startup|payload|shell N\n");
+    std::fprintf(
+        stderr,
+        "usage: mirai_bench floors|latency|throughput|memory|startup|payload|tls|shell N\n");
     return 2;
   }
   return 0;
