@@ -119,17 +119,23 @@ void floors() {
   }
 }
 
+// `n` timed round trips of a no-op call task (after 1000 untimed ones), in microseconds.
+std::vector<double> round_trips(Profile& p, int n) {
+  for (int i = 0; i < 1000; ++i) p.submit(Task::call("noop")).wait();
+  std::vector<double> v;
+  for (int i = 0; i < n; ++i) {
+    auto t0 = Clock::now();
+    p.submit(Task::call("noop")).wait();
+    v.push_back(us_since(t0));
+  }
+  return v;
+}
+
 void latency() {
   for (bool dispatcher : {true, false}) {
     Profile p;
     start(p, 1, dispatcher, ipc_url(dispatcher ? "lat-d" : "lat-r"));
-    std::vector<double> v;
-    for (int i = 0; i < 1000; ++i) p.submit(Task::call("noop")).wait();  // warm up
-    for (int i = 0; i < 10000; ++i) {
-      auto t0 = Clock::now();
-      p.submit(Task::call("noop")).wait();
-      v.push_back(us_since(t0));
-    }
+    std::vector<double> v = round_trips(p, 10000);
     if (dispatcher) {
       report("latency.dispatcher.ipc.median", percentile(v, 0.5), "us");
       report("latency.dispatcher.ipc.p99", percentile(v, 0.99), "us");
@@ -225,13 +231,7 @@ void tls() {
     }
     Profile p;
     start(p, 1, true, url);
-    std::vector<double> v;
-    for (int i = 0; i < 1000; ++i) p.submit(Task::call("noop")).wait();  // warm up
-    for (int i = 0; i < 5000; ++i) {
-      auto t0 = Clock::now();
-      p.submit(Task::call("noop")).wait();
-      v.push_back(us_since(t0));
-    }
+    std::vector<double> v = round_trips(p, 5000);
     const std::string name = scheme == std::string("tcp") ? "tcp" : "tls";
     report(("latency.dispatcher." + name + ".median").c_str(), percentile(v, 0.5), "us");
     report(("startup." + name + ".d2").c_str(), percentile(up, 0.5), "ms");
