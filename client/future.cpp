@@ -48,7 +48,33 @@ bool FutureState::resolve(Result r) {
     std::lock_guard<std::mutex> lock(n.mu);
     n.cv.notify_all();
   }
+  if (callback_.load() != nullptr) run_callback();
   return true;
+}
+
+void FutureState::run_callback() {
+  std::unique_ptr<Callback> fn(callback_.exchange(taken()));
+  if (fn.get() == taken() || !fn) {
+    fn.release();  // not ours to run (or free)
+    return;
+  }
+  (*fn)(*result_);
+}
+
+bool FutureState::set_callback(std::function<void(const Result&)> fn) {
+  auto* owned = new Callback(std::move(fn));
+  Callback* expected = nullptr;
+  if (!callback_.compare_exchange_strong(expected, owned)) {
+    delete owned;  // a continuation was set before (and may have run): one per future
+    return false;
+  }
+  if (resolved()) run_callback();
+  return true;
+}
+
+FutureState::~FutureState() {
+  Callback* fn = callback_.load();
+  if (fn != nullptr && fn != taken()) delete fn;
 }
 
 bool FutureState::wait_until(const std::chrono::steady_clock::time_point* deadline) {
@@ -69,6 +95,10 @@ bool FutureState::wait_until(const std::chrono::steady_clock::time_point* deadli
 }  // namespace detail
 
 bool Future::unresolved() const { return !state_->resolved(); }
+
+bool Future::then(std::function<void(const Result&)> continuation) {
+  return state_->set_callback(std::move(continuation));
+}
 
 const Result& Future::wait() const& {
   state_->wait_until(nullptr);

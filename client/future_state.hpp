@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 #include "dispatcher/dispatcher.hpp"
@@ -14,6 +15,7 @@ class ProfileCore;
 namespace detail {
 
 struct FutureState final : ResultTarget {
+  ~FutureState() override;
   // Decodes the daemon's result frame and resolves with it (unless already resolved).
   void deliver(std::string frame) override;
   // Resolves with `r` if still pending; returns whether this call resolved it.
@@ -26,6 +28,10 @@ struct FutureState final : ResultTarget {
   // Blocks until resolved, or until `deadline` when given; returns resolved().
   bool wait_until(const std::chrono::steady_clock::time_point* deadline);
 
+  // Runs `fn` with the result once resolved: now, on this thread, when it already is; else
+  // on the thread that resolves it. Returns false (and never runs it) when one was already set.
+  bool set_callback(std::function<void(const Result&)> fn);
+
   std::uint64_t id = 0;
   std::weak_ptr<ProfileCore> core;  // to cancel on the dispatcher
 
@@ -34,6 +40,12 @@ struct FutureState final : ResultTarget {
   std::atomic<std::uint8_t> state_{kPending};
   std::atomic<bool> waited_{false};
   std::unique_ptr<Result> result_;  // allocated on resolution: pending tasks stay small
+  // The continuation: null, a callback, or kTaken once the resolver or the setter has claimed
+  // the slot. Whoever exchanges a callback out of it runs it, so it runs exactly once.
+  using Callback = std::function<void(const Result&)>;
+  static Callback* taken() { return reinterpret_cast<Callback*>(alignof(Callback)); }
+  std::atomic<Callback*> callback_{nullptr};
+  void run_callback();
 };
 
 }  // namespace detail

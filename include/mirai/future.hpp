@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -36,6 +37,11 @@ class Future {
   bool stop();
   // The dispatcher's id of this task (increasing per profile).
   std::uint64_t id() const;
+  // Runs `continuation` with the result once the task resolves, without polling (the role of
+  // promises in R's mirai): at once on this thread if it already has, else on the thread that
+  // resolves it (a network or timer thread: keep it short; it may submit more tasks). One per
+  // future: returns false, and never runs it, when one was set before.
+  bool then(std::function<void(const Result&)> continuation);
 
  private:
   std::shared_ptr<detail::FutureState> state_;
