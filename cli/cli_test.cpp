@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "tests/support/support.hpp"
 
@@ -248,4 +249,18 @@ TEST_CASE("mirai.yaml profiles drive run and map and are checked before anything
   auto failed_check = run(cmd({"config", "check", "--config", config}));
   CHECK(failed_check.exit_code == 1);
   CHECK_THAT(failed_check.err, Catch::EndsWith(": 1 problem(s)\n"));
+}
+
+TEST_CASE("mirai map --seed gives the same streams with 1 and 2 daemons", "[cli][rng]") {
+  auto streams = [](const char* n) {
+    return run(cmd({"map", "-n", n, "--seed", "7", "--no-progress", "--", "sh", "-c",
+                    "echo {} $MIRAI_STREAM", ":::", "a", "b", "c", "d"}))
+        .out;
+  };
+  std::string one = streams("1");
+  CHECK(one == streams("2"));
+  std::istringstream lines(one);
+  std::set<std::string> distinct;
+  for (std::string line; std::getline(lines, line);) distinct.insert(line.substr(2));
+  CHECK(distinct.size() == 4);
 }

@@ -77,7 +77,12 @@ void add_pool_options(po::options_description& options, PoolOptions& pool, int d
        "; 0 with --dispatcher)")
           .c_str())("dispatcher", po::value(&pool.dispatcher)->value_name("URL"),
                     "use the running `mirai dispatcher` with this control URL and its daemons "
-                    "(default: $MIRAI_DISPATCHER)");
+                    "(default: $MIRAI_DISPATCHER)")(
+      "seed", po::value<std::uint32_t>()->value_name("N")->notifier([&pool](std::uint32_t v) {
+        pool.seed = v;
+      }),
+      "give each task the next L'Ecuyer-CMRG stream from seed N, in input order, as "
+      "MIRAI_STREAM: the same results whatever the number of daemons");
 }
 
 bool start_pool(const char* command, const PoolOptions& pool, Profile& profile) {
@@ -87,6 +92,7 @@ bool start_pool(const char* command, const PoolOptions& pool, Profile& profile) 
   }
   DaemonsConfig config;
   config.n = pool.n;
+  config.seed = pool.seed;
   if (!pool.dispatcher.empty()) {
     config.dispatcher_url = pool.dispatcher;
     config.n = pool.n_given ? pool.n : 0;

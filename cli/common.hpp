@@ -36,6 +36,7 @@ struct PoolOptions {
   bool profile_given = false;
   std::string config;      // mirai.yaml to use (default: $MIRAI_CONFIG, ./mirai.yaml)
   std::string dispatcher;  // control URL of a running `mirai dispatcher` ($MIRAI_DISPATCHER)
+  std::optional<std::uint32_t> seed;  // --seed: each task gets the next L'Ecuyer-CMRG stream
 };
 void add_pool_options(po::options_description& options, PoolOptions& pool, int default_n);
 // Sets up -n local daemons, or the running dispatcher's; prints the error and returns false on

@@ -94,8 +94,10 @@ std::optional<ChosenProfile> choose_profile(const char* command, const ProfileOp
   return chosen;
 }
 
-Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target) {
+Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target,
+                      std::optional<std::uint32_t> seed) {
   DaemonsConfig config;
+  config.seed = seed;
   config.n = n;
   config.limits = profile.limits;
   if (profile.launcher == "local") {
@@ -141,7 +143,7 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
     return nullptr;
   }
   if (profile->launcher == "local") {
-    if (Status s = listen_profile(*profile, n, pool->profile_); !s) {
+    if (Status s = listen_profile(*profile, n, pool->profile_, options.seed); !s) {
       std::cerr << "mirai " << command << ": cannot start daemons: " << s.message() << "\n";
       return nullptr;
     }
@@ -159,7 +161,7 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
     std::cerr << "mirai " << raw->command_ << ": interrupted; cancelled the launched jobs\n";
     _exit(128 + raw->signals_->caught());
   });
-  if (Status s = listen_profile(*profile, 0, pool->profile_); !s) {
+  if (Status s = listen_profile(*profile, 0, pool->profile_, options.seed); !s) {
     std::cerr << "mirai " << command << ": cannot listen for daemons: " << s.message() << "\n";
     return nullptr;
   }

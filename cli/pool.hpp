@@ -50,7 +50,8 @@ struct ChosenProfile {
 std::optional<ChosenProfile> choose_profile(const char* command, const ProfileOptions& o);
 
 // Binds the profile's URL (trying each port of a range) with `n` local daemons.
-Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target);
+Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target,
+                      std::optional<std::uint32_t> seed = std::nullopt);
 
 class Pool {
  public:

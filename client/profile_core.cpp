@@ -67,6 +67,8 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
       config.dispatcher ? DispatcherOptions::Policy::kFifo : DispatcherOptions::Policy::kRoundRobin;
   d.max_prefetch = ephemeral ? 1 : config.max_prefetch;
   d.secret = config.secret;
+  d.seed = config.seed;
+  if (config.seed) core->task_stream_ = RngStream::from_seed(*config.seed);
   auto dispatcher = Dispatcher::start(d);
   if (!dispatcher) return dispatcher.status();
   core->dispatcher_ = std::move(*dispatcher);
@@ -170,7 +172,18 @@ Status ProfileCore::launch_local(int n, bool wait) {
 Future ProfileCore::submit(const Task& task) {
   auto state = std::make_shared<detail::FutureState>();
   state->core = weak_from_this();
-  state->id = dispatcher_->submit(proto::encode_task(0, task), state);
+  if (task_stream_ && !task.stream) {
+    // A seeded profile: the next stream, in submission order.
+    Task seeded = task;
+    {
+      std::lock_guard<std::mutex> lock(stream_mu_);
+      task_stream_ = task_stream_->next_stream();
+      seeded.stream = task_stream_;
+    }
+    state->id = dispatcher_->submit(proto::encode_task(0, seeded), state);
+  } else {
+    state->id = dispatcher_->submit(proto::encode_task(0, task), state);
+  }
   if (task.timeout.count() > 0) {
     std::weak_ptr<detail::FutureState> weak = state;
     timer_.at(Timer::Clock::now() + task.timeout, [this, weak] {

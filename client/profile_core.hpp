@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "core/timer.hpp"
@@ -43,6 +44,8 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   Timer timer_;
   std::mutex procs_mu_;
   std::vector<pid_t> procs_;  // GUARDED_BY(procs_mu_): daemons we launched, not yet reaped
+  std::mutex stream_mu_;
+  std::optional<RngStream> task_stream_;  // GUARDED_BY(stream_mu_); set with a seed
 };
 
 // The program that serves as `mirai daemon`, as DaemonsConfig::daemon_command documents.

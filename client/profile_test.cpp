@@ -264,3 +264,44 @@ TEST_CASE("a daemon that cannot start is reported and nothing is left running", 
   s = p.set_daemons(c);
   CHECK_THAT(s.message(), Catch::Contains("/nonexistent/mirai"));
 }
+
+TEST_CASE("with a seed every task gets the next stream, whatever the number of daemons",
+          "[profile][rng]") {
+  auto streams = [](int daemons) {
+    Profile p;
+    DaemonsConfig c = test::local_daemons(daemons);
+    c.seed = 123;
+    set(p, c);
+    std::vector<Future> fs;
+    for (int i = 0; i < 12; ++i) {
+      fs.push_back(i % 2 ? p.submit(Task::call("runif", "3"))
+                         : p.submit(Task::sh("echo $MIRAI_STREAM")));
+    }
+    std::vector<std::string> out;
+    for (auto& f : fs) out.push_back(f.wait().value);
+    return out;
+  };
+  auto one = streams(1), two = streams(2);
+  CHECK(one == two);
+  // The first task's stream is R's parallel::nextRNGStream after set.seed(123, "L'Ecuyer-CMRG").
+  CHECK(one[0] == "1801422725 2236991573 1156894209 1595475487 210384600 2639237639\n");
+  // Call tasks draw from their stream through CallContext::rng().
+  CHECK(one[1].find(' ') != std::string::npos);
+  CHECK(one[1] != one[3]);
+}
+
+TEST_CASE("without a seed each daemon draws from its own streams, never the same",
+          "[profile][rng]") {
+  Profile p;
+  set(p, local(3));
+  std::vector<Future> fs;
+  for (int i = 0; i < 30; ++i) fs.push_back(p.submit(Task::sh("echo $MIRAI_STREAM")));
+  std::set<std::string> seen;
+  for (auto& f : fs) {
+    const Result& r = f.wait();
+    REQUIRE(r.ok());
+    CHECK(RngStream::parse(r.value));
+    seen.insert(r.value);
+  }
+  CHECK(seen.size() == 30);
+}

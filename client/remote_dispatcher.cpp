@@ -98,8 +98,7 @@ Expected<std::string> RemoteDispatcher::secret() const {
   std::uint64_t request = next_request_++;
   secrets_[request];
   conn_->send(proto::encode_id(proto::Type::kSecretRequest, request));
-  bool answered =
-      cv_.wait_for(lock, kStatusTimeout, [&] { return closed_ || secrets_[request]; });
+  bool answered = cv_.wait_for(lock, kStatusTimeout, [&] { return closed_ || secrets_[request]; });
   std::optional<std::string> reply = std::move(secrets_[request]);
   secrets_.erase(request);
   if (answered && reply) return std::move(*reply);

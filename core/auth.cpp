@@ -44,7 +44,9 @@ std::string proof(const std::string& secret, const char* role, const std::string
   mbedtls_md_context_t ctx;
   mbedtls_md_init(&ctx);
   unsigned char mac[32];
-  auto bytes = [](const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); };
+  auto bytes = [](const std::string& s) {
+    return reinterpret_cast<const unsigned char*>(s.data());
+  };
   // Each part is preceded by its length, so no two different triples hash alike.
   auto part = [&](const unsigned char* data, std::size_t n) {
     unsigned char len[4] = {static_cast<unsigned char>(n), static_cast<unsigned char>(n >> 8),
@@ -66,8 +68,7 @@ std::string proof(const std::string& secret, const char* role, const std::string
 bool same(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
 }
 

@@ -100,6 +100,16 @@ constexpr std::uint32_t kMaxListItems = 1u << 20;
 constexpr std::size_t kNonceSize = 32;  // auth::kNonceBytes
 constexpr std::size_t kProofSize = 32;  // HMAC-SHA256
 
+// A stream field: empty (none) or six integers that make a valid stream; false otherwise.
+bool read_stream(Reader& r, std::optional<RngStream>& stream) {
+  std::string_view text = r.view();
+  stream.reset();
+  if (text.empty()) return true;
+  if (text.size() > 128) return false;
+  stream = RngStream::parse(std::string(text));
+  return stream.has_value();
+}
+
 }  // namespace
 
 std::string encode_hello(const Hello& h) {
@@ -128,13 +138,19 @@ std::string encode_secret_reply(std::uint64_t request, const std::string& secret
 }
 
 std::string encode_welcome(const Welcome& w) {
-  return Writer(Type::kWelcome).u32(kMagic).u16(w.version).u32(w.instance).finish();
+  return Writer(Type::kWelcome)
+      .u32(kMagic)
+      .u16(w.version)
+      .u32(w.instance)
+      .str(w.stream ? w.stream->to_string() : std::string())
+      .finish();
 }
 
 std::string encode_task(std::uint64_t id, const Task& task) {
   if (const auto* call = std::get_if<CallTask>(&task.body)) {
     Writer w(Type::kTask, 32 + call->function.size() + call->payload.size());
     w.u64(id).u8(kCall).u32(static_cast<std::uint32_t>(task.timeout.count()));
+    w.str(task.stream ? task.stream->to_string() : std::string());
     return w.str(call->function).str(call->payload).finish();
   }
   const auto& sh = std::get<ShellTask>(task.body);
@@ -142,6 +158,7 @@ std::string encode_task(std::uint64_t id, const Task& task) {
   for (const auto& a : sh.argv) size += 4 + a.size();
   Writer w(Type::kTask, size);
   w.u64(id).u8(kShell).u32(static_cast<std::uint32_t>(task.timeout.count()));
+  w.str(task.stream ? task.stream->to_string() : std::string());
   w.u32(static_cast<std::uint32_t>(sh.argv.size()));
   for (const auto& a : sh.argv) w.str(a);
   w.str(sh.script).u32(static_cast<std::uint32_t>(sh.env.size()));
@@ -259,7 +276,7 @@ std::optional<Welcome> decode_welcome(std::string_view body) {
   Welcome w;
   w.version = r.u16();
   w.instance = r.u32();
-  if (!r.done()) return std::nullopt;
+  if (!read_stream(r, w.stream) || !r.done()) return std::nullopt;
   return w;
 }
 
@@ -270,6 +287,7 @@ std::optional<Task> decode_task(std::string frame, std::uint64_t* id) {
   std::uint8_t kind = r.u8();
   Task task;
   task.timeout = std::chrono::milliseconds(r.u32());
+  if (!read_stream(r, task.stream)) return std::nullopt;
   if (kind == kCall) {
     CallTask call;
     call.function = r.str();
@@ -305,6 +323,8 @@ bool valid_task(std::string_view frame) {
   r.u64();
   std::uint8_t kind = r.u8();
   r.u32();
+  std::optional<RngStream> stream;
+  if (!read_stream(r, stream)) return false;
   if (kind == kCall) {
     r.view();
     r.view();

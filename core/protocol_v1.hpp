@@ -13,6 +13,7 @@
 
 #include "mirai/info.hpp"
 #include "mirai/result.hpp"
+#include "mirai/rng.hpp"
 #include "mirai/task.hpp"
 
 namespace mirai::proto {
@@ -73,6 +74,7 @@ struct ClientHello {
 struct Welcome {
   std::uint16_t version = kVersion;
   std::uint32_t instance = 0;
+  std::optional<RngStream> stream;  // the daemon's own stream, for tasks that carry none
 };
 
 struct ResultFrame {

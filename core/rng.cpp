@@ -17,6 +17,14 @@ constexpr std::uint64_t kA2p127[3][3] = {{1464411153ULL, 277697599ULL, 161072361
                                          {32183930ULL, 1464411153ULL, 1022607788ULL},
                                          {2824425944ULL, 32183930ULL, 2093834863ULL}};
 
+// A^(2^76): the start of the next substream (L'Ecuyer's RngStreams).
+constexpr std::uint64_t kA1p76[3][3] = {{82758667ULL, 1871391091ULL, 4127413238ULL},
+                                        {3672831523ULL, 69195019ULL, 1871391091ULL},
+                                        {3672091415ULL, 3528743235ULL, 69195019ULL}};
+constexpr std::uint64_t kA2p76[3][3] = {{1511326704ULL, 3759209742ULL, 1610795712ULL},
+                                        {4292754251ULL, 1511326704ULL, 3889917532ULL},
+                                        {3859662829ULL, 4292754251ULL, 3708466080ULL}};
+
 // (A * v) mod m, exact: the products need more than 64 bits.
 void mat_vec(const std::uint64_t a[3][3], const std::uint64_t* v, std::uint64_t m,
              std::uint64_t* out) {
@@ -69,6 +77,13 @@ RngStream RngStream::next_stream() const {
   RngStream n;
   mat_vec(kA1p127, s_.data(), kM1, n.s_.data());
   mat_vec(kA2p127, s_.data() + 3, kM2, n.s_.data() + 3);
+  return n;
+}
+
+RngStream RngStream::next_substream() const {
+  RngStream n;
+  mat_vec(kA1p76, s_.data(), kM1, n.s_.data());
+  mat_vec(kA2p76, s_.data() + 3, kM2, n.s_.data() + 3);
   return n;
 }
 

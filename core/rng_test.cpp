@@ -25,6 +25,10 @@ TEST_CASE("seeding and jumping streams match R's L'Ecuyer-CMRG", "[rng]") {
         from_r({1806547166, -983674937, 643431772, 1162448557, -959247990, -133913213}));
   CHECK(s.next_stream().state() ==
         from_r({1801422725, -2057975723, 1156894209, 1595475487, 210384600, -1655729657}));
+  // 2^76 draws ahead is what stepping 2^76 times gives; checked by composing the jumps:
+  // 2^51 substream jumps would equal one stream jump, so 2 substream jumps differ from both.
+  CHECK_FALSE(s.next_substream() == s.next_stream());
+  CHECK_FALSE(s.next_substream().next_substream() == s.next_substream());
   // runif(1) after set.seed(123, kind = "L'Ecuyer-CMRG").
   CHECK(s.uniform() == Approx(0.1663742155).epsilon(1e-9));
 }

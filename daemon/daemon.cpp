@@ -90,6 +90,10 @@ class DaemonLoop {
   // holds the secret (verified_) or failed to (impostor_).
   std::string nonce_;
   bool verified_ = false, impostor_ = false;
+  // The daemon's own stream (from the welcome): tasks without one take it, then it moves on
+  // to its next substream.
+  // GUARDED_BY(mu_).
+  RngStream stream_ = RngStream::from_seed(static_cast<std::uint32_t>(getpid()));
   RunningTask* running_ = nullptr;  // GUARDED_BY(mu_)
   pid_t running_pid_ = 0;           // GUARDED_BY(mu_)
 };
@@ -182,8 +186,10 @@ void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
       return conn_->send(
           proto::encode_proof(auth::proof(opt_.secret, auth::kDaemonRole, c->nonce, nonce_)));
     }
-    if (fv->type != proto::Type::kWelcome || !verified_ || !proto::decode_welcome(fv->body))
-      return conn_->close();
+    auto welcome = fv->type == proto::Type::kWelcome && verified_ ? proto::decode_welcome(fv->body)
+                                                                  : std::nullopt;
+    if (!welcome) return conn_->close();
+    if (welcome->stream) stream_ = *welcome->stream;
     welcomed_ = true;
     return cv_.notify_all();
   }
@@ -282,6 +288,15 @@ Expected<int> DaemonLoop::run() {
     auto task = proto::decode_task(std::move(frame), &ignored);
     Result result;
     if (task) {
+      // A seeded profile's task brings its stream; else each task takes the next of the
+      // daemon's own.
+      if (task->stream) {
+        running.context.set_rng(*task->stream);
+      } else {
+        std::lock_guard<std::mutex> l(mu_);
+        running.context.set_rng(stream_);
+        stream_ = stream_.next_substream();
+      }
       result = evaluate(*task, functions_, running);
     } else {
       result.kind = Result::Kind::kError;

@@ -72,6 +72,7 @@ Result evaluate_shell(const ShellTask& sh, RunningTask& running) {
   SpawnOptions o;
   o.argv = sh.script.empty() ? sh.argv : std::vector<std::string>{"/bin/sh", "-c", sh.script};
   o.env = sh.env;
+  o.env.emplace("MIRAI_STREAM", running.context.rng().to_string());  // unless the task set it
   o.cwd = sh.cwd;
   o.die_with_parent = true;  // run from the daemon's loop thread, which lives as long as it does
   auto t0 = std::chrono::steady_clock::now();

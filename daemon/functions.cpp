@@ -1,6 +1,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "core/buffer.hpp"
@@ -54,6 +56,17 @@ void add_builtin_functions(FunctionRegistry& r) {
     throw std::runtime_error(std::string(payload));
   });
   r.add("pid", [](std::string_view, CallContext&) { return std::to_string(getpid()); });
+  r.add("runif", [](std::string_view payload, CallContext& c) {
+    long n = std::strtol(std::string(payload).c_str(), nullptr, 10);
+    if (n < 1 || n > 1000000) throw std::invalid_argument("runif takes a count from 1 to 1000000");
+    std::string out;
+    char buf[32];
+    for (long i = 0; i < n; ++i) {
+      std::snprintf(buf, sizeof buf, "%s%.17g", i ? " " : "", c.rng().uniform());
+      out += buf;
+    }
+    return out;
+  });
 }
 
 const char* daemon_exit_text(int code) {

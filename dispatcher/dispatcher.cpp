@@ -1,6 +1,7 @@
 #include "dispatcher/dispatcher.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/auth.hpp"
 
@@ -28,7 +29,15 @@ Dispatcher::Dispatcher(DispatcherOptions options) : options_(std::move(options))
 Expected<std::unique_ptr<Dispatcher>> Dispatcher::start(DispatcherOptions options) {
   if (options.urls.empty()) return Status::error("the dispatcher needs at least one URL");
   if (options.secret.empty()) options.secret = auth::make_secret();
+  std::uint32_t seed = 0;
+  if (options.seed) {
+    seed = *options.seed;
+  } else {
+    std::string random = auth::make_nonce();
+    std::memcpy(&seed, random.data(), sizeof seed);
+  }
   std::unique_ptr<Dispatcher> d(new Dispatcher(std::move(options)));
+  d->daemon_stream_ = RngStream::from_seed(seed);
   for (const auto& url : d->options_.urls) {
     auto l = Listener::open(url, &d->options_.tls);
     if (!l) return l.status();
@@ -147,7 +156,8 @@ void Dispatcher::on_proof(Slot* slot, std::string_view body) {
   slot->ready = true;
   slot->instance = ++cumulative_;
   slot->conn->set_max_frame(UINT32_MAX);
-  slot->conn->send(proto::encode_welcome({proto::kVersion, slot->instance}));
+  daemon_stream_ = daemon_stream_.next_stream();
+  slot->conn->send(proto::encode_welcome({proto::kVersion, slot->instance, daemon_stream_}));
   ready_.push_back(slot);
   connected_cv_.notify_all();
   drain();

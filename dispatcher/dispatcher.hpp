@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "core/protocol_v1.hpp"
 #include "core/transport.hpp"
 #include "mirai/info.hpp"
+#include "mirai/rng.hpp"
 #include "mirai/status.hpp"
 
 namespace mirai {
@@ -47,6 +49,9 @@ struct DispatcherOptions {
   std::string secret;
   // A connection that has not proved the secret this long after it was accepted is dropped
   // when the next one arrives, and at most `max_pending` such connections are kept.
+  // Each daemon's own L'Ecuyer-CMRG stream is the next one after this seed's (a random seed
+  // when unset): streams of different daemons never overlap.
+  std::optional<std::uint32_t> seed;
   std::chrono::milliseconds auth_timeout{10000};
   std::size_t max_pending = 256;
   TlsServer tls;          // for the tls+tcp:// and wss:// URLs
@@ -146,6 +151,7 @@ class Dispatcher final : public DispatcherLink {
   std::uint64_t awaiting_ = 0, executing_ = 0, submitted_ = 0;  // GUARDED_BY(mu_)
   std::uint32_t cumulative_ = 0;                                // GUARDED_BY(mu_)
   std::uint64_t rejected_ = 0, dropped_ = 0;                    // GUARDED_BY(mu_)
+  RngStream daemon_stream_ = RngStream::from_seed(0);           // GUARDED_BY(mu_)
   std::unordered_map<Slot*, std::unique_ptr<Slot>> slots_;      // GUARDED_BY(mu_)
   std::vector<Slot*> ready_;  // GUARDED_BY(mu_); said hello, taking tasks, in connect order
   std::size_t rotor_ = 0;     // GUARDED_BY(mu_); where the next search for a daemon starts

@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   h.array_index = 4;
   h.nonce = std::string(32, 'n');
   write("hello", proto::encode_hello(h));
-  write("welcome", proto::encode_welcome({proto::kVersion, 7}));
+  write("welcome", proto::encode_welcome({proto::kVersion, 7, RngStream::from_seed(1)}));
   Task shell = Task::shell({"echo", "hi"});
   auto& body = std::get<ShellTask>(shell.body);
   body.env = {{"A", "1"}};
@@ -92,6 +92,9 @@ int main(int argc, char** argv) {
   write("task-shell", proto::encode_task(9, shell));
   write("task-sh", proto::encode_task(10, Task::sh("echo $A")));
   write("task-call", proto::encode_task(11, Task::call("echo", "payload")));
+  Task seeded = Task::call("runif", "3");
+  seeded.stream = RngStream::from_seed(123).next_stream();
+  write("task-seeded", proto::encode_task(13, seeded));
   Result r;
   r.value = "out";
   r.stderr_output = "err";

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mirai/rng.hpp"
 #include "mirai/status.hpp"
 
 namespace mirai {
@@ -25,12 +26,18 @@ class CallContext {
   bool cancelled() const;
   // Sleeps up to `d`; returns early, with false, when the task is cancelled.
   bool sleep_for(std::chrono::milliseconds d) const;
-  void cancel();  // called by the daemon
+  // The task's L'Ecuyer-CMRG stream (mirai's RNG state in the daemon): the profile's next
+  // stream when it has a seed, so results do not depend on which daemon ran the task; else
+  // one of this daemon's own. Draw with rng().uniform().
+  RngStream& rng() { return rng_; }
+  void cancel();                                  // called by the daemon
+  void set_rng(const RngStream& s) { rng_ = s; }  // called by the daemon
 
  private:
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
-  bool cancelled_ = false;  // GUARDED_BY(mu_)
+  bool cancelled_ = false;                   // GUARDED_BY(mu_)
+  RngStream rng_ = RngStream::from_seed(0);  // only the task's own thread uses it
 };
 
 // Throw from a function to end the task as an interrupt rather than an error.
@@ -57,6 +64,7 @@ class FunctionRegistry {
 //   sleep  waits for the payload's duration ("250ms", "2s"), cancellable, returns ""
 //   fail   throws std::runtime_error with the payload as message
 //   pid    returns the daemon's process id as decimal text
+//   runif  returns N (the payload) uniform draws from the task's stream, space-separated
 void add_builtin_functions(FunctionRegistry& registry);
 
 struct DaemonOptions {

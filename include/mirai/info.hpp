@@ -15,7 +15,7 @@ struct Info {
   std::uint64_t executing = 0;    // tasks sent to a daemon and not yet answered
   std::uint64_t completed = 0;    // tasks answered or cancelled
   std::uint64_t rejected = 0;     // connections refused for a missing or wrong proof of the secret
-  std::uint64_t dropped = 0;      // connections dropped for a malformed, oversized or unexpected frame
+  std::uint64_t dropped = 0;  // connections dropped for a malformed, oversized or unexpected frame
 };
 
 struct DaemonStatus {

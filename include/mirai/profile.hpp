@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,10 @@ struct DaemonsConfig {
   // Prefetch for short tasks (see docs/dispatcher.md); 1 turns it off.
   int max_prefetch = 32;
   TlsSettings tls;
+  // mirai's daemons(seed = N): with a seed each task gets the next L'Ecuyer-CMRG stream in
+  // submission order, so results are the same whatever the number of daemons; without one
+  // each daemon has its own stream.
+  std::optional<std::uint32_t> seed;
   // What daemons must prove they hold (core/auth.hpp); "": a fresh one for this profile.
   // Local daemons get it in their environment (MIRAI_SECRET), never on a command line.
   std::string secret;

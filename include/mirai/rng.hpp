@@ -22,6 +22,9 @@ class RngStream {
 
   // The start of the next stream (R's parallel::nextRNGStream).
   RngStream next_stream() const;
+  // 2^76 draws ahead (parallel::nextRNGSubStream): 2^51 substreams fit in one stream, so a
+  // daemon's successive tasks never reach the next daemon's stream.
+  RngStream next_substream() const;
   // The next draw, uniform on (0, 1), advancing this stream.
   double uniform();
 

@@ -4,9 +4,12 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
+
+#include "mirai/rng.hpp"
 
 namespace mirai {
 
@@ -31,6 +34,9 @@ struct Task {
   // Zero means no timeout. On expiry the mirai resolves to error value 5 and the task is
   // cancelled on its daemon.
   std::chrono::milliseconds timeout{0};
+  // The L'Ecuyer-CMRG stream this task draws from (set by a profile with a seed); empty: the
+  // daemon's own. Shell tasks see it as MIRAI_STREAM, call tasks as CallContext::rng().
+  std::optional<RngStream> stream;
 
   static Task shell(std::vector<std::string> argv) {
     ShellTask t;
