@@ -1,15 +1,64 @@
 #include "mirai/profile.hpp"
 
+#include <unistd.h>
+
+#include <optional>
+
 #include "client/future_state.hpp"
 #include "client/profile_core.hpp"
+#include "daemon/evaluate.hpp"
+#include "mirai/daemon.hpp"
+#include "mirai/rng.hpp"
 
 namespace mirai {
 
 Profile::Profile() = default;
 Profile::~Profile() { reset(); }
 
+// Synchronous mode: tasks evaluated in the caller's thread, as a daemon would.
+class SyncProfile {
+ public:
+  explicit SyncProfile(const DaemonsConfig& config) : functions_(config.functions) {
+    add_builtin_functions(builtins_);
+    if (config.seed) task_stream_ = RngStream::from_seed(*config.seed);
+  }
+
+  Future submit(const Task& task) {
+    RunningTask running;
+    running.on_process = [](pid_t) {};
+    if (task.stream) {
+      running.context.set_rng(*task.stream);
+    } else if (task_stream_) {  // seeded: the next stream, as with daemons
+      task_stream_ = task_stream_->next_stream();
+      running.context.set_rng(*task_stream_);
+    } else {
+      running.context.set_rng(own_stream_);
+      own_stream_ = own_stream_.next_substream();
+    }
+    auto state = std::make_shared<detail::FutureState>();
+    state->id = next_id_++;
+    state->resolve(evaluate(task, functions_ ? *functions_ : builtins_, running));
+    return Future(state);
+  }
+
+ private:
+  const FunctionRegistry* functions_;
+  FunctionRegistry builtins_;
+  std::optional<RngStream> task_stream_;
+  RngStream own_stream_ = RngStream::from_seed(static_cast<std::uint32_t>(getpid()));
+  std::uint64_t next_id_ = 1;
+};
+
 Status Profile::set_daemons(const DaemonsConfig& config) {
   reset();
+  if (config.sync) {
+    if (!config.url.empty() || !config.dispatcher_url.empty() || config.n > 0)
+      return Status::error(
+          "synchronous mode runs every task in the calling thread: it takes no daemons, url "
+          "or dispatcher");
+    sync_ = std::make_shared<SyncProfile>(config);
+    return {};
+  }
   auto core = ProfileCore::start(config, false);
   if (!core) return core.status();
   core_ = std::move(*core);
@@ -19,9 +68,10 @@ Status Profile::set_daemons(const DaemonsConfig& config) {
 void Profile::reset() {
   core_.reset();
   ephemeral_.reset();
+  sync_.reset();
 }
 
-bool Profile::daemons_set() const { return core_ != nullptr; }
+bool Profile::daemons_set() const { return core_ != nullptr || sync_ != nullptr; }
 
 Status Profile::launch_local(int n) {
   if (!core_) return Status::error("no daemons are set for this profile; call set_daemons first");
@@ -29,6 +79,7 @@ Status Profile::launch_local(int n) {
 }
 
 Future Profile::submit(const Task& task) {
+  if (sync_) return sync_->submit(task);
   if (core_) return core_->submit(task);
   if (!ephemeral_) {
     auto core = ProfileCore::start(DaemonsConfig{}, true);

@@ -1,6 +1,8 @@
 // Profiles against real `mirai daemon` processes over real sockets.
 #include "mirai/profile.hpp"
 
+#include "mirai/daemon.hpp"
+
 #include <signal.h>
 
 #include <unistd.h>
@@ -304,4 +306,44 @@ TEST_CASE("without a seed each daemon draws from its own streams, never the same
     seen.insert(r.value);
   }
   CHECK(seen.size() == 30);
+}
+
+TEST_CASE("synchronous mode evaluates each task in the calling thread", "[profile][sync]") {
+  Profile p;
+  DaemonsConfig c;
+  c.sync = true;
+  set(p, c);
+  CHECK(p.daemons_set());
+  // A call task runs in this process; a shell task is this process's child.
+  Future f = p.submit(Task::call("pid"));
+  CHECK_FALSE(f.unresolved());  // resolved before submit returned
+  CHECK(f.wait().value == std::to_string(getpid()));
+  CHECK(p.submit(Task::sh("echo $PPID")).wait().value == std::to_string(getpid()) + "\n");
+  const Result& failed = p.submit(Task::sh("exit 3")).wait();
+  CHECK(failed.is_evaluation_error());
+  CHECK(failed.exit_code == 3);
+  // The user's own functions.
+  FunctionRegistry mine;
+  mine.add("twice",
+           [](std::string_view in, CallContext&) { return std::string(in) + std::string(in); });
+  c.functions = &mine;
+  set(p, c);
+  CHECK(p.submit(Task::call("twice", "ab")).wait().value == "abab");
+  c.n = 2;
+  CHECK_THAT(p.set_daemons(c).message(), Catch::Contains("takes no daemons"));
+}
+
+TEST_CASE("a seed gives the same streams in synchronous mode as on daemons",
+          "[profile][sync][rng]") {
+  auto draws = [](DaemonsConfig c) {
+    c.seed = 2026;
+    Profile p;
+    set(p, c);
+    std::vector<std::string> out;
+    for (int i = 0; i < 6; ++i) out.push_back(p.submit(Task::call("runif", "2")).wait().value);
+    return out;
+  };
+  DaemonsConfig sync;
+  sync.sync = true;
+  CHECK(draws(sync) == draws(local(2)));
 }

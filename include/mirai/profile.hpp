@@ -18,6 +18,8 @@
 namespace mirai {
 
 class ProfileCore;
+class SyncProfile;
+class FunctionRegistry;
 
 // Arguments given to every daemon this profile launches (mirai daemon's options).
 struct DaemonLimits {
@@ -66,6 +68,11 @@ struct DaemonsConfig {
   // submission order, so results are the same whatever the number of daemons; without one
   // each daemon has its own stream.
   std::optional<std::uint32_t> seed;
+  // mirai's daemons(sync = TRUE), for debugging: no daemons; submit() evaluates each task in
+  // the calling thread before it returns. Call tasks use `functions` (default: the built-in
+  // ones). Timeouts are not enforced.
+  bool sync = false;
+  const FunctionRegistry* functions = nullptr;
   // What daemons must prove they hold (core/auth.hpp); "": a fresh one for this profile.
   // Local daemons get it in their environment (MIRAI_SECRET), never on a command line.
   std::string secret;
@@ -105,6 +112,7 @@ class Profile {
  private:
   std::shared_ptr<ProfileCore> core_;
   std::shared_ptr<ProfileCore> ephemeral_;
+  std::shared_ptr<SyncProfile> sync_;
 };
 
 }  // namespace mirai
