@@ -42,6 +42,7 @@ bool FutureState::resolve(Result r) {
   std::uint8_t expected = kPending;
   if (!state_.compare_exchange_strong(expected, kResolving)) return false;
   result_ = std::make_unique<Result>(std::move(r));
+  hold.reset();  // the task no longer counts against the bounded queue
   state_.store(kResolved);
   Notifier& n = notifier();
   if (waited_.load() || n.racers.load() > 0) {
@@ -75,6 +76,14 @@ bool FutureState::set_callback(std::function<void(const Result&)> fn) {
 FutureState::~FutureState() {
   Callback* fn = callback_.load();
   if (fn != nullptr && fn != taken()) delete fn;
+}
+
+BudgetHold::~BudgetHold() {
+  {
+    std::lock_guard<std::mutex> lock(budget->mu);
+    budget->used -= bytes;
+  }
+  budget->cv.notify_all();
 }
 
 bool FutureState::wait_until(const std::chrono::steady_clock::time_point* deadline) {

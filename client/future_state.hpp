@@ -3,8 +3,10 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 
 #include "dispatcher/dispatcher.hpp"
 #include "mirai/future.hpp"
@@ -13,6 +15,20 @@ namespace mirai {
 class ProfileCore;
 
 namespace detail {
+
+// The bounded queue's account (DaemonsConfig::memory): bytes of tasks not yet resolved.
+struct Budget {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t used = 0;  // GUARDED_BY(mu)
+  std::size_t limit = 0;
+};
+// A task's share of the budget, given back when it resolves.
+struct BudgetHold {
+  std::shared_ptr<Budget> budget;
+  std::size_t bytes = 0;
+  ~BudgetHold();
+};
 
 struct FutureState final : ResultTarget {
   ~FutureState() override;
@@ -33,7 +49,8 @@ struct FutureState final : ResultTarget {
   bool set_callback(std::function<void(const Result&)> fn);
 
   std::uint64_t id = 0;
-  std::weak_ptr<ProfileCore> core;  // to cancel on the dispatcher
+  std::weak_ptr<ProfileCore> core;   // to cancel on the dispatcher
+  std::unique_ptr<BudgetHold> hold;  // set before the task is queued; released on resolution
 
  private:
   static constexpr std::uint8_t kPending = 0, kResolving = 1, kResolved = 2;

@@ -78,6 +78,11 @@ Status Profile::launch_local(int n) {
   return core_->launch_local(n, true);
 }
 
+std::optional<Future> Profile::try_submit(const Task& task) {
+  if (core_ && !sync_) return core_->submit(task, false);
+  return submit(task);
+}
+
 Future Profile::submit(const Task& task) {
   if (sync_) return sync_->submit(task);
   if (core_) return core_->submit(task);

@@ -68,6 +68,10 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
   d.max_prefetch = ephemeral ? 1 : config.max_prefetch;
   d.secret = config.secret;
   d.seed = config.seed;
+  if (config.memory > 0) {
+    core->budget_ = std::make_shared<detail::Budget>();
+    core->budget_->limit = config.memory;
+  }
   if (config.seed) core->task_stream_ = RngStream::from_seed(*config.seed);
   auto dispatcher = Dispatcher::start(d);
   if (!dispatcher) return dispatcher.status();
@@ -169,9 +173,10 @@ Status ProfileCore::launch_local(int n, bool wait) {
   return Status::error(died);
 }
 
-Future ProfileCore::submit(const Task& task) {
+std::optional<Future> ProfileCore::submit(const Task& task, bool wait) {
   auto state = std::make_shared<detail::FutureState>();
   state->core = weak_from_this();
+  std::string frame;
   if (task_stream_ && !task.stream) {
     // A seeded profile: the next stream, in submission order.
     Task seeded = task;
@@ -180,10 +185,25 @@ Future ProfileCore::submit(const Task& task) {
       task_stream_ = task_stream_->next_stream();
       seeded.stream = task_stream_;
     }
-    state->id = dispatcher_->submit(proto::encode_task(0, seeded), state);
+    frame = proto::encode_task(0, seeded);
   } else {
-    state->id = dispatcher_->submit(proto::encode_task(0, task), state);
+    frame = proto::encode_task(0, task);
   }
+  if (budget_) {
+    // The bounded queue: wait (or give up) while the unresolved tasks' bytes would exceed the
+    // limit; a task larger than the limit alone still goes when nothing else is pending.
+    std::unique_lock<std::mutex> lock(budget_->mu);
+    auto fits = [&] {
+      return budget_->used == 0 || budget_->used + frame.size() <= budget_->limit;
+    };
+    if (!wait && !fits()) return std::nullopt;
+    budget_->cv.wait(lock, fits);
+    budget_->used += frame.size();
+    state->hold = std::make_unique<detail::BudgetHold>();
+    state->hold->budget = budget_;
+    state->hold->bytes = frame.size();
+  }
+  state->id = dispatcher_->submit(std::move(frame), state);
   if (task.timeout.count() > 0) {
     std::weak_ptr<detail::FutureState> weak = state;
     timer_.at(Timer::Clock::now() + task.timeout, [this, weak] {
@@ -204,6 +224,8 @@ Future ProfileCore::submit(const Task& task) {
   }
   return Future(state);
 }
+
+Future ProfileCore::submit(const Task& task) { return *submit(task, true); }
 
 void ProfileCore::cancel(std::uint64_t id) { dispatcher_->cancel(id); }
 

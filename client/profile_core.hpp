@@ -14,6 +14,9 @@
 #include "mirai/profile.hpp"
 
 namespace mirai {
+namespace detail {
+struct Budget;
+}
 
 class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
  public:
@@ -22,6 +25,8 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   ~ProfileCore();
 
   Future submit(const Task& task);
+  // With `wait` false, returns nullopt instead of blocking when the bounded queue is full.
+  std::optional<Future> submit(const Task& task, bool wait);
   void cancel(std::uint64_t id);
   // Launches `n` local daemons; with `wait`, until they are connected (or one has died).
   Status launch_local(int n, bool wait);
@@ -45,7 +50,8 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   std::mutex procs_mu_;
   std::vector<pid_t> procs_;  // GUARDED_BY(procs_mu_): daemons we launched, not yet reaped
   std::mutex stream_mu_;
-  std::optional<RngStream> task_stream_;  // GUARDED_BY(stream_mu_); set with a seed
+  std::optional<RngStream> task_stream_;    // GUARDED_BY(stream_mu_); set with a seed
+  std::shared_ptr<detail::Budget> budget_;  // set with DaemonsConfig::memory
 };
 
 // The program that serves as `mirai daemon`, as DaemonsConfig::daemon_command documents.

@@ -7,9 +7,11 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "tests/support/support.hpp"
 
@@ -346,4 +348,40 @@ TEST_CASE("a seed gives the same streams in synchronous mode as on daemons",
   DaemonsConfig sync;
   sync.sync = true;
   CHECK(draws(sync) == draws(local(2)));
+}
+
+TEST_CASE("a bounded queue blocks submit and refuses try_submit until tasks resolve",
+          "[profile][memory]") {
+  Profile p;
+  DaemonsConfig c = local(1);
+  // Room for two of these tasks (each about 1.1 kB encoded), not three.
+  auto heavy = [] {
+    Task t = Task::sh("sleep 30");
+    std::get<ShellTask>(t.body).stdin_data = std::string(1000, 'x');
+    return t;
+  };
+  c.memory = 2500;
+  set(p, c);
+  Future first = p.submit(heavy()), second = p.submit(heavy());
+  CHECK_FALSE(p.try_submit(heavy()));  // full: nothing, at once
+  std::atomic<bool> returned{false};
+  Future third;
+  std::thread blocked([&] {
+    third = p.submit(heavy());
+    returned = true;
+  });
+  // Nothing resolves on its own (the tasks sleep 30 s): the submit stays blocked.
+  std::this_thread::sleep_for(300ms);
+  CHECK_FALSE(returned.load());
+  CHECK(first.stop());  // resolving one frees its share
+  blocked.join();
+  CHECK(returned.load());
+  CHECK(third.unresolved());
+  // Small tasks still fit beside them.
+  CHECK_FALSE(p.try_submit(heavy()));
+  second.stop();
+  auto fourth = p.try_submit(Task::call("echo", "fits"));
+  REQUIRE(fourth);
+  third.stop();
+  CHECK(fourth->wait().value == "fits");
 }

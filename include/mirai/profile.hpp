@@ -68,6 +68,10 @@ struct DaemonsConfig {
   // submission order, so results are the same whatever the number of daemons; without one
   // each daemon has its own stream.
   std::optional<std::uint32_t> seed;
+  // A bounded queue: submit() blocks while the encoded tasks that have not resolved yet hold
+  // more than this many bytes (try_submit() returns nothing instead). A task larger than the
+  // bound alone still goes when nothing else is pending. 0: unbounded.
+  std::size_t memory = 0;
   // mirai's daemons(sync = TRUE), for debugging: no daemons; submit() evaluates each task in
   // the calling thread before it returns. Call tasks use `functions` (default: the built-in
   // ones). Timeouts are not enforced.
@@ -98,6 +102,8 @@ class Profile {
   // mirai's mirai(): queues the task and returns at once. With no daemons set, each task runs
   // in a fresh daemon process of its own (ephemeral mode).
   Future submit(const Task& task);
+  // Like submit(), but returns nothing, at once, when the bounded queue (memory) is full.
+  std::optional<Future> try_submit(const Task& task);
 
   Info info() const;
   ProfileStatus status() const;
