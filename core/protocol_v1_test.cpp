@@ -10,7 +10,7 @@ TEST_CASE("a shell task survives encoding with every field", "[protocol]") {
   sh.env = {{"A", "1"}, {"EMPTY", ""}};
   sh.cwd = "/tmp";
   sh.stdin_data = std::string(100000, 'x');
-  Task t{sh, std::chrono::milliseconds(1500)};
+  Task t{sh, std::chrono::milliseconds(1500), std::nullopt};
   std::string frame = proto::encode_task(42, t);
   auto fv = proto::view_frame(frame);
   REQUIRE(fv);

@@ -95,7 +95,7 @@ void ControlServer::on_frame(const std::shared_ptr<Client>& client, std::string 
     if (!hello || hello->version != proto::kVersion) return conn.close();
     client->welcomed = true;
     conn.set_max_frame(UINT32_MAX);
-    return conn.send(proto::encode_welcome({proto::kVersion, 0}));
+    return conn.send(proto::encode_welcome({proto::kVersion, 0, std::nullopt}));
   }
   if (!fv) return conn.close();
   switch (fv->type) {

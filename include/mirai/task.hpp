@@ -41,15 +41,15 @@ struct Task {
   static Task shell(std::vector<std::string> argv) {
     ShellTask t;
     t.argv = std::move(argv);
-    return {std::move(t), {}};
+    return {std::move(t), {}, {}};
   }
   static Task sh(std::string script) {
     ShellTask t;
     t.script = std::move(script);
-    return {std::move(t), {}};
+    return {std::move(t), {}, {}};
   }
   static Task call(std::string function, std::string payload = {}) {
-    return {CallTask{std::move(function), std::move(payload)}, {}};
+    return {CallTask{std::move(function), std::move(payload)}, {}, {}};
   }
   Task&& with_timeout(std::chrono::milliseconds t) && {
     timeout = t;
