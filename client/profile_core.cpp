@@ -43,6 +43,11 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
                                                           bool ephemeral) {
   if (config.n < 0) return Status::error("the number of daemons must be zero or more");
   std::shared_ptr<ProfileCore> core(new ProfileCore(config, ephemeral));
+  if (config.memory > 0) {
+    core->budget_ = std::make_shared<detail::Budget>();
+    core->budget_->limit = config.memory;
+  }
+  if (config.seed) core->task_stream_ = RngStream::from_seed(*config.seed);
   if (!config.dispatcher_url.empty()) {
     if (!config.url.empty() || !config.dispatcher)
       return Status::error(
@@ -51,44 +56,35 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
     auto remote = RemoteDispatcher::connect(config.dispatcher_url, config.startup_timeout);
     if (!remote) return remote.status();
     core->dispatcher_ = std::move(*remote);
-    if (config.n > 0)
-      if (Status s = core->launch_local(config.n, true); !s) return s;
-    return core;
+  } else {
+    DispatcherOptions d;
+    d.urls = {config.url.empty() ? local_url() : config.url};
+    if (is_tls_url(d.urls[0])) {
+      TlsSettings& t = core->config_.tls;
+      if (Status s = tls::prepare(d.urls[0], t); !s) return s;
+      d.tls = {t.cert_pem, t.key_pem, t.key_passphrase};
+      d.tls_trust = tls::trusted(t);
+    }
+    d.policy = config.dispatcher ? DispatcherOptions::Policy::kFifo
+                                 : DispatcherOptions::Policy::kRoundRobin;
+    d.max_prefetch = ephemeral ? 1 : config.max_prefetch;
+    d.secret = config.secret;
+    d.seed = config.seed;
+    auto dispatcher = Dispatcher::start(d);
+    if (!dispatcher) return dispatcher.status();
+    core->dispatcher_ = std::move(*dispatcher);
   }
-  DispatcherOptions d;
-  d.urls = {config.url.empty() ? local_url() : config.url};
-  if (is_tls_url(d.urls[0])) {
-    TlsSettings& t = core->config_.tls;
-    if (Status s = tls::prepare(d.urls[0], t); !s) return s;
-    d.tls = {t.cert_pem, t.key_pem, t.key_passphrase};
-    d.tls_trust = tls::trusted(t);
-  }
-  d.policy =
-      config.dispatcher ? DispatcherOptions::Policy::kFifo : DispatcherOptions::Policy::kRoundRobin;
-  d.max_prefetch = ephemeral ? 1 : config.max_prefetch;
-  d.secret = config.secret;
-  d.seed = config.seed;
-  if (config.memory > 0) {
-    core->budget_ = std::make_shared<detail::Budget>();
-    core->budget_->limit = config.memory;
-  }
-  if (config.seed) core->task_stream_ = RngStream::from_seed(*config.seed);
-  auto dispatcher = Dispatcher::start(d);
-  if (!dispatcher) return dispatcher.status();
-  core->dispatcher_ = std::move(*dispatcher);
+  // What every local daemon is given does not change while the profile lives: ask once (for a
+  // running dispatcher each question is a round trip).
+  auto secret = core->dispatcher_->secret();
+  if (!secret) return secret.status();
+  core->secret_ = std::move(*secret);
+  auto status = core->dispatcher_->status();
+  if (!status) return status.status();
+  core->tls_trust_ = std::move(status->tls_certificate);
   if (config.n > 0)
     if (Status s = core->launch_local(config.n, true); !s) return s;
   return core;
-}
-
-std::string ProfileCore::secret() const {
-  auto s = dispatcher_->secret();
-  return s ? *s : std::string();
-}
-
-std::string ProfileCore::tls_certificate() const {
-  auto s = dispatcher_->status();
-  return s ? s->tls_certificate : std::string();
 }
 
 ProfileCore::~ProfileCore() {

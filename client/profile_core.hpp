@@ -34,9 +34,9 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   ProfileStatus status() const;
   const std::string& url() const { return dispatcher_->url(); }
   // The certificate daemons trust for a TLS url (also a running dispatcher's); "" without TLS.
-  std::string tls_certificate() const;
+  const std::string& tls_certificate() const { return tls_trust_; }
   // The pool's secret (also a running dispatcher's).
-  std::string secret() const;
+  const std::string& secret() const { return secret_; }
 
  private:
   ProfileCore(const DaemonsConfig& config, bool ephemeral);
@@ -52,6 +52,7 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   std::mutex stream_mu_;
   std::optional<RngStream> task_stream_;    // GUARDED_BY(stream_mu_); set with a seed
   std::shared_ptr<detail::Budget> budget_;  // set with DaemonsConfig::memory
+  std::string secret_, tls_trust_;          // the dispatcher's, asked once at start
 };
 
 // The program that serves as `mirai daemon`, as DaemonsConfig::daemon_command documents.

@@ -385,3 +385,19 @@ TEST_CASE("a bounded queue blocks submit and refuses try_submit until tasks reso
   third.stop();
   CHECK(fourth->wait().value == "fits");
 }
+
+TEST_CASE("a seed also applies to tasks sent to a running dispatcher", "[profile][rng]") {
+  test::TempDir dir;
+  std::string control = "ipc://" + dir.file("control.sock");
+  test::Started procs(test::mirai_exe());
+  procs.start({"dispatcher", "--control", control, "--url-file", dir.file("urls")});
+  REQUIRE(test::eventually([&] { return !test::read_file(dir.file("urls")).empty(); }));
+  DaemonsConfig c;
+  c.dispatcher_url = control;
+  c.n = 1;
+  c.seed = 123;
+  Profile p;
+  set(p, c);
+  CHECK(p.submit(Task::sh("echo $MIRAI_STREAM")).wait().value ==
+        "1801422725 2236991573 1156894209 1595475487 210384600 2639237639\n");
+}

@@ -78,31 +78,29 @@ void RemoteDispatcher::cancel(std::uint64_t id) {
 
 Expected<ProfileStatus> RemoteDispatcher::status() const { return status_within(kStatusTimeout); }
 
-Expected<ProfileStatus> RemoteDispatcher::status_within(std::chrono::milliseconds timeout) const {
+template <typename Reply>
+Expected<Reply> RemoteDispatcher::ask(proto::Type request_type,
+                                      std::map<std::uint64_t, std::optional<Reply>>& replies,
+                                      std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
   if (closed_) return Status::error("the connection to " + control_url_ + " is closed");
   std::uint64_t request = next_request_++;
-  replies_[request];
-  conn_->send(proto::encode_id(proto::Type::kStatusRequest, request));
-  bool answered = cv_.wait_for(lock, timeout, [&] { return closed_ || replies_[request]; });
-  std::optional<ProfileStatus> reply = std::move(replies_[request]);
-  replies_.erase(request);
+  replies[request];
+  conn_->send(proto::encode_id(request_type, request));
+  bool answered = cv_.wait_for(lock, timeout, [&] { return closed_ || replies[request]; });
+  std::optional<Reply> reply = std::move(replies[request]);
+  replies.erase(request);
   if (answered && reply) return std::move(*reply);
   if (closed_) return Status::error("the connection to " + control_url_ + " closed");
   return Status::error("no answer from " + control_url_ + " within " + format_duration(timeout));
 }
 
+Expected<ProfileStatus> RemoteDispatcher::status_within(std::chrono::milliseconds timeout) const {
+  return ask(proto::Type::kStatusRequest, replies_, timeout);
+}
+
 Expected<std::string> RemoteDispatcher::secret() const {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (closed_) return Status::error("the connection to " + control_url_ + " is closed");
-  std::uint64_t request = next_request_++;
-  secrets_[request];
-  conn_->send(proto::encode_id(proto::Type::kSecretRequest, request));
-  bool answered = cv_.wait_for(lock, kStatusTimeout, [&] { return closed_ || secrets_[request]; });
-  std::optional<std::string> reply = std::move(secrets_[request]);
-  secrets_.erase(request);
-  if (answered && reply) return std::move(*reply);
-  return Status::error("no secret from " + control_url_);
+  return ask(proto::Type::kSecretRequest, secrets_, kStatusTimeout);
 }
 
 bool RemoteDispatcher::wait_for_connections(std::size_t n, std::chrono::milliseconds timeout,

@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/protocol_v1.hpp"
 #include "dispatcher/dispatcher.hpp"
 
 namespace mirai {
@@ -35,6 +36,12 @@ class RemoteDispatcher final : public DispatcherLink {
  private:
   explicit RemoteDispatcher(std::string control_url) : control_url_(std::move(control_url)) {}
   Expected<ProfileStatus> status_within(std::chrono::milliseconds timeout) const;
+  // Sends a request of `request_type` and waits for the reply that on_frame() files in
+  // `replies` under its request id.
+  template <typename Reply>
+  Expected<Reply> ask(proto::Type request_type,
+                      std::map<std::uint64_t, std::optional<Reply>>& replies,
+                      std::chrono::milliseconds timeout) const;
   void on_frame(std::string frame);
   void on_close();
   void fail_pending(ErrorValue why);

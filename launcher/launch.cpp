@@ -98,7 +98,7 @@ Expected<std::unique_ptr<Launch>> Launch::start(std::unique_ptr<Backend> backend
     Submission& s = (*submissions)[i];
     std::string suffix = submissions->size() > 1 ? "-" + std::to_string(i + 1) : "";
     if (!s.script.empty()) write_file(*dir + "/script" + suffix + ".sh", s.script, 0700);
-    s.log_file = *dir + "/output" + suffix + ".log";
+    if (s.script_in_argv) s.log_file = *dir + "/output" + suffix + ".log";  // ssh, local
     record += "$ " + shown_command(s, "script" + suffix + ".sh") + "\n";
     auto submitted = launch->backend_->submit(s);
     if (!submitted) {
