@@ -264,3 +264,45 @@ TEST_CASE("mirai map --seed gives the same streams with 1 and 2 daemons", "[cli]
   for (std::string line; std::getline(lines, line);) distinct.insert(line.substr(2));
   CHECK(distinct.size() == 4);
 }
+
+TEST_CASE("mirai map --everywhere sets up every daemon before any task", "[cli][everywhere]") {
+  mirai::test::TempDir dir;
+  std::vector<std::string> args = {
+      "map",
+      "-n",
+      "3",
+      "--no-progress",
+      "--everywhere",
+      "export SETUP='a b'; mkdir " + dir.path() + "/$PPID && cd " + dir.path() + "/$PPID",
+      "--everywhere",
+      "export SETUP=\"$SETUP c\"",
+      "--",
+      "sh",
+      "-c",
+      "echo \"$SETUP|$(pwd)|$PPID\"",
+      ":::"};
+  for (int i = 0; i < 12; ++i) args.push_back(std::to_string(i));
+  auto r = run(cmd(args));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::istringstream lines(r.out);
+  int n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    auto bar = line.rfind('|');
+    CHECK(line == "a b c|" + dir.path() + "/" + line.substr(bar + 1) + "|" + line.substr(bar + 1));
+  }
+  CHECK(n == 12);
+  // Each of the 3 daemons made its directory exactly once (mkdir fails on a second run).
+  auto made = run({"sh", "-c", "ls " + dir.path() + " | wc -l"});
+  CHECK(made.out == "3\n");
+
+  auto failed = run(cmd({"map", "-n", "2", "--no-progress", "--everywhere",
+                         "echo cannot load >&2; exit 4", "--", "touch", ":::", dir.file("never")}));
+  CHECK(failed.exit_code == 1);
+  CHECK_THAT(failed.err, Catch::Contains("cannot load\n") &&
+                             Catch::Contains("--everywhere failed on a daemon (1 of 2)") &&
+                             Catch::Contains("exit status 4") &&
+                             Catch::Contains("no task was run"));
+  CHECK(access(dir.file("never").c_str(), F_OK) != 0);
+  CHECK(run(cmd({"map", "-n", "1", "--everywhere", " ", "--", "true", ":::", "x"})).exit_code == 2);
+}

@@ -8,8 +8,8 @@
 
 #include "cli/common.hpp"
 #include "cli/pool.hpp"
-#include "cli/progress.hpp"
 #include "cli/report.hpp"
+#include "client/progress.hpp"
 #include "mirai/duration.hpp"
 
 namespace mirai::cli {
@@ -117,12 +117,34 @@ bool read_lines(const std::string& path, std::vector<std::string>& lines) {
   return true;
 }
 
+// --everywhere: the script once on every daemon the pool starts (all of them: a launched
+// profile's daemons are waited for), before any task. 0 when it succeeded everywhere.
+int run_everywhere(Pool& pool, const std::string& script) {
+  Map m = pool.profile().everywhere(Task::sh(script), static_cast<std::size_t>(pool.daemons()));
+  int code = 0;
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    const Result& r = m[i].wait();
+    std::cerr << r.stderr_output;
+    if (r.ok()) continue;
+    if (std::string why = pool.failure(); !why.empty()) {
+      std::cerr << "mirai map: the daemons never started: " << why << "\n";
+      return 125;
+    }
+    std::cerr << "mirai map: --everywhere failed on a daemon (" << i + 1 << " of " << m.size()
+              << "): " << r.describe() << "\n";
+    code = 1;
+  }
+  if (code != 0) std::cerr << "mirai map: no task was run\n";
+  return code;
+}
+
 }  // namespace
 
 int map_main(const Args& all) {
   auto [args, command] = split_at_dashes(all);
   PoolOptions pool;
   std::string args_file;
+  std::vector<std::string> setup;
   po::options_description options("mirai map [options] -- CMD ARGS ::: A B C");
   options.add_options()("help,h", "show this help")("timeout,t", po::value<std::string>(),
                                                     "stop each task after this long")(
@@ -131,7 +153,11 @@ int map_main(const Args& all) {
       "jsonl", "read task specs as JSON lines (stdin or --args-file); print results likewise")(
       "args-file,a", po::value(&args_file),
       "read arguments, one per line, from this file (- for "
-      "stdin)")("no-progress", "never show a progress bar");
+      "stdin)")("progress", "show the progress bar even when stderr is not a terminal")(
+      "no-progress", "never show a progress bar")(
+      "everywhere,e", po::value(&setup),
+      "run this shell script once on every daemon before any task (repeatable, in order); what "
+      "it exports and the directory it ends in stay for the tasks");
   add_pool_options(options, pool, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
   po::variables_map vm;
   if (!parse("map", args, options, nullptr, vm)) return 2;
@@ -144,6 +170,11 @@ int map_main(const Args& all) {
   bool jsonl = vm.count("jsonl"), as_json = vm.count("json"),
        stop_on_error = vm.count("stop-on-error");
   if (jsonl && as_json) return usage_error("map", "--json and --jsonl exclude each other");
+  if (vm.count("progress") && vm.count("no-progress"))
+    return usage_error("map", "--progress and --no-progress exclude each other");
+  for (const auto& script : setup)
+    if (script.find_first_not_of(" \t\n") == std::string::npos)
+      return usage_error("map", "--everywhere needs a shell script, not an empty one");
 
   // Collect the jobs first: bad input stops everything before anything runs.
   std::vector<Job> jobs;
@@ -190,11 +221,13 @@ int map_main(const Args& all) {
   auto daemons = Pool::start("map", pool);
   if (!daemons) return 125;
   Profile& profile = daemons->profile();
+  for (const auto& script : setup)
+    if (int code = run_everywhere(*daemons, script); code != 0) return code;
   std::vector<Future> futures;
   futures.reserve(jobs.size());
   for (auto& job : jobs) futures.push_back(profile.submit(std::move(job.task)));
 
-  Progress progress(jobs.size(), isatty(2) && !vm.count("no-progress"));
+  Progress progress(jobs.size(), vm.count("progress") || (isatty(2) && !vm.count("no-progress")));
   std::size_t failed = 0, first_failed = kNoIndex;
   if (as_json) std::cout << "[";
   for (std::size_t i = 0; i < futures.size(); ++i) {

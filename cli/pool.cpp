@@ -132,6 +132,7 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
                         : options.profile_given || !launcher::find_config(options.config).empty();
   if (!use_config) {
     if (!start_pool(command, options, pool->profile_)) return nullptr;
+    pool->daemons_ = options.dispatcher.empty() ? options.n : 0;
     return pool;
   }
   std::string root;
@@ -142,6 +143,7 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
     usage_error(command, "-n must be at least 1");
     return nullptr;
   }
+  pool->daemons_ = n;
   if (profile->launcher == "local") {
     if (Status s = listen_profile(*profile, n, pool->profile_, options.seed); !s) {
       std::cerr << "mirai " << command << ": cannot start daemons: " << s.message() << "\n";

@@ -60,6 +60,9 @@ class Pool {
   ~Pool();  // cancels the launched jobs
 
   Profile& profile() { return profile_; }
+  // How many daemons this pool starts (local or as jobs); 0 for a running dispatcher's, whose
+  // number is whatever is connected.
+  int daemons() const { return daemons_; }
   // Why the launched daemons never came up, once that is known; "" until then.
   std::string failure() const;
 
@@ -68,6 +71,7 @@ class Pool {
   void watch();
 
   Profile profile_;
+  int daemons_ = 0;
   std::unique_ptr<SignalWatcher> signals_;
   std::unique_ptr<launcher::Launch> launch_;
   mutable std::mutex mutex_;  // guards setting launch_, launch_->cancel() and failure_

@@ -23,7 +23,7 @@ class SyncProfile {
     if (config.seed) task_stream_ = RngStream::from_seed(*config.seed);
   }
 
-  Future submit(const Task& task) {
+  Future submit(const Task& task, bool everywhere = false) {
     RunningTask running;
     running.on_process = [](pid_t) {};
     if (task.stream) {
@@ -37,11 +37,13 @@ class SyncProfile {
     }
     auto state = std::make_shared<detail::FutureState>();
     state->id = next_id_++;
-    state->resolve(evaluate(task, functions_ ? *functions_ : builtins_, running));
+    state->resolve(
+        evaluate(task, functions_ ? *functions_ : builtins_, running, &setup_, everywhere));
     return Future(state);
   }
 
  private:
+  Setup setup_;  // what everywhere() left; the calling program's directory is not changed
   const FunctionRegistry* functions_;
   FunctionRegistry builtins_;
   std::optional<RngStream> task_stream_;
@@ -100,6 +102,20 @@ Future Profile::submit(const Task& task) {
     ephemeral_ = std::move(*core);
   }
   return ephemeral_->submit(task);
+}
+
+Map Profile::everywhere(const Task& task, std::size_t min) {
+  if (sync_) return Map(this, {}, {sync_->submit(task, true)});
+  if (core_) return Map(this, {}, core_->everywhere(task, min));
+  auto state = std::make_shared<detail::FutureState>();
+  Result r;
+  r.kind = Result::Kind::kError;
+  r.type = "no daemons";
+  r.message =
+      "everywhere() runs a task on every daemon of a profile, and this one has none: "
+      "call set_daemons first";
+  state->resolve(std::move(r));
+  return Map(this, {}, {Future(state)});
 }
 
 Info Profile::info() const { return core_ ? core_->info() : Info{}; }

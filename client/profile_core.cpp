@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "client/future_state.hpp"
@@ -200,14 +201,7 @@ std::optional<Future> ProfileCore::submit(const Task& task, bool wait) {
     state->hold->bytes = frame.size();
   }
   state->id = dispatcher_->submit(std::move(frame), state);
-  if (task.timeout.count() > 0) {
-    std::weak_ptr<detail::FutureState> weak = state;
-    timer_.at(Timer::Clock::now() + task.timeout, [this, weak] {
-      auto s = weak.lock();
-      if (s && s->resolve(Result::error_value_result(ErrorValue::kTimedOut)))
-        dispatcher_->cancel(s->id);
-    });
-  }
+  arm_timeout(state, task.timeout);
   if (ephemeral_) {
     auto pid = spawn_daemon(1);
     if (!pid) {
@@ -222,6 +216,39 @@ std::optional<Future> ProfileCore::submit(const Task& task, bool wait) {
 }
 
 Future ProfileCore::submit(const Task& task) { return *submit(task, true); }
+
+void ProfileCore::arm_timeout(const std::shared_ptr<detail::FutureState>& state,
+                              std::chrono::milliseconds timeout) {
+  if (timeout.count() <= 0) return;
+  std::weak_ptr<detail::FutureState> weak = state;
+  timer_.at(Timer::Clock::now() + timeout, [this, weak] {
+    auto s = weak.lock();
+    if (s && s->resolve(Result::error_value_result(ErrorValue::kTimedOut)))
+      dispatcher_->cancel(s->id);
+  });
+}
+
+std::vector<Future> ProfileCore::everywhere(const Task& task, std::size_t min) {
+  // As mirai: as many copies as daemons are connected now, and at least `min`. They take no
+  // stream from a seeded profile's sequence and no room in the bounded queue.
+  std::size_t copies = std::max<std::size_t>({min, info().connections, 1});
+  std::vector<std::shared_ptr<detail::FutureState>> states;
+  std::vector<std::shared_ptr<ResultTarget>> targets;
+  for (std::size_t i = 0; i < copies; ++i) {
+    states.push_back(std::make_shared<detail::FutureState>());
+    states.back()->core = weak_from_this();
+    targets.push_back(states.back());
+  }
+  auto ids = dispatcher_->submit_everywhere(proto::encode_task(0, task, proto::kTaskEverywhere),
+                                            std::move(targets));
+  std::vector<Future> futures;
+  for (std::size_t i = 0; i < copies; ++i) {
+    states[i]->id = ids[i];
+    arm_timeout(states[i], task.timeout);
+    futures.emplace_back(states[i]);
+  }
+  return futures;
+}
 
 void ProfileCore::cancel(std::uint64_t id) { dispatcher_->cancel(id); }
 

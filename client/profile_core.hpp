@@ -27,6 +27,8 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   Future submit(const Task& task);
   // With `wait` false, returns nullopt instead of blocking when the bounded queue is full.
   std::optional<Future> submit(const Task& task, bool wait);
+  // everywhere(): one copy per connected daemon, at least `min`.
+  std::vector<Future> everywhere(const Task& task, std::size_t min);
   void cancel(std::uint64_t id);
   // Launches `n` local daemons; with `wait`, until they are connected (or one has died).
   Status launch_local(int n, bool wait);
@@ -42,6 +44,9 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   ProfileCore(const DaemonsConfig& config, bool ephemeral);
   Expected<pid_t> spawn_daemon(std::uint32_t maxtasks);
   void reap_exited();  // REQUIRES: procs_mu_
+  // Resolves `state` with error value 5 once `timeout` has passed (0: never).
+  void arm_timeout(const std::shared_ptr<detail::FutureState>& state,
+                   std::chrono::milliseconds timeout);
 
   DaemonsConfig config_;
   bool ephemeral_;

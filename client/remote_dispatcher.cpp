@@ -68,6 +68,23 @@ std::uint64_t RemoteDispatcher::submit(std::string frame, std::shared_ptr<Result
   return id;
 }
 
+std::vector<std::uint64_t> RemoteDispatcher::submit_everywhere(
+    const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets) {
+  std::vector<std::uint64_t> ids;
+  std::unique_lock<std::mutex> lock(mu_);
+  for (std::size_t i = 0; i < targets.size(); ++i) ids.push_back(next_id_++);
+  if (closed_) {
+    lock.unlock();
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      targets[i]->deliver(proto::encode_error_value(ids[i], ErrorValue::kClosed));
+    return ids;
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) pending_.emplace(ids[i], std::move(targets[i]));
+  lock.unlock();
+  conn_->send(proto::encode_everywhere(ids, frame));
+  return ids;
+}
+
 void RemoteDispatcher::cancel(std::uint64_t id) {
   {
     std::lock_guard<std::mutex> lock(mu_);

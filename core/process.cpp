@@ -24,17 +24,20 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
-// Builds "K=V" strings: the current environment with `extra` set on top.
-std::vector<std::string> merged_environment(const std::map<std::string, std::string>& extra) {
+}  // namespace
+
+std::vector<std::string> child_environment(const SpawnOptions& options) {
   std::vector<std::string> out;
-  for (char** e = environ; e && *e; ++e) {
+  for (char** e = options.clear_env ? nullptr : environ; e && *e; ++e) {
     const char* eq = std::strchr(*e, '=');
     std::string key = eq ? std::string(*e, eq - *e) : std::string(*e);
-    if (!extra.count(key)) out.emplace_back(*e);
+    if (!options.env.count(key)) out.emplace_back(*e);
   }
-  for (const auto& [k, v] : extra) out.push_back(k + "=" + v);
+  for (const auto& [k, v] : options.env) out.push_back(k + "=" + v);
   return out;
 }
+
+namespace {
 
 std::vector<char*> pointers(std::vector<std::string>& strings) {
   std::vector<char*> p;
@@ -44,9 +47,10 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return p;
 }
 
-// posix_spawnp with the child's stdio wired to the given pipe ends (or /dev/null).
-int posix_spawn_child(pid_t* pid, const SpawnOptions& options, int in_fd, int out_fd, int err_fd,
-                      std::vector<char*>& argp, std::vector<char*>& envp) {
+// posix_spawn of `program` with the child's stdio wired to the given pipe ends (or /dev/null).
+int posix_spawn_child(pid_t* pid, const std::string& program, const SpawnOptions& options,
+                      int in_fd, int out_fd, int err_fd, std::vector<char*>& argp,
+                      std::vector<char*>& envp) {
   using S = SpawnOptions::Stdio;
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -75,17 +79,19 @@ int posix_spawn_child(pid_t* pid, const SpawnOptions& options, int in_fd, int ou
   for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGQUIT}) sigaddset(&defaults, s);
   posix_spawnattr_setsigdefault(&attr, &defaults);
 
-  int rv = posix_spawnp(pid, argp[0], &fa, &attr, argp.data(), envp.data());
+  int rv = posix_spawn(pid, program.c_str(), &fa, &attr, argp.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   return rv;
 }
 
-// `name` as posix_spawnp would find it: on this process's PATH when it has no '/'.
-std::string find_program(const std::string& name) {
+// `name` as posix_spawnp would find it, but on the PATH in the child's environment `env` when
+// it has no '/'.
+std::string find_program(const std::string& name, const std::vector<std::string>& env) {
   if (name.find('/') != std::string::npos) return name;
-  const char* path = std::getenv("PATH");
-  std::string dirs = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::string dirs = "/usr/local/bin:/usr/bin:/bin";
+  for (const auto& kv : env)
+    if (kv.compare(0, 5, "PATH=") == 0 && kv.size() > 5) dirs = kv.substr(5);
   for (std::size_t start = 0; start <= dirs.size();) {
     std::size_t end = dirs.find(':', start);
     if (end == std::string::npos) end = dirs.size();
@@ -185,7 +191,8 @@ Expected<Child> spawn(const SpawnOptions& options) {
   }
 
   std::vector<std::string> args = options.argv;
-  std::vector<std::string> env = merged_environment(options.env);
+  std::vector<std::string> env = child_environment(options);
+  std::string program = find_program(args[0], env);
   auto argp = pointers(args);
   auto envp = pointers(env);
   pid_t pid = -1;
@@ -194,9 +201,10 @@ Expected<Child> spawn(const SpawnOptions& options) {
     const int fds[3] = {options.in == S::kPipe ? in_pipe[0] : -1, out_pipe[1], err_pipe[1]};
     const bool null_fds[3] = {options.in == S::kNull, options.out == S::kNull,
                               options.err == S::kNull};
-    rv = fork_exec(&pid, find_program(args[0]), argp.data(), envp.data(), options, fds, null_fds);
+    rv = fork_exec(&pid, program, argp.data(), envp.data(), options, fds, null_fds);
   } else {
-    rv = posix_spawn_child(&pid, options, in_pipe[0], out_pipe[1], err_pipe[1], argp, envp);
+    rv =
+        posix_spawn_child(&pid, program, options, in_pipe[0], out_pipe[1], err_pipe[1], argp, envp);
   }
   close_fd(in_pipe[0]);
   close_fd(out_pipe[1]);

@@ -17,8 +17,10 @@
 namespace mirai {
 
 struct SpawnOptions {
-  std::vector<std::string> argv;           // argv[0] is searched on PATH when it has no '/'
+  // argv[0] is searched on the child's PATH when it has no '/'.
+  std::vector<std::string> argv;
   std::map<std::string, std::string> env;  // set on top of the inherited environment
+  bool clear_env = false;                  // the child's environment is `env` alone
   std::string cwd;                         // empty: inherit
   bool new_process_group = true;           // the child leads its own group (pgid == pid)
   // The child gets SIGKILL when the thread that started it ends, even by SIGKILL (Linux
@@ -34,6 +36,9 @@ struct Child {
   pid_t pid = -1;
   int in_fd = -1, out_fd = -1, err_fd = -1;  // our ends of the pipes, when requested
 };
+
+// The child's environment as "K=V" strings: this process's (unless cleared) with `env` on top.
+std::vector<std::string> child_environment(const SpawnOptions& options);
 
 // Starts a process. Fails (with the reason) when the program cannot be found or executed.
 Expected<Child> spawn(const SpawnOptions& options);

@@ -1,5 +1,6 @@
 #include "core/protocol_v1.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/buffer.hpp"
@@ -97,8 +98,9 @@ std::string take_last(std::string& frame, std::string_view field) {
 constexpr std::uint8_t kShell = 1;
 constexpr std::uint8_t kCall = 2;
 constexpr std::uint32_t kMaxListItems = 1u << 20;
-constexpr std::size_t kNonceSize = 32;  // auth::kNonceBytes
-constexpr std::size_t kProofSize = 32;  // HMAC-SHA256
+constexpr std::uint32_t kMaxEverywhere = 1u << 16;  // copies of one everywhere() task
+constexpr std::size_t kNonceSize = 32;              // auth::kNonceBytes
+constexpr std::size_t kProofSize = 32;              // HMAC-SHA256
 
 // A stream field: empty (none) or six integers that make a valid stream; false otherwise.
 bool read_stream(Reader& r, std::optional<RngStream>& stream) {
@@ -137,6 +139,28 @@ std::string encode_secret_reply(std::uint64_t request, const std::string& secret
   return Writer(Type::kSecretReply).u64(request).str(secret).finish();
 }
 
+std::string encode_everywhere(const std::vector<std::uint64_t>& ids, std::string_view task_frame) {
+  Writer w(Type::kEverywhere, 8 + 8 * ids.size() + task_frame.size());
+  w.u32(static_cast<std::uint32_t>(ids.size()));
+  for (std::uint64_t id : ids) w.u64(id);
+  return w.raw(task_frame).finish();
+}
+
+std::optional<Everywhere> decode_everywhere(std::string_view body) {
+  Reader r(body);
+  std::uint32_t n = r.u32();
+  if (n == 0 || n > kMaxEverywhere || body.size() < 4 + 8ull * n) return std::nullopt;
+  Everywhere e;
+  e.ids.reserve(n);
+  for (std::uint32_t i = 0; i < n; ++i) e.ids.push_back(r.u64());
+  std::vector<std::uint64_t> sorted = e.ids;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) return std::nullopt;
+  e.task_frame = std::string(body.substr(4 + 8ull * n));
+  if (!valid_task(e.task_frame)) return std::nullopt;
+  return e;
+}
+
 std::string encode_welcome(const Welcome& w) {
   return Writer(Type::kWelcome)
       .u32(kMagic)
@@ -146,10 +170,10 @@ std::string encode_welcome(const Welcome& w) {
       .finish();
 }
 
-std::string encode_task(std::uint64_t id, const Task& task) {
+std::string encode_task(std::uint64_t id, const Task& task, std::uint8_t flags) {
   if (const auto* call = std::get_if<CallTask>(&task.body)) {
     Writer w(Type::kTask, 32 + call->function.size() + call->payload.size());
-    w.u64(id).u8(kCall).u32(static_cast<std::uint32_t>(task.timeout.count()));
+    w.u64(id).u8(kCall).u8(flags).u32(static_cast<std::uint32_t>(task.timeout.count()));
     w.str(task.stream ? task.stream->to_string() : std::string());
     return w.str(call->function).str(call->payload).finish();
   }
@@ -157,7 +181,7 @@ std::string encode_task(std::uint64_t id, const Task& task) {
   std::size_t size = 64 + sh.script.size() + sh.cwd.size() + sh.stdin_data.size();
   for (const auto& a : sh.argv) size += 4 + a.size();
   Writer w(Type::kTask, size);
-  w.u64(id).u8(kShell).u32(static_cast<std::uint32_t>(task.timeout.count()));
+  w.u64(id).u8(kShell).u8(flags).u32(static_cast<std::uint32_t>(task.timeout.count()));
   w.str(task.stream ? task.stream->to_string() : std::string());
   w.u32(static_cast<std::uint32_t>(sh.argv.size()));
   for (const auto& a : sh.argv) w.str(a);
@@ -225,7 +249,7 @@ std::optional<FrameView> view_frame(std::string_view frame) {
   if (frame.empty()) return std::nullopt;
   auto t = static_cast<std::uint8_t>(frame[0]);
   if (t < static_cast<std::uint8_t>(Type::kHello) ||
-      t > static_cast<std::uint8_t>(Type::kSecretReply))
+      t > static_cast<std::uint8_t>(Type::kEverywhere))
     return std::nullopt;
   return FrameView{static_cast<Type>(t), frame.substr(1)};
 }
@@ -280,11 +304,14 @@ std::optional<Welcome> decode_welcome(std::string_view body) {
   return w;
 }
 
-std::optional<Task> decode_task(std::string frame, std::uint64_t* id) {
+std::optional<Task> decode_task(std::string frame, std::uint64_t* id, std::uint8_t* flags) {
   if (frame.empty() || frame[0] != static_cast<char>(Type::kTask)) return std::nullopt;
   Reader r(std::string_view(frame).substr(1));
   *id = r.u64();
   std::uint8_t kind = r.u8();
+  std::uint8_t f = r.u8();
+  if (f & ~kTaskEverywhere) return std::nullopt;
+  if (flags) *flags = f;
   Task task;
   task.timeout = std::chrono::milliseconds(r.u32());
   if (!read_stream(r, task.stream)) return std::nullopt;
@@ -322,6 +349,7 @@ bool valid_task(std::string_view frame) {
   Reader r(frame.substr(1));
   r.u64();
   std::uint8_t kind = r.u8();
+  if (r.u8() & ~kTaskEverywhere) return false;
   r.u32();
   std::optional<RngStream> stream;
   if (!read_stream(r, stream)) return false;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mirai/info.hpp"
 #include "mirai/result.hpp"
@@ -46,10 +47,16 @@ enum class Type : std::uint8_t {
   // The pool's secret, for a client that launches daemons (mirai launch --dispatcher).
   kSecretRequest = 15,  // client -> dispatcher: u64 request id
   kSecretReply = 16,    // dispatcher -> client: u64 request id, string secret
+  // everywhere(): copies of one task, each for a different daemon, queued as one unit.
+  kEverywhere = 17,  // client -> dispatcher: u32 n, n x u64 client id, then a kTask frame
 };
 
 // Flags on a result frame.
 inline constexpr std::uint8_t kResultFinal = 1;  // the daemon exits after this (limit reached)
+// Flags on a task frame.
+// everywhere(): what a shell task leaves behind (its environment variables and working
+// directory, when it succeeds) stays for the daemon's later tasks.
+inline constexpr std::uint8_t kTaskEverywhere = 1;
 
 struct Hello {
   std::uint16_t version = kVersion;
@@ -86,7 +93,7 @@ struct ResultFrame {
 // Encoders return a frame: the type byte, then the body.
 std::string encode_hello(const Hello& h);
 std::string encode_welcome(const Welcome& w);
-std::string encode_task(std::uint64_t id, const Task& task);
+std::string encode_task(std::uint64_t id, const Task& task, std::uint8_t flags = 0);
 std::string encode_result(std::uint64_t id, std::uint8_t flags, const Result& r);
 // A result frame carrying only an error value (5, 7, 19, 20).
 std::string encode_error_value(std::uint64_t id, ErrorValue v);
@@ -104,6 +111,8 @@ std::string encode_status_reply(std::uint64_t request, const ProfileStatus& s);
 std::string encode_challenge(const Challenge& c);
 std::string encode_proof(const std::string& proof);
 std::string encode_secret_reply(std::uint64_t request, const std::string& secret);
+// `task_frame` is an encoded kTask frame (its id is ignored).
+std::string encode_everywhere(const std::vector<std::uint64_t>& ids, std::string_view task_frame);
 
 // A frame split into its type and body.
 struct FrameView {
@@ -117,7 +126,8 @@ std::optional<Hello> decode_hello(std::string_view body);
 std::optional<Welcome> decode_welcome(std::string_view body);
 // decode_task and decode_result take the whole frame, type byte included, and move a large
 // payload or value out of it rather than copy it.
-std::optional<Task> decode_task(std::string frame, std::uint64_t* id);
+std::optional<Task> decode_task(std::string frame, std::uint64_t* id,
+                                std::uint8_t* flags = nullptr);
 // Whether decode_task would accept `frame`, checked without copying anything.
 bool valid_task(std::string_view frame);
 std::optional<ResultFrame> decode_result(std::string frame);
@@ -128,6 +138,13 @@ std::optional<std::pair<std::uint64_t, ProfileStatus>> decode_status_reply(std::
 std::optional<Challenge> decode_challenge(std::string_view body);
 std::optional<std::string> decode_proof(std::string_view body);
 std::optional<std::pair<std::uint64_t, std::string>> decode_secret_reply(std::string_view body);
+// A kEverywhere body: the client's ids (at least one, no repeats) and the task frame, which
+// valid_task accepts.
+struct Everywhere {
+  std::vector<std::uint64_t> ids;
+  std::string task_frame;
+};
+std::optional<Everywhere> decode_everywhere(std::string_view body);
 
 // The fixed fields at the start of a kResult frame, read without decoding the payloads.
 struct ResultHeader {

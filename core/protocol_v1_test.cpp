@@ -97,6 +97,36 @@ TEST_CASE("ids are patched in place", "[protocol]") {
   CHECK(proto::peek_id(frame) == 0x0102030405060708ull);
 }
 
+TEST_CASE("an everywhere task carries its flag and its copies' ids", "[protocol]") {
+  std::uint64_t id = 0;
+  std::uint8_t flags = 0;
+  std::string setup = proto::encode_task(5, Task::sh("export A=1"), proto::kTaskEverywhere);
+  REQUIRE(proto::decode_task(setup, &id, &flags));
+  CHECK(flags == proto::kTaskEverywhere);
+  REQUIRE(proto::decode_task(proto::encode_task(5, Task::sh("x")), &id, &flags));
+  CHECK(flags == 0);
+  std::string unknown = setup;
+  unknown[10] = '\x02';  // a flag this version does not know
+  CHECK_FALSE(proto::valid_task(unknown));
+  CHECK_FALSE(proto::decode_task(unknown, &id));
+
+  std::string frame = proto::encode_everywhere({7, 8, 9}, setup);
+  auto e = proto::decode_everywhere(proto::view_frame(frame)->body);
+  REQUIRE(e);
+  CHECK(e->ids == std::vector<std::uint64_t>{7, 8, 9});
+  CHECK(e->task_frame == setup);
+  // No copies, a repeated id, or a task that does not decode: refused.
+  CHECK_FALSE(
+      proto::decode_everywhere(proto::view_frame(proto::encode_everywhere({}, setup))->body));
+  CHECK_FALSE(
+      proto::decode_everywhere(proto::view_frame(proto::encode_everywhere({7, 7}, setup))->body));
+  CHECK_FALSE(proto::decode_everywhere(
+      proto::view_frame(proto::encode_everywhere({7}, setup.substr(0, 20)))->body));
+  std::string huge = frame;
+  huge[1] = huge[2] = huge[3] = '\x7f';  // more ids than bytes
+  CHECK_FALSE(proto::decode_everywhere(proto::view_frame(huge)->body));
+}
+
 TEST_CASE("malformed input is rejected and never trusted", "[protocol]") {
   std::uint64_t id;
   CHECK_FALSE(proto::view_frame(""));
@@ -114,7 +144,7 @@ TEST_CASE("malformed input is rejected and never trusted", "[protocol]") {
   CHECK_FALSE(proto::valid_task(good + "x"));
   // A string length pointing past the end.
   std::string bad = good;
-  bad[18] = '\xff';
+  bad[19] = '\xff';
   CHECK_FALSE(proto::decode_task(bad, &id));
   CHECK_FALSE(proto::valid_task(bad));
   // A frame of another type.

@@ -94,6 +94,8 @@ class DaemonLoop {
   // to its next substream.
   // GUARDED_BY(mu_).
   RngStream stream_ = RngStream::from_seed(static_cast<std::uint32_t>(getpid()));
+  // What everywhere() tasks left for later tasks; only the loop's thread touches it.
+  Setup setup_{std::nullopt, std::string(), true};
   RunningTask* running_ = nullptr;  // GUARDED_BY(mu_)
   pid_t running_pid_ = 0;           // GUARDED_BY(mu_)
 };
@@ -285,7 +287,8 @@ Expected<int> DaemonLoop::run() {
     lock.unlock();
 
     std::uint64_t ignored;
-    auto task = proto::decode_task(std::move(frame), &ignored);
+    std::uint8_t flags = 0;
+    auto task = proto::decode_task(std::move(frame), &ignored, &flags);
     Result result;
     if (task) {
       // A seeded profile's task brings its stream; else each task takes the next of the
@@ -297,7 +300,7 @@ Expected<int> DaemonLoop::run() {
         running.context.set_rng(stream_);
         stream_ = stream_.next_substream();
       }
-      result = evaluate(*task, functions_, running);
+      result = evaluate(*task, functions_, running, &setup_, flags & proto::kTaskEverywhere);
     } else {
       result.kind = Result::Kind::kError;
       result.type = "malformed task";

@@ -4,6 +4,9 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
+#include <optional>
+#include <string>
 
 #include "mirai/daemon.hpp"
 #include "mirai/result.hpp"
@@ -19,6 +22,22 @@ struct RunningTask {
   std::function<void(pid_t)> on_process;
 };
 
-Result evaluate(const Task& task, const FunctionRegistry& functions, RunningTask& running);
+// What everywhere() shell tasks left behind for the later shell tasks of this daemon (or sync
+// profile).
+struct Setup {
+  // The environment of later shell tasks (before their own `env`); unset: the process's own.
+  std::optional<std::map<std::string, std::string>> env;
+  // Their working directory (when they name none); "": the process's own.
+  std::string cwd;
+  // Also make `cwd` this process's working directory, so that call tasks work there too (the
+  // daemon; not a sync profile, which runs in the user's program).
+  bool chdir = false;
+};
+
+// Runs a task. With `setup` (an everywhere() task), a shell task that succeeds leaves its
+// exported environment variables and working directory in `*setup` for the tasks after it;
+// otherwise `*setup` (may be null) only shapes the task's environment.
+Result evaluate(const Task& task, const FunctionRegistry& functions, RunningTask& running,
+                Setup* setup = nullptr, bool everywhere = false);
 
 }  // namespace mirai

@@ -67,6 +67,17 @@ void add_builtin_functions(FunctionRegistry& r) {
     }
     return out;
   });
+  r.add<double, std::vector<double>>("sum", [](const std::vector<double>& v) {
+    double total = 0;
+    for (double x : v) total += x;
+    return total;
+  });
+  r.add<double, std::vector<double>>("mean", [](const std::vector<double>& v) {
+    if (v.empty()) throw std::invalid_argument("mean of no numbers");
+    double total = 0;
+    for (double x : v) total += x;
+    return total / static_cast<double>(v.size());
+  });
 }
 
 const char* daemon_exit_text(int code) {

@@ -101,6 +101,8 @@ void ControlServer::on_frame(const std::shared_ptr<Client>& client, std::string 
   switch (fv->type) {
     case proto::Type::kTask:
       return on_task(client, std::move(frame));
+    case proto::Type::kEverywhere:
+      return on_everywhere(client, fv->body);
     case proto::Type::kCancel: {
       auto id = proto::decode_id(fv->body);
       if (!id) return conn.close();
@@ -143,6 +145,24 @@ void ControlServer::on_task(const std::shared_ptr<Client>& client, std::string f
   }
   // Not under client->mu: submit may deliver at once (a stopping dispatcher).
   target->dispatcher_id = dispatcher_.submit(std::move(frame), target);
+}
+
+void ControlServer::on_everywhere(const std::shared_ptr<Client>& client, std::string_view body) {
+  auto e = proto::decode_everywhere(body);
+  if (!e) return client->conn->close();
+  std::vector<std::shared_ptr<Target>> targets;
+  {
+    std::lock_guard<std::mutex> lock(client->mu);
+    for (std::uint64_t id : e->ids)
+      if (client->tasks.count(id)) return client->conn->close();
+    for (std::uint64_t id : e->ids) {
+      targets.push_back(std::make_shared<Target>(client, id));
+      client->tasks.emplace(id, targets.back());
+    }
+  }
+  auto ids = dispatcher_.submit_everywhere(
+      e->task_frame, std::vector<std::shared_ptr<ResultTarget>>(targets.begin(), targets.end()));
+  for (std::size_t i = 0; i < ids.size(); ++i) targets[i]->dispatcher_id = ids[i];
 }
 
 void ControlServer::on_close(const std::shared_ptr<Client>& client) {

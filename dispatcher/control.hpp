@@ -32,6 +32,7 @@ class ControlServer {
   void on_accept(std::shared_ptr<Connection> conn);
   void on_frame(const std::shared_ptr<Client>& client, std::string frame);
   void on_task(const std::shared_ptr<Client>& client, std::string frame);
+  void on_everywhere(const std::shared_ptr<Client>& client, std::string_view body);
   void on_close(const std::shared_ptr<Client>& client);
 
   Dispatcher& dispatcher_;

@@ -245,6 +245,10 @@ void Dispatcher::requeue_front(const std::deque<std::uint64_t>& ids) {
       tasks_.erase(e);
       continue;
     }
+    if (Group* g = e->second.group.get()) {  // that daemon never ran its copy
+      auto& took = g->took;
+      took.erase(std::remove(took.begin(), took.end(), e->second.daemon->instance), took.end());
+    }
     e->second.daemon = nullptr;
     queue_.push_front(*it);
     ++awaiting_;
@@ -261,13 +265,17 @@ std::size_t Dispatcher::depth(const Slot& s) const {
   return static_cast<std::size_t>(std::clamp(fit, 1.0, static_cast<double>(options_.max_prefetch)));
 }
 
-Dispatcher::Slot* Dispatcher::pick() {
+Dispatcher::Slot* Dispatcher::pick(const Group* group) {
   std::size_t n = ready_.size();
   if (n == 0) return nullptr;
   bool round_robin = options_.policy == DispatcherOptions::Policy::kRoundRobin;
+  auto eligible = [group](const Slot* s) {
+    return !group ||
+           std::find(group->took.begin(), group->took.end(), s->instance) == group->took.end();
+  };
   for (std::size_t k = 0; k < n; ++k) {
     Slot* s = ready_[(rotor_ + k) % n];
-    if (has_capacity(*s) && (round_robin || s->in_flight.empty())) {
+    if (has_capacity(*s) && eligible(s) && (round_robin || s->in_flight.empty())) {
       rotor_ = (rotor_ + k + 1) % n;
       return s;
     }
@@ -276,7 +284,7 @@ Dispatcher::Slot* Dispatcher::pick() {
   // Nobody idle: prefetch to the least loaded daemon whose recent tasks were short.
   Slot* best = nullptr;
   for (Slot* s : ready_)
-    if (has_capacity(*s) && s->in_flight.size() < depth(*s) &&
+    if (has_capacity(*s) && eligible(s) && s->in_flight.size() < depth(*s) &&
         (!best || s->in_flight.size() < best->in_flight.size()))
       best = s;
   return best;
@@ -284,6 +292,7 @@ Dispatcher::Slot* Dispatcher::pick() {
 
 void Dispatcher::assign(Slot* s, std::uint64_t id, Entry& e) {
   e.daemon = s;
+  if (e.group) e.group->took.push_back(s->instance);
   s->in_flight.push_back(id);
   ++s->assigned;
   --awaiting_;
@@ -300,7 +309,8 @@ void Dispatcher::drain() {
       queue_.pop_front();
     }
     if (queue_.empty()) return;
-    Slot* s = pick();
+    // A copy of an everywhere() task waits for a daemon without one, and the queue with it.
+    Slot* s = pick(e->second.group.get());
     if (!s) return;
     queue_.pop_front();
     assign(s, e->first, e->second);
@@ -314,9 +324,12 @@ void Dispatcher::maybe_recall() {
   bool idle = std::any_of(ready_.begin(), ready_.end(),
                           [&](Slot* s) { return s->in_flight.empty() && has_capacity(*s); });
   if (!idle) return;
+  // Never a copy of an everywhere() task: the idle daemon may not be allowed to take it, and
+  // it would only go back to where it was.
+  auto movable = [this](const Slot* s) { return !tasks_.at(s->in_flight.back()).group; };
   Slot* victim = nullptr;
   for (Slot* s : ready_)
-    if (s->in_flight.size() >= 2 && !s->recall_pending &&
+    if (s->in_flight.size() >= 2 && !s->recall_pending && movable(s) &&
         (!victim || s->in_flight.size() > victim->in_flight.size()))
       victim = s;
   if (!victim) return;
@@ -333,13 +346,47 @@ std::uint64_t Dispatcher::submit(std::string frame, std::shared_ptr<ResultTarget
     return id;
   }
   proto::patch_id(frame, id);
-  tasks_.emplace(id,
-                 Entry{std::make_shared<const std::string>(std::move(frame)), std::move(target)});
+  Entry e;
+  e.frame = std::make_shared<const std::string>(std::move(frame));
+  e.target = std::move(target);
+  enqueue(id, std::move(e));
+  drain();
+  return id;
+}
+
+std::vector<std::uint64_t> Dispatcher::submit_everywhere(
+    const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets) {
+  std::vector<std::uint64_t> ids;
+  Deliveries closed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto group = std::make_shared<Group>();
+    for (auto& target : targets) {
+      std::uint64_t id = next_id_++;
+      ids.push_back(id);
+      if (stopping_) {
+        closed.push_back({std::move(target), proto::encode_error_value(id, ErrorValue::kClosed)});
+        continue;
+      }
+      std::string copy = frame;
+      proto::patch_id(copy, id);
+      Entry e;
+      e.frame = std::make_shared<const std::string>(std::move(copy));
+      e.target = std::move(target);
+      e.group = group;
+      enqueue(id, std::move(e));
+    }
+    drain();
+  }
+  deliver_all(closed);
+  return ids;
+}
+
+void Dispatcher::enqueue(std::uint64_t id, Entry e) {
+  tasks_.emplace(id, std::move(e));
   queue_.push_back(id);
   ++awaiting_;
   ++submitted_;
-  drain();
-  return id;
 }
 
 void Dispatcher::cancel(std::uint64_t id) {

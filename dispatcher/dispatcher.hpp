@@ -68,6 +68,13 @@ class DispatcherLink {
   // Queues a task. `frame` is an encoded kTask frame; its id is replaced by the returned one,
   // which cancel() takes. The outcome goes to `target`, exactly once unless cancelled.
   virtual std::uint64_t submit(std::string frame, std::shared_ptr<ResultTarget> target) = 0;
+  // everywhere(): queues one copy of the task in `frame` per target, each for a different
+  // daemon, and returns their ids in order. They are one unit in the FIFO queue: no task
+  // queued after them is handed out until every copy has a daemon, so it is a synchronisation
+  // point (and one that waits for more daemons to connect when there are more copies than
+  // daemons).
+  virtual std::vector<std::uint64_t> submit_everywhere(
+      const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets) = 0;
   // Stops a task: a queued one never runs; a running one is interrupted on its daemon.
   virtual void cancel(std::uint64_t id) = 0;
   virtual Expected<ProfileStatus> status() const = 0;
@@ -94,6 +101,8 @@ class Dispatcher final : public DispatcherLink {
   const std::string& url() const override { return urls_.front(); }
 
   std::uint64_t submit(std::string frame, std::shared_ptr<ResultTarget> target) override;
+  std::vector<std::uint64_t> submit_everywhere(
+      const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets) override;
   void cancel(std::uint64_t id) override;
   Info info() const;
   Expected<ProfileStatus> status() const override;
@@ -104,11 +113,16 @@ class Dispatcher final : public DispatcherLink {
 
  private:
   struct Slot;
+  // The copies of one everywhere() task: the daemons (by instance) holding one.
+  struct Group {
+    std::vector<std::uint32_t> took;
+  };
   struct Entry {
     std::shared_ptr<const std::string> frame;
     std::shared_ptr<ResultTarget> target;
     Slot* daemon = nullptr;  // null while queued
     bool cancelled = false;
+    std::shared_ptr<Group> group;  // set for a copy of an everywhere() task
   };
   struct Delivery {
     std::shared_ptr<ResultTarget> target;
@@ -128,9 +142,12 @@ class Dispatcher final : public DispatcherLink {
   void drop(Slot* slot, Deliveries& out);  // REQUIRES: mu_
   void drain();                            // REQUIRES: mu_
   void maybe_recall();                     // REQUIRES: mu_
-  Slot* pick();                            // REQUIRES: mu_
+  // A daemon for the next task; for a copy of an everywhere() task (`group`), one that has no
+  // copy yet.
+  Slot* pick(const Group* group);  // REQUIRES: mu_
   std::size_t depth(const Slot& s) const;
   bool has_capacity(const Slot& s) const;
+  void enqueue(std::uint64_t id, Entry e);                   // REQUIRES: mu_
   void assign(Slot* s, std::uint64_t id, Entry& e);          // REQUIRES: mu_
   void requeue_front(const std::deque<std::uint64_t>& ids);  // REQUIRES: mu_
   static void deliver_all(Deliveries& out);

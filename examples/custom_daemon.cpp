@@ -3,12 +3,15 @@
 //   mirai::DaemonsConfig c;  c.n = 2;  c.daemon_command = "/path/to/custom_daemon";
 //   profile.set_daemons(c);
 //   profile.submit(mirai::Task::call("sum", "1 2 3")).wait().value  == "6"
+//   *mirai::submit<std::vector<double>>(profile, "cumsum", std::vector<double>{1, 2}).get()
+//       == std::vector<double>{1, 3}
 //
 // It accepts the same arguments as `mirai daemon` does after the word "daemon":
 //   custom_daemon daemon URL [--maxtasks N] [--idletime D] ...
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "mirai/daemon.hpp"
 #include "mirai/duration.hpp"
@@ -42,6 +45,16 @@ int main(int argc, char** argv) {
     while (in >> word) total += std::stoll(word);  // a bad number throws: an evaluation error
     return std::to_string(total);
   });
+  // A typed function: the payload is decoded as a vector<double> and the result encoded (see
+  // mirai/codec.hpp); hosts call it with mirai::submit<std::vector<double>>(p, "cumsum", v).
+  functions.add<std::vector<double>, std::vector<double>>("cumsum",
+                                                          [](const std::vector<double>& v) {
+                                                            std::vector<double> out;
+                                                            double total = 0;
+                                                            for (double x : v)
+                                                              out.push_back(total += x);
+                                                            return out;
+                                                          });
   // Counts down, checking for cancellation between steps.
   functions.add("countdown", [](std::string_view payload, mirai::CallContext& ctx) {
     int n = std::stoi(std::string(payload));

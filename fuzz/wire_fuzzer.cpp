@@ -20,17 +20,20 @@ void require(bool condition) {
 
 void check_task(const std::string& frame) {
   std::uint64_t id = 0;
+  std::uint8_t flags = 0;
   bool valid = proto::valid_task(frame);
-  auto task = proto::decode_task(frame, &id);
+  auto task = proto::decode_task(frame, &id, &flags);
   require(valid == task.has_value());
   if (!task) return;
   auto peeked = proto::peek_id(frame);
   require(peeked && *peeked == id);
   // Re-encoding what was decoded gives a frame that decodes to the same bytes again.
-  const std::string encoded = proto::encode_task(id, *task);
+  const std::string encoded = proto::encode_task(id, *task, flags);
   std::uint64_t again_id = 0;
-  auto again = proto::decode_task(encoded, &again_id);
-  require(again && again_id == id && proto::encode_task(again_id, *again) == encoded);
+  std::uint8_t again_flags = 0;
+  auto again = proto::decode_task(encoded, &again_id, &again_flags);
+  require(again && again_id == id && again_flags == flags &&
+          proto::encode_task(again_id, *again, again_flags) == encoded);
 }
 
 void check_result(const std::string& frame) {
@@ -61,6 +64,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)proto::decode_challenge(fv->body);
   (void)proto::decode_proof(fv->body);
   (void)proto::decode_secret_reply(fv->body);
+  if (auto e = proto::decode_everywhere(fv->body)) {
+    require(!e->ids.empty() && proto::valid_task(e->task_frame));
+    auto again = proto::decode_everywhere(
+        proto::view_frame(proto::encode_everywhere(e->ids, e->task_frame))->body);
+    require(again && again->ids == e->ids && again->task_frame == e->task_frame);
+  }
   if (auto hello = proto::decode_hello(fv->body)) {
     auto again = proto::decode_hello(proto::view_frame(proto::encode_hello(*hello))->body);
     require(again && again->host == hello->host && again->nonce == hello->nonce);
@@ -95,6 +104,9 @@ int main(int argc, char** argv) {
   Task seeded = Task::call("runif", "3");
   seeded.stream = RngStream::from_seed(123).next_stream();
   write("task-seeded", proto::encode_task(13, seeded));
+  std::string setup = proto::encode_task(0, Task::sh("export A=1"), proto::kTaskEverywhere);
+  write("task-everywhere", setup);
+  write("everywhere", proto::encode_everywhere({1, 2, 3}, setup));
   Result r;
   r.value = "out";
   r.stderr_output = "err";

@@ -11,8 +11,10 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include "mirai/codec.hpp"
 #include "mirai/rng.hpp"
 #include "mirai/status.hpp"
 
@@ -52,6 +54,20 @@ using Function = std::function<std::string(std::string_view payload, CallContext
 class FunctionRegistry {
  public:
   void add(std::string name, Function f) { functions_[std::move(name)] = std::move(f); }
+  // A function of typed values (mirai/codec.hpp): the payload is decoded as an A and the
+  // returned R encoded, so hosts call it with submit<R>(profile, name, a). `f` takes
+  // (const A&, CallContext&) or (const A&). A payload that is not an A fails the task with
+  // type mirai::DecodeError.
+  template <typename R, typename A, typename F>
+  void add(std::string name, F f) {
+    add(std::move(name), [f = std::move(f)](std::string_view payload, CallContext& ctx) {
+      A arg = Codec<A>::decode(payload);
+      if constexpr (std::is_invocable_v<F&, const A&, CallContext&>)
+        return Codec<R>::encode(f(arg, ctx));
+      else
+        return Codec<R>::encode(f(arg));
+    });
+  }
   const Function* find(const std::string& name) const;
   std::vector<std::string> names() const;
 
@@ -65,6 +81,7 @@ class FunctionRegistry {
 //   fail   throws std::runtime_error with the payload as message
 //   pid    returns the daemon's process id as decimal text
 //   runif  returns N (the payload) uniform draws from the task's stream, space-separated
+//   sum, mean  of a vector<double> (packed, mirai/codec.hpp), as a double
 void add_builtin_functions(FunctionRegistry& registry);
 
 struct DaemonOptions {

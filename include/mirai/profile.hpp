@@ -12,6 +12,7 @@
 
 #include "mirai/future.hpp"
 #include "mirai/info.hpp"
+#include "mirai/map.hpp"
 #include "mirai/status.hpp"
 #include "mirai/task.hpp"
 
@@ -104,6 +105,17 @@ class Profile {
   Future submit(const Task& task);
   // Like submit(), but returns nothing, at once, when the bounded queue (memory) is full.
   std::optional<Future> try_submit(const Task& task);
+
+  // mirai's everywhere(): runs `task` once on every connected daemon, and on at least `min`
+  // (with fewer connected, it waits for more). It is a synchronisation point: a task
+  // submitted after it starts on no daemon before that daemon has run it. A shell script
+  // that succeeds leaves what it exported and the directory it ended in to the later tasks
+  // of its daemon (`export OMP_NUM_THREADS=4; cd /scratch/run1`, `module load R`); a command
+  // (argv) leaves its task's env and cwd; call tasks run in that directory too, and set
+  // daemon state by their own means. Returns one future per copy. Takes no stream from a
+  // seeded profile and no room in the bounded queue. With no daemons set, the one element
+  // fails: everywhere needs daemons.
+  Map everywhere(const Task& task, std::size_t min = 1);
 
   Info info() const;
   ProfileStatus status() const;

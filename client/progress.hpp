@@ -4,7 +4,7 @@
 #include <chrono>
 #include <cstddef>
 
-namespace mirai::cli {
+namespace mirai {
 
 class Progress {
  public:
@@ -20,4 +20,4 @@ class Progress {
   std::chrono::steady_clock::time_point start_, last_;
 };
 
-}  // namespace mirai::cli
+}  // namespace mirai

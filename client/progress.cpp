@@ -1,8 +1,8 @@
-#include "cli/progress.hpp"
+#include "client/progress.hpp"
 
 #include <cstdio>
 
-namespace mirai::cli {
+namespace mirai {
 
 Progress::Progress(std::size_t total, bool enabled)
     : total_(total), enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
@@ -29,4 +29,4 @@ void Progress::clear() {
   shown_ = false;
 }
 
-}  // namespace mirai::cli
+}  // namespace mirai
