@@ -6,6 +6,8 @@
 //   mirai_bench startup      until 2 local daemons are connected
 //   mirai_bench payload      a 100 MB round trip
 //   mirai_bench shell N      N `true` commands through 2 daemons (library)
+//   mirai_bench typed        map() of typed calls against raw ones; packed against text vectors;
+//                            everywhere() on 4 daemons
 #include <malloc.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -20,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "mirai/profile.hpp"
+#include "mirai/mirai.hpp"
 
 using namespace mirai;
 using Clock = std::chrono::steady_clock;
@@ -238,6 +240,54 @@ void tls() {
   }
 }
 
+// What the typed layer costs: the same 20,000 calls as raw bytes and through codecs and
+// map().flat(); a vector of 1M doubles packed against decimal text; everywhere() on 4 daemons.
+void typed() {
+  constexpr int kCalls = 20000;
+  Profile p;
+  start(p, 2, true);
+  {
+    std::string raw = encode(std::vector<double>(16, 1.0));
+    auto t0 = Clock::now();
+    std::vector<Future> fs;
+    for (int i = 0; i < kCalls; ++i) fs.push_back(p.submit(Task::call("sum", raw)));
+    for (auto& f : fs)
+      if (f.wait().value != "16") std::exit(1);
+    report("typed.raw_calls.d2", kCalls / (us_since(t0) / 1e6), "tasks/s");
+  }
+  {
+    std::vector<std::vector<double>> inputs(kCalls, std::vector<double>(16, 1.0));
+    auto t0 = Clock::now();
+    auto sums = map(p, "sum", inputs).flat<double>();
+    if (!sums || sums->back() != 16) std::exit(1);
+    report("typed.map_flat.d2", kCalls / (us_since(t0) / 1e6), "tasks/s");
+  }
+  {
+    std::vector<double> v(1000000);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = 1.0 / static_cast<double>(i + 1);
+    auto t0 = Clock::now();
+    if (decode<std::vector<double>>(encode(v)) != v) std::exit(1);
+    report("codec.vector_1M.packed", us_since(t0) / 1000, "ms");
+    t0 = Clock::now();
+    std::string text;
+    for (double x : v) text += encode(x) + " ";
+    std::vector<double> back;
+    for (std::size_t at = 0, sp; (sp = text.find(' ', at)) != std::string::npos; at = sp + 1)
+      back.push_back(decode<double>(std::string_view(text).substr(at, sp - at)));
+    if (back != v) std::exit(1);
+    report("codec.vector_1M.text", us_since(t0) / 1000, "ms");
+  }
+  Profile four;
+  start(four, 4, true);
+  std::vector<double> v;
+  for (int i = 0; i < 50; ++i) {
+    auto t0 = Clock::now();
+    if (!four.everywhere(Task::call("noop")).collect()) std::exit(1);
+    v.push_back(us_since(t0));
+  }
+  report("everywhere.call.d4.median", percentile(v, 0.5), "us");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -256,12 +306,14 @@ int main(int argc, char** argv) {
     payload();
   else if (mode == "tls")
     tls();
+  else if (mode == "typed")
+    typed();
   else if (mode == "shell")
     shell(argc > 2 ? std::atoi(argv[2]) : 2000);
   else {
     std::fprintf(
         stderr,
-        "usage: mirai_bench floors|latency|throughput|memory|startup|payload|tls|shell N\n");
+        "usage: mirai_bench floors|latency|throughput|memory|startup|payload|tls|typed|shell N\n");
     return 2;
   }
   return 0;

@@ -306,3 +306,14 @@ TEST_CASE("mirai map --everywhere sets up every daemon before any task", "[cli][
   CHECK(access(dir.file("never").c_str(), F_OK) != 0);
   CHECK(run(cmd({"map", "-n", "1", "--everywhere", " ", "--", "true", ":::", "x"})).exit_code == 2);
 }
+
+TEST_CASE("mirai map --progress draws the bar with count even off a terminal", "[cli]") {
+  auto r = run(cmd({"map", "-n", "2", "--progress", "--", "sh", "-c", "sleep 0.3; echo {}",
+                    ":::", "a", "b", "c", "d"}));
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "a\nb\nc\nd\n");
+  CHECK_THAT(r.err, Catch::Contains("/4") && Catch::Contains("left"));
+  auto quiet = run(cmd({"map", "-n", "1", "--", "echo", ":::", "x"}));
+  CHECK(quiet.err.empty());  // not a terminal, no --progress
+  CHECK(run(cmd({"map", "--progress", "--no-progress", "--", "echo", ":::", "x"})).exit_code == 2);
+}

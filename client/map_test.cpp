@@ -310,3 +310,16 @@ TEST_CASE("a custom daemon's typed function over a map", "[map][codec]") {
   REQUIRE(sums.ok());
   CHECK(*sums == std::vector<std::vector<double>>{{1, 3, 6}, {}, {0.5, 0.75}});
 }
+
+TEST_CASE("a call everywhere sets daemon state that later tasks see", "[everywhere]") {
+  Profile p;
+  DaemonsConfig c = test::local_daemons(3);
+  c.daemon_command = test::custom_daemon_exe();
+  set(p, c);
+  CHECK(p.submit(Task::call("recall", "model")).wait().is_evaluation_error());
+  for (const auto& r : all(p.everywhere(Task::call("remember", "model=m1")))) CHECK(r.ok());
+  auto m = map(p, std::vector<int>(30), [](int) { return Task::call("recall", "model"); });
+  auto models = m.flat<std::string>();
+  REQUIRE(models.ok());
+  CHECK(*models == std::vector<std::string>(30, "m1"));
+}

@@ -9,6 +9,8 @@
 // It accepts the same arguments as `mirai daemon` does after the word "daemon":
 //   custom_daemon daemon URL [--maxtasks N] [--idletime D] ...
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -55,6 +57,25 @@ int main(int argc, char** argv) {
                                                               out.push_back(total += x);
                                                             return out;
                                                           });
+  // Daemon state that later tasks see: everywhere(Task::call("remember", "model=/data/m1"))
+  // once, then call("recall", "model") in any task. Plain process state: the daemon runs one
+  // task at a time, but the lock keeps it safe for functions that start threads.
+  static std::mutex state_mu;
+  static std::map<std::string, std::string> state;
+  functions.add("remember", [](std::string_view payload, mirai::CallContext&) {
+    auto eq = payload.find('=');
+    if (eq == std::string_view::npos) throw std::invalid_argument("remember takes key=value");
+    std::lock_guard<std::mutex> lock(state_mu);
+    state[std::string(payload.substr(0, eq))] = std::string(payload.substr(eq + 1));
+    return std::string();
+  });
+  functions.add("recall", [](std::string_view key, mirai::CallContext&) {
+    std::lock_guard<std::mutex> lock(state_mu);
+    auto it = state.find(std::string(key));
+    if (it == state.end())
+      throw std::out_of_range("nothing remembered as '" + std::string(key) + "'");
+    return it->second;
+  });
   // Counts down, checking for cancellation between steps.
   functions.add("countdown", [](std::string_view payload, mirai::CallContext& ctx) {
     int n = std::stoi(std::string(payload));
