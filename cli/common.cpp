@@ -82,7 +82,10 @@ void add_pool_options(po::options_description& options, PoolOptions& pool, int d
         pool.seed = v;
       }),
       "give each task the next L'Ecuyer-CMRG stream from seed N, in input order, as "
-      "MIRAI_STREAM: the same results whatever the number of daemons");
+      "MIRAI_STREAM: the same results whatever the number of daemons")(
+      "retries", po::value<int>()->value_name("K")->notifier([&pool](int v) { pool.retries = v; }),
+      "run a task again, up to K times (0 to 255), when its daemon dies while running it "
+      "(default: the profile's retries, else 0)");
 }
 
 bool start_pool(const char* command, const PoolOptions& pool, Profile& profile) {
@@ -93,6 +96,7 @@ bool start_pool(const char* command, const PoolOptions& pool, Profile& profile) 
   DaemonsConfig config;
   config.n = pool.n;
   config.seed = pool.seed;
+  config.retries = static_cast<std::uint8_t>(pool.retries.value_or(0));
   if (!pool.dispatcher.empty()) {
     config.dispatcher_url = pool.dispatcher;
     config.n = pool.n_given ? pool.n : 0;

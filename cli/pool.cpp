@@ -95,9 +95,10 @@ std::optional<ChosenProfile> choose_profile(const char* command, const ProfileOp
 }
 
 Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target,
-                      std::optional<std::uint32_t> seed) {
+                      const PoolOptions& options) {
   DaemonsConfig config;
-  config.seed = seed;
+  config.seed = options.seed;
+  config.retries = static_cast<std::uint8_t>(options.retries.value_or(profile.retries));
   config.n = n;
   config.limits = profile.limits;
   if (profile.launcher == "local") {
@@ -127,6 +128,10 @@ Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& ta
 std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& options) {
   std::unique_ptr<Pool> pool(new Pool());
   pool->command_ = command;
+  if (options.retries && (*options.retries < 0 || *options.retries > 255)) {
+    usage_error(command, "--retries must be from 0 to 255");
+    return nullptr;
+  }
   bool use_config = !options.dispatcher.empty()
                         ? false
                         : options.profile_given || !launcher::find_config(options.config).empty();
@@ -145,7 +150,7 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
   }
   pool->daemons_ = n;
   if (profile->launcher == "local") {
-    if (Status s = listen_profile(*profile, n, pool->profile_, options.seed); !s) {
+    if (Status s = listen_profile(*profile, n, pool->profile_, options); !s) {
       std::cerr << "mirai " << command << ": cannot start daemons: " << s.message() << "\n";
       return nullptr;
     }
@@ -163,7 +168,7 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
     std::cerr << "mirai " << raw->command_ << ": interrupted; cancelled the launched jobs\n";
     _exit(128 + raw->signals_->caught());
   });
-  if (Status s = listen_profile(*profile, 0, pool->profile_, options.seed); !s) {
+  if (Status s = listen_profile(*profile, 0, pool->profile_, options); !s) {
     std::cerr << "mirai " << command << ": cannot listen for daemons: " << s.message() << "\n";
     return nullptr;
   }

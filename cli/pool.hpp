@@ -50,8 +50,9 @@ struct ChosenProfile {
 std::optional<ChosenProfile> choose_profile(const char* command, const ProfileOptions& o);
 
 // Binds the profile's URL (trying each port of a range) with `n` local daemons.
+// `options` gives the seed and, when set, the retries instead of the profile's.
 Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target,
-                      std::optional<std::uint32_t> seed = std::nullopt);
+                      const PoolOptions& options = {});
 
 class Pool {
  public:

@@ -64,6 +64,7 @@ nlohmann::json to_json(const std::string& control, const ProfileStatus& s) {
   j["completed"] = s.info.completed;
   j["rejected"] = s.info.rejected;
   j["dropped"] = s.info.dropped;
+  j["retried"] = s.info.retried;
   j["daemons"] = nlohmann::json::array();
   for (const DaemonStatus& d : s.daemons)
     j["daemons"].push_back({{"instance", d.instance},
@@ -86,7 +87,8 @@ void print_table(const std::string& control, const ProfileStatus& s) {
             << "\n"
             << "connections " << i.connections << "  cumulative " << i.cumulative << "  awaiting "
             << i.awaiting << "  executing " << i.executing << "  completed " << i.completed
-            << "  rejected " << i.rejected << "  dropped " << i.dropped << "\n";
+            << "  retried " << i.retried << "  rejected " << i.rejected << "  dropped " << i.dropped
+            << "\n";
   if (s.daemons.empty()) return;
   std::cout << std::left << std::setw(9) << "instance" << std::setw(9) << "pid" << std::setw(16)
             << "host" << std::setw(14) << "job" << std::setw(7) << "index" << std::setw(10)

@@ -141,7 +141,7 @@ void ProfileCore::reap_exited() {
 
 Status ProfileCore::launch_local(int n, bool wait) {
   std::vector<pid_t> launched;
-  std::size_t before = info().connections;
+  std::size_t before = info().cumulative;
   for (int i = 0; i < n; ++i) {
     auto pid = spawn_daemon(config_.limits.maxtasks);
     if (!pid) return pid.status();
@@ -165,7 +165,7 @@ Status ProfileCore::launch_local(int n, bool wait) {
                                         config_.startup_timeout, alive))
     return {};
   if (died.empty())
-    died = "only " + std::to_string(info().connections - before) + " of " + std::to_string(n) +
+    died = "only " + std::to_string(info().cumulative - before) + " of " + std::to_string(n) +
            " daemons connected to " + url() + " within " + format_duration(config_.startup_timeout);
   return Status::error(died);
 }
@@ -186,6 +186,7 @@ std::optional<Future> ProfileCore::submit(const Task& task, bool wait) {
   } else {
     frame = proto::encode_task(0, task);
   }
+  if (!task.retries && config_.retries > 0) proto::patch_retries(frame, config_.retries);
   if (budget_) {
     // The bounded queue: wait (or give up) while the unresolved tasks' bytes would exceed the
     // limit; a task larger than the limit alone still goes when nothing else is pending.

@@ -125,7 +125,7 @@ bool RemoteDispatcher::wait_for_connections(std::size_t n, std::chrono::millisec
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto s = status();
-    if (s && s->info.connections >= n) return true;
+    if (s && s->info.cumulative >= n) return true;
     if (!s || std::chrono::steady_clock::now() >= deadline) return false;
     if (keep_waiting && !keep_waiting()) return false;
     std::unique_lock<std::mutex> lock(mu_);

@@ -173,7 +173,11 @@ std::string encode_welcome(const Welcome& w) {
 std::string encode_task(std::uint64_t id, const Task& task, std::uint8_t flags) {
   if (const auto* call = std::get_if<CallTask>(&task.body)) {
     Writer w(Type::kTask, 32 + call->function.size() + call->payload.size());
-    w.u64(id).u8(kCall).u8(flags).u32(static_cast<std::uint32_t>(task.timeout.count()));
+    w.u64(id)
+        .u8(kCall)
+        .u8(flags)
+        .u8(task.retries.value_or(0))
+        .u32(static_cast<std::uint32_t>(task.timeout.count()));
     w.str(task.stream ? task.stream->to_string() : std::string());
     return w.str(call->function).str(call->payload).finish();
   }
@@ -181,7 +185,11 @@ std::string encode_task(std::uint64_t id, const Task& task, std::uint8_t flags) 
   std::size_t size = 64 + sh.script.size() + sh.cwd.size() + sh.stdin_data.size();
   for (const auto& a : sh.argv) size += 4 + a.size();
   Writer w(Type::kTask, size);
-  w.u64(id).u8(kShell).u8(flags).u32(static_cast<std::uint32_t>(task.timeout.count()));
+  w.u64(id)
+      .u8(kShell)
+      .u8(flags)
+      .u8(task.retries.value_or(0))
+      .u32(static_cast<std::uint32_t>(task.timeout.count()));
   w.str(task.stream ? task.stream->to_string() : std::string());
   w.u32(static_cast<std::uint32_t>(sh.argv.size()));
   for (const auto& a : sh.argv) w.str(a);
@@ -235,7 +243,7 @@ std::string encode_status_reply(std::uint64_t request, const ProfileStatus& s) {
   w.u64(request).str(s.url);
   const Info& i = s.info;
   w.u64(i.connections).u64(i.cumulative).u64(i.awaiting).u64(i.executing).u64(i.completed);
-  w.u64(i.rejected).u64(i.dropped);
+  w.u64(i.rejected).u64(i.dropped).u64(i.retried);
   w.u32(static_cast<std::uint32_t>(s.daemons.size()));
   for (const DaemonStatus& d : s.daemons) {
     w.u32(d.instance).u32(d.pid).u32(d.array_index).str(d.host).str(d.job_id).str(d.peer);
@@ -248,8 +256,7 @@ std::string encode_status_reply(std::uint64_t request, const ProfileStatus& s) {
 std::optional<FrameView> view_frame(std::string_view frame) {
   if (frame.empty()) return std::nullopt;
   auto t = static_cast<std::uint8_t>(frame[0]);
-  if (t < static_cast<std::uint8_t>(Type::kHello) ||
-      t > static_cast<std::uint8_t>(Type::kEverywhere))
+  if (t < static_cast<std::uint8_t>(Type::kHello) || t > static_cast<std::uint8_t>(Type::kLeaving))
     return std::nullopt;
   return FrameView{static_cast<Type>(t), frame.substr(1)};
 }
@@ -312,7 +319,9 @@ std::optional<Task> decode_task(std::string frame, std::uint64_t* id, std::uint8
   std::uint8_t f = r.u8();
   if (f & ~kTaskEverywhere) return std::nullopt;
   if (flags) *flags = f;
+  std::uint8_t retries = r.u8();
   Task task;
+  if (retries > 0) task.retries = retries;
   task.timeout = std::chrono::milliseconds(r.u32());
   if (!read_stream(r, task.stream)) return std::nullopt;
   if (kind == kCall) {
@@ -350,7 +359,8 @@ bool valid_task(std::string_view frame) {
   r.u64();
   std::uint8_t kind = r.u8();
   if (r.u8() & ~kTaskEverywhere) return false;
-  r.u32();
+  r.u8();   // retries
+  r.u32();  // timeout
   std::optional<RngStream> stream;
   if (!read_stream(r, stream)) return false;
   if (kind == kCall) {
@@ -431,6 +441,7 @@ std::optional<std::pair<std::uint64_t, ProfileStatus>> decode_status_reply(std::
   i.completed = r.u64();
   i.rejected = r.u64();
   i.dropped = r.u64();
+  i.retried = r.u64();
   std::uint32_t n = r.u32();
   if (n > kMaxListItems) return std::nullopt;
   for (std::uint32_t k = 0; k < n && r.ok(); ++k) {
@@ -471,6 +482,14 @@ std::optional<std::uint64_t> peek_id(std::string_view frame) {
   if (frame.size() < 9) return std::nullopt;
   Reader r(frame.substr(1, 8));
   return r.u64();
+}
+
+std::uint8_t peek_retries(std::string_view frame) {
+  return frame.size() > 11 ? static_cast<std::uint8_t>(frame[11]) : 0;
+}
+
+void patch_retries(std::string& frame, std::uint8_t retries) {
+  frame[11] = static_cast<char>(retries);
 }
 
 void patch_id(std::string& frame, std::uint64_t id) {

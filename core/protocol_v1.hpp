@@ -49,6 +49,9 @@ enum class Type : std::uint8_t {
   kSecretReply = 16,    // dispatcher -> client: u64 request id, string secret
   // everywhere(): copies of one task, each for a different daemon, queued as one unit.
   kEverywhere = 17,  // client -> dispatcher: u32 n, n x u64 client id, then a kTask frame
+  // daemon -> dispatcher, empty: stopped by a signal, it leaves; its running task is not at
+  // fault and goes back to the queue without costing a retry.
+  kLeaving = 18,
 };
 
 // Flags on a result frame.
@@ -93,6 +96,7 @@ struct ResultFrame {
 // Encoders return a frame: the type byte, then the body.
 std::string encode_hello(const Hello& h);
 std::string encode_welcome(const Welcome& w);
+// The frame carries task.retries (0 when unset: the profile fills it in first).
 std::string encode_task(std::uint64_t id, const Task& task, std::uint8_t flags = 0);
 std::string encode_result(std::uint64_t id, std::uint8_t flags, const Result& r);
 // A result frame carrying only an error value (5, 7, 19, 20).
@@ -158,6 +162,9 @@ std::optional<ResultHeader> peek_result(std::string_view frame);
 // The id of a task or result frame, read in place, and rewritten in place (the standalone
 // dispatcher maps client ids to its own).
 std::optional<std::uint64_t> peek_id(std::string_view frame);
+// The retries of a task frame that valid_task accepts.
+std::uint8_t peek_retries(std::string_view frame);
+void patch_retries(std::string& frame, std::uint8_t retries);
 void patch_id(std::string& frame, std::uint64_t id);
 
 }  // namespace mirai::proto

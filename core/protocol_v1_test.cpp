@@ -10,7 +10,7 @@ TEST_CASE("a shell task survives encoding with every field", "[protocol]") {
   sh.env = {{"A", "1"}, {"EMPTY", ""}};
   sh.cwd = "/tmp";
   sh.stdin_data = std::string(100000, 'x');
-  Task t{sh, std::chrono::milliseconds(1500), std::nullopt};
+  Task t{sh, std::chrono::milliseconds(1500), std::nullopt, std::nullopt};
   std::string frame = proto::encode_task(42, t);
   auto fv = proto::view_frame(frame);
   REQUIRE(fv);
@@ -144,7 +144,7 @@ TEST_CASE("malformed input is rejected and never trusted", "[protocol]") {
   CHECK_FALSE(proto::valid_task(good + "x"));
   // A string length pointing past the end.
   std::string bad = good;
-  bad[19] = '\xff';
+  bad[20] = '\xff';
   CHECK_FALSE(proto::decode_task(bad, &id));
   CHECK_FALSE(proto::valid_task(bad));
   // A frame of another type.

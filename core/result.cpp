@@ -42,7 +42,8 @@ std::string Result::describe() const {
     case Kind::kInterrupt:
       return "interrupted";
     case Kind::kErrorValue:
-      return "error value " + std::to_string(code()) + " (" + error_value_text(code()) + ")";
+      return "error value " + std::to_string(code()) + " (" + error_value_text(code()) + ")" +
+             (message.empty() || message == error_value_text(code()) ? "" : ": " + message);
   }
   return "?";
 }

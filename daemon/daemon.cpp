@@ -64,6 +64,10 @@ class DaemonLoop {
   // Stops the running task and makes run() return.
   void stop() {
     std::lock_guard<std::mutex> lock(mu_);
+    // A signal (preemption, the end of the job, Ctrl-C): the running task is not at fault, and
+    // the dispatcher gives it to another daemon instead of counting it as a crash.
+    if (conn_ && welcomed_ && !closed_ && !exit_now_)
+      conn_->send(proto::encode_empty(proto::Type::kLeaving));
     exit_now_ = true;
     interrupt_running();
     cv_.notify_all();
@@ -312,6 +316,7 @@ Expected<int> DaemonLoop::run() {
     running_ = nullptr;
     running_id_ = 0;
     running_pid_ = 0;
+    if (exit_now_) return kExitConnectionEnded;  // its result is the interrupt we caused
     ++done;
     last_task = Clock::now();
     if (closed_) {  // the dispatcher already answered this task with 19

@@ -14,7 +14,8 @@ struct Dispatcher::Slot {
   std::chrono::steady_clock::time_point accepted = std::chrono::steady_clock::now();
   std::string nonce;     // the challenge's nonce
   bool ready = false;    // proved it holds the secret; takes tasks unless exiting
-  bool exiting = false;  // sent its final result
+  bool exiting = false;  // sent its final result, or is leaving
+  bool leaving = false;  // stopped by a signal: what it runs is not at fault
   proto::Hello hello;
   std::uint32_t instance = 0;
   std::deque<std::uint64_t> in_flight;  // sent, unanswered, in the order the daemon runs them
@@ -122,6 +123,9 @@ void Dispatcher::on_frame(Slot* slot, std::string frame) {
       on_result(slot, std::move(frame), out);
     } else if (fv && fv->type == proto::Type::kRecalled) {
       on_recalled(slot, fv->body);
+    } else if (fv && fv->type == proto::Type::kLeaving && fv->body.empty()) {
+      slot->leaving = true;  // the connection closes next; drop() requeues its tasks
+      unready(slot);
     } else {
       reject(slot);  // not something a daemon sends: drop it (on_close follows)
     }
@@ -180,9 +184,7 @@ void Dispatcher::on_result(Slot* slot, std::string frame, Deliveries& out) {
   if (h->flags & proto::kResultFinal) {
     // The daemon reached a limit and takes nothing more: what it had not started goes back to
     // the head of the queue, and the ack lets it exit.
-    slot->exiting = true;
-    slot->ready = false;
-    ready_.erase(std::find(ready_.begin(), ready_.end(), slot));
+    unready(slot);
     requeue_front(slot->in_flight);
     slot->in_flight.clear();
     slot->conn->send(proto::encode_empty(proto::Type::kExitAck));
@@ -220,19 +222,36 @@ void Dispatcher::on_close(Slot* slot, int error) {
   deliver_all(out);
 }
 
+void Dispatcher::unready(Slot* slot) {
+  slot->exiting = true;
+  slot->ready = false;
+  auto r = std::find(ready_.begin(), ready_.end(), slot);
+  if (r != ready_.end()) ready_.erase(r);
+}
+
 void Dispatcher::drop(Slot* slot, Deliveries& out) {
   auto r = std::find(ready_.begin(), ready_.end(), slot);
   if (r != ready_.end()) ready_.erase(r);
   if (slot->in_flight.empty()) return;
-  // The daemon runs its tasks in order: the first was running and is lost (19); the others
-  // never started and go back to the queue.
+  // The daemon runs its tasks in order: the first was running; the others never started and go
+  // back to the queue. The running one goes back too when the daemon was stopped by a signal
+  // (not its fault) or it has retries left; else it is lost (19).
   std::uint64_t running = slot->in_flight.front();
-  slot->in_flight.pop_front();
-  auto e = tasks_.find(running);
-  out.push_back({std::move(e->second.target),
-                 proto::encode_error_value(running, ErrorValue::kConnectionReset)});
-  tasks_.erase(e);
-  --executing_;
+  Entry& e = tasks_.at(running);
+  if (!e.cancelled && (slot->leaving || e.lost < e.retries)) {
+    if (!slot->leaving) ++e.lost;
+    ++retried_;
+  } else {
+    slot->in_flight.pop_front();
+    Result r = Result::error_value_result(ErrorValue::kConnectionReset);
+    r.message = "its daemon died while running it";
+    if (e.retries > 0)
+      r.message += ", on all " + std::to_string(e.lost + 1) +
+                   " attempts (retries: " + std::to_string(e.retries) + ")";
+    out.push_back({std::move(e.target), proto::encode_result(running, 0, r)});
+    tasks_.erase(running);
+    --executing_;
+  }
   requeue_front(slot->in_flight);
   slot->in_flight.clear();
 }
@@ -347,6 +366,7 @@ std::uint64_t Dispatcher::submit(std::string frame, std::shared_ptr<ResultTarget
   }
   proto::patch_id(frame, id);
   Entry e;
+  e.retries = proto::peek_retries(frame);
   e.frame = std::make_shared<const std::string>(std::move(frame));
   e.target = std::move(target);
   enqueue(id, std::move(e));
@@ -418,6 +438,7 @@ Info Dispatcher::info_locked() const {
   i.completed = submitted_ - awaiting_ - executing_;
   i.rejected = rejected_;
   i.dropped = dropped_;
+  i.retried = retried_;
   return i;
 }
 
@@ -456,14 +477,14 @@ bool Dispatcher::wait_for_connections(std::size_t n, std::chrono::milliseconds t
                                       const std::function<bool()>& keep_waiting) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock<std::mutex> lock(mu_);
-  while (ready_.size() < n) {
+  while (cumulative_ < n) {
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return false;
     if (keep_waiting) {
       lock.unlock();
       bool go_on = keep_waiting();
       lock.lock();
-      if (!go_on) return ready_.size() >= n;
+      if (!go_on) return cumulative_ >= n;
     }
     connected_cv_.wait_for(lock, std::min<std::chrono::steady_clock::duration>(
                                      deadline - now, std::chrono::milliseconds(100)));

@@ -80,7 +80,8 @@ class DispatcherLink {
   virtual Expected<ProfileStatus> status() const = 0;
   // The pool's secret, which daemons must prove they hold (core/auth.hpp).
   virtual Expected<std::string> secret() const = 0;
-  // Waits until at least `n` daemons are connected. Returns false on timeout, or as soon as
+  // Waits until at least `n` daemons have connected since the start (info().cumulative), so
+  // that daemons dying meanwhile do not hide new ones. Returns false on timeout, or as soon as
   // `keep_waiting` (checked every 100 ms) says to give up.
   virtual bool wait_for_connections(std::size_t n, std::chrono::milliseconds timeout,
                                     const std::function<bool()>& keep_waiting) = 0;
@@ -123,6 +124,8 @@ class Dispatcher final : public DispatcherLink {
     Slot* daemon = nullptr;  // null while queued
     bool cancelled = false;
     std::shared_ptr<Group> group;  // set for a copy of an everywhere() task
+    std::uint8_t retries = 0;      // from the task frame
+    std::uint32_t lost = 0;        // times its daemon died while running it
   };
   struct Delivery {
     std::shared_ptr<ResultTarget> target;
@@ -140,6 +143,7 @@ class Dispatcher final : public DispatcherLink {
   void on_result(Slot* slot, std::string frame, Deliveries& out);
   void on_recalled(Slot* slot, std::string_view body);
   void drop(Slot* slot, Deliveries& out);  // REQUIRES: mu_
+  void unready(Slot* slot);                // REQUIRES: mu_; it takes no more tasks
   void drain();                            // REQUIRES: mu_
   void maybe_recall();                     // REQUIRES: mu_
   // A daemon for the next task; for a copy of an everywhere() task (`group`), one that has no
@@ -167,7 +171,7 @@ class Dispatcher final : public DispatcherLink {
   std::deque<std::uint64_t> queue_;  // GUARDED_BY(mu_); may hold ids of cancelled tasks
   std::uint64_t awaiting_ = 0, executing_ = 0, submitted_ = 0;  // GUARDED_BY(mu_)
   std::uint32_t cumulative_ = 0;                                // GUARDED_BY(mu_)
-  std::uint64_t rejected_ = 0, dropped_ = 0;                    // GUARDED_BY(mu_)
+  std::uint64_t rejected_ = 0, dropped_ = 0, retried_ = 0;      // GUARDED_BY(mu_)
   RngStream daemon_stream_ = RngStream::from_seed(0);           // GUARDED_BY(mu_)
   std::unordered_map<Slot*, std::unique_ptr<Slot>> slots_;      // GUARDED_BY(mu_)
   std::vector<Slot*> ready_;  // GUARDED_BY(mu_); said hello, taking tasks, in connect order

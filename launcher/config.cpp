@@ -150,7 +150,7 @@ const Keys kTopKeys = {"profiles", "default"};
 const Keys kProfileKeys = {
     "launcher", "workers",        "url",      "daemon",   "slurm",    "sge", "pbs",
     "lsf",      "directives",     "prologue", "epilogue", "template", "env", "workdir",
-    "log",      "launch_timeout", "hosts",    "tunnel",   "ssh",      "tls"};
+    "log",      "launch_timeout", "hosts",    "tunnel",   "ssh",      "tls", "retries"};
 const Keys kDaemonKeys = {"idletime", "walltime", "maxtasks", "command"};
 const Keys kSshKeys = {"connect_timeout", "remote_port", "identity_file", "config_file", "options"};
 const Keys kTlsKeys = {"cert", "key", "passphrase_file", "passphrase_env", "ca"};
@@ -366,6 +366,8 @@ class ProfileReader {
         else
           p.log = p.launcher == "ssh" ? *s : absolute(*s, base_dir_);
       }
+    } else if (key == "retries") {
+      if (auto n = r_.whole(v, "retries", 0, 255)) p.retries = static_cast<int>(*n);
     } else if (key == "launch_timeout") {
       if (auto d = r_.duration(v, "launch_timeout")) p.launch_timeout = *d;
     } else if (key == "hosts") {

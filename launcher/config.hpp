@@ -54,6 +54,8 @@ struct ProfileConfig {
   std::string workdir;
   std::string log;  // daemon output (stdout and stderr); empty: discarded. ssh: on the host
   std::chrono::milliseconds launch_timeout{std::chrono::minutes(10)};
+  // How many times a task is queued again when its daemon dies while running it.
+  int retries = 0;
   SshSettings ssh;
   tls::TlsFiles tls;  // absolute paths; for a tls+tcp:// or wss:// url
 };

@@ -16,6 +16,9 @@ struct Info {
   std::uint64_t completed = 0;    // tasks answered or cancelled
   std::uint64_t rejected = 0;     // connections refused for a missing or wrong proof of the secret
   std::uint64_t dropped = 0;  // connections dropped for a malformed, oversized or unexpected frame
+  // Tasks queued again because their daemon died while running them (Task::retries), or was
+  // stopped by a signal (preemption, a scheduler's time limit), which costs no retry.
+  std::uint64_t retried = 0;
 };
 
 struct DaemonStatus {

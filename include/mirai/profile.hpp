@@ -78,6 +78,9 @@ struct DaemonsConfig {
   // ones). Timeouts are not enforced.
   bool sync = false;
   const FunctionRegistry* functions = nullptr;
+  // Task::retries for tasks that do not set it: how many times a task is queued again when its
+  // daemon dies while running it.
+  std::uint8_t retries = 0;
   // What daemons must prove they hold (core/auth.hpp); "": a fresh one for this profile.
   // Local daemons get it in their environment (MIRAI_SECRET), never on a command line.
   std::string secret;

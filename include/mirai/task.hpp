@@ -37,22 +37,31 @@ struct Task {
   // The L'Ecuyer-CMRG stream this task draws from (set by a profile with a seed); empty: the
   // daemon's own. Shell tasks see it as MIRAI_STREAM, call tasks as CallContext::rng().
   std::optional<RngStream> stream;
+  // How many times the task is queued again when its daemon dies while running it (crashed,
+  // killed, out of memory); after that it resolves to 19, saying how many attempts it had. A
+  // daemon stopped by SIGTERM (preemption, the end of its job) costs no retry. Unset: the
+  // profile's DaemonsConfig::retries. At most 255.
+  std::optional<std::uint8_t> retries;
 
   static Task shell(std::vector<std::string> argv) {
     ShellTask t;
     t.argv = std::move(argv);
-    return {std::move(t), {}, {}};
+    return {std::move(t), {}, {}, {}};
   }
   static Task sh(std::string script) {
     ShellTask t;
     t.script = std::move(script);
-    return {std::move(t), {}, {}};
+    return {std::move(t), {}, {}, {}};
   }
   static Task call(std::string function, std::string payload = {}) {
-    return {CallTask{std::move(function), std::move(payload)}, {}, {}};
+    return {CallTask{std::move(function), std::move(payload)}, {}, {}, {}};
   }
   Task&& with_timeout(std::chrono::milliseconds t) && {
     timeout = t;
+    return std::move(*this);
+  }
+  Task&& with_retries(std::uint8_t k) && {
+    retries = k;
     return std::move(*this);
   }
 };
