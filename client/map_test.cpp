@@ -13,12 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void set(Profile& p, const DaemonsConfig& c) {
-  Status s = p.set_daemons(c);
-  INFO(s.message());
-  REQUIRE(s.ok());
-}
-
 std::vector<Result> all(const Map& m) {
   auto r = m.collect();
   REQUIRE(r.ok());
@@ -53,7 +47,7 @@ struct mirai::Codec<Row> {
 
 TEST_CASE("everywhere reaches each of 3 daemons exactly once, busy or not", "[everywhere]") {
   Profile p;
-  set(p, test::local_daemons(3));
+  test::set_daemons(p, test::local_daemons(3));
   // Short tasks first, so that daemons hold prefetched work when everywhere() comes.
   std::vector<Future> before;
   for (int i = 0; i < 300; ++i) before.push_back(p.submit(Task::call("echo", "x")));
@@ -72,7 +66,7 @@ TEST_CASE("a shell everywhere leaves its exports and directory to later tasks of
   Profile p;
   DaemonsConfig c = test::local_daemons(3);
   c.env["MIRAI_TEST_GONE"] = "still here";
-  set(p, c);
+  test::set_daemons(p, c);
   // One daemon is busy when the setup is sent: later tasks must still all see it.
   Future busy = p.submit(Task::sh("sleep 0.5"));
   Map setup = p.everywhere(Task::sh("mkdir -p " + dir.path() + "/$PPID && cd " + dir.path() +
@@ -103,7 +97,7 @@ TEST_CASE("a command everywhere leaves its task env and cwd; a failed setup leav
           "[everywhere]") {
   test::TempDir dir;
   Profile p;
-  set(p, test::local_daemons(2));
+  test::set_daemons(p, test::local_daemons(2));
   Task fail = Task::sh("export MIRAI_TEST_X=bad; cd /; exit 3");
   for (const auto& r : all(p.everywhere(fail))) CHECK(r.exit_code == 3);
   Task cmd = Task::shell({"true"});
@@ -117,7 +111,7 @@ TEST_CASE("a command everywhere leaves its task env and cwd; a failed setup leav
 TEST_CASE("everywhere with min above the connected daemons waits, and the tasks after it",
           "[everywhere]") {
   Profile p;
-  set(p, test::local_daemons(1));
+  test::set_daemons(p, test::local_daemons(1));
   Map setup = p.everywhere(Task::call("pid"), 2);
   REQUIRE(setup.size() == 2);
   Future after = p.submit(Task::call("echo", "after"));
@@ -139,7 +133,7 @@ TEST_CASE("everywhere goes through a running dispatcher too", "[everywhere]") {
   DaemonsConfig c = test::local_daemons(3);
   c.dispatcher_url = control;
   Profile p;
-  set(p, c);
+  test::set_daemons(p, c);
   std::set<std::string> pids;
   for (const auto& r : all(p.everywhere(Task::call("pid")))) pids.insert(r.value);
   CHECK(pids.size() == 3);
@@ -155,7 +149,7 @@ TEST_CASE("everywhere needs daemons", "[everywhere]") {
 
 TEST_CASE("map returns results in input order and flat decodes them", "[map]") {
   Profile p;
-  set(p, test::local_daemons(2));
+  test::set_daemons(p, test::local_daemons(2));
   std::vector<int> inputs;
   for (int i = 0; i < 50; ++i) inputs.push_back(i);
   // Later elements finish first: order must still be the input's.
@@ -172,7 +166,7 @@ TEST_CASE("map returns results in input order and flat decodes them", "[map]") {
 TEST_CASE("typed call tasks: submit<double>(\"mean\", data) and map over table rows",
           "[map][codec]") {
   Profile p;
-  set(p, test::local_daemons(2));
+  test::set_daemons(p, test::local_daemons(2));
   auto mean = submit<double>(p, "mean", std::vector<double>{1.5, 2.5, 3.5, 4.5});
   REQUIRE(mean.get().ok());
   CHECK(*mean.get() == 3.0);
@@ -197,7 +191,7 @@ TEST_CASE("typed call tasks: submit<double>(\"mean\", data) and map over table r
 TEST_CASE("flat fails on mixed types and stops the rest", "[map][codec]") {
   test::TempDir dir;
   Profile p;
-  set(p, test::local_daemons(1));
+  test::set_daemons(p, test::local_daemons(1));
   using nlohmann::json;
   std::vector<json> values = {1, 2.5, "three", 4};
   auto m = map(p, "echo", values);
@@ -229,7 +223,7 @@ TEST_CASE("flat fails on mixed types and stops the rest", "[map][codec]") {
 TEST_CASE("collect with stop names the failed element; failed elements re-run alone", "[map]") {
   test::TempDir dir;
   Profile p;
-  set(p, test::local_daemons(2));
+  test::set_daemons(p, test::local_daemons(2));
   // Elements 3 and 7 fail the first time (their marker is missing) and work the second.
   std::vector<int> inputs;
   for (int i = 0; i < 10; ++i) inputs.push_back(i);
@@ -267,7 +261,7 @@ TEST_CASE("typed functions and everywhere in synchronous mode", "[map][sync]") {
   DaemonsConfig c;
   c.sync = true;
   c.functions = &fns;
-  set(p, c);
+  test::set_daemons(p, c);
   CHECK(*submit<std::vector<double>>(p, "twice", 0.1).get() == std::vector<double>{0.1, 0.1});
   auto setup = p.everywhere(Task::sh("export MIRAI_TEST_SYNC=1"));
   CHECK(all(setup).at(0).ok());
@@ -293,7 +287,7 @@ TEST_CASE("without a dispatcher everywhere still reaches each daemon once", "[ev
   Profile p;
   DaemonsConfig c = test::local_daemons(3);
   c.dispatcher = false;
-  set(p, c);
+  test::set_daemons(p, c);
   std::multiset<std::string> ran;
   for (const auto& r : all(p.everywhere(Task::call("pid")))) ran.insert(r.value);
   CHECK(ran.size() == 3);
@@ -304,7 +298,7 @@ TEST_CASE("a custom daemon's typed function over a map", "[map][codec]") {
   Profile p;
   DaemonsConfig c = test::local_daemons(2);
   c.daemon_command = test::custom_daemon_exe();
-  set(p, c);
+  test::set_daemons(p, c);
   std::vector<std::vector<double>> inputs = {{1, 2, 3}, {}, {0.5, 0.25}};
   auto sums = map(p, "cumsum", inputs).flat<std::vector<double>>();
   REQUIRE(sums.ok());
@@ -315,7 +309,7 @@ TEST_CASE("a call everywhere sets daemon state that later tasks see", "[everywhe
   Profile p;
   DaemonsConfig c = test::local_daemons(3);
   c.daemon_command = test::custom_daemon_exe();
-  set(p, c);
+  test::set_daemons(p, c);
   CHECK(p.submit(Task::call("recall", "model")).wait().is_evaluation_error());
   for (const auto& r : all(p.everywhere(Task::call("remember", "model=m1")))) CHECK(r.ok());
   auto m = map(p, std::vector<int>(30), [](int) { return Task::call("recall", "model"); });

@@ -22,17 +22,11 @@ namespace {
 
 DaemonsConfig local(int n, std::string url = {}) { return test::local_daemons(n, std::move(url)); }
 
-void set(Profile& p, const DaemonsConfig& c) {
-  Status s = p.set_daemons(c);
-  INFO(s.message());
-  REQUIRE(s.ok());
-}
-
 }  // namespace
 
 TEST_CASE("10000 tasks over 2 daemons each resolve exactly once", "[profile][slow]") {
   Profile p;
-  set(p, local(2));
+  test::set_daemons(p, local(2));
   std::vector<Future> fs;
   for (int i = 0; i < 10000; ++i) fs.push_back(p.submit(Task::call("echo", std::to_string(i))));
   for (int i = 0; i < 10000; ++i) {
@@ -55,7 +49,7 @@ TEST_CASE("10000 tasks over 2 daemons each resolve exactly once", "[profile][slo
 TEST_CASE("a daemon killed mid-task gives 19 and the other finishes the rest", "[profile]") {
   test::TempDir dir;
   Profile p;
-  set(p, local(2));
+  test::set_daemons(p, local(2));
   Future doomed = p.submit(test::sleeper(dir, "a"));
   pid_t daemon = test::wait_pid(dir, "a.daemon");
   std::vector<Future> rest;
@@ -74,7 +68,7 @@ TEST_CASE("a daemon killed mid-task gives 19 and the other finishes the rest", "
 TEST_CASE("a queued task that is stopped never runs", "[profile]") {
   test::TempDir dir;
   Profile p;
-  set(p, local(1));
+  test::set_daemons(p, local(1));
   Future busy = p.submit(test::sleeper(dir, "busy"));
   test::wait_pid(dir, "busy.pid");
   Future queued = p.submit(Task::sh("touch " + dir.file("ran")));
@@ -92,7 +86,7 @@ TEST_CASE("a queued task that is stopped never runs", "[profile]") {
 TEST_CASE("stopping a running shell task kills its process", "[profile]") {
   test::TempDir dir;
   Profile p;
-  set(p, local(1));
+  test::set_daemons(p, local(1));
   Future f = p.submit(test::sleeper(dir, "s"));
   pid_t sleep_pid = test::wait_pid(dir, "s.pid");
   REQUIRE(test::process_alive(sleep_pid));
@@ -105,7 +99,7 @@ TEST_CASE("stopping a running shell task kills its process", "[profile]") {
 
 TEST_CASE("stopping a running call task interrupts it on the daemon", "[profile]") {
   Profile p;
-  set(p, local(1));
+  test::set_daemons(p, local(1));
   Future f = p.submit(Task::call("sleep", "30s"));
   REQUIRE(test::eventually([&] { return p.info().executing == 1; }));
   auto t0 = std::chrono::steady_clock::now();
@@ -117,7 +111,7 @@ TEST_CASE("stopping a running call task interrupts it on the daemon", "[profile]
 TEST_CASE("a timeout gives 5 and kills the task and frees the daemon", "[profile]") {
   test::TempDir dir;
   Profile p;
-  set(p, local(1));
+  test::set_daemons(p, local(1));
   Task t = test::sleeper(dir, "t");
   t.timeout = 500ms;
   Future f = p.submit(std::move(t));
@@ -129,7 +123,7 @@ TEST_CASE("a timeout gives 5 and kills the task and frees the daemon", "[profile
 
 TEST_CASE("evaluation errors carry type and message and exit code and stderr", "[profile]") {
   Profile p;
-  set(p, local(1));
+  test::set_daemons(p, local(1));
   const Result& thrown = p.submit(Task::call("fail", "boom")).wait();
   CHECK(thrown.is_evaluation_error());
   CHECK(thrown.is_error_value());
@@ -155,7 +149,7 @@ TEST_CASE("evaluation errors carry type and message and exit code and stderr", "
 TEST_CASE("shell tasks get argv and environment and directory and stdin", "[profile]") {
   test::TempDir dir;
   Profile p;
-  set(p, local(1));
+  test::set_daemons(p, local(1));
   Task t = Task::shell({"sh", "-c", "echo \"$1|$GREETING|$(pwd)\"; cat", "sh", "a; rm -rf /"});
   auto& sh = std::get<ShellTask>(t.body);
   sh.env["GREETING"] = "hi";
@@ -171,7 +165,7 @@ TEST_CASE("every transport carries tasks with port 0 resolved", "[profile][slow]
                            "ws://127.0.0.1:0/x", "abstract://", ipc);
   INFO(url);
   Profile p;
-  set(p, local(2, url));
+  test::set_daemons(p, local(2, url));
   CHECK(p.url().find(":0/") == std::string::npos);
   CHECK((p.url().size() < 2 || p.url().substr(p.url().size() - 2) != ":0"));
   std::vector<Future> fs;
@@ -183,7 +177,7 @@ TEST_CASE("without a dispatcher tasks go round-robin to the daemons", "[profile]
   Profile p;
   DaemonsConfig c = local(2);
   c.dispatcher = false;
-  set(p, c);
+  test::set_daemons(p, c);
   std::vector<Future> fs;
   for (int i = 0; i < 100; ++i) fs.push_back(p.submit(Task::call("pid")));
   std::set<std::string> pids;
@@ -210,7 +204,7 @@ TEST_CASE("with no daemons set each task runs in a fresh daemon", "[profile]") {
 
 TEST_CASE("status names each daemon with pid and host and instance and counts", "[profile]") {
   Profile p;
-  set(p, local(2));
+  test::set_daemons(p, local(2));
   std::set<std::string> ran_on;
   for (int i = 0; i < 20; ++i) ran_on.insert(p.submit(Task::call("pid")).wait().value);
   ProfileStatus st = p.status();
@@ -233,7 +227,7 @@ TEST_CASE("status names each daemon with pid and host and instance and counts", 
 TEST_CASE("reset resolves pending tasks with 7 and stops the daemons", "[profile]") {
   test::TempDir dir;
   Profile p;
-  set(p, local(1));
+  test::set_daemons(p, local(1));
   Future running = p.submit(test::sleeper(dir, "r"));
   pid_t daemon = test::wait_pid(dir, "r.daemon");
   pid_t sleep_pid = test::wait_pid(dir, "r.pid");
@@ -250,7 +244,7 @@ TEST_CASE("a custom daemon serves its own registered functions", "[profile]") {
   Profile p;
   DaemonsConfig c = local(1);
   c.daemon_command = test::custom_daemon_exe();
-  set(p, c);
+  test::set_daemons(p, c);
   CHECK(p.submit(Task::call("sum", "1 2 3 4")).wait().value == "10");
   const Result bad = p.submit(Task::call("sum", "1 x")).wait();
   CHECK(bad.is_evaluation_error());
@@ -275,7 +269,7 @@ TEST_CASE("with a seed every task gets the next stream, whatever the number of d
     Profile p;
     DaemonsConfig c = test::local_daemons(daemons);
     c.seed = 123;
-    set(p, c);
+    test::set_daemons(p, c);
     std::vector<Future> fs;
     for (int i = 0; i < 12; ++i) {
       fs.push_back(i % 2 ? p.submit(Task::call("runif", "3"))
@@ -297,7 +291,7 @@ TEST_CASE("with a seed every task gets the next stream, whatever the number of d
 TEST_CASE("without a seed each daemon draws from its own streams, never the same",
           "[profile][rng]") {
   Profile p;
-  set(p, local(3));
+  test::set_daemons(p, local(3));
   std::vector<Future> fs;
   for (int i = 0; i < 30; ++i) fs.push_back(p.submit(Task::sh("echo $MIRAI_STREAM")));
   std::set<std::string> seen;
@@ -314,7 +308,7 @@ TEST_CASE("synchronous mode evaluates each task in the calling thread", "[profil
   Profile p;
   DaemonsConfig c;
   c.sync = true;
-  set(p, c);
+  test::set_daemons(p, c);
   CHECK(p.daemons_set());
   // A call task runs in this process; a shell task is this process's child.
   Future f = p.submit(Task::call("pid"));
@@ -329,7 +323,7 @@ TEST_CASE("synchronous mode evaluates each task in the calling thread", "[profil
   mine.add("twice",
            [](std::string_view in, CallContext&) { return std::string(in) + std::string(in); });
   c.functions = &mine;
-  set(p, c);
+  test::set_daemons(p, c);
   CHECK(p.submit(Task::call("twice", "ab")).wait().value == "abab");
   c.n = 2;
   CHECK_THAT(p.set_daemons(c).message(), Catch::Contains("takes no daemons"));
@@ -340,7 +334,7 @@ TEST_CASE("a seed gives the same streams in synchronous mode as on daemons",
   auto draws = [](DaemonsConfig c) {
     c.seed = 2026;
     Profile p;
-    set(p, c);
+    test::set_daemons(p, c);
     std::vector<std::string> out;
     for (int i = 0; i < 6; ++i) out.push_back(p.submit(Task::call("runif", "2")).wait().value);
     return out;
@@ -361,7 +355,7 @@ TEST_CASE("a bounded queue blocks submit and refuses try_submit until tasks reso
     return t;
   };
   c.memory = 2500;
-  set(p, c);
+  test::set_daemons(p, c);
   Future first = p.submit(heavy()), second = p.submit(heavy());
   CHECK_FALSE(p.try_submit(heavy()));  // full: nothing, at once
   std::atomic<bool> returned{false};
@@ -397,7 +391,7 @@ TEST_CASE("a seed also applies to tasks sent to a running dispatcher", "[profile
   c.n = 1;
   c.seed = 123;
   Profile p;
-  set(p, c);
+  test::set_daemons(p, c);
   CHECK(p.submit(Task::sh("echo $MIRAI_STREAM")).wait().value ==
         "1801422725 2236991573 1156894209 1595475487 210384600 2639237639\n");
 }

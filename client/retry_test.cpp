@@ -16,12 +16,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void set(Profile& p, const DaemonsConfig& c) {
-  Status s = p.set_daemons(c);
-  INFO(s.message());
-  REQUIRE(s.ok());
-}
-
 // A task that SIGKILLs its own daemon on its first `crashes` runs (counted in `dir/count`), and
 // prints "survived" on the next.
 Task crasher(const test::TempDir& dir, int crashes) {
@@ -45,7 +39,7 @@ TEST_CASE("a task whose daemon dies is run again, up to its retries", "[retries]
   Profile p;
   DaemonsConfig c = test::local_daemons(2);
   c.retries = 2;
-  set(p, c);
+  test::set_daemons(p, c);
   Result r = wait_replacing(p, p.submit(crasher(dir, 2)), 2);
   INFO(r.describe());
   CHECK(r.value == "survived\n");
@@ -56,7 +50,7 @@ TEST_CASE("a task whose daemon dies is run again, up to its retries", "[retries]
 TEST_CASE("out of retries a task resolves to 19 and says how many attempts it had", "[retries]") {
   test::TempDir dir;
   Profile p;
-  set(p, test::local_daemons(2));
+  test::set_daemons(p, test::local_daemons(2));
   // The task's own retries win over the profile's (0 here).
   Result r = wait_replacing(p, p.submit(crasher(dir, 5).with_retries(1)), 2);
   CHECK(r.code() == 19);
@@ -73,7 +67,7 @@ TEST_CASE("a daemon stopped by SIGTERM gives its running task back without using
           "[retries]") {
   test::TempDir dir;
   Profile p;
-  set(p, test::local_daemons(2));  // no retries at all
+  test::set_daemons(p, test::local_daemons(2));  // no retries at all
   std::string marker = dir.file("ran");
   Future f = p.submit(Task::sh("if [ -e " + marker + " ]; then echo again; else touch " + marker +
                                "; echo $PPID > " + dir.file("a.daemon") + "; sleep 30; fi"));

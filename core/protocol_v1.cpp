@@ -97,6 +97,8 @@ std::string take_last(std::string& frame, std::string_view field) {
 
 constexpr std::uint8_t kShell = 1;
 constexpr std::uint8_t kCall = 2;
+// Where a task frame keeps its retries: after the type, the u64 id, the kind and the flags.
+constexpr std::size_t kRetriesAt = 11;
 constexpr std::uint32_t kMaxListItems = 1u << 20;
 constexpr std::uint32_t kMaxEverywhere = 1u << 16;  // copies of one everywhere() task
 constexpr std::size_t kNonceSize = 32;              // auth::kNonceBytes
@@ -170,27 +172,29 @@ std::string encode_welcome(const Welcome& w) {
       .finish();
 }
 
+namespace {
+
+// The fields every task frame starts with; the retries byte is at kRetriesAt.
+void task_head(Writer& w, std::uint64_t id, std::uint8_t kind, std::uint8_t flags,
+               const Task& task) {
+  w.u64(id).u8(kind).u8(flags).u8(task.retries.value_or(0));
+  w.u32(static_cast<std::uint32_t>(task.timeout.count()));
+  w.str(task.stream ? task.stream->to_string() : std::string());
+}
+
+}  // namespace
+
 std::string encode_task(std::uint64_t id, const Task& task, std::uint8_t flags) {
   if (const auto* call = std::get_if<CallTask>(&task.body)) {
     Writer w(Type::kTask, 32 + call->function.size() + call->payload.size());
-    w.u64(id)
-        .u8(kCall)
-        .u8(flags)
-        .u8(task.retries.value_or(0))
-        .u32(static_cast<std::uint32_t>(task.timeout.count()));
-    w.str(task.stream ? task.stream->to_string() : std::string());
+    task_head(w, id, kCall, flags, task);
     return w.str(call->function).str(call->payload).finish();
   }
   const auto& sh = std::get<ShellTask>(task.body);
   std::size_t size = 64 + sh.script.size() + sh.cwd.size() + sh.stdin_data.size();
   for (const auto& a : sh.argv) size += 4 + a.size();
   Writer w(Type::kTask, size);
-  w.u64(id)
-      .u8(kShell)
-      .u8(flags)
-      .u8(task.retries.value_or(0))
-      .u32(static_cast<std::uint32_t>(task.timeout.count()));
-  w.str(task.stream ? task.stream->to_string() : std::string());
+  task_head(w, id, kShell, flags, task);
   w.u32(static_cast<std::uint32_t>(sh.argv.size()));
   for (const auto& a : sh.argv) w.str(a);
   w.str(sh.script).u32(static_cast<std::uint32_t>(sh.env.size()));
@@ -485,11 +489,11 @@ std::optional<std::uint64_t> peek_id(std::string_view frame) {
 }
 
 std::uint8_t peek_retries(std::string_view frame) {
-  return frame.size() > 11 ? static_cast<std::uint8_t>(frame[11]) : 0;
+  return frame.size() > kRetriesAt ? static_cast<std::uint8_t>(frame[kRetriesAt]) : 0;
 }
 
 void patch_retries(std::string& frame, std::uint8_t retries) {
-  frame[11] = static_cast<char>(retries);
+  frame[kRetriesAt] = static_cast<char>(retries);
 }
 
 void patch_id(std::string& frame, std::uint64_t id) {

@@ -24,6 +24,12 @@ DaemonsConfig local_daemons(int n, std::string url) {
   return c;
 }
 
+void set_daemons(Profile& p, const DaemonsConfig& c) {
+  Status s = p.set_daemons(c);
+  INFO(s.message());
+  REQUIRE(s.ok());
+}
+
 TempDir::TempDir() {
   char tmpl[] = "/tmp/mirai-test-XXXXXX";
   path_ = mkdtemp(tmpl);

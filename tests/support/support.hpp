@@ -23,6 +23,9 @@ std::string custom_daemon_exe();
 // A profile configuration for `n` local daemons of the `mirai` binary built with the tests.
 DaemonsConfig local_daemons(int n, std::string url = {});
 
+// Sets `p`'s daemons, failing the test with the reason when that fails.
+void set_daemons(Profile& p, const DaemonsConfig& c);
+
 // A fresh directory under /tmp, removed with everything in it on destruction.
 class TempDir {
  public:
