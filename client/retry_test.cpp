@@ -78,3 +78,47 @@ TEST_CASE("a daemon stopped by SIGTERM gives its running task back without using
   CHECK(p.info().retried == 1);
   CHECK(p.info().connections == 1);
 }
+
+TEST_CASE("5000 tasks with retries 3 while daemons are SIGKILLed: every one resolves to its value",
+          "[retries][slow]") {
+  Profile p;
+  DaemonsConfig c = test::local_daemons(4);
+  c.retries = 3;
+  test::set_daemons(p, c);
+  constexpr int kTasks = 5000;
+  std::vector<Future> fs;
+  fs.reserve(kTasks);
+  for (int i = 0; i < kTasks; ++i) fs.push_back(p.submit(Task::call("sleep", "2ms")));
+  std::atomic<bool> done{false};
+  std::atomic<int> killed{0};
+  std::thread killer([&] {
+    std::mt19937 rng(42);
+    while (!done) {
+      std::this_thread::sleep_for(150ms);
+      auto s = p.status();
+      if (s.daemons.empty()) continue;
+      const auto& d = s.daemons[rng() % s.daemons.size()];
+      if (kill(static_cast<pid_t>(d.pid), SIGKILL) == 0) ++killed;
+      (void)p.launch_local(1);
+    }
+  });
+  int ok = 0;
+  for (auto& f : fs) {
+    if (!f.wait_for(60s)) {
+      for (auto& d : p.status().daemons)
+        WARN("daemon " << d.instance << " pid " << d.pid << " assigned " << d.assigned
+                       << " completed " << d.completed << " in_flight " << d.in_flight);
+      FAIL("a task never resolved");
+    }
+    if (f.wait().value.empty() && f.wait().ok()) ++ok;
+  }
+  done = true;
+  killer.join();
+  Info i = p.info();
+  INFO("killed " << killed << " retried " << i.retried);
+  CHECK(ok == kTasks);
+  CHECK(killed > 5);
+  CHECK(i.completed == kTasks);
+  CHECK(i.awaiting == 0);
+  CHECK(i.executing == 0);
+}

@@ -90,6 +90,9 @@ void Connection::start(Handlers handlers, std::uint32_t max_frame) {
 void Connection::close() {
   if (closing_.exchange(true)) return;
   nng_stream_close(stream_);
+  // NNG queues a read armed on a closed stream and never completes it. arm_read() checks
+  // closing_ after arming and this cancels after setting it, so whichever runs second stops it.
+  nng_aio_cancel(read_aio_);
 }
 
 void Connection::stop_io() {
@@ -151,6 +154,7 @@ void Connection::arm_read() {
   }
   nng_aio_set_iov(read_aio_, 1, &iov);
   nng_stream_recv(stream_, read_aio_);
+  if (closing_) nng_aio_cancel(read_aio_);  // closed meanwhile: see close()
 }
 
 void Connection::on_read() {
@@ -296,13 +300,14 @@ void Connection::send_chunks() {
 void Connection::on_write() {
   int rv = nng_aio_result(write_aio_);
   if (rv != 0) {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    writing_ = false;
-    write_closed_ = true;
-    pending_.clear();
-    pending_bytes_ = 0;
-    nng_stream_close(stream_);  // the read side reports the end
-    return;
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      writing_ = false;
+      write_closed_ = true;
+      pending_.clear();
+      pending_bytes_ = 0;
+    }
+    return close();  // the read side reports the end
   }
   // Skip what was written; resend the rest after a partial write.
   std::size_t n = nng_aio_count(write_aio_);
