@@ -127,7 +127,7 @@ int run_everywhere(Pool& pool, const std::string& script) {
     std::cerr << r.stderr_output;
     if (r.ok()) continue;
     if (std::string why = pool.failure(); !why.empty()) {
-      std::cerr << "mirai map: the daemons never started: " << why << "\n";
+      std::cerr << "mirai map: " << why << "\n";
       return 125;
     }
     std::cerr << "mirai map: --everywhere failed on a daemon (" << i + 1 << " of " << m.size()
@@ -237,7 +237,7 @@ int map_main(const Args& all) {
     progress.clear();
     if (!r.ok()) {
       if (std::string why = daemons->failure(); !why.empty()) {
-        std::cerr << "mirai map: the daemons never started: " << why << "\n";
+        std::cerr << "mirai map: " << why << "\n";
         return 125;
       }
     }

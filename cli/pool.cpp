@@ -161,30 +161,39 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
   // From here on an interrupt must cancel what was submitted: watch signals before any thread.
   Pool* raw = pool.get();
   pool->signals_ = std::make_unique<SignalWatcher>([raw] {
-    {
-      std::lock_guard<std::mutex> lock(raw->mutex_);
-      if (raw->launch_) raw->launch_->cancel();
-    }
-    std::cerr << "mirai " << raw->command_ << ": interrupted; cancelled the launched jobs\n";
+    std::cerr << "mirai " << raw->command_ << ": interrupted; cancelling the launched jobs\n";
+    raw->shut_down();
     _exit(128 + raw->signals_->caught());
   });
   if (Status s = listen_profile(*profile, 0, pool->profile_, options); !s) {
     std::cerr << "mirai " << command << ": cannot listen for daemons: " << s.message() << "\n";
     return nullptr;
   }
+  profile->workers = n;  // the controller launches up to this many
   launcher::LaunchSpec spec = launcher::make_spec(*profile, n, pool->profile_.url());
   spec.tls_ca_pem = pool->profile_.tls_certificate();
   spec.secret = pool->profile_.secret();
   spec.max_array_size = backend->max_array_size(*profile);
-  auto launch = launcher::Launch::start(std::move(backend), spec, root);
+  if (auto rendered = backend->render(spec); !rendered) {
+    std::cerr << "mirai " << command << ": " << rendered.message() << "\n";
+    return nullptr;
+  }
+  auto launch = launcher::Launch::open(std::move(backend), root, profile->name);
   if (!launch) {
     std::cerr << "mirai " << command << ": " << launch.message() << "\n";
     return nullptr;
   }
+  launcher::Controller::Options o;
+  o.interval = profile->interval;
+  o.max_failed_launches = profile->launch_retries + 1;
+  std::string name = command;
   {
     std::lock_guard<std::mutex> lock(pool->mutex_);
-    pool->launch_ = std::move(*launch);
+    pool->controller_ = std::make_unique<launcher::Controller>(
+        pool->profile_, std::move(*launch), spec, o,
+        [name](const std::string& line) { std::cerr << "mirai " << name << ": " << line << "\n"; });
   }
+  pool->controller_->start();
   pool->watcher_ = std::thread([raw] { raw->watch(); });
   return pool;
 }
@@ -192,16 +201,12 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
 void Pool::watch() {
   using namespace std::chrono_literals;
   while (!stop_.load()) {
-    for (int i = 0; i < 20 && !stop_.load(); ++i) std::this_thread::sleep_for(100ms);
-    if (stop_.load()) return;
-    auto connected = static_cast<int>(profile_.info().cumulative);
-    // Asked without the lock: the scheduler may be slow, and an interrupt must not wait for it.
-    std::string why = launch_->check(connected);
+    std::this_thread::sleep_for(100ms);
+    std::string why = controller_->failure();
     if (why.empty()) continue;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       failure_ = why;
-      launch_->cancel();
     }
     // Pending tasks now resolve with an error, which ends the command.
     profile_.reset();
@@ -214,15 +219,18 @@ std::string Pool::failure() const {
   return failure_;
 }
 
+void Pool::shut_down() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!controller_ || shut_down_) return;
+  shut_down_ = true;
+  if (Status s = controller_->shutdown(kJobsGoneTimeout); !s)
+    std::cerr << "mirai " << command_ << ": cancelling the launched jobs: " << s.message() << "\n";
+}
+
 Pool::~Pool() {
   stop_.store(true);
   if (watcher_.joinable()) watcher_.join();
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (launch_) {
-    if (Status s = launch_->cancel(); !s)
-      std::cerr << "mirai " << command_ << ": cancelling the launched jobs failed: " << s.message()
-                << "\n";
-  }
+  shut_down();
 }
 
 }  // namespace mirai::cli

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,7 +13,7 @@
 
 #include "cli/common.hpp"
 #include "launcher/config.hpp"
-#include "launcher/launch.hpp"
+#include "launcher/controller.hpp"
 #include "mirai/profile.hpp"
 
 namespace mirai::cli {
@@ -73,9 +74,16 @@ class Pool {
 
   Profile profile_;
   int daemons_ = 0;
+  // Stops the controller, cancels every job it launched and waits until they are gone; once.
+  void shut_down();
+
+  // How long the end of a run waits for the scheduler to drop its cancelled jobs.
+  static constexpr std::chrono::seconds kJobsGoneTimeout{30};
+
   std::unique_ptr<SignalWatcher> signals_;
-  std::unique_ptr<launcher::Launch> launch_;
-  mutable std::mutex mutex_;  // guards setting launch_, launch_->cancel() and failure_
+  std::unique_ptr<launcher::Controller> controller_;
+  mutable std::mutex mutex_;  // guards setting controller_, shut_down_ and failure_
+  bool shut_down_ = false;
   std::string failure_;
   std::string command_;
   std::atomic<bool> stop_{false};

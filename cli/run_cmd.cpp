@@ -39,7 +39,7 @@ int run_main(const Args& all) {
   task.timeout = *timeout;
   Result r = profile.submit(std::move(task)).wait();
   if (std::string why = daemons->failure(); !r.ok() && !why.empty()) {
-    std::cerr << "mirai run: the daemons never started: " << why << "\n";
+    std::cerr << "mirai run: " << why << "\n";
     return 125;
   }
   std::cout << r.value << std::flush;

@@ -31,6 +31,9 @@ struct LaunchSpec {
   // The pool's secret. Scheduler job scripts (written 0700, given to the submit command on
   // stdin) export it; ssh and local get it on stdin, never in a command line.
   std::string secret;
+  // Which launch of the run this is (1, 2, ... as the controller scales up). ssh and local job
+  // ids carry it from the second on, so that every launch's jobs have ids of their own.
+  int batch = 1;
 };
 
 // One submission: a job script with the command that submits it (the script goes to the
@@ -50,7 +53,8 @@ struct Submission {
   std::string input;  // ssh and local: written to the process's stdin first (the secret)
 };
 
-enum class JobState { kPending, kRunning, kFinished, kFailed, kCancelled, kUnknown };
+// kStopping: being cancelled, still listed (SGE's "dr", LSF's ZOMBI); its processes may run.
+enum class JobState { kPending, kRunning, kStopping, kFinished, kFailed, kCancelled, kUnknown };
 const char* to_string(JobState s);
 
 // The state of one job or array element, as the scheduler reports it.
@@ -97,6 +101,11 @@ const std::set<std::string>& common_placeholders();
 // The profile's template file, or the built-in one named `name` (templates/<name>.sh).
 Expected<std::pair<std::string, std::string>> template_text(const ProfileConfig& profile,
                                                             const std::string& name);
+// Whether the scheduler's `id` (a row of Backend::status) is job `job` or elements of it, and
+// which: [first, last], or [0, INT_MAX] for the whole job. Knows "17_4" (slurm), "3.4" and
+// "3.1-5:1" (SGE), "77[4]" (LSF) and "123[4].server" for job "123[].server" (PBS).
+bool element_range(const std::string& job, const std::string& id, int& first, int& last);
+
 // Splits 1..n into arrays whose indices stay below `max_array_size` (when non-zero).
 std::vector<std::pair<int, int>> array_chunks(int n, int max_array_size);
 // Renders one script per chunk with `values(first, last)`; `prefix` starts the scheduler's

@@ -148,9 +148,10 @@ class Reader {
 
 const Keys kTopKeys = {"profiles", "default"};
 const Keys kProfileKeys = {
-    "launcher", "workers",        "url",      "daemon",   "slurm",    "sge", "pbs",
-    "lsf",      "directives",     "prologue", "epilogue", "template", "env", "workdir",
-    "log",      "launch_timeout", "hosts",    "tunnel",   "ssh",      "tls", "retries"};
+    "launcher", "workers", "url",        "daemon",         "slurm",         "sge",
+    "pbs",      "lsf",     "directives", "prologue",       "epilogue",      "template",
+    "env",      "workdir", "log",        "launch_timeout", "hosts",         "tunnel",
+    "ssh",      "tls",     "retries",    "interval",       "launch_retries"};
 const Keys kDaemonKeys = {"idletime", "walltime", "maxtasks", "command"};
 const Keys kSshKeys = {"connect_timeout", "remote_port", "identity_file", "config_file", "options"};
 const Keys kTlsKeys = {"cert", "key", "passphrase_file", "passphrase_env", "ca"};
@@ -368,6 +369,16 @@ class ProfileReader {
       }
     } else if (key == "retries") {
       if (auto n = r_.whole(v, "retries", 0, 255)) p.retries = static_cast<int>(*n);
+    } else if (key == "launch_retries") {
+      if (auto n = r_.whole(v, "launch_retries", 0, 100)) p.launch_retries = static_cast<int>(*n);
+    } else if (key == "interval") {
+      if (auto d = r_.duration(v, "interval")) {
+        if (*d < std::chrono::milliseconds(100))
+          r_.error(v, "'interval' must be at least 100ms",
+                   "it is how often the controller asks the scheduler about its jobs");
+        else
+          p.interval = *d;
+      }
     } else if (key == "launch_timeout") {
       if (auto d = r_.duration(v, "launch_timeout")) p.launch_timeout = *d;
     } else if (key == "hosts") {

@@ -56,6 +56,12 @@ struct ProfileConfig {
   std::chrono::milliseconds launch_timeout{std::chrono::minutes(10)};
   // How many times a task is queued again when its daemon dies while running it.
   int retries = 0;
+  // How often the controller looks at the backlog and asks the scheduler about its jobs; it
+  // launches at most one batch per interval.
+  std::chrono::milliseconds interval{std::chrono::seconds(2)};
+  // How many launches in a row may fail (no daemon connects) after the first before the
+  // profile pauses.
+  int launch_retries = 2;
   SshSettings ssh;
   tls::TlsFiles tls;  // absolute paths; for a tls+tcp:// or wss:// url
 };

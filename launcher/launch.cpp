@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "client/profile_core.hpp"
 #include "launcher/shell.hpp"
@@ -70,12 +71,35 @@ Expected<std::string> make_job_dir(const std::string& root, const std::string& p
   return Status::error("too many job directories in " + path + "; remove old ones");
 }
 
+Expected<std::unique_ptr<Launch>> Launch::open(std::unique_ptr<Backend> backend,
+                                               const std::string& root,
+                                               const std::string& profile) {
+  auto dir = make_job_dir(root, profile);
+  if (!dir) return dir.status();
+  std::unique_ptr<Launch> launch(new Launch());
+  launch->backend_ = std::move(backend);
+  launch->dir_ = *dir;
+  return launch;
+}
+
 Expected<std::unique_ptr<Launch>> Launch::start(std::unique_ptr<Backend> backend,
                                                 const LaunchSpec& spec, const std::string& root) {
-  auto submissions = backend->render(spec);
+  // Render first: a profile that cannot be rendered leaves no directory behind.
+  if (auto rendered = backend->render(spec); !rendered) return rendered.status();
+  auto launch = open(std::move(backend), root, spec.profile.name);
+  if (!launch) return launch.status();
+  if (auto batch = (*launch)->submit(spec); !batch) return batch.status();
+  return launch;
+}
+
+Expected<Launch::Batch> Launch::submit(LaunchSpec spec) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    spec.batch = ++batches_;
+  }
+  profile_ = spec.profile;
+  auto submissions = backend_->render(spec);
   if (!submissions) return submissions.status();
-  auto dir = make_job_dir(root, spec.profile.name);
-  if (!dir) return dir.status();
   // Schedulers fail a job whose log directory is missing, so make it (when it has no pattern).
   // An SGE log that is a directory ("logs/") gets one file per task in it.
   // An ssh profile's log is on the host, where the script makes its directory.
@@ -88,67 +112,83 @@ Expected<std::unique_ptr<Launch>> Launch::start(std::unique_ptr<Backend> backend
       mkdir(log_dir.c_str(), 0755);
     }
   }
-  std::unique_ptr<Launch> launch(new Launch());
-  launch->backend_ = std::move(backend);
-  launch->spec_ = spec;
-  launch->dir_ = *dir;
-  launch->started_ = std::chrono::steady_clock::now();
-  std::string record;
+  Batch batch;
+  batch.number = spec.batch;
+  std::string batch_suffix = spec.batch > 1 ? "-b" + std::to_string(spec.batch) : "";
   for (std::size_t i = 0; i < submissions->size(); ++i) {
     Submission& s = (*submissions)[i];
-    std::string suffix = submissions->size() > 1 ? "-" + std::to_string(i + 1) : "";
-    if (!s.script.empty()) write_file(*dir + "/script" + suffix + ".sh", s.script, 0700);
-    if (s.script_in_argv) s.log_file = *dir + "/output" + suffix + ".log";  // ssh, local
-    record += "$ " + shown_command(s, "script" + suffix + ".sh") + "\n";
-    auto submitted = launch->backend_->submit(s);
+    std::string suffix =
+        batch_suffix + (submissions->size() > 1 ? "-" + std::to_string(i + 1) : "");
+    if (!s.script.empty()) write_file(dir_ + "/script" + suffix + ".sh", s.script, 0700);
+    if (s.script_in_argv) s.log_file = dir_ + "/output" + suffix + ".log";  // ssh, local
+    record_ += "$ " + shown_command(s, "script" + suffix + ".sh") + "\n";
+    auto submitted = backend_->submit(s);
     if (!submitted) {
-      record += submitted.message() + "\n";
-      write_file(*dir + "/submit.out", record);
-      launch->cancel();
+      record_ += submitted.message() + "\n";
+      write_file(dir_ + "/submit.out", record_);
+      std::vector<std::string> part;
+      for (const auto& job : batch.jobs) part.push_back(job.id);
+      if (!part.empty()) backend_->cancel(part);
       return Status::error("submitting daemons " + std::to_string(s.first) + "-" +
                            std::to_string(s.last) + " failed: " + submitted.message() +
-                           " (record in " + *dir + ")");
+                           " (record in " + dir_ + ")");
     }
-    record += submitted->output;
-    for (auto& id : submitted->ids) launch->ids_.push_back(id);
+    record_ += submitted->output;
     std::string ids;
-    for (const auto& id : launch->ids_) ids += id + "\n";
-    write_file(*dir + "/job_ids", ids);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (auto& id : submitted->ids) {
+        ids_.push_back(id);
+        batch.jobs.push_back({id, s.first, s.last});
+      }
+      for (const auto& id : ids_) ids += id + "\n";
+    }
+    write_file(dir_ + "/job_ids", ids);
   }
-  write_file(*dir + "/submit.out", record);
-  return launch;
+  write_file(dir_ + "/submit.out", record_);
+  if (cancelled_) {  // cancel() ran meanwhile and could not see these jobs
+    std::vector<std::string> ids;
+    for (const auto& job : batch.jobs) ids.push_back(job.id);
+    backend_->cancel(ids);
+  }
+  return batch;
+}
+
+std::vector<std::string> Launch::job_ids() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return ids_;
 }
 
 Launch::~Launch() = default;
 
-std::string Launch::check(int connected) {
-  if (connected > 0 || cancelled_) return "";
-  auto states = backend_->status(ids_);
-  if (!states) return "";  // the scheduler did not answer this time; ask again later
-  bool all_ended = !states->empty();
-  bool pending = false;
-  std::string report;
-  for (const auto& s : *states) {
-    bool ended = s.state == JobState::kFinished || s.state == JobState::kFailed ||
-                 s.state == JobState::kCancelled;
-    all_ended = all_ended && ended;
-    pending = pending || s.state == JobState::kPending;
-    report += "\n  job " + s.id + ": " + s.detail;
-  }
-  std::string log = spec_.profile.log.empty()
-                        ? "no log kept (set 'log:' in the profile to keep the daemons' output)"
-                        : "log: " + spec_.profile.log;
-  if (all_ended) return "every job ended before a daemon connected; " + log + report;
-  if (pending && std::chrono::steady_clock::now() - started_ > spec_.profile.launch_timeout)
-    return "no daemon connected within the launch timeout (" +
-           std::to_string(spec_.profile.launch_timeout.count() / 1000) +
-           "s) while jobs are still pending; " + log + report;
-  return "";
-}
-
 Status Launch::cancel() {
   if (cancelled_.exchange(true)) return Status();
-  return backend_->cancel(ids_);
+  auto ids = job_ids();
+  if (ids.empty()) return Status();
+  return backend_->cancel(ids);
+}
+
+bool Launch::wait_gone(std::chrono::milliseconds timeout) {
+  auto ids = job_ids();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (ids.empty()) return true;
+    auto states = backend_->status(ids);
+    if (states) {
+      bool live = false;
+      for (const auto& s : *states)
+        live = live || s.state == JobState::kPending || s.state == JobState::kRunning ||
+               s.state == JobState::kStopping;
+      if (!live) return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+std::string log_hint(const ProfileConfig& profile) {
+  return profile.log.empty() ? "no log kept (set 'log:' in the profile to keep the daemons' output)"
+                             : "log: " + profile.log;
 }
 
 }  // namespace mirai::launcher

@@ -1,10 +1,11 @@
-// One launch: render the profile's job(s) for N daemons, submit them, keep a record under
-// .mirai/jobs/<profile>/<n>/, watch them, and cancel every job it submitted.
+// A run's launches: render the profile's job(s) for N daemons, submit them, keep a record under
+// .mirai/jobs/<profile>/<n>/, and cancel every job submitted.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -19,34 +20,59 @@ LaunchSpec make_spec(const ProfileConfig& profile, int n, const std::string& url
 // local daemons and tcp://{hostname}:0 for every other launcher.
 std::string listen_url_template(const ProfileConfig& profile);
 
+// The jobs of one run of a profile, launched in one or more batches (the controller adds one
+// each time it scales up), recorded under .mirai/jobs/<profile>/<n>/.
 class Launch {
  public:
-  // Renders and submits; on failure, cancels whatever part was already submitted. `root` is
-  // where `.mirai/jobs` goes.
+  // One batch's jobs: each covers daemons first..last of the batch.
+  struct Job {
+    std::string id;
+    int first = 1, last = 1;
+  };
+  struct Batch {
+    int number = 0;
+    std::vector<Job> jobs;
+  };
+
+  // Makes the run's directory under `root` (where `.mirai/jobs` goes); submits nothing.
+  static Expected<std::unique_ptr<Launch>> open(std::unique_ptr<Backend> backend,
+                                                const std::string& root,
+                                                const std::string& profile);
+  // open() and submit(spec).
   static Expected<std::unique_ptr<Launch>> start(std::unique_ptr<Backend> backend,
                                                  const LaunchSpec& spec, const std::string& root);
   ~Launch();  // does not cancel: call cancel()
 
-  const std::vector<std::string>& job_ids() const { return ids_; }
+  // Renders and submits the next batch of spec.n daemons (spec.batch is set here). Its scripts
+  // and the submit command's output are kept in the directory (script.sh, then script-b2.sh,
+  // ...). On failure, cancels whatever part of this batch was already submitted.
+  Expected<Batch> submit(LaunchSpec spec);
+
+  // Every job submitted so far, in order.
+  std::vector<std::string> job_ids() const;
   const std::string& directory() const { return dir_; }
+  Backend& backend() { return *backend_; }
 
-  // Why the launch has failed, or "" while it may still bring daemons up: every job ended
-  // without `connected` daemons, or `connected` is 0 and a job is still pending after the
-  // profile's launch_timeout. The message names the jobs, their states and the log path.
-  std::string check(int connected);
-
-  // Cancels every job this launch submitted; later calls do nothing. Callers serialize cancel().
+  // Cancels every job submitted so far, and any submitted later. Callers serialize cancel().
   Status cancel();
+  // After cancel(): waits until the scheduler no longer lists any of the jobs as pending or
+  // running, up to `timeout`; false when some still are then.
+  bool wait_gone(std::chrono::milliseconds timeout);
 
  private:
   Launch() = default;
   std::unique_ptr<Backend> backend_;
-  LaunchSpec spec_;
+  ProfileConfig profile_;
   std::string dir_;
-  std::vector<std::string> ids_;
-  std::chrono::steady_clock::time_point started_;
-  std::atomic<bool> cancelled_{false};  // check() may read it on another thread
+  mutable std::mutex mutex_;      // guards ids_ and batches_
+  std::vector<std::string> ids_;  // GUARDED_BY(mutex_)
+  int batches_ = 0;               // GUARDED_BY(mutex_)
+  std::string record_;            // what submit.out holds; only submit() touches it
+  std::atomic<bool> cancelled_{false};
 };
+
+// Where the profile's daemons write their output, for failure messages.
+std::string log_hint(const ProfileConfig& profile);
 
 // Makes the next free .mirai/jobs/<profile>/<n> under `root` (0700).
 Expected<std::string> make_job_dir(const std::string& root, const std::string& profile);

@@ -12,7 +12,7 @@ class Local : public Backend {
     Submission s;
     s.first = 1;
     s.last = spec.n;
-    s.id = "local";
+    s.id = spec.batch > 1 ? "local-" + std::to_string(spec.batch) : "local";
     auto script = render_shell_script(spec, 1, spec.n, s.id, spec.url);
     if (!script) return script.status();
     s.script = std::move(*script);

@@ -98,7 +98,7 @@ JobState state_of(const std::string& s) {
   if (s == "RUN" || s == "PROV") return JobState::kRunning;
   if (s == "DONE") return JobState::kFinished;
   if (s == "EXIT") return JobState::kFailed;
-  if (s == "ZOMBI") return JobState::kCancelled;
+  if (s == "ZOMBI") return JobState::kStopping;
   return JobState::kUnknown;
 }
 

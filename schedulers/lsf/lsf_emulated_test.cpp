@@ -68,15 +68,18 @@ TEST_CASE("lsf (emulated): rejected and stuck launches are reported", "[lsf][emu
   auto l = lsf(dir, R"(  badqueue:
     launcher: lsf
     url: tcp://127.0.0.1:0
+    launch_retries: 0
     lsf: { queue: nosuch }
   held:
     launcher: lsf
     url: tcp://127.0.0.1:0
+    launch_retries: 0
     launch_timeout: 2s
     directives: [ "-H" ]
   broken:
     launcher: lsf
     url: tcp://127.0.0.1:0
+    launch_retries: 0
     daemon: { command: /nonexistent/mirai }
 )");
   auto bad = run(mirai_cmd({"run", "--config", l.config, "-p", "badqueue", "--", "true"}));
@@ -86,11 +89,12 @@ TEST_CASE("lsf (emulated): rejected and stuck launches are reported", "[lsf][emu
 
   auto held = run(mirai_cmd({"run", "--config", l.config, "-p", "held", "--", "true"}));
   CHECK(held.exit_code == 125);
-  CHECK_THAT(held.err, Catch::Contains("no daemon connected within the launch timeout (2s)"));
-  CHECK_THAT(held.err, Catch::Contains("[1]: PSUSP"));
+  CHECK_THAT(held.err, Catch::Contains("had not connected after the launch timeout (2s)"));
+  CHECK_THAT(held.err,
+             Catch::Contains("daemon 1 had not connected after the launch timeout (2s): PSUSP"));
 
   auto broken = run(mirai_cmd({"run", "--config", l.config, "-p", "broken", "--", "true"}));
   CHECK(broken.exit_code == 125);
-  CHECK_THAT(broken.err, Catch::Contains("every job ended before a daemon connected"));
+  CHECK_THAT(broken.err, Catch::Contains("ended before connecting"));
   CHECK_THAT(broken.err, Catch::Contains("EXIT exit 127"));
 }

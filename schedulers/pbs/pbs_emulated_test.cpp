@@ -87,16 +87,19 @@ TEST_CASE("pbs (emulated): rejected and stuck launches are reported", "[pbs][emu
   auto l = pbs(dir, "pro", R"(  badqueue:
     launcher: pbs
     url: tcp://127.0.0.1:0
+    launch_retries: 0
     pbs: { queue: nosuch }
   held:
     launcher: pbs
     url: tcp://127.0.0.1:0
+    launch_retries: 0
     workers: 2
     launch_timeout: 2s
     directives: [ "-h" ]
   torque_option:
     launcher: pbs
     url: tcp://127.0.0.1:0
+    launch_retries: 0
     workers: 2
     directives: [ "-t 1-2" ]
 )");
@@ -106,8 +109,10 @@ TEST_CASE("pbs (emulated): rejected and stuck launches are reported", "[pbs][emu
 
   auto held = run(mirai_cmd({"run", "--config", l.config, "-p", "held", "--", "true"}));
   CHECK(held.exit_code == 125);
-  CHECK_THAT(held.err, Catch::Contains("no daemon connected within the launch timeout (2s)"));
-  CHECK_THAT(held.err, Catch::Contains("[1].fakeserver: H"));
+  CHECK_THAT(held.err, Catch::Contains("had not connected after the launch timeout (2s)"));
+  CHECK_THAT(held.err,
+             Catch::Contains("job 100.fakeserver daemon 1 had not connected after the launch "
+                             "timeout (2s): H; no log kept"));
 
   // A Torque option in a PBS Pro profile is refused by qsub, as a real PBS Pro would.
   auto torque = run(mirai_cmd({"run", "--config", l.config, "-p", "torque_option", "--", "true"}));

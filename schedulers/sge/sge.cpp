@@ -134,7 +134,7 @@ Expected<std::string> parse_qsub(const std::string& out) {
 
 JobState state_of(const std::string& s) {
   if (s.find('E') != std::string::npos) return JobState::kFailed;  // Eqw: stuck in error
-  if (s.find('d') != std::string::npos) return JobState::kCancelled;
+  if (s.find('d') != std::string::npos) return JobState::kStopping;
   if (s.find('r') != std::string::npos || s.find('t') != std::string::npos)
     return JobState::kRunning;
   if (s.find_first_of("qwhsST") != std::string::npos) return JobState::kPending;

@@ -59,19 +59,23 @@ TEST_CASE("sge: launches that cannot start are reported, not waited on", "[sge][
   auto l = sge(dir, R"(  badqueue:
     launcher: sge
     url: tcp://127.0.0.1:0
+    launch_retries: 0
     sge: { queue: nosuch.q }
   held:
     launcher: sge
     url: tcp://127.0.0.1:0
+    launch_retries: 0
     launch_timeout: 2s
     directives: [ "-h" ]
   errorstate:
     launcher: sge
     url: tcp://127.0.0.1:0
+    launch_retries: 0
     directives: [ "-o /proc/no/such.log" ]
   broken:
     launcher: sge
     url: tcp://127.0.0.1:0
+    launch_retries: 0
     workers: 2
     daemon: { command: /nonexistent/mirai }
 )");
@@ -82,21 +86,21 @@ TEST_CASE("sge: launches that cannot start are reported, not waited on", "[sge][
 
   auto held = run(mirai_cmd({"run", "--config", l.config, "-p", "held", "--", "true"}));
   CHECK(held.exit_code == 125);
-  CHECK_THAT(held.err, Catch::Contains("no daemon connected within the launch timeout (2s)"));
+  CHECK_THAT(held.err, Catch::Contains("had not connected after the launch timeout (2s)"));
   CHECK_THAT(held.err, Catch::Contains(": hqw"));
-  CHECK(eventually([&] { return l.active(recorded_job_ids(dir, "held")).empty(); }, 20s));
+  CHECK(eventually([&] { return active_of(l, recorded_job_ids(dir, "held")).empty(); }, 20s));
 
   // A job in error state never runs; it is reported with SGE's reason and deleted.
   auto error = run(mirai_cmd({"run", "--config", l.config, "-p", "errorstate", "--", "true"}));
   CHECK(error.exit_code == 125);
-  CHECK_THAT(error.err, Catch::Contains("every job ended before a daemon connected"));
+  CHECK_THAT(error.err, Catch::Contains("ended before connecting"));
   CHECK_THAT(error.err,
              Catch::Contains("Eqw: error: can't open output file \"/proc/no/such.log\""));
-  CHECK(eventually([&] { return l.active(recorded_job_ids(dir, "errorstate")).empty(); }, 20s));
+  CHECK(eventually([&] { return active_of(l, recorded_job_ids(dir, "errorstate")).empty(); }, 20s));
 
   auto broken = run(mirai_cmd({"run", "--config", l.config, "-p", "broken", "--", "true"}));
   CHECK(broken.exit_code == 125);
-  CHECK_THAT(broken.err, Catch::Contains("every job ended before a daemon connected"));
+  CHECK_THAT(broken.err, Catch::Contains("ended before connecting"));
   CHECK_THAT(broken.err, Catch::Contains("exit_status 127"));
 }
 

@@ -131,6 +131,6 @@ TEST_CASE("sge parses qsub, qstat, qacct and qconf output", "[sge]") {
   CHECK(sge::state_of("qw") == JobState::kPending);
   CHECK(sge::state_of("hqw") == JobState::kPending);
   CHECK(sge::state_of("s") == JobState::kPending);
-  CHECK(sge::state_of("dr") == JobState::kCancelled);
+  CHECK(sge::state_of("dr") == JobState::kStopping);
   CHECK(sge::state_of("Eqw") == JobState::kFailed);
 }

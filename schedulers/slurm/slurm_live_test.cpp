@@ -50,15 +50,19 @@ TEST_CASE("slurm: launches that cannot start are reported, not waited on", "[slu
   auto l = slurm(dir, R"(  badpart:
     launcher: slurm
     url: tcp://127.0.0.1:0
+    launch_retries: 0
     slurm: { partition: nosuch }
   pending:
     launcher: slurm
     url: tcp://127.0.0.1:0
+    launch_retries: 0
     launch_timeout: 2s
     directives: [ "--begin=now+1hour" ]
   broken:
     launcher: slurm
     url: tcp://127.0.0.1:0
+    launch_retries: 1
+    interval: 500ms
     workers: 2
     log: /tmp/broken.log
     daemon: { command: /nonexistent/mirai }
@@ -70,15 +74,29 @@ TEST_CASE("slurm: launches that cannot start are reported, not waited on", "[slu
 
   auto pending = run(mirai_cmd({"run", "--config", l.config, "-p", "pending", "--", "true"}));
   CHECK(pending.exit_code == 125);
-  CHECK_THAT(pending.err, Catch::Contains("no daemon connected within the launch timeout (2s)"));
+  CHECK_THAT(pending.err, Catch::Contains("had not connected after the launch timeout (2s)"));
   CHECK_THAT(pending.err, Catch::Contains("PENDING (BeginTime)"));
-  CHECK(eventually([&] { return l.active(recorded_job_ids(dir, "pending")).empty(); }, 20s));
+  CHECK(eventually([&] { return active_of(l, recorded_job_ids(dir, "pending")).empty(); }, 20s));
 
   auto broken = run(mirai_cmd({"run", "--config", l.config, "-p", "broken", "--", "true"}));
   CHECK(broken.exit_code == 125);
-  CHECK_THAT(broken.err, Catch::Contains("every job ended before a daemon connected; log: "
-                                         "/tmp/broken.log"));
-  CHECK_THAT(broken.err, Catch::Contains("FAILED (NonZeroExitCode)"));
+  // Launched again once after a back-off, then paused: the run ends with the reason.
+  std::string ids = recorded_job_ids(dir, "broken");
+  REQUIRE(ids.find('\n') != std::string::npos);  // two launches
+  std::string last = ids.substr(ids.rfind('\n') + 1);
+  CHECK(ids.find('\n') == ids.rfind('\n'));
+  // One task: one daemon at a time, though the profile allows two.
+  CHECK_THAT(broken.err, Catch::Contains("daemon 1 ended before connecting: FAILED "
+                                         "(NonZeroExitCode); log: /tmp/broken.log"));
+  CHECK_THAT(broken.err, Catch::Contains("profile 'broken': launching again in 0.5s (failed "
+                                         "launch 1 of at most 2 in a row)\n"));
+  CHECK_THAT(broken.err, Catch::Contains("profile 'broken': paused after 2 failed launches in "
+                                         "a row; it launches no more daemons\n"));
+  CHECK_THAT(broken.err, Catch::EndsWith("mirai run: profile 'broken' is paused, with no daemon "
+                                         "connected: launch 2 failed: job " +
+                                         last +
+                                         " daemon 1 ended before connecting: FAILED "
+                                         "(NonZeroExitCode); log: /tmp/broken.log\n"));
 }
 
 TEST_CASE("slurm: SIGTERM to map cancels the jobs and their tasks", "[slurm][live]") {

@@ -38,6 +38,7 @@ class Ssh : public Backend {
       s.last = next + count - 1;
       next += count;
       s.id = job_id(settings.hosts[host]);
+      if (spec.batch > 1) s.id += "-" + std::to_string(spec.batch);
       auto script = render_shell_script(local, s.first, s.last, s.id, url);
       if (!script) return script.status();
       s.script = std::move(*script);

@@ -103,14 +103,17 @@ TEST_CASE("ssh: connections that fail are reported with ssh's reason, not waited
   TempDir dir;
   auto l = ssh(dir, direct(), R"(  refused:
     launcher: ssh
+    launch_retries: 0
     hosts: [ "127.0.0.1:1" ]
   missing:
     launcher: ssh
+    launch_retries: 0
     hosts: [ ci-sshd ]
     ssh: { config_file: /tmp/mirai-ci/sshd/ssh_config }
     daemon: { command: /nonexistent/mirai }
   taken:
     launcher: ssh
+    launch_retries: 0
     hosts: [ ci-sshd ]
     url: tcp://127.0.0.1:0
     tunnel: true
@@ -118,19 +121,23 @@ TEST_CASE("ssh: connections that fail are reported with ssh's reason, not waited
 )");
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"refused",
-       "job 127.0.0.1:1: ssh ended with exit status 255: ssh: connect to host "
+       "job 127.0.0.1:1 daemon 1 ended before connecting: ssh ended with exit status 255: ssh: "
+       "connect to host "
        "127.0.0.1 port 1: Connection refused"},
-      {"missing", "job ci-sshd: ssh ended with exit status 127: cannot run /nonexistent/mirai"},
+      {"missing",
+       "job ci-sshd daemon 1 ended before connecting: ssh ended with exit status 127: cannot "
+       "run /nonexistent/mirai"},
       // 2522 is the sshd's own port on the host: the forward cannot bind it.
       {"taken",
-       "job ci-sshd: ssh ended with exit status 255: Error: remote port forwarding "
+       "job ci-sshd daemon 1 ended before connecting: ssh ended with exit status 255: Error: "
+       "remote port forwarding "
        "failed for listen port 2522"}};
   for (const auto& [profile, reason] : cases) {
     auto r = run(mirai_cmd({"map", "--config", l.config, "-p", profile, "--no-progress", "--",
                             "echo", "{}", ":::", "1"}));
     INFO(profile << ": " << r.err);
     CHECK(r.exit_code == 125);
-    CHECK_THAT(r.err, Catch::Contains("every job ended before a daemon connected"));
+    CHECK_THAT(r.err, Catch::Contains("is paused, with no daemon connected"));
     CHECK_THAT(r.err, Catch::Contains(reason));
   }
 }

@@ -29,6 +29,9 @@ struct LiveLauncher {
 std::vector<std::string> mirai_cmd(std::vector<std::string> args);
 // The job ids recorded in .mirai/jobs/<profile>/<n>/job_ids, one per line.
 std::string recorded_job_ids(const TempDir& dir, const std::string& profile, int n = 1);
+// What l.active reports for each of `ids` (one id per line, as recorded_job_ids gives them: a
+// run that scaled up launched several jobs).
+std::string active_of(const LiveLauncher& l, const std::string& ids);
 
 // Pids of the live processes whose environment or command line holds `needle` (and, when `job`
 // is given, MIRAI_JOB_ID=`job`): for the ssh and local launchers, a test's ssh clients, shells,

@@ -1,0 +1,126 @@
+// The controller of a launched profile (crew's auto-scaler, docs/controller.md): it launches
+// daemons while the backlog exceeds them, up to `workers`, one job array per interval; watches
+// its jobs with one status query per interval; reports a job that failed or stays pending past
+// launch_timeout, and launches again with back-off; pauses the profile after repeated failed
+// launches; and at the end cancels every job and waits until they are gone. Daemons leave by
+// themselves (idletime, maxtasks, walltime), which is how the pool scales down.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "launcher/launch.hpp"
+#include "mirai/profile.hpp"
+
+namespace mirai::launcher {
+
+// What `mirai status` and the end-of-run report show for a launched profile.
+struct ControllerStatus {
+  std::string profile;
+  int workers = 0;                  // the most daemons it launches
+  int connected = 0;                // daemons connected now
+  int launching = 0;                // launched, not yet connected, not ended
+  int failed = 0;                   // launched daemons whose job failed before connecting
+  int launched = 0;                 // daemons launched in all
+  int batches = 0;                  // launches (job arrays) submitted
+  std::map<std::string, int> jobs;  // array elements by the scheduler's state
+  bool paused = false;              // it launches no more; `reason` says why
+  std::string reason;
+};
+
+class Controller {
+ public:
+  struct Options {
+    std::chrono::milliseconds interval{2000};
+    // After this many launches in a row in which no daemon connected, the profile pauses.
+    int max_failed_launches = 3;
+    // A failed launch waits interval * 2^(failures - 1) before the next, at most this long.
+    std::chrono::milliseconds max_backoff{std::chrono::seconds(60)};
+  };
+
+  // `spec` is the template of each launch (its n is replaced); `report` receives one line per
+  // event worth telling the user (a failed job, a pause), on the controller's thread.
+  Controller(Profile& profile, std::unique_ptr<Launch> launch, LaunchSpec spec, Options options,
+             std::function<void(const std::string&)> report);
+  ~Controller();  // stop(); does not cancel the jobs: shutdown() does
+
+  // Starts the control loop on a thread of its own.
+  void start();
+  // Runs one round now: look at the daemons and jobs, and launch if the backlog needs it and
+  // `may_launch`.
+  void step(bool may_launch = true);
+  // Stops the loop (waits for the round in progress).
+  void stop();
+  // stop(), cancels every job launched, and waits up to `timeout` for the scheduler to list
+  // none of them as pending or running.
+  Status shutdown(std::chrono::milliseconds timeout);
+
+  ControllerStatus status() const;
+  // Why the run cannot go on: the profile paused with no daemon connected and none launching.
+  // "" otherwise.
+  std::string failure() const;
+  const std::string& directory() const { return launch_->directory(); }
+
+ private:
+  // One daemon of a launch: its array element.
+  struct Element {
+    bool seen = false;     // its daemon connected
+    bool settled = false;  // seen, or its job ended or timed out before it connected
+    bool failed = false;
+    JobState state = JobState::kUnknown;
+    std::string detail;
+  };
+  struct Job {
+    std::string id;
+    int first = 1;
+    std::vector<Element> elements;  // daemons first..
+  };
+  struct Batch {
+    int number = 0;
+    std::chrono::steady_clock::time_point submitted;
+    std::vector<Job> jobs;
+    bool judged = false;                     // counted as a success or a failure
+    std::uint64_t cumulative_at_submit = 0;  // daemons ever connected when it was submitted
+  };
+
+  // Marks the elements whose daemons are connected now.
+  void look(const ProfileStatus& st);  // REQUIRES: mu_
+  // Once every element of `b` is settled: a launch none of whose daemons connected failed
+  // (unless its jobs ended cleanly while `cumulative` says some daemon connected).
+  void judge(Batch& b, std::uint64_t cumulative);  // REQUIRES: mu_
+  void failed_launch(const std::string& why);      // REQUIRES: mu_
+  int launching() const;                           // REQUIRES: mu_
+  // Submits a batch of `n` daemons (without mu_: the scheduler may be slow).
+  void launch(int n, std::uint64_t cumulative);
+
+  Profile& profile_;
+  std::unique_ptr<Launch> launch_;
+  LaunchSpec spec_;
+  Options options_;
+  std::function<void(const std::string&)> report_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;                              // GUARDED_BY(mu_)
+  std::vector<Batch> batches_;                         // GUARDED_BY(mu_)
+  int connected_ = 0, launched_ = 0, failed_ = 0;      // GUARDED_BY(mu_)
+  int failures_in_a_row_ = 0;                          // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point not_before_;   // GUARDED_BY(mu_); back-off
+  std::chrono::steady_clock::time_point last_launch_;  // GUARDED_BY(mu_)
+  bool paused_ = false;                                // GUARDED_BY(mu_)
+  std::string reason_;                                 // GUARDED_BY(mu_)
+  std::map<std::string, int> job_states_;              // GUARDED_BY(mu_)
+  std::vector<std::string> to_cancel_;  // GUARDED_BY(mu_); jobs of failed launches still listed
+  std::mutex step_mu_;                  // one round at a time
+  std::thread thread_;
+};
+
+}  // namespace mirai::launcher
