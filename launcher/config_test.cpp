@@ -296,3 +296,24 @@ TEST_CASE("tls: files for a TLS url, checked together", "[config][tls]") {
             "/proj/mirai.yaml:13:53: 'tls: passphrase_env' must name an environment variable: it "
             "holds ' ' (use letters, digits and _)"});
 }
+
+TEST_CASE("the controller's keys: interval, launch_retries, retries", "[config]") {
+  auto ok = parse(R"yaml(profiles:
+  a: { launcher: slurm, interval: 5s, launch_retries: 0, retries: 3 }
+  b: { launcher: slurm }
+)yaml");
+  REQUIRE(ok.problems.empty());
+  CHECK(ok.config.profiles["a"].interval == std::chrono::seconds(5));
+  CHECK(ok.config.profiles["a"].launch_retries == 0);
+  CHECK(ok.config.profiles["a"].retries == 3);
+  CHECK(ok.config.profiles["b"].interval == std::chrono::seconds(2));
+  CHECK(ok.config.profiles["b"].launch_retries == 2);
+  auto bad = parse(R"yaml(profiles:
+  a: { launcher: slurm, interval: 10ms, launch_retries: -1 }
+)yaml");
+  std::vector<std::string> expected = {
+      "/proj/mirai.yaml:2:35: 'interval' must be at least 100ms (it is how often the controller "
+      "asks the scheduler about its jobs)",
+      "/proj/mirai.yaml:2:57: 'launch_retries' must be a whole number from 0 to 100, not '-1'"};
+  CHECK(bad.problems == expected);
+}
