@@ -1,7 +1,9 @@
 // Against a real Slurm (tests/infra/slurm-up.sh, started by ctest as a fixture): daemons start
 // as array jobs, dial back, run tasks, and nothing is left in the queue or running afterwards.
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
 
@@ -113,4 +115,29 @@ TEST_CASE("slurm: mirai launch feeds a running dispatcher and status shows job a
 TEST_CASE("slurm: the secret is in the 0700 job script, never on a command line", "[slurm][live]") {
   TempDir dir;
   check_secret_in_job_script(dir, slurm(dir));
+}
+
+TEST_CASE("slurm: SIGKILL to map: its daemons exit within 2 s and their jobs leave the queue",
+          "[slurm][live]") {
+  TempDir dir;
+  auto l = slurm(dir);
+  Started procs(mirai_exe());
+  pid_t map =
+      procs.start({"map", "--config", l.config, "-p", l.profile, "-n", "2", "--", "sh", "-c",
+                   "echo $PPID > " + dir.file("{}.daemon") + "; echo $$ > " + dir.file("{}.task") +
+                       "; exec sleep 60",
+                   ":::", "a", "b"});
+  std::vector<pid_t> pids = {wait_pid(dir, "a.daemon"), wait_pid(dir, "b.daemon"),
+                             wait_pid(dir, "a.task"), wait_pid(dir, "b.task")};
+  std::string id = recorded_job_ids(dir, l.profile);
+  REQUIRE(!active_of(l, id).empty());
+  // The dispatcher lives in map: nothing gets to cancel anything.
+  kill(map, SIGKILL);
+  REQUIRE(mirai::wait_for_exit(map, 10s) >= 0);
+  CHECK(eventually(
+      [&] {
+        return std::none_of(pids.begin(), pids.end(), [](pid_t p) { return process_alive(p); });
+      },
+      2s));
+  CHECK(eventually([&] { return active_of(l, id).empty(); }, 20s));
 }
