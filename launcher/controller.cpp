@@ -103,43 +103,15 @@ void Controller::step(bool may_launch) {
   Expected<std::vector<JobStatus>> states = std::vector<JobStatus>{};
   if (!ids.empty()) states = launch_->backend().status(ids);
   int want = 0;
+  std::vector<std::string> cancel;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto now = Clock::now();
     job_states_.clear();
     for (auto& b : batches_) {
       for (auto& j : b.jobs) {
-        int last_index = j.first + static_cast<int>(j.elements.size()) - 1;
-        if (states) {
-          for (const auto& r : *states) {
-            int first = 0, last = 0;
-            if (!element_range(j.id, r.id, first, last)) continue;
-            for (int k = std::max(first, j.first); k <= std::min(last, last_index); ++k) {
-              Element& e = j.elements[k - j.first];
-              if (final_state(e.state)) continue;
-              e.state = r.state;
-              e.detail = r.detail;
-            }
-          }
-        }
-        for (int k = 0; k < static_cast<int>(j.elements.size()); ++k) {
-          Element& e = j.elements[k];
-          ++job_states_[to_string(e.state)];
-          if (e.settled) continue;
-          std::string element = "job " + j.id + " daemon " + std::to_string(j.first + k);
-          if (ended(e.state)) {
-            // A clean end may be a daemon that came and went between two looks: judge() decides.
-            e.settled = true;
-            e.failed = e.state != JobState::kFinished;
-            e.detail = element + " ended before connecting: " + e.detail;
-          } else if (now - b.submitted > spec_.profile.launch_timeout) {
-            e.settled = e.failed = true;
-            e.detail = element + " had not connected after the launch timeout (" +
-                       seconds_text(spec_.profile.launch_timeout) +
-                       "): " + (e.detail.empty() ? to_string(e.state) : e.detail);
-          }
-          if (e.failed) ++failed_;
-        }
+        if (states) update(j, *states);
+        settle(b, j, now);
       }
       judge(b, st.info.cumulative);
     }
@@ -149,14 +121,44 @@ void Controller::step(bool may_launch) {
     if (may_launch && !paused_ && now >= not_before_ && demand > supply &&
         supply < spec_.profile.workers)
       want = std::min(demand - supply, spec_.profile.workers - supply);
-  }
-  std::vector<std::string> cancel;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
     cancel.swap(to_cancel_);
   }
   if (!cancel.empty()) launch_->backend().cancel(cancel);
   if (want > 0) launch(want, st.info.cumulative);
+}
+
+void Controller::update(Job& j, const std::vector<JobStatus>& states) {
+  int last_index = j.first + static_cast<int>(j.elements.size()) - 1;
+  for (const auto& r : states) {
+    int first = 0, last = 0;
+    if (!element_range(j.id, r.id, first, last)) continue;
+    for (int k = std::max(first, j.first); k <= std::min(last, last_index); ++k) {
+      Element& e = j.elements[k - j.first];
+      if (final_state(e.state)) continue;
+      e.state = r.state;
+      e.detail = r.detail;
+    }
+  }
+}
+
+void Controller::settle(const Batch& b, Job& j, Clock::time_point now) {
+  for (int k = 0; k < static_cast<int>(j.elements.size()); ++k) {
+    Element& e = j.elements[k];
+    ++job_states_[to_string(e.state)];
+    if (e.settled) continue;
+    std::string element = "job " + j.id + " daemon " + std::to_string(j.first + k);
+    if (ended(e.state)) {
+      // A clean end may be a daemon that came and went between two looks: judge() decides.
+      e.settled = true;
+      e.failed = e.state != JobState::kFinished;
+      e.detail = element + " ended before connecting: " + e.detail;
+    } else if (now - b.submitted > spec_.profile.launch_timeout) {
+      e.settled = e.failed = true;
+      e.detail = element + " had not connected after the launch timeout (" +
+                 seconds_text(spec_.profile.launch_timeout) +
+                 "): " + (e.detail.empty() ? to_string(e.state) : e.detail);
+    }
+  }
 }
 
 void Controller::look(const ProfileStatus& st) {
@@ -168,8 +170,7 @@ void Controller::look(const ProfileStatus& st) {
         if (j.id != d.job_id || k < 0 || k >= static_cast<int>(j.elements.size())) continue;
         Element& e = j.elements[k];
         if (e.seen) continue;
-        e.seen = true;
-        if (!e.settled) e.settled = true;
+        e.seen = e.settled = true;
         failures_in_a_row_ = 0;  // launches work
       }
   }
@@ -188,12 +189,10 @@ void Controller::judge(Batch& b, std::uint64_t cumulative) {
     }
   b.judged = true;
   if (seen) return;
-  std::vector<std::string> cancel;
-  for (const auto& j : b.jobs)
+  for (const auto& j : b.jobs)  // jobs pending or running past the timeout
     if (std::any_of(j.elements.begin(), j.elements.end(),
                     [](const Element& e) { return !ended(e.state); }))
-      cancel.push_back(j.id);
-  for (auto& id : cancel) to_cancel_.push_back(std::move(id));  // pending past the timeout
+      to_cancel_.push_back(j.id);
   // Jobs that ended cleanly while some daemon connected may have been this launch's daemons
   // coming and going between two looks: not a failure.
   if (!failed && cumulative > b.cumulative_at_submit) return;
@@ -238,15 +237,18 @@ void Controller::launch(int n, std::uint64_t cumulative) {
   for (const auto& job : submitted->jobs)
     b.jobs.push_back({job.id, job.first, std::vector<Element>(job.last - job.first + 1)});
   batches_.push_back(std::move(b));
-  launched_ += n;
 }
 
-int Controller::launching() const {
+int Controller::count(bool (*which)(const Element&)) const {
   int n = 0;
   for (const auto& b : batches_)
     for (const auto& j : b.jobs)
-      for (const auto& e : j.elements) n += !e.settled;
+      for (const auto& e : j.elements) n += which(e);
   return n;
+}
+
+int Controller::launching() const {
+  return count([](const Element& e) { return !e.settled; });
 }
 
 ControllerStatus Controller::status() const {
@@ -256,8 +258,8 @@ ControllerStatus Controller::status() const {
   s.workers = spec_.profile.workers;
   s.connected = connected_;
   s.launching = launching();
-  s.failed = failed_;
-  s.launched = launched_;
+  s.failed = count([](const Element& e) { return e.failed; });
+  s.launched = count([](const Element&) { return true; });
   s.batches = static_cast<int>(batches_.size());
   s.jobs = job_states_;
   s.paused = paused_;

@@ -91,6 +91,13 @@ class Controller {
     std::uint64_t cumulative_at_submit = 0;  // daemons ever connected when it was submitted
   };
 
+  // Takes the scheduler's word for the elements of `j` it names (a job's end is final).
+  void update(Job& j, const std::vector<JobStatus>& states);
+  // Settles the elements of `j` (in `b`) that ended or are past the launch timeout, and counts
+  // their states.
+  void settle(const Batch& b, Job& j, std::chrono::steady_clock::time_point now);  // REQUIRES: mu_
+  // How many elements of all launches `which` holds for.
+  int count(bool (*which)(const Element&)) const;  // REQUIRES: mu_
   // Marks the elements whose daemons are connected now.
   void look(const ProfileStatus& st);  // REQUIRES: mu_
   // Once every element of `b` is settled: a launch none of whose daemons connected failed
@@ -111,7 +118,7 @@ class Controller {
   std::condition_variable cv_;
   bool stopping_ = false;                              // GUARDED_BY(mu_)
   std::vector<Batch> batches_;                         // GUARDED_BY(mu_)
-  int connected_ = 0, launched_ = 0, failed_ = 0;      // GUARDED_BY(mu_)
+  int connected_ = 0;                                  // GUARDED_BY(mu_)
   int failures_in_a_row_ = 0;                          // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point not_before_;   // GUARDED_BY(mu_); back-off
   std::chrono::steady_clock::time_point last_launch_;  // GUARDED_BY(mu_)

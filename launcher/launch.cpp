@@ -97,7 +97,6 @@ Expected<Launch::Batch> Launch::submit(LaunchSpec spec) {
     std::lock_guard<std::mutex> lock(mutex_);
     spec.batch = ++batches_;
   }
-  profile_ = spec.profile;
   auto submissions = backend_->render(spec);
   if (!submissions) return submissions.status();
   // Schedulers fail a job whose log directory is missing, so make it (when it has no pattern).

@@ -62,7 +62,6 @@ class Launch {
  private:
   Launch() = default;
   std::unique_ptr<Backend> backend_;
-  ProfileConfig profile_;
   std::string dir_;
   mutable std::mutex mutex_;      // guards ids_ and batches_
   std::vector<std::string> ids_;  // GUARDED_BY(mutex_)
