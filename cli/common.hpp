@@ -38,6 +38,9 @@ struct PoolOptions {
   std::string dispatcher;  // control URL of a running `mirai dispatcher` ($MIRAI_DISPATCHER)
   std::optional<std::uint32_t> seed;  // --seed: each task gets the next L'Ecuyer-CMRG stream
   std::optional<int> retries;         // --retries: else the profile's (0 without one)
+  // The longest expected duration of the command's tasks: a profile whose jobs end sooner is
+  // refused before anything is launched.
+  std::chrono::milliseconds longest_expected{0};
 };
 void add_pool_options(po::options_description& options, PoolOptions& pool, int default_n);
 // Sets up -n local daemons, or the running dispatcher's; prints the error and returns false on

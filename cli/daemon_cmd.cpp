@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/common.hpp"
@@ -27,12 +29,13 @@ void silence_output() {
   close(null);
 }
 
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
 // The scheduler's job id and array index, when the daemon runs inside a job.
 void detect_job(DaemonOptions& o) {
-  auto env = [](const char* name) -> std::string {
-    const char* v = std::getenv(name);
-    return v ? v : "";
-  };
   // MIRAI_JOB_*: set by the ssh and local launchers.
   for (const char* id : {"MIRAI_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID", "JOB_ID",
                          "PBS_ARRAY_ID", "PBS_JOBID", "LSB_JOBID"})
@@ -49,6 +52,25 @@ void detect_job(DaemonOptions& o) {
   }
 }
 
+// Seconds since 1970 in an environment variable, when it holds one.
+std::optional<std::chrono::system_clock::time_point> epoch_env(const char* name) {
+  std::string v = env(name);
+  if (v.empty() || v.size() > 12 || v.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::chrono::system_clock::time_point(std::chrono::seconds(std::stoll(v)));
+}
+
+// When the scheduler ends this job: Slurm (23.02 and later) says so; else the job's time limit
+// after the job script's start, or after now.
+std::optional<std::chrono::system_clock::time_point> allocation_end(
+    std::chrono::milliseconds limit) {
+  if (auto end = epoch_env("SLURM_JOB_END_TIME")) return end;
+  if (limit.count() <= 0) return std::nullopt;
+  auto now = std::chrono::system_clock::now();
+  auto start = epoch_env("MIRAI_JOB_START").value_or(now);
+  return std::min(start, now) + limit;
+}
+
 }  // namespace
 
 int daemon_main(const Args& args) {
@@ -61,6 +83,13 @@ int daemon_main(const Args& args) {
       "idletime", po::value<std::string>(), "exit (code 1) after this long without a task")(
       "walltime", po::value<std::string>(), "exit (code 2) once this much time has passed")(
       "maxtasks", po::value(&o.maxtasks), "exit (code 3) after this many tasks")(
+      "allocation", po::value<std::string>()->value_name("D"),
+      "its job's time limit: the job ends D after $MIRAI_JOB_START (seconds since 1970, set "
+      "by the job script), else after the daemon's start; $SLURM_JOB_END_TIME wins. The daemon "
+      "takes no task that declares a longer expected duration than it has left")(
+      "allocation-margin", po::value<std::string>()->value_name("D"),
+      "stop taking tasks this long before the allocation ends (default: a twentieth of it, at "
+      "most 1m), and exit (code 2)")(
       "output", "keep the daemon's stdout and stderr (default: discard them once connected)")(
       "dial-timeout", po::value<std::string>(), "give up a dial attempt after this long")(
       "job-id", po::value(&o.job_id), "job id reported to status (default: from the scheduler)")(
@@ -87,7 +116,11 @@ int daemon_main(const Args& args) {
   auto idle = duration_option(vm, "idletime", "daemon");
   auto wall = duration_option(vm, "walltime", "daemon");
   auto dial_timeout = duration_option(vm, "dial-timeout", "daemon");
-  if (!idle || !wall || !dial_timeout) return kUsage;
+  auto allocation = duration_option(vm, "allocation", "daemon");
+  auto margin = duration_option(vm, "allocation-margin", "daemon");
+  if (!idle || !wall || !dial_timeout || !allocation || !margin) return kUsage;
+  if (vm.count("allocation-margin")) o.allocation_margin = *margin;
+  o.allocation_end = allocation_end(*allocation);
   o.idletime = *idle;
   o.walltime = *wall;
   if (dial_timeout->count() > 0) o.dial_timeout = *dial_timeout;

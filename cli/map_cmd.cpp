@@ -44,7 +44,7 @@ std::vector<std::string> substitute(const Args& command, const std::string& arg)
 }
 
 // One --jsonl line: {"argv": [...]} | {"sh": "..."} | {"call": "name", "payload": "..."},
-// with optional "env", "cwd", "stdin", "timeout" and "id".
+// with optional "env", "cwd", "stdin", "timeout", "expected" and "id".
 Expected<Job> job_from_json(const std::string& line) {
   json j = json::parse(line, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::error("not a JSON object");
@@ -91,12 +91,14 @@ Expected<Job> job_from_json(const std::string& line) {
     sh.stdin_data = *input;
     job.task.body = std::move(sh);
   }
-  auto timeout = str("timeout");
-  if (!timeout) return timeout.status();
-  if (!timeout->empty()) {
-    auto d = parse_duration(*timeout);
-    if (!d) return Status::error("\"timeout\": " + d.message());
-    job.task.timeout = *d;
+  for (auto [key, field] :
+       {std::pair{"timeout", &job.task.timeout}, std::pair{"expected", &job.task.expected}}) {
+    auto text = str(key);
+    if (!text) return text.status();
+    if (text->empty()) continue;
+    auto d = parse_duration(*text);
+    if (!d) return Status::error(std::string("\"") + key + "\": " + d.message());
+    *field = *d;
   }
   if (j.contains("id")) {
     job.id = j["id"];
@@ -148,6 +150,8 @@ int map_main(const Args& all) {
   po::options_description options("mirai map [options] -- CMD ARGS ::: A B C");
   options.add_options()("help,h", "show this help")("timeout,t", po::value<std::string>(),
                                                     "stop each task after this long")(
+      "expected", po::value<std::string>()->value_name("D"),
+      "each task is expected to run this long: no daemon whose job ends sooner gets it")(
       "stop-on-error", "at the first failed task (in input order), stop the rest")(
       "json", "print a JSON array of results instead of the tasks' output")(
       "jsonl", "read task specs as JSON lines (stdin or --args-file); print results likewise")(
@@ -166,7 +170,8 @@ int map_main(const Args& all) {
     return 0;
   }
   auto timeout = duration_option(vm, "timeout", "map");
-  if (!timeout) return 2;
+  auto expected = duration_option(vm, "expected", "map");
+  if (!timeout || !expected) return 2;
   bool jsonl = vm.count("jsonl"), as_json = vm.count("json"),
        stop_on_error = vm.count("stop-on-error");
   if (jsonl && as_json) return usage_error("map", "--json and --jsonl exclude each other");
@@ -200,6 +205,7 @@ int map_main(const Args& all) {
         return usage_error("map", (source == "-" ? "stdin" : source) + ":" + std::to_string(i + 1) +
                                       ": " + job.message());
       if (job->task.timeout.count() == 0) job->task.timeout = *timeout;
+      if (job->task.expected.count() == 0) job->task.expected = *expected;
       jobs.push_back(std::move(*job));
     }
   } else {
@@ -213,10 +219,13 @@ int map_main(const Args& all) {
     for (const auto& v : values) {
       Job job{Task::shell(substitute(cmd, v)), v, {}};
       job.task.timeout = *timeout;
+      job.task.expected = *expected;
       jobs.push_back(std::move(job));
     }
   }
   if (jobs.empty()) return 0;
+  for (const auto& job : jobs)
+    pool.longest_expected = std::max(pool.longest_expected, job.task.expected);
 
   auto daemons = Pool::start("map", pool);
   if (!daemons) return 125;

@@ -1,12 +1,14 @@
 #include "cli/pool.hpp"
 
 #include <unistd.h>
+
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
-
 #include <iostream>
 
 #include "launcher/url.hpp"
+#include "mirai/duration.hpp"
 
 namespace mirai::cli {
 
@@ -143,6 +145,19 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
   std::string root;
   auto profile = load_profile(command, options.config, options.profile, root);
   if (!profile) return nullptr;
+  if (auto t = profile->resources.find("time"); t != profile->resources.end()) {
+    // A daemon stops taking tasks a twentieth of its time limit (at most a minute) before the
+    // end (DaemonOptions::allocation_margin).
+    std::chrono::milliseconds limit = std::chrono::seconds(std::stoll(t->second));
+    if (options.longest_expected > limit - std::min(limit / 20, std::chrono::milliseconds(60000))) {
+      usage_error(command, "a task is expected to run " +
+                               format_duration(options.longest_expected) +
+                               ", longer than the jobs of profile '" + profile->name +
+                               "' may run (" + profile->launcher +
+                               ": time: " + format_duration(limit) + "): no daemon could take it");
+      return nullptr;
+    }
+  }
   int n = options.n_given ? options.n : profile->workers > 0 ? profile->workers : options.n;
   if (n < 1) {
     usage_error(command, "-n must be at least 1");

@@ -13,7 +13,9 @@ int run_main(const Args& all) {
   PoolOptions pool;
   po::options_description options("mirai run [options] -- CMD ARGS...");
   options.add_options()("help,h", "show this help")("timeout,t", po::value<std::string>(),
-                                                    "stop the command after this long");
+                                                    "stop the command after this long")(
+      "expected", po::value<std::string>()->value_name("D"),
+      "the command is expected to run this long: no daemon whose job ends sooner gets it");
   add_pool_options(options, pool, 1);
   po::positional_options_description positional;
   positional.add("command", -1);
@@ -30,13 +32,16 @@ int run_main(const Args& all) {
   }
   if (command.empty()) return usage_error("run", "no command given (write: mirai run -- CMD ARGS)");
   auto timeout = duration_option(vm, "timeout", "run");
-  if (!timeout) return 2;
+  auto expected = duration_option(vm, "expected", "run");
+  if (!timeout || !expected) return 2;
+  pool.longest_expected = *expected;
 
   auto daemons = Pool::start("run", pool);
   if (!daemons) return 125;
   Profile& profile = daemons->profile();
   Task task = Task::shell(command);
   task.timeout = *timeout;
+  task.expected = *expected;
   Result r = profile.submit(std::move(task)).wait();
   if (std::string why = daemons->failure(); !r.ok() && !why.empty()) {
     std::cerr << "mirai run: " << why << "\n";

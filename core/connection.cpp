@@ -307,6 +307,7 @@ void Connection::on_write() {
       pending_.clear();
       pending_bytes_ = 0;
     }
+    written_cv_.notify_all();
     return close();  // the read side reports the end
   }
   // Skip what was written; resend the rest after a partial write.
@@ -329,7 +330,15 @@ void Connection::on_write() {
   } else {
     writing_ = false;
     batch_.clear();
+    written_cv_.notify_all();
   }
+}
+
+bool Connection::flush(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(write_mu_);
+  return written_cv_.wait_for(lock, timeout, [this] {
+    return write_closed_ || (!writing_ && pending_.empty());
+  }) && !write_closed_;
 }
 
 }  // namespace mirai

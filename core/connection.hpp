@@ -6,6 +6,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -54,6 +56,10 @@ class Connection {
   // payload after its header).
   void send(std::string head, std::string tail);
 
+  // Waits until every queued frame is written (true), the connection fails, or `timeout`
+  // passes. Must not be called from this connection's own handlers.
+  bool flush(std::chrono::milliseconds timeout);
+
   // Closes the stream; pending operations fail and on_close follows. Does not wait.
   void close();
 
@@ -98,6 +104,7 @@ class Connection {
 
   // Write state.
   mutable std::mutex write_mu_;
+  std::condition_variable written_cv_;  // signalled when a write ends with nothing queued
   struct Outgoing {
     std::shared_ptr<const std::string> head, tail;  // tail may be null
   };

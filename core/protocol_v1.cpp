@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "core/buffer.hpp"
 
@@ -97,8 +98,10 @@ std::string take_last(std::string& frame, std::string_view field) {
 
 constexpr std::uint8_t kShell = 1;
 constexpr std::uint8_t kCall = 2;
-// Where a task frame keeps its retries: after the type, the u64 id, the kind and the flags.
+// Where a task frame keeps its retries (after the type, the u64 id, the kind and the flags) and
+// its expected duration (after the retries and the u32 timeout).
 constexpr std::size_t kRetriesAt = 11;
+constexpr std::size_t kExpectedAt = 16;
 constexpr std::uint32_t kMaxListItems = 1u << 20;
 constexpr std::uint32_t kMaxEverywhere = 1u << 16;  // copies of one everywhere() task
 constexpr std::size_t kNonceSize = 32;              // auth::kNonceBytes
@@ -125,6 +128,7 @@ std::string encode_hello(const Hello& h) {
       .str(h.job_id)
       .u32(h.array_index)
       .u32(h.maxtasks)
+      .u32(h.time_left_ms)
       .str(h.nonce)
       .finish();
 }
@@ -174,11 +178,14 @@ std::string encode_welcome(const Welcome& w) {
 
 namespace {
 
-// The fields every task frame starts with; the retries byte is at kRetriesAt.
+// The fields every task frame starts with; the retries byte is at kRetriesAt, the expected
+// duration at kExpectedAt.
 void task_head(Writer& w, std::uint64_t id, std::uint8_t kind, std::uint8_t flags,
                const Task& task) {
   w.u64(id).u8(kind).u8(flags).u8(task.retries.value_or(0));
   w.u32(static_cast<std::uint32_t>(task.timeout.count()));
+  w.u32(static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+      task.expected.count(), 0, std::numeric_limits<std::uint32_t>::max())));
   w.str(task.stream ? task.stream->to_string() : std::string());
 }
 
@@ -275,6 +282,7 @@ std::optional<Hello> decode_hello(std::string_view body) {
   h.job_id = r.str();
   h.array_index = r.u32();
   h.maxtasks = r.u32();
+  h.time_left_ms = r.u32();
   h.nonce = r.str();
   if (!r.done() || h.nonce.size() != kNonceSize) return std::nullopt;
   return h;
@@ -327,6 +335,7 @@ std::optional<Task> decode_task(std::string frame, std::uint64_t* id, std::uint8
   Task task;
   if (retries > 0) task.retries = retries;
   task.timeout = std::chrono::milliseconds(r.u32());
+  task.expected = std::chrono::milliseconds(r.u32());
   if (!read_stream(r, task.stream)) return std::nullopt;
   if (kind == kCall) {
     CallTask call;
@@ -365,6 +374,7 @@ bool valid_task(std::string_view frame) {
   if (r.u8() & ~kTaskEverywhere) return false;
   r.u8();   // retries
   r.u32();  // timeout
+  r.u32();  // expected
   std::optional<RngStream> stream;
   if (!read_stream(r, stream)) return false;
   if (kind == kCall) {
@@ -490,6 +500,12 @@ std::optional<std::uint64_t> peek_id(std::string_view frame) {
 
 std::uint8_t peek_retries(std::string_view frame) {
   return frame.size() > kRetriesAt ? static_cast<std::uint8_t>(frame[kRetriesAt]) : 0;
+}
+
+std::chrono::milliseconds peek_expected(std::string_view frame) {
+  if (frame.size() < kExpectedAt + 4) return std::chrono::milliseconds(0);
+  Reader r(frame.substr(kExpectedAt, 4));
+  return std::chrono::milliseconds(r.u32());
 }
 
 void patch_retries(std::string& frame, std::uint8_t retries) {

@@ -6,6 +6,7 @@
 // on "type + body". Integers are little-endian; a string is u32 length + bytes.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -68,7 +69,10 @@ struct Hello {
   std::string job_id;  // launcher job id, when known
   std::uint32_t array_index = 0;
   std::uint32_t maxtasks = 0;  // 0: no limit; the dispatcher never sends more than this
-  std::string nonce;           // auth::kNonceBytes fresh random bytes
+  // How long the daemon takes tasks from now (its job's allocation ends soon after); 0: no end
+  // known. The dispatcher sends it no task that declares a longer expected duration.
+  std::uint32_t time_left_ms = 0;
+  std::string nonce;  // auth::kNonceBytes fresh random bytes
 };
 
 struct Challenge {
@@ -162,8 +166,9 @@ std::optional<ResultHeader> peek_result(std::string_view frame);
 // The id of a task or result frame, read in place, and rewritten in place (the standalone
 // dispatcher maps client ids to its own).
 std::optional<std::uint64_t> peek_id(std::string_view frame);
-// The retries of a task frame that valid_task accepts.
+// The retries and the expected duration of a task frame that valid_task accepts.
 std::uint8_t peek_retries(std::string_view frame);
+std::chrono::milliseconds peek_expected(std::string_view frame);
 void patch_retries(std::string& frame, std::uint8_t retries);
 void patch_id(std::string& frame, std::uint64_t id);
 

@@ -10,7 +10,7 @@ TEST_CASE("a shell task survives encoding with every field", "[protocol]") {
   sh.env = {{"A", "1"}, {"EMPTY", ""}};
   sh.cwd = "/tmp";
   sh.stdin_data = std::string(100000, 'x');
-  Task t{sh, std::chrono::milliseconds(1500), std::nullopt, std::nullopt};
+  Task t{sh, std::chrono::milliseconds(1500), std::nullopt, std::nullopt, std::chrono::minutes(90)};
   std::string frame = proto::encode_task(42, t);
   auto fv = proto::view_frame(frame);
   REQUIRE(fv);
@@ -20,6 +20,8 @@ TEST_CASE("a shell task survives encoding with every field", "[protocol]") {
   REQUIRE(back);
   CHECK(id == 42);
   CHECK(back->timeout.count() == 1500);
+  CHECK(back->expected == std::chrono::minutes(90));
+  CHECK(proto::peek_expected(frame) == std::chrono::minutes(90));
   const auto& b = std::get<ShellTask>(back->body);
   CHECK(b.argv == sh.argv);
   CHECK(b.env == sh.env);
@@ -169,6 +171,7 @@ TEST_CASE("a hello carries the protocol version and the daemon's identity", "[pr
   h.job_id = "998";
   h.array_index = 5;
   h.maxtasks = 10;
+  h.time_left_ms = 3600000;
   h.nonce = std::string(32, 'n');
   auto back = proto::decode_hello(proto::view_frame(proto::encode_hello(h))->body);
   REQUIRE(back);
@@ -178,6 +181,7 @@ TEST_CASE("a hello carries the protocol version and the daemon's identity", "[pr
   CHECK(back->job_id == "998");
   CHECK(back->array_index == 5);
   CHECK(back->maxtasks == 10);
+  CHECK(back->time_left_ms == 3600000);
   CHECK(back->nonce == h.nonce);
   h.nonce = "short";  // a nonce must be 32 bytes
   CHECK_FALSE(proto::decode_hello(proto::view_frame(proto::encode_hello(h))->body));

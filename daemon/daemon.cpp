@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <deque>
+#include <limits>
 #include <thread>
 
 #include "core/auth.hpp"
@@ -20,6 +21,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kWelcomeTimeout = std::chrono::seconds(10);
 constexpr auto kAckTimeout = std::chrono::seconds(5);
+constexpr auto kFlushTimeout = std::chrono::seconds(1);
+constexpr auto kNever = std::chrono::steady_clock::time_point::max();
 // With autoexit, a running function that ignores cancellation gets this long to return after
 // the connection is lost; then the process exits regardless.
 constexpr auto kAutoexitGrace = std::chrono::seconds(1);
@@ -45,7 +48,8 @@ Registry& registry() {
 
 class DaemonLoop {
  public:
-  DaemonLoop(const DaemonOptions& o, const FunctionRegistry& f) : opt_(o), functions_(f) {
+  DaemonLoop(const DaemonOptions& o, const FunctionRegistry& f)
+      : opt_(o), functions_(f), stops_(stop_time(o)) {
     Registry& r = registry();
     std::lock_guard<std::mutex> lock(r.mu);
     r.loops.push_back(this);
@@ -57,7 +61,10 @@ class DaemonLoop {
       std::lock_guard<std::mutex> lock(r.mu);
       r.loops.erase(std::find(r.loops.begin(), r.loops.end(), this));
     }
-    if (conn_) conn_->shutdown();
+    if (conn_) {
+      conn_->flush(kFlushTimeout);  // a leaving message, a last result
+      conn_->shutdown();
+    }
   }
 
   Expected<int> run();
@@ -74,13 +81,19 @@ class DaemonLoop {
   }
 
  private:
+  // When the daemon stops taking tasks: allocation_margin before its allocation ends.
+  static Clock::time_point stop_time(const DaemonOptions& o);
   Status connect(bool first);
+  // Tells the dispatcher that this daemon leaves, so that a task sent to it meanwhile goes to
+  // another daemon at no cost, and waits until that is written.
+  void leave(std::unique_lock<std::mutex>& lock);
   void on_frame(std::uint64_t generation, std::string frame);
   void on_close(std::uint64_t generation, int error);
   void interrupt_running();  // REQUIRES: mu_
 
   const DaemonOptions& opt_;
   const FunctionRegistry& functions_;
+  const Clock::time_point stops_;  // max(): no allocation end known
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -103,6 +116,26 @@ class DaemonLoop {
   RunningTask* running_ = nullptr;  // GUARDED_BY(mu_)
   pid_t running_pid_ = 0;           // GUARDED_BY(mu_)
 };
+
+Clock::time_point DaemonLoop::stop_time(const DaemonOptions& o) {
+  if (!o.allocation_end) return kNever;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      *o.allocation_end - std::chrono::system_clock::now());
+  auto margin = o.allocation_margin.count() >= 0
+                    ? o.allocation_margin
+                    : std::clamp(left / 20, std::chrono::milliseconds(0),
+                                 std::chrono::milliseconds(std::chrono::minutes(1)));
+  return Clock::now() + left - margin;
+}
+
+void DaemonLoop::leave(std::unique_lock<std::mutex>& lock) {
+  if (!conn_ || !welcomed_ || closed_) return;
+  std::shared_ptr<Connection> conn = conn_;
+  conn->send(proto::encode_empty(proto::Type::kLeaving));
+  lock.unlock();
+  conn->flush(kFlushTimeout);
+  lock.lock();
+}
 
 Status DaemonLoop::connect(bool first) {
   auto backoff = std::chrono::milliseconds(100);
@@ -128,6 +161,11 @@ Status DaemonLoop::connect(bool first) {
       h.job_id = opt_.job_id;
       h.array_index = opt_.array_index;
       h.maxtasks = opt_.maxtasks;
+      if (stops_ != kNever) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(stops_ - Clock::now());
+        h.time_left_ms = static_cast<std::uint32_t>(
+            std::clamp<std::int64_t>(left.count(), 1, std::numeric_limits<std::uint32_t>::max()));
+      }
       h.nonce = nonce_;
       conn_->send(proto::encode_hello(h));
       cv_.wait_for(lock, kWelcomeTimeout, [this] { return welcomed_ || closed_; });
@@ -253,16 +291,18 @@ void DaemonLoop::on_close(std::uint64_t generation, int error) {
 }
 
 Expected<int> DaemonLoop::run() {
+  if (stops_ <= Clock::now()) return kExitWalltime;  // no time left for any task
   if (Status s = connect(true); !s) return s;
   if (opt_.on_connected) opt_.on_connected();
   const auto start = Clock::now();
   auto last_task = start;
   std::uint32_t done = 0;
-  constexpr auto kNever = Clock::time_point::max();
+  // After this the daemon takes no more tasks: its walltime, or its allocation's end is near.
+  const auto wall_deadline =
+      std::min(opt_.walltime.count() > 0 ? start + opt_.walltime : kNever, stops_);
   for (;;) {
     std::unique_lock<std::mutex> lock(mu_);
     auto idle_deadline = opt_.idletime.count() > 0 ? last_task + opt_.idletime : kNever;
-    auto wall_deadline = opt_.walltime.count() > 0 ? start + opt_.walltime : kNever;
     auto deadline = std::min(idle_deadline, wall_deadline);
     bool woke =
         cv_.wait_until(lock, deadline, [this] { return !queue_.empty() || closed_ || exit_now_; });
@@ -274,11 +314,21 @@ Expected<int> DaemonLoop::run() {
         connect(false);  // without autoexit: wait for a dispatcher at the same URL
         continue;
       }
-      if (!woke) return Clock::now() >= wall_deadline ? kExitWalltime : kExitIdletime;
+      if (!woke) {
+        leave(lock);
+        return Clock::now() >= wall_deadline ? kExitWalltime : kExitIdletime;
+      }
       continue;
     }
     auto [id, frame] = std::move(queue_.front());
     queue_.pop_front();
+    // A task sent ahead (prefetch) that would run past the allocation's end: leave, and the
+    // dispatcher gives it and the rest to daemons with time.
+    if (auto expected = proto::peek_expected(frame);
+        stops_ != kNever && expected.count() > 0 && stops_ - Clock::now() < expected) {
+      leave(lock);
+      return kExitWalltime;
+    }
     RunningTask running;
     running.on_process = [this, &running](pid_t pid) {
       std::lock_guard<std::mutex> l(mu_);
@@ -326,7 +376,7 @@ Expected<int> DaemonLoop::run() {
     int limit = -1;
     if (opt_.maxtasks > 0 && done >= opt_.maxtasks)
       limit = kExitMaxtasks;
-    else if (opt_.walltime.count() > 0 && last_task >= start + opt_.walltime)
+    else if (last_task >= wall_deadline)
       limit = kExitWalltime;
     auto out =
         proto::encode_result_parts(id, limit >= 0 ? proto::kResultFinal : 0, std::move(result));

@@ -110,6 +110,74 @@ TEST_CASE("walltime ends a daemon with code 2 after delivering its last result",
   CHECK(exit_code(idle) == 2);
 }
 
+TEST_CASE("a daemon near its allocation's end gets no task that declares a longer duration",
+          "[daemon]") {
+  Profile p;
+  listen_only(p);
+  auto started = std::chrono::steady_clock::now();
+  // Its job ends in 4 s; it takes tasks for 3 of them.
+  pid_t a = start_daemon(p, {"--allocation", "4s", "--allocation-margin", "1s"});
+  REQUIRE(test::eventually([&] { return p.info().connections == 1; }));
+  Future too_long = p.submit(Task::sh("echo $PPID").with_expected(10s));
+  Future fits = p.submit(Task::sh("echo $PPID").with_expected(1s));
+  Future undeclared = p.submit(Task::sh("echo $PPID"));
+  // The tasks it has time for pass the one it has not.
+  REQUIRE(fits.wait_for(5s));
+  CHECK(fits.wait().value == std::to_string(a) + "\n");
+  REQUIRE(undeclared.wait_for(5s));
+  CHECK(undeclared.wait().value == std::to_string(a) + "\n");
+  std::this_thread::sleep_for(300ms);
+  CHECK(too_long.unresolved());
+  CHECK(p.info().awaiting == 1);
+  // A daemon without an end takes it.
+  pid_t b = start_daemon(p);
+  REQUIRE(too_long.wait_for(5s));
+  CHECK(too_long.wait().value == std::to_string(b) + "\n");
+  // The first stops taking tasks a second before its job would be killed, and exits cleanly.
+  CHECK(exit_code(a) == 2);
+  auto lived = std::chrono::steady_clock::now() - started;
+  CHECK(lived >= 2900ms);
+  CHECK(lived < 4s);
+  CHECK(p.info().retried == 0);
+  kill(b, SIGTERM);
+  exit_code(b);
+}
+
+TEST_CASE("a daemon counts its allocation from the job's start, or takes Slurm's end", "[daemon]") {
+  Profile p;
+  listen_only(p);
+  auto spawn_with = [&](const std::string& var, long long epoch, std::vector<std::string> extra) {
+    SpawnOptions o;
+    o.argv = {test::mirai_exe(), "daemon", p.url()};
+    o.argv.insert(o.argv.end(), extra.begin(), extra.end());
+    o.env["MIRAI_SECRET"] = p.secret();
+    o.env[var] = std::to_string(epoch);
+    auto c = spawn(o);
+    REQUIRE(c);
+    return c->pid;
+  };
+  long long now = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  // The job started 58 s ago with a 1m limit: about 2 s are left, and with the default margin
+  // (a twentieth) a task that declares 5 s is not given to it.
+  pid_t a = spawn_with("MIRAI_JOB_START", now - 58, {"--allocation", "1m"});
+  REQUIRE(test::eventually([&] { return p.info().connections == 1; }));
+  Future f = p.submit(Task::sh("echo $PPID").with_expected(5s));
+  CHECK(exit_code(a) == 2);
+  CHECK(f.unresolved());
+  // Slurm's own end time wins over the limit: this daemon has an hour.
+  pid_t b = spawn_with("SLURM_JOB_END_TIME", now + 3600, {"--allocation", "1s"});
+  REQUIRE(f.wait_for(5s));
+  CHECK(f.wait().value == std::to_string(b) + "\n");
+  // A job that is already over starts no daemon.
+  pid_t c = spawn_with("MIRAI_JOB_START", now - 120, {"--allocation", "1m"});
+  CHECK(exit_code(c) == 2);
+  CHECK(p.info().cumulative == 2);
+  kill(b, SIGTERM);
+  exit_code(b);
+}
+
 TEST_CASE("maxtasks ends a daemon with code 3 and queued work waits for the next", "[daemon]") {
   Profile p;
   listen_only(p);

@@ -17,6 +17,8 @@ struct Dispatcher::Slot {
   bool exiting = false;  // sent its final result, or is leaving
   bool leaving = false;  // stopped by a signal: what it runs is not at fault
   proto::Hello hello;
+  // When it stops taking tasks (its allocation ends soon after); max() when no end is known.
+  std::chrono::steady_clock::time_point stops = std::chrono::steady_clock::time_point::max();
   std::uint32_t instance = 0;
   std::deque<std::uint64_t> in_flight;  // sent, unanswered, in the order the daemon runs them
   // Tasks handed to this daemon and not given back by a recall, and results it returned.
@@ -143,6 +145,9 @@ void Dispatcher::on_hello(Slot* slot, std::string_view body) {
   auto hello = proto::decode_hello(body);
   if (!hello || hello->version != proto::kVersion) return reject(slot);
   slot->hello = std::move(*hello);
+  if (slot->hello.time_left_ms > 0)
+    slot->stops =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(slot->hello.time_left_ms);
   slot->nonce = auth::make_nonce();
   slot->challenged = true;
   slot->conn->send(
@@ -284,13 +289,20 @@ std::size_t Dispatcher::depth(const Slot& s) const {
   return static_cast<std::size_t>(std::clamp(fit, 1.0, static_cast<double>(options_.max_prefetch)));
 }
 
-Dispatcher::Slot* Dispatcher::pick(const Group* group) {
+bool Dispatcher::fits(const Slot& s, const Entry& e, std::chrono::steady_clock::time_point now) {
+  return e.expected.count() == 0 || (s.stops > now && s.stops - now >= e.expected);
+}
+
+Dispatcher::Slot* Dispatcher::pick(const Entry& e) {
   std::size_t n = ready_.size();
   if (n == 0) return nullptr;
   bool round_robin = options_.policy == DispatcherOptions::Policy::kRoundRobin;
-  auto eligible = [group](const Slot* s) {
-    return !group ||
-           std::find(group->took.begin(), group->took.end(), s->instance) == group->took.end();
+  const Group* group = e.group.get();
+  auto now = e.expected.count() > 0 ? std::chrono::steady_clock::now()
+                                    : std::chrono::steady_clock::time_point();
+  auto eligible = [group, &e, now](const Slot* s) {
+    return fits(*s, e, now) && (!group || std::find(group->took.begin(), group->took.end(),
+                                                    s->instance) == group->took.end());
   };
   for (std::size_t k = 0; k < n; ++k) {
     Slot* s = ready_[(rotor_ + k) % n];
@@ -329,23 +341,48 @@ void Dispatcher::drain() {
     }
     if (queue_.empty()) return;
     // A copy of an everywhere() task waits for a daemon without one, and the queue with it.
-    Slot* s = pick(e->second.group.get());
-    if (!s) return;
+    // A task no daemon has time for lets a later one that fits go first.
+    Slot* s = pick(e->second);
+    if (!s) {
+      if (e->second.expected.count() > 0 && !e->second.group && assign_lookahead()) continue;
+      return;
+    }
     queue_.pop_front();
     assign(s, e->first, e->second);
   }
+}
+
+bool Dispatcher::assign_lookahead() {
+  std::size_t n = std::min(queue_.size(), kLookahead);
+  for (std::size_t k = 1; k < n; ++k) {
+    auto e = tasks_.find(queue_[k]);
+    if (e == tasks_.end() || e->second.daemon) continue;  // cancelled; skipped later
+    if (e->second.group) return false;                    // an everywhere() unit: nothing passes it
+    if (Slot* s = pick(e->second)) {
+      queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(k));
+      assign(s, e->first, e->second);
+      return true;
+    }
+  }
+  return false;
 }
 
 void Dispatcher::maybe_recall() {
   // An idle daemon and an empty queue while another daemon holds prefetched tasks: ask for the
   // newest of them back, so that it runs now on the idle one.
   if (options_.policy != DispatcherOptions::Policy::kFifo || awaiting_ > 0) return;
-  bool idle = std::any_of(ready_.begin(), ready_.end(),
-                          [&](Slot* s) { return s->in_flight.empty() && has_capacity(*s); });
-  if (!idle) return;
-  // Never a copy of an everywhere() task: the idle daemon may not be allowed to take it, and
-  // it would only go back to where it was.
-  auto movable = [this](const Slot* s) { return !tasks_.at(s->in_flight.back()).group; };
+  std::vector<const Slot*> idle;
+  for (Slot* s : ready_)
+    if (s->in_flight.empty() && has_capacity(*s)) idle.push_back(s);
+  if (idle.empty()) return;
+  // Never a copy of an everywhere() task, nor one no idle daemon has time left for: it would
+  // only go back to where it was.
+  auto now = std::chrono::steady_clock::now();
+  auto movable = [&](const Slot* s) {
+    const Entry& e = tasks_.at(s->in_flight.back());
+    return !e.group &&
+           std::any_of(idle.begin(), idle.end(), [&](const Slot* i) { return fits(*i, e, now); });
+  };
   Slot* victim = nullptr;
   for (Slot* s : ready_)
     if (s->in_flight.size() >= 2 && !s->recall_pending && movable(s) &&
@@ -367,6 +404,7 @@ std::uint64_t Dispatcher::submit(std::string frame, std::shared_ptr<ResultTarget
   proto::patch_id(frame, id);
   Entry e;
   e.retries = proto::peek_retries(frame);
+  e.expected = proto::peek_expected(frame);
   e.frame = std::make_shared<const std::string>(std::move(frame));
   e.target = std::move(target);
   enqueue(id, std::move(e));
@@ -391,6 +429,7 @@ std::vector<std::uint64_t> Dispatcher::submit_everywhere(
       std::string copy = frame;
       proto::patch_id(copy, id);
       Entry e;
+      e.expected = proto::peek_expected(copy);
       e.frame = std::make_shared<const std::string>(std::move(copy));
       e.target = std::move(target);
       e.group = group;

@@ -123,9 +123,10 @@ class Dispatcher final : public DispatcherLink {
     std::shared_ptr<ResultTarget> target;
     Slot* daemon = nullptr;  // null while queued
     bool cancelled = false;
-    std::shared_ptr<Group> group;  // set for a copy of an everywhere() task
-    std::uint8_t retries = 0;      // from the task frame
-    std::uint32_t lost = 0;        // times its daemon died while running it
+    std::shared_ptr<Group> group;           // set for a copy of an everywhere() task
+    std::uint8_t retries = 0;               // from the task frame
+    std::chrono::milliseconds expected{0};  // from the task frame; 0: not declared
+    std::uint32_t lost = 0;                 // times its daemon died while running it
   };
   struct Delivery {
     std::shared_ptr<ResultTarget> target;
@@ -146,9 +147,15 @@ class Dispatcher final : public DispatcherLink {
   void unready(Slot* slot);                // REQUIRES: mu_; it takes no more tasks
   void drain();                            // REQUIRES: mu_
   void maybe_recall();                     // REQUIRES: mu_
-  // A daemon for the next task; for a copy of an everywhere() task (`group`), one that has no
-  // copy yet.
-  Slot* pick(const Group* group);  // REQUIRES: mu_
+  // A daemon for task `e`: one with time left for it and, for a copy of an everywhere() task,
+  // one that has no copy yet.
+  Slot* pick(const Entry& e);  // REQUIRES: mu_
+  // Whether `s` takes tasks long enough for `e` to finish before its allocation ends.
+  static bool fits(const Slot& s, const Entry& e, std::chrono::steady_clock::time_point now);
+  // After the head of the queue found no daemon: a later task (before the next everywhere()
+  // unit) that one of the idle daemons has time for, which then runs first. Looks this far.
+  static constexpr std::size_t kLookahead = 1024;
+  bool assign_lookahead();  // REQUIRES: mu_
   std::size_t depth(const Slot& s) const;
   bool has_capacity(const Slot& s) const;
   void enqueue(std::uint64_t id, Entry e);                   // REQUIRES: mu_

@@ -9,6 +9,8 @@
 #BSUB -n {{ cpus }}
 #BSUB -gpu "num={{ gpus }}"
 {{ directives }}
+# When the job started: the daemon counts its time limit (--allocation) from here.
+MIRAI_JOB_START=$(date +%s) && export MIRAI_JOB_START
 cd {{ workdir }} || exit 1
 {{ env }}
 {{ prologue }}

@@ -10,6 +10,8 @@
 #PBS -l walltime={{ time }}
 #PBS -l {{ resources }}
 {{ directives }}
+# When the job started: the daemon counts its time limit (--allocation) from here.
+MIRAI_JOB_START=$(date +%s) && export MIRAI_JOB_START
 cd {{ workdir }} || exit 1
 {{ env }}
 {{ prologue }}

@@ -11,6 +11,8 @@
 #$ -l h_vmem={{ mem }}
 #$ -pe {{ pe }} {{ slots }}
 {{ directives }}
+# When the job started: the daemon counts its time limit (--allocation) from here.
+MIRAI_JOB_START=$(date +%s) && export MIRAI_JOB_START
 cd {{ workdir }} || exit 1
 {{ env }}
 {{ prologue }}

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -91,6 +92,13 @@ struct DaemonOptions {
   std::chrono::milliseconds idletime{0};  // exit (code 1) after this long without a task
   std::chrono::milliseconds walltime{0};  // exit (code 2) once this long has passed
   std::uint32_t maxtasks = 0;             // exit (code 3) after this many tasks
+  // When the scheduler ends the daemon's job (its allocation's end); unset: not known. The
+  // daemon stops taking tasks `allocation_margin` before it and exits (code 2) once its running
+  // task is done. Until then the dispatcher sends it no task that declares a longer expected
+  // duration (Task::expected) than it has left.
+  std::optional<std::chrono::system_clock::time_point> allocation_end;
+  // Negative: a twentieth of the time left at the start, at most a minute.
+  std::chrono::milliseconds allocation_margin{-1};
   std::chrono::milliseconds dial_timeout{10000};
   // For a tls+tcp:// or wss:// url: the certificate (PEM) the dispatcher's must be or be signed
   // by; the dispatcher must also present the url's host name.

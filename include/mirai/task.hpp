@@ -42,19 +42,23 @@ struct Task {
   // daemon stopped by SIGTERM (preemption, the end of its job) costs no retry. Unset: the
   // profile's DaemonsConfig::retries. At most 255.
   std::optional<std::uint8_t> retries;
+  // How long the task is expected to run (zero: not declared). A daemon whose job's allocation
+  // ends sooner than that is not given the task, so that it is not killed half-way; the task
+  // waits for a daemon with time enough. At most 49 days.
+  std::chrono::milliseconds expected{0};
 
   static Task shell(std::vector<std::string> argv) {
     ShellTask t;
     t.argv = std::move(argv);
-    return {std::move(t), {}, {}, {}};
+    return {std::move(t), {}, {}, {}, {}};
   }
   static Task sh(std::string script) {
     ShellTask t;
     t.script = std::move(script);
-    return {std::move(t), {}, {}, {}};
+    return {std::move(t), {}, {}, {}, {}};
   }
   static Task call(std::string function, std::string payload = {}) {
-    return {CallTask{std::move(function), std::move(payload)}, {}, {}, {}};
+    return {CallTask{std::move(function), std::move(payload)}, {}, {}, {}, {}};
   }
   Task&& with_timeout(std::chrono::milliseconds t) && {
     timeout = t;
@@ -62,6 +66,10 @@ struct Task {
   }
   Task&& with_retries(std::uint8_t k) && {
     retries = k;
+    return std::move(*this);
+  }
+  Task&& with_expected(std::chrono::milliseconds d) && {
+    expected = d;
     return std::move(*this);
   }
 };

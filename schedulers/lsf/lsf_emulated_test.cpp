@@ -52,7 +52,7 @@ TEST_CASE("lsf (emulated): map --profile runs tasks in a job array and leaves no
 TEST_CASE("lsf (emulated): SIGTERM to map kills the array and its tasks", "[lsf][emulated]") {
   TempDir dir;
   FakeScheduler fake(dir, "lsf");
-  check_sigterm_cancels(dir, lsf(dir));
+  check_signal_cancels(dir, lsf(dir));
 }
 
 TEST_CASE("lsf (emulated): mirai launch feeds a dispatcher and status shows job and index",

@@ -68,7 +68,7 @@ TEST_CASE("pbs (emulated): map --profile runs an array on PBS Pro and on Torque"
 TEST_CASE("pbs (emulated): SIGTERM to map deletes the array and its tasks", "[pbs][emulated]") {
   TempDir dir;
   FakeScheduler fake(dir, "pbs", "pro");
-  check_sigterm_cancels(dir, pbs(dir, "pro"));
+  check_signal_cancels(dir, pbs(dir, "pro"));
 }
 
 TEST_CASE("pbs (emulated): mirai launch feeds a dispatcher and status shows job and index",

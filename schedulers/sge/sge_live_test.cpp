@@ -106,7 +106,7 @@ TEST_CASE("sge: launches that cannot start are reported, not waited on", "[sge][
 
 TEST_CASE("sge: SIGTERM to map deletes the jobs and their tasks", "[sge][live]") {
   TempDir dir;
-  check_sigterm_cancels(dir, sge(dir));
+  check_signal_cancels(dir, sge(dir));
 }
 
 TEST_CASE("sge: mirai launch feeds a running dispatcher and status shows job and task",

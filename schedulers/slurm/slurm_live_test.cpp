@@ -103,7 +103,38 @@ TEST_CASE("slurm: launches that cannot start are reported, not waited on", "[slu
 
 TEST_CASE("slurm: SIGTERM to map cancels the jobs and their tasks", "[slurm][live]") {
   TempDir dir;
-  check_sigterm_cancels(dir, slurm(dir));
+  check_signal_cancels(dir, slurm(dir));
+}
+
+TEST_CASE("slurm: SIGINT to map (Ctrl-C) cancels the jobs and leaves no process", "[slurm][live]") {
+  TempDir dir;
+  check_signal_cancels(dir, slurm(dir), SIGINT);
+}
+
+TEST_CASE("slurm: daemons know their job's time limit and take no task that would outrun it",
+          "[slurm][live]") {
+  TempDir dir;
+  auto l = slurm(dir, R"(  short:
+    launcher: slurm
+    url: tcp://127.0.0.1:0
+    slurm: { partition: debug, time: 1m }
+)");
+  // A 1m job keeps a twentieth as margin: a task that declares 58s could never run.
+  auto refused = run(
+      mirai_cmd({"run", "--config", l.config, "-p", "short", "--expected", "58s", "--", "true"}));
+  CHECK(refused.exit_code == 125);
+  CHECK_THAT(refused.err, Catch::Contains("a task is expected to run 58s, longer than the jobs "
+                                          "of profile 'short' may run (slurm: time: 1m)"));
+  CHECK(access(dir.file(".mirai/jobs/short").c_str(), F_OK) != 0);  // nothing was submitted
+  // The daemon counts from the job's start: it has about 57 s, and reports so in its hello.
+  auto ok = run(mirai_cmd({"map", "--config", l.config, "-p", "short", "--no-progress",
+                           "--expected", "30s", "--", "echo", "{}", ":::", "x"}));
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out == "x\n");
+  std::string script = read_file(dir.file(".mirai/jobs/short/1/script.sh"));
+  CHECK_THAT(script, Catch::Contains("MIRAI_JOB_START=$(date +%s) && export MIRAI_JOB_START\n"));
+  CHECK_THAT(script, Catch::Contains(" --allocation 1m\n"));
 }
 
 TEST_CASE("slurm: mirai launch feeds a running dispatcher and status shows job and index",

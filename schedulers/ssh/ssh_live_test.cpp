@@ -144,7 +144,7 @@ TEST_CASE("ssh: connections that fail are reported with ssh's reason, not waited
 
 TEST_CASE("ssh: SIGTERM to map closes the connections and stops the tasks", "[ssh][live]") {
   TempDir dir;
-  check_sigterm_cancels(dir, ssh(dir, direct()));
+  check_signal_cancels(dir, ssh(dir, direct()));
   CHECK(eventually([&] { return processes_with(dir.path()).empty(); }, 10s));
 }
 

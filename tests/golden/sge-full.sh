@@ -12,12 +12,14 @@
 #$ -pe smp 4
 #$ -l gpu=1
 #$ -m n
+# When the job started: the daemon counts its time limit (--allocation) from here.
+MIRAI_JOB_START=$(date +%s) && export MIRAI_JOB_START
 cd '/home/me/my project' || exit 1
 export OMP_NUM_THREADS=1
 export NOTE='it'\''s $(not) run'
 module load gcc/12
 source ~/env.sh
-/opt/mirai/bin/mirai daemon tcp://10.0.0.1:5555 --idletime 5m --walltime 55m --maxtasks 100
+/opt/mirai/bin/mirai daemon tcp://10.0.0.1:5555 --idletime 5m --walltime 55m --maxtasks 100 --allocation 90061s
 code=$?
 echo finished
 # 0: the dispatcher closed the connection; 1, 2, 3: idletime, walltime or maxtasks reached.

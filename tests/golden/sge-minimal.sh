@@ -5,6 +5,8 @@
 #$ -cwd
 #$ -o /dev/null
 #$ -j y
+# When the job started: the daemon counts its time limit (--allocation) from here.
+MIRAI_JOB_START=$(date +%s) && export MIRAI_JOB_START
 cd /w || exit 1
 /usr/bin/mirai daemon tcp://127.0.0.1:4000
 code=$?

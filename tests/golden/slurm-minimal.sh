@@ -3,6 +3,8 @@
 #SBATCH --array=1-1
 #SBATCH --output=/dev/null
 #SBATCH --error=/dev/null
+# When the job started: the daemon counts its time limit (--allocation) from here.
+MIRAI_JOB_START=$(date +%s) && export MIRAI_JOB_START
 cd /w || exit 1
 /usr/bin/mirai daemon tcp://127.0.0.1:4000
 code=$?

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -137,22 +138,29 @@ void check_secret_in_job_script(const TempDir& dir, const LiveLauncher& l) {
   CHECK(read_file(record + "submit.out").find("MIRAI_SECRET") == std::string::npos);
 }
 
-void check_sigterm_cancels(const TempDir& dir, const LiveLauncher& l) {
+void check_signal_cancels(const TempDir& dir, const LiveLauncher& l, int signal) {
   Started procs(mirai_exe());
   pid_t map =
       procs.start({"map", "--config", l.config, "-p", l.profile, "-n", "2", "--", "sh", "-c",
-                   "echo $$ > " + dir.file("{}.pid") + "; exec sleep 60", ":::", "a", "b"});
-  pid_t a = wait_pid(dir, "a.pid");
-  pid_t b = wait_pid(dir, "b.pid");
+                   "echo $PPID > " + dir.file("{}.daemon") + "; echo $$ > " + dir.file("{}.pid") +
+                       "; exec sleep 60",
+                   ":::", "a", "b"});
+  std::vector<pid_t> pids = {wait_pid(dir, "a.pid"), wait_pid(dir, "b.pid"),
+                             wait_pid(dir, "a.daemon"), wait_pid(dir, "b.daemon")};
   std::string id = recorded_job_ids(dir, l.profile);
   CHECK(!active_of(l, id).empty());
-  kill(map, SIGTERM);
+  kill(map, signal);
   int ws = wait_for_exit(map, 30s);
   CHECK(WIFEXITED(ws));
-  CHECK(WEXITSTATUS(ws) == 128 + SIGTERM);
+  CHECK(WEXITSTATUS(ws) == 128 + signal);
   // map waited until the scheduler dropped its jobs.
   CHECK(active_of(l, id) == "");
-  CHECK(eventually([&] { return !process_alive(a) && !process_alive(b); }, 10s));
+  // Tasks and daemons are gone.
+  CHECK(eventually(
+      [&] {
+        return std::none_of(pids.begin(), pids.end(), [](pid_t p) { return process_alive(p); });
+      },
+      10s));
 }
 
 void check_launch_feeds_dispatcher(const TempDir& dir, const LiveLauncher& l) {

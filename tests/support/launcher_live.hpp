@@ -4,6 +4,8 @@
 // shows each daemon's job and index.
 #pragma once
 
+#include <signal.h>
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -59,8 +61,9 @@ void check_secret_stays_private(const TempDir& dir, const LiveLauncher& l);
 // For a scheduler: that, and the secret is exported by the job script, which is 0700, and is
 // not in what the submit command printed.
 void check_secret_in_job_script(const TempDir& dir, const LiveLauncher& l);
-// SIGTERM to `map -p` while two tasks run: exit 128+15, the jobs leave the queue, the tasks die.
-void check_sigterm_cancels(const TempDir& dir, const LiveLauncher& l);
+// `signal` (SIGTERM, SIGINT) to `map -p` while two tasks run: exit 128+signal, the jobs leave
+// the queue, the tasks and their daemons die.
+void check_signal_cancels(const TempDir& dir, const LiveLauncher& l, int signal = SIGTERM);
 // `mirai launch -n 2` for a standalone dispatcher: both daemons report the job id and indices
 // {1, 2} in `mirai status --json`, run tasks, and their job ends when the dispatcher stops.
 void check_launch_feeds_dispatcher(const TempDir& dir, const LiveLauncher& l);
