@@ -1,7 +1,8 @@
-// mirai dispatcher [--listen URL] [--control URL]: a dispatcher in a process of its own. Daemons
-// dial the listen URL; clients (mirai run/map/status --dispatcher, or a Profile with
-// dispatcher_url) connect to the control URL. Runs until SIGINT, SIGTERM or SIGHUP, then tells
-// its daemons to exit.
+// mirai dispatcher [--listen URL] [--control URL] [--profile NAME]: a dispatcher in a process of
+// its own. Daemons dial the listen URL; clients (mirai run/map/status --dispatcher, or a Profile
+// with dispatcher_url) connect to the control URL. With a profile it also launches that
+// profile's daemons as the clients' backlog needs them (launcher/controller.hpp). Runs until
+// SIGINT, SIGTERM or SIGHUP, then tells its daemons to exit and cancels the jobs it submitted.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -12,10 +13,13 @@
 #include <mutex>
 
 #include "cli/common.hpp"
+#include "cli/pool.hpp"
 #include "core/auth.hpp"
 #include "core/tls.hpp"
 #include "core/transport.hpp"
 #include "dispatcher/control.hpp"
+#include "launcher/controller.hpp"
+#include "launcher/url.hpp"
 
 namespace mirai::cli {
 namespace {
@@ -37,6 +41,50 @@ Status write_private(const std::string& path, const std::string& text) {
   return {};
 }
 
+// Where a profile's dispatcher listens: its url (each address it may resolve to), else a
+// private socket.
+Expected<std::vector<std::string>> profile_urls(const launcher::ProfileConfig& profile) {
+  std::string url = launcher::listen_url_template(profile);
+  if (url.empty()) return std::vector<std::string>{local_url()};
+  auto parsed = launcher::parse_url_template(url);
+  if (!parsed) return Status::error("profile '" + profile.name + "': url: " + parsed.message());
+  auto candidates = launcher::resolve_url(*parsed);
+  if (!candidates) return Status::error("profile '" + profile.name + "': " + candidates.message());
+  return *candidates;
+}
+
+// The controller of `chosen`'s daemons, started, for `dispatcher`; prints the problem and
+// returns nullptr.
+std::unique_ptr<launcher::Controller> start_controller(ChosenProfile& chosen,
+                                                       Dispatcher& dispatcher,
+                                                       const std::string& tls_trust) {
+  launcher::ProfileConfig& profile = chosen.profile;
+  profile.workers = chosen.n;  // the controller launches up to this many
+  launcher::LaunchSpec spec = launcher::make_spec(profile, chosen.n, dispatcher.url());
+  spec.tls_ca_pem = tls_trust;
+  spec.secret = *dispatcher.secret();
+  spec.max_array_size = chosen.backend->max_array_size(profile);
+  if (auto rendered = chosen.backend->render(spec); !rendered) {
+    std::cerr << "mirai dispatcher: " << rendered.message() << "\n";
+    return nullptr;
+  }
+  auto launch = launcher::Launch::open(std::move(chosen.backend), chosen.root, profile.name);
+  if (!launch) {
+    std::cerr << "mirai dispatcher: " << launch.message() << "\n";
+    return nullptr;
+  }
+  launcher::Controller::Options o;
+  o.interval = profile.interval;
+  o.max_failed_launches = profile.launch_retries + 1;
+  launcher::Controller::Source source{[&dispatcher] { return dispatcher.info(); },
+                                      [&dispatcher] { return *dispatcher.status(); }};
+  auto controller = std::make_unique<launcher::Controller>(
+      std::move(source), std::move(*launch), spec, o,
+      [](const std::string& line) { std::cerr << "mirai dispatcher: " << line << "\n"; });
+  controller->start();
+  return controller;
+}
+
 }  // namespace
 
 int dispatcher_main(const Args& args) {
@@ -44,6 +92,7 @@ int dispatcher_main(const Args& args) {
   int max_prefetch = 32;
   tls::TlsFiles tls_files;
   std::string secret_file;
+  ProfileOptions profile_options;
   po::options_description options("mirai dispatcher [options]");
   options.add_options()("help,h", "show this help")(
       "listen,l", po::value(&listen)->value_name("URL"),
@@ -68,6 +117,8 @@ int dispatcher_main(const Args& args) {
       "the key's passphrase: the value of the environment variable VAR")(
       "tls-ca", po::value(&tls_files.ca)->value_name("FILE"),
       "the CA chain daemons should trust (default: the certificate itself)");
+  add_profile_options(options, profile_options,
+                      "launch daemons for, as the backlog needs them (`mirai status` shows them)");
   po::variables_map vm;
   if (!parse("dispatcher", args, options, nullptr, vm)) return kUsage;
   if (vm.count("help")) {
@@ -86,6 +137,14 @@ int dispatcher_main(const Args& args) {
   for (const std::string* url : {&listen, &control})
     if (!url->empty())
       if (Status s = check_url(*url); !s) return usage_error("dispatcher", s.message()), kUsage;
+  std::optional<ChosenProfile> chosen;
+  if (!profile_options.profile.empty()) {
+    chosen = choose_profile("dispatcher", profile_options);
+    if (!chosen) return kUsage;
+    if (tls_files.empty()) tls_files = chosen->profile.tls;
+  } else if (!profile_options.config.empty() || profile_options.n_given) {
+    return usage_error("dispatcher", "--config and -n go with --profile"), kUsage;
+  }
 
   std::mutex mu;
   std::condition_variable cv;
@@ -97,7 +156,13 @@ int dispatcher_main(const Args& args) {
   });
 
   DispatcherOptions d;
-  d.urls = {listen.empty() ? local_url() : listen};
+  std::vector<std::string> candidates = {listen.empty() ? local_url() : listen};
+  if (chosen && listen.empty()) {
+    auto urls = profile_urls(chosen->profile);
+    if (!urls) return usage_error("dispatcher", urls.message()), kUsage;
+    candidates = *urls;
+  }
+  d.urls = {candidates.front()};
   d.max_prefetch = max_prefetch;
   if (!secret_file.empty()) {
     if (access(secret_file.c_str(), F_OK) == 0) {
@@ -128,12 +193,23 @@ int dispatcher_main(const Args& args) {
     d.tls_trust = tls::trusted(*settings);
   }
   auto started = Dispatcher::start(d);
+  for (std::size_t k = 1; !started && k < candidates.size(); ++k) {  // the url's next address
+    d.urls = {candidates[k]};
+    started = Dispatcher::start(d);
+  }
   if (!started) {
     std::cerr << "mirai dispatcher: cannot listen: " << started.message() << "\n";
     return kCannotStart;
   }
   std::unique_ptr<Dispatcher> dispatcher = std::move(*started);
-  auto opened = ControlServer::start(*dispatcher, control);
+  std::unique_ptr<launcher::Controller> controller;
+  if (chosen) {
+    controller = start_controller(*chosen, *dispatcher, d.tls_trust);
+    if (!controller) return kCannotStart;
+  }
+  ControlServer::LauncherSource launcher_status;
+  if (controller) launcher_status = [c = controller.get()] { return std::optional(c->status()); };
+  auto opened = ControlServer::start(*dispatcher, control, launcher_status);
   if (!opened) {
     std::cerr << "mirai dispatcher: cannot open the control URL: " << opened.message() << "\n";
     return kCannotStart;
@@ -153,6 +229,9 @@ int dispatcher_main(const Args& args) {
   }
   server.reset();          // clients see the connection close: their pending tasks get 19
   dispatcher->exit_all();  // daemons started without autoexit exit too
+  if (controller)
+    if (Status s = controller->shutdown(std::chrono::seconds(30)); !s)
+      std::cerr << "mirai dispatcher: cancelling the launched jobs: " << s.message() << "\n";
   dispatcher.reset();
   if (!socket_path.empty()) unlink(socket_path.c_str());
   if (!url_file.empty()) unlink(url_file.c_str());

@@ -1,5 +1,6 @@
 // mirai status [--dispatcher URL] [--json]: what a running `mirai dispatcher` is doing: its
-// counters and one row per connected daemon (with the job it belongs to).
+// counters, one row per connected daemon (with the job it belongs to and the time its job has
+// left) and, for `mirai dispatcher --profile`, the daemons it launched and their jobs by state.
 #include <dirent.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -75,8 +76,42 @@ nlohmann::json to_json(const std::string& control, const ProfileStatus& s) {
                             {"peer", d.peer},
                             {"assigned", d.assigned},
                             {"completed", d.completed},
-                            {"in_flight", d.in_flight}});
+                            {"in_flight", d.in_flight},
+                            {"time_left_ms", d.time_left_ms}});
+  if (const auto& l = s.launcher)
+    j["launcher"] = {
+        {"profile", l->profile},     {"launcher", l->launcher},   {"workers", l->workers},
+        {"connected", l->connected}, {"launching", l->launching}, {"failed", l->failed},
+        {"launched", l->launched},   {"launches", l->batches},    {"jobs", l->jobs},
+        {"paused", l->paused},       {"reason", l->reason}};
   return j;
+}
+
+// "57s", "1h02m": how long a daemon still takes tasks; "-" when its job has no known end.
+std::string time_left(std::uint32_t ms) {
+  if (ms == 0) return "-";
+  std::uint32_t s = ms / 1000;
+  if (s < 60) return std::to_string(s) + "s";
+  if (s < 3600)
+    return std::to_string(s / 60) + "m" + (s % 60 < 10 ? "0" : "") + std::to_string(s % 60) + "s";
+  std::uint32_t m = s / 60 % 60;
+  return std::to_string(s / 3600) + "h" + (m < 10 ? "0" : "") + std::to_string(m) + "m";
+}
+
+void print_launcher(const LauncherStatus& l) {
+  std::cout << "profile " << l.profile << " (" << l.launcher << "): workers " << l.workers
+            << "  connected " << l.connected << "  launching " << l.launching << "  failed "
+            << l.failed << "  launched " << l.launched << "  launches " << l.batches << "\n";
+  if (!l.jobs.empty()) {
+    std::cout << "jobs:";
+    const char* sep = " ";
+    for (const auto& [state, n] : l.jobs) {
+      std::cout << sep << state << " " << n;
+      sep = ", ";
+    }
+    std::cout << "\n";
+  }
+  if (l.paused) std::cout << "paused: " << l.reason << "\n";
 }
 
 void print_table(const std::string& control, const ProfileStatus& s) {
@@ -89,16 +124,19 @@ void print_table(const std::string& control, const ProfileStatus& s) {
             << i.awaiting << "  executing " << i.executing << "  completed " << i.completed
             << "  retried " << i.retried << "  rejected " << i.rejected << "  dropped " << i.dropped
             << "\n";
+  if (s.launcher) print_launcher(*s.launcher);
   if (s.daemons.empty()) return;
   std::cout << std::left << std::setw(9) << "instance" << std::setw(9) << "pid" << std::setw(16)
             << "host" << std::setw(14) << "job" << std::setw(7) << "index" << std::setw(10)
             << "assigned" << std::setw(10) << "completed" << std::setw(10) << "in-flight"
+            << std::setw(10) << "time-left"
             << "peer\n";
   for (const DaemonStatus& d : s.daemons)
     std::cout << std::setw(9) << d.instance << std::setw(9) << d.pid << std::setw(16) << d.host
               << std::setw(14) << (d.job_id.empty() ? "-" : d.job_id) << std::setw(7)
               << d.array_index << std::setw(10) << d.assigned << std::setw(10) << d.completed
-              << std::setw(10) << d.in_flight << d.peer << "\n";
+              << std::setw(10) << d.in_flight << std::setw(10) << time_left(d.time_left_ms)
+              << d.peer << "\n";
 }
 
 }  // namespace

@@ -258,9 +258,17 @@ std::string encode_status_reply(std::uint64_t request, const ProfileStatus& s) {
   w.u32(static_cast<std::uint32_t>(s.daemons.size()));
   for (const DaemonStatus& d : s.daemons) {
     w.u32(d.instance).u32(d.pid).u32(d.array_index).str(d.host).str(d.job_id).str(d.peer);
-    w.u64(d.assigned).u64(d.completed).u32(d.in_flight);
+    w.u64(d.assigned).u64(d.completed).u32(d.in_flight).u32(d.time_left_ms);
   }
   w.str(s.tls_certificate);
+  w.u8(s.launcher ? 1 : 0);
+  if (const auto& l = s.launcher) {
+    w.str(l->profile).str(l->launcher).u32(l->workers).u32(l->connected).u32(l->launching);
+    w.u32(l->failed).u32(l->launched).u32(l->batches);
+    w.u32(static_cast<std::uint32_t>(l->jobs.size()));
+    for (const auto& [state, n] : l->jobs) w.str(state).u32(n);
+    w.u8(l->paused ? 1 : 0).str(l->reason);
+  }
   return w.finish();
 }
 
@@ -469,9 +477,34 @@ std::optional<std::pair<std::uint64_t, ProfileStatus>> decode_status_reply(std::
     d.assigned = r.u64();
     d.completed = r.u64();
     d.in_flight = r.u32();
+    d.time_left_ms = r.u32();
     s.daemons.push_back(std::move(d));
   }
   s.tls_certificate = r.str();
+  std::uint8_t has_launcher = r.u8();
+  if (has_launcher > 1) return std::nullopt;
+  if (has_launcher) {
+    LauncherStatus l;
+    l.profile = r.str();
+    l.launcher = r.str();
+    l.workers = r.u32();
+    l.connected = r.u32();
+    l.launching = r.u32();
+    l.failed = r.u32();
+    l.launched = r.u32();
+    l.batches = r.u32();
+    std::uint32_t states = r.u32();
+    if (states > kMaxListItems) return std::nullopt;
+    for (std::uint32_t k = 0; k < states && r.ok(); ++k) {
+      std::string state = r.str();
+      l.jobs[state] = r.u32();
+    }
+    std::uint8_t paused = r.u8();
+    if (paused > 1) return std::nullopt;
+    l.paused = paused == 1;
+    l.reason = r.str();
+    s.launcher = std::move(l);
+  }
   if (!r.done()) return std::nullopt;
   return std::make_pair(request, std::move(s));
 }

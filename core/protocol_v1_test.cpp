@@ -191,8 +191,23 @@ TEST_CASE("a status reply carries counters and daemon rows", "[protocol]") {
   ProfileStatus s;
   s.url = "tcp://127.0.0.1:5555";
   s.info = Info{2, 3, 4, 5, 6};
-  s.daemons.push_back(DaemonStatus{1, 100, 7, "node1", "998", "127.0.0.1:4000", 10, 9, 1});
-  s.daemons.push_back(DaemonStatus{3, 200, 0, "node2", "", "ipc", 0, 0, 0});
+  s.daemons.push_back(DaemonStatus{1, 100, 7, "node1", "998", "127.0.0.1:4000", 10, 9, 1, 5000});
+  s.daemons.push_back(DaemonStatus{3, 200, 0, "node2", "", "ipc", 0, 0, 0, 0});
+  CHECK(proto::decode_status_reply(proto::view_frame(proto::encode_status_reply(1, s))->body)
+            ->second.launcher == std::nullopt);
+  LauncherStatus l;
+  l.profile = "cluster";
+  l.launcher = "slurm";
+  l.workers = 4;
+  l.connected = 2;
+  l.launching = 1;
+  l.failed = 1;
+  l.launched = 4;
+  l.batches = 2;
+  l.jobs = {{"running", 2}, {"pending", 1}, {"failed", 1}};
+  l.paused = true;
+  l.reason = "launch 2 failed";
+  s.launcher = l;
   std::string frame = proto::encode_status_reply(77, s);
   auto back = proto::decode_status_reply(proto::view_frame(frame)->body);
   REQUIRE(back);
@@ -203,7 +218,17 @@ TEST_CASE("a status reply carries counters and daemon rows", "[protocol]") {
   CHECK(back->second.daemons[0].job_id == "998");
   CHECK(back->second.daemons[0].peer == "127.0.0.1:4000");
   CHECK(back->second.daemons[0].in_flight == 1);
+  CHECK(back->second.daemons[0].time_left_ms == 5000);
   CHECK(back->second.daemons[1].host == "node2");
+  REQUIRE(back->second.launcher);
+  const LauncherStatus& bl = *back->second.launcher;
+  CHECK(bl.profile == "cluster");
+  CHECK(bl.launcher == "slurm");
+  CHECK((bl.workers == 4 && bl.connected == 2 && bl.launching == 1 && bl.failed == 1 &&
+         bl.launched == 4 && bl.batches == 2));
+  CHECK(bl.jobs == l.jobs);
+  CHECK(bl.paused);
+  CHECK(bl.reason == "launch 2 failed");
   for (std::size_t n = 0; n + 1 < frame.size(); ++n)
     CHECK_FALSE(proto::decode_status_reply(std::string_view(frame).substr(1, n)));
   auto hello = proto::decode_client_hello(

@@ -41,8 +41,10 @@ class ControlServer::Target final : public ResultTarget {
 };
 
 Expected<std::unique_ptr<ControlServer>> ControlServer::start(Dispatcher& dispatcher,
-                                                              const std::string& url) {
+                                                              const std::string& url,
+                                                              LauncherSource launcher) {
   std::unique_ptr<ControlServer> s(new ControlServer(dispatcher));
+  s->launcher_ = std::move(launcher);
   auto l = Listener::open(url);
   if (!l) return l.status();
   s->listener_ = std::move(*l);
@@ -120,6 +122,7 @@ void ControlServer::on_frame(const std::shared_ptr<Client>& client, std::string 
       auto id = proto::decode_id(fv->body);
       if (!id) return conn.close();
       auto s = dispatcher_.status();
+      if (launcher_) s->launcher = launcher_();
       return conn.send(proto::encode_status_reply(*id, *s));
     }
     case proto::Type::kSecretRequest: {

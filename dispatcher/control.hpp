@@ -4,8 +4,10 @@
 // tasks are cancelled. docs/protocol.md describes the frames.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -16,9 +18,13 @@ namespace mirai {
 
 class ControlServer {
  public:
+  // What a status reply says of the daemons the dispatcher launches itself (the controller of
+  // `mirai dispatcher --profile`); called on a connection's thread.
+  using LauncherSource = std::function<std::optional<LauncherStatus>()>;
   // `dispatcher` must outlive the server.
   static Expected<std::unique_ptr<ControlServer>> start(Dispatcher& dispatcher,
-                                                        const std::string& url);
+                                                        const std::string& url,
+                                                        LauncherSource launcher = {});
   // Closes the listener and every client connection.
   ~ControlServer();
 
@@ -36,6 +42,7 @@ class ControlServer {
   void on_close(const std::shared_ptr<Client>& client);
 
   Dispatcher& dispatcher_;
+  LauncherSource launcher_;
   std::unique_ptr<Listener> listener_;
   mutable std::mutex mu_;
   bool stopping_ = false;                                         // GUARDED_BY(mu_)

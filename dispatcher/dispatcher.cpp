@@ -483,6 +483,7 @@ Info Dispatcher::info_locked() const {
 
 std::vector<DaemonStatus> Dispatcher::daemons_locked() const {
   std::vector<DaemonStatus> rows;
+  auto now = std::chrono::steady_clock::now();
   for (const auto& [p, s] : slots_) {
     if (!s->ready && !s->exiting) continue;
     DaemonStatus r;
@@ -495,6 +496,10 @@ std::vector<DaemonStatus> Dispatcher::daemons_locked() const {
     r.assigned = s->assigned;
     r.completed = s->completed;
     r.in_flight = static_cast<std::uint32_t>(s->in_flight.size());
+    if (s->stops != std::chrono::steady_clock::time_point::max())
+      r.time_left_ms = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(s->stops - now).count(), 1,
+          UINT32_MAX));
     rows.push_back(std::move(r));
   }
   std::sort(rows.begin(), rows.end(),

@@ -117,8 +117,15 @@ int main(int argc, char** argv) {
   write("client-hello", proto::encode_client_hello({proto::kVersion, 42}));
   ProfileStatus s;
   s.url = "tcp://127.0.0.1:5555";
-  s.daemons.push_back({1, 42, 4, "node1", "123", "127.0.0.1:1", 3, 2, 1});
+  s.daemons.push_back({1, 42, 4, "node1", "123", "127.0.0.1:1", 3, 2, 1, 60000});
   write("status-reply", proto::encode_status_reply(5, s));
+  LauncherStatus l;
+  l.profile = "cluster";
+  l.launcher = "slurm";
+  l.jobs = {{"running", 2}, {"pending", 1}};
+  l.reason = "paused";
+  s.launcher = l;
+  write("status-reply-launcher", proto::encode_status_reply(5, s));
   write("challenge", proto::encode_challenge({std::string(32, 'c'), std::string(32, 'p')}));
   write("proof", proto::encode_proof(std::string(32, 'p')));
   write("secret-reply", proto::encode_secret_reply(6, std::string(64, 'a')));

@@ -28,9 +28,13 @@ std::string seconds_text(milliseconds d) {
 
 }  // namespace
 
-Controller::Controller(Profile& profile, std::unique_ptr<Launch> launch, LaunchSpec spec,
+Controller::Source Controller::source_of(Profile& profile) {
+  return {[&profile] { return profile.info(); }, [&profile] { return profile.status(); }};
+}
+
+Controller::Controller(Source source, std::unique_ptr<Launch> launch, LaunchSpec spec,
                        Options options, std::function<void(const std::string&)> report)
-    : profile_(profile),
+    : source_(std::move(source)),
       launch_(std::move(launch)),
       spec_(std::move(spec)),
       options_(options),
@@ -47,7 +51,7 @@ void Controller::start() {
       // A full round once per interval, and at once when the backlog calls for a launch that
       // the interval and the back-off allow and it has stopped growing for a tick (tasks
       // submitted in a burst go into one launch).
-      Info i = profile_.info();
+      Info i = source_.info();
       auto now = Clock::now();
       std::uint64_t demand = i.awaiting + i.executing;
       int supply = static_cast<int>(i.connections) + launching();
@@ -88,7 +92,7 @@ Status Controller::shutdown(milliseconds timeout) {
 
 void Controller::step(bool may_launch) {
   std::lock_guard<std::mutex> round(step_mu_);
-  ProfileStatus st = profile_.status();
+  ProfileStatus st = source_.status();
   std::vector<std::string> ids;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -255,13 +259,14 @@ ControllerStatus Controller::status() const {
   std::lock_guard<std::mutex> lock(mu_);
   ControllerStatus s;
   s.profile = spec_.profile.name;
-  s.workers = spec_.profile.workers;
-  s.connected = connected_;
-  s.launching = launching();
-  s.failed = count([](const Element& e) { return e.failed; });
-  s.launched = count([](const Element&) { return true; });
-  s.batches = static_cast<int>(batches_.size());
-  s.jobs = job_states_;
+  s.launcher = spec_.profile.launcher;
+  s.workers = static_cast<std::uint32_t>(spec_.profile.workers);
+  s.connected = static_cast<std::uint32_t>(connected_);
+  s.launching = static_cast<std::uint32_t>(launching());
+  s.failed = static_cast<std::uint32_t>(count([](const Element& e) { return e.failed; }));
+  s.launched = static_cast<std::uint32_t>(count([](const Element&) { return true; }));
+  s.batches = static_cast<std::uint32_t>(batches_.size());
+  for (const auto& [state, n] : job_states_) s.jobs[state] = static_cast<std::uint32_t>(n);
   s.paused = paused_;
   s.reason = reason_;
   return s;

@@ -22,19 +22,8 @@
 
 namespace mirai::launcher {
 
-// What `mirai status` and the end-of-run report show for a launched profile.
-struct ControllerStatus {
-  std::string profile;
-  int workers = 0;                  // the most daemons it launches
-  int connected = 0;                // daemons connected now
-  int launching = 0;                // launched, not yet connected, not ended
-  int failed = 0;                   // launched daemons whose job failed before connecting
-  int launched = 0;                 // daemons launched in all
-  int batches = 0;                  // launches (job arrays) submitted
-  std::map<std::string, int> jobs;  // array elements by the scheduler's state
-  bool paused = false;              // it launches no more; `reason` says why
-  std::string reason;
-};
+// What `mirai status` shows for a launched profile.
+using ControllerStatus = LauncherStatus;
 
 class Controller {
  public:
@@ -46,10 +35,22 @@ class Controller {
     std::chrono::milliseconds max_backoff{std::chrono::seconds(60)};
   };
 
+  // What the controller watches: the backlog and the daemons connected, of a Profile or of a
+  // Dispatcher of its own (`mirai dispatcher --profile`).
+  struct Source {
+    std::function<Info()> info;
+    std::function<ProfileStatus()> status;
+  };
+  static Source source_of(Profile& profile);
+
   // `spec` is the template of each launch (its n is replaced); `report` receives one line per
   // event worth telling the user (a failed job, a pause), on the controller's thread.
-  Controller(Profile& profile, std::unique_ptr<Launch> launch, LaunchSpec spec, Options options,
+  Controller(Source source, std::unique_ptr<Launch> launch, LaunchSpec spec, Options options,
              std::function<void(const std::string&)> report);
+  Controller(Profile& profile, std::unique_ptr<Launch> launch, LaunchSpec spec, Options options,
+             std::function<void(const std::string&)> report)
+      : Controller(source_of(profile), std::move(launch), std::move(spec), options,
+                   std::move(report)) {}
   ~Controller();  // stop(); does not cancel the jobs: shutdown() does
 
   // Starts the control loop on a thread of its own.
@@ -108,7 +109,7 @@ class Controller {
   // Submits a batch of `n` daemons (without mu_: the scheduler may be slow).
   void launch(int n, std::uint64_t cumulative);
 
-  Profile& profile_;
+  Source source_;
   std::unique_ptr<Launch> launch_;
   LaunchSpec spec_;
   Options options_;

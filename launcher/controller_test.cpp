@@ -85,7 +85,7 @@ TEST_CASE("the controller launches for the backlog in batches up to workers, and
   CHECK(st.batches == 2);
   CHECK(st.launched == 3);
   CHECK(st.failed == 0);
-  CHECK(st.jobs == std::map<std::string, int>{{"running", 3}});
+  CHECK(st.jobs == std::map<std::string, std::uint32_t>{{"running", 3}});
 
   // Idle daemons leave; new work launches again.
   REQUIRE(eventually([&] { return p.info().connections == 0; }, 20s));
@@ -131,7 +131,7 @@ TEST_CASE("failed launches are reported and retried with back-off, then the prof
   CHECK(st.paused);
   CHECK(st.batches == 3);
   CHECK(st.failed == 3);
-  CHECK(st.jobs == std::map<std::string, int>{{"failed", 3}});
+  CHECK(st.jobs == std::map<std::string, std::uint32_t>{{"failed", 3}});
   CHECK(f.unresolved());  // the caller decides: Pool resets the profile, which fails the task
   REQUIRE(s.controller->shutdown(10s).ok());
 }

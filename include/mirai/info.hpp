@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,23 @@ struct DaemonStatus {
   std::uint64_t assigned = 0;  // tasks handed to it (a prefetched task it gave back is not)
   std::uint64_t completed = 0;
   std::uint32_t in_flight = 0;
+  // How long it still takes tasks before its job's allocation ends; 0: no end known.
+  std::uint32_t time_left_ms = 0;
+};
+
+// The daemons a dispatcher launches itself for a profile (`mirai dispatcher --profile`), as its
+// controller counts them.
+struct LauncherStatus {
+  std::string profile, launcher;
+  std::uint32_t workers = 0;    // the most daemons it keeps
+  std::uint32_t connected = 0;  // daemons connected now
+  std::uint32_t launching = 0;  // launched, not yet connected, not ended
+  std::uint32_t failed = 0;     // launched daemons whose job ended or timed out before connecting
+  std::uint32_t launched = 0;   // daemons launched in all
+  std::uint32_t batches = 0;    // launches (job arrays) submitted
+  std::map<std::string, std::uint32_t> jobs;  // array elements by the scheduler's state
+  bool paused = false;                        // it launches no more; `reason` says why
+  std::string reason;
 };
 
 // mirai's status(): info plus the URL daemons dial and one row per connected daemon.
@@ -37,6 +56,7 @@ struct ProfileStatus {
   Info info;
   std::vector<DaemonStatus> daemons;
   std::string tls_certificate;  // for a TLS url: the certificate (PEM) daemons must trust
+  std::optional<LauncherStatus> launcher;  // set when the dispatcher launches its own daemons
 };
 
 }  // namespace mirai

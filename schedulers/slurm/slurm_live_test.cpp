@@ -172,3 +172,54 @@ TEST_CASE("slurm: SIGKILL to map: its daemons exit within 2 s and their jobs lea
       2s));
   CHECK(eventually([&] { return active_of(l, id).empty(); }, 20s));
 }
+
+TEST_CASE("slurm: a dispatcher with a profile launches for its clients, and status shows it",
+          "[slurm][live]") {
+  TempDir dir;
+  auto l = slurm(dir);
+  std::string control = "ipc://" + dir.file("control.sock");
+  Started procs(mirai_exe());
+  pid_t dispatcher = procs.start({"dispatcher", "--config", l.config, "-p", l.profile, "-n", "2",
+                                  "--control", control, "--url-file", dir.file("urls")});
+  REQUIRE(eventually([&] { return !read_file(dir.file("urls")).empty(); }));
+  // Nothing to do yet: nothing launched.
+  auto idle = nlohmann::json::parse(
+      run(mirai_cmd({"status", "--dispatcher", control, "--json"})).out, nullptr, false);
+  REQUIRE(idle.is_object());
+  CHECK(idle["launcher"]["profile"] == l.profile);
+  CHECK(idle["launcher"]["launcher"] == "slurm");
+  CHECK(idle["launcher"]["workers"] == 2);
+  CHECK(idle["launcher"]["launched"] == 0);
+
+  // A client's backlog: two daemons in one array, each knowing its job's time limit (10m).
+  Started clients(mirai_exe());
+  pid_t map = clients.start({"map", "--dispatcher", control, "--no-progress", "--", "sh", "-c",
+                             "sleep 30", ":::", "a", "b", "c"});
+  nlohmann::json st = status_with_daemons(control, 2);
+  for (const auto& d : st["daemons"]) {
+    CHECK(d["time_left_ms"].get<long>() > 8 * 60 * 1000);
+    CHECK(d["time_left_ms"].get<long>() < 10 * 60 * 1000);
+  }
+  CHECK(st["launcher"]["launched"] == 2);
+  CHECK(st["launcher"]["launches"] == 1);
+  CHECK(st["launcher"]["failed"] == 0);
+  // The controller's next round has the scheduler's word on both array elements.
+  CHECK(eventually([&] {
+    auto s = nlohmann::json::parse(
+        run(mirai_cmd({"status", "--dispatcher", control, "--json"})).out, nullptr, false);
+    return s.is_object() && s["launcher"]["jobs"] == nlohmann::json{{"running", 2}};
+  }));
+  auto table = run(mirai_cmd({"status", "--dispatcher", control}));
+  CHECK_THAT(table.out, Catch::Contains("profile cluster (slurm): workers 2  connected 2  "
+                                        "launching 0  failed 0  launched 2  launches 1\n"
+                                        "jobs: running 2\n"));
+  CHECK_THAT(table.out, Catch::Contains("time-left"));
+
+  // Stopping the dispatcher cancels its jobs and waits until they are gone.
+  std::string id = recorded_job_ids(dir, l.profile);
+  kill(map, SIGTERM);
+  mirai::wait_for_exit(map, 10s);
+  kill(dispatcher, SIGTERM);
+  CHECK(mirai::wait_for_exit(dispatcher, 40s) >= 0);
+  CHECK(active_of(l, id) == "");
+}
