@@ -8,6 +8,10 @@
 //   mirai_bench shell N      N `true` commands through 2 daemons (library)
 //   mirai_bench typed        map() of typed calls against raw ones; packed against text vectors;
 //                            everywhere() on 4 daemons
+//   mirai_bench load MIRAI [TASKS [DAEMONS]]
+//                            a `mirai dispatcher` process with 1,000,000 no-op calls queued, then
+//                            200 daemons connected to drain them, against 2 daemons: its memory
+//                            and CPU per task
 #include <malloc.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -16,10 +20,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mirai/mirai.hpp"
@@ -288,6 +297,107 @@ void typed() {
   report("everywhere.call.d4.median", percentile(v, 0.5), "us");
 }
 
+// What /proc says of process `pid`: resident and peak resident memory in bytes, and CPU seconds
+// (user + system).
+struct ProcessUse {
+  double rss = 0, peak = 0, cpu = 0;
+};
+ProcessUse process_use(pid_t pid) {
+  ProcessUse u;
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) u.rss = std::stod(line.substr(6)) * 1024;
+    if (line.rfind("VmHWM:", 0) == 0) u.peak = std::stod(line.substr(6)) * 1024;
+  }
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int k = 3; k <= 15 && fields >> field; ++k)
+    if (k == 14 || k == 15) ticks += std::stod(field);  // utime, stime
+  u.cpu = ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return u;
+}
+
+// `mirai dispatcher` in a process of its own; its control URL.
+pid_t start_dispatcher(const std::string& mirai, const std::string& tag, std::string& control) {
+  control = ipc_url(tag.c_str());
+  std::string url_file = "/tmp/mirai-bench-" + std::to_string(getpid()) + "-" + tag + ".urls";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    execl(mirai.c_str(), mirai.c_str(), "dispatcher", "--control", control.c_str(), "--url-file",
+          url_file.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 500 && access(url_file.c_str(), F_OK) != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  unlink(url_file.c_str());
+  return pid;
+}
+
+// Queues `tasks` no-op calls at a dispatcher process with no daemon, then connects `daemons`
+// local daemons and waits until every task is answered. Reports under "load.d<daemons>.".
+void load_run(const std::string& mirai, int tasks, int daemons) {
+  std::string control;
+  pid_t dispatcher = start_dispatcher(mirai, "load" + std::to_string(daemons), control);
+  std::string name = "load.d" + std::to_string(daemons) + ".";
+  auto out = [&](const std::string& what, double value, const char* unit) {
+    report((name + what).c_str(), value, unit);
+  };
+  {
+    Profile client;
+    DaemonsConfig c;
+    c.dispatcher_url = control;
+    if (Status st = client.set_daemons(c); !st) {
+      std::fprintf(stderr, "bench: %s\n", st.message().c_str());
+      std::exit(1);
+    }
+    ProcessUse idle = process_use(dispatcher);
+    std::vector<Future> fs;
+    fs.reserve(static_cast<std::size_t>(tasks));
+    auto t0 = Clock::now();
+    for (int i = 0; i < tasks; ++i) fs.push_back(client.submit(Task::call("noop")));
+    while (client.info().awaiting < static_cast<std::uint64_t>(tasks))
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    out("queue", tasks / (us_since(t0) / 1e6), "tasks/s");
+    ProcessUse queued = process_use(dispatcher);
+    out("dispatcher.rss_queued", queued.rss / 1048576, "MiB");
+    out("dispatcher.bytes_per_queued_task", (queued.rss - idle.rss) / tasks, "bytes");
+
+    Profile workers;
+    DaemonsConfig w;
+    w.dispatcher_url = control;
+    w.n = daemons;
+    auto t1 = Clock::now();
+    if (Status st = workers.set_daemons(w); !st) {
+      std::fprintf(stderr, "bench: %s\n", st.message().c_str());
+      std::exit(1);
+    }
+    out("connect", us_since(t1) / 1000, "ms");
+    // From here on: the tasks not answered while the daemons were connecting.
+    ProcessUse connected = process_use(dispatcher);
+    auto t2 = Clock::now();
+    double left = static_cast<double>(tasks - client.info().completed);
+    for (auto& f : fs) f.wait();
+    double secs = us_since(t2) / 1e6;
+    ProcessUse done = process_use(dispatcher);
+    out("drain", left / secs, "tasks/s");
+    out("dispatcher.cpu_per_task", (done.cpu - connected.cpu) * 1e6 / left, "us");
+    out("dispatcher.cpu_share", (done.cpu - connected.cpu) / secs * 100, "%");
+    out("dispatcher.rss_peak", done.peak / 1048576, "MiB");
+  }
+  kill(dispatcher, SIGTERM);
+  waitpid(dispatcher, nullptr, 0);
+}
+
+void load(const std::string& mirai, int tasks, int daemons) {
+  load_run(mirai, tasks, 2);
+  load_run(mirai, tasks, daemons);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -308,12 +418,15 @@ int main(int argc, char** argv) {
     tls();
   else if (mode == "typed")
     typed();
+  else if (mode == "load" && argc > 2)
+    load(argv[2], argc > 3 ? std::atoi(argv[3]) : 1000000, argc > 4 ? std::atoi(argv[4]) : 200);
   else if (mode == "shell")
     shell(argc > 2 ? std::atoi(argv[2]) : 2000);
   else {
     std::fprintf(
         stderr,
-        "usage: mirai_bench floors|latency|throughput|memory|startup|payload|tls|typed|shell N\n");
+        "usage: mirai_bench floors|latency|throughput|memory|startup|payload|tls|typed|shell N|"
+        "load MIRAI [TASKS [DAEMONS]]\n");
     return 2;
   }
   return 0;
