@@ -130,6 +130,7 @@ bool Future::wait_for(std::chrono::milliseconds d) const {
 bool Future::stop() {
   if (!state_->resolve(Result::error_value_result(ErrorValue::kCanceled))) return false;
   if (auto core = state_->core.lock()) core->cancel(state_->id);
+  if (state_->on_stop) state_->on_stop();
   return true;
 }
 

@@ -50,6 +50,7 @@ struct FutureState final : ResultTarget {
 
   std::uint64_t id = 0;
   std::weak_ptr<ProfileCore> core;   // to cancel on the dispatcher
+  std::function<void()> on_stop;     // set instead for a future that stands for others (groups)
   std::unique_ptr<BudgetHold> hold;  // set before the task is queued; released on resolution
 
  private:

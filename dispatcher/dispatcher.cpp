@@ -249,7 +249,7 @@ void Dispatcher::drop(Slot* slot, Deliveries& out) {
   } else {
     slot->in_flight.pop_front();
     Result r = Result::error_value_result(ErrorValue::kConnectionReset);
-    r.message = "its daemon died while running it";
+    r.message = kDaemonDiedMessage;
     if (e.retries > 0)
       r.message += ", on all " + std::to_string(e.lost + 1) +
                    " attempts (retries: " + std::to_string(e.retries) + ")";

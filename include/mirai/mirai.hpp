@@ -20,6 +20,7 @@
 #include "mirai/compute.hpp"
 #include "mirai/daemon.hpp"
 #include "mirai/future.hpp"
+#include "mirai/group.hpp"
 #include "mirai/map.hpp"
 #include "mirai/profile.hpp"
 #include "mirai/task.hpp"
