@@ -41,6 +41,8 @@ struct PoolOptions {
   // The longest expected duration of the command's tasks: a profile whose jobs end sooner is
   // refused before anything is launched.
   std::chrono::milliseconds longest_expected{0};
+  // Other profiles the command's tasks name (`"profile"` in a --jsonl line).
+  std::vector<std::string> also;
 };
 void add_pool_options(po::options_description& options, PoolOptions& pool, int default_n);
 // Sets up -n local daemons, or the running dispatcher's; prints the error and returns false on

@@ -55,9 +55,9 @@ Expected<std::vector<std::string>> profile_urls(const launcher::ProfileConfig& p
 
 // The controller of `chosen`'s daemons, started, for `dispatcher`; prints the problem and
 // returns nullptr.
-std::unique_ptr<launcher::Controller> start_controller(ChosenProfile& chosen,
-                                                       Dispatcher& dispatcher,
-                                                       const std::string& tls_trust) {
+std::unique_ptr<launcher::Controller> start_controller(
+    ChosenProfile& chosen, Dispatcher& dispatcher, const std::string& tls_trust,
+    std::shared_ptr<launcher::Arrivals> arrivals) {
   launcher::ProfileConfig& profile = chosen.profile;
   profile.workers = chosen.n;  // the controller launches up to this many
   launcher::LaunchSpec spec = launcher::make_spec(profile, chosen.n, dispatcher.url());
@@ -77,7 +77,8 @@ std::unique_ptr<launcher::Controller> start_controller(ChosenProfile& chosen,
   o.interval = profile.interval;
   o.max_failed_launches = profile.launch_retries + 1;
   launcher::Controller::Source source{[&dispatcher] { return dispatcher.info(); },
-                                      [&dispatcher] { return *dispatcher.status(); }};
+                                      [&dispatcher] { return *dispatcher.status(); },
+                                      std::move(arrivals)};
   auto controller = std::make_unique<launcher::Controller>(
       std::move(source), std::move(*launch), spec, o,
       [](const std::string& line) { std::cerr << "mirai dispatcher: " << line << "\n"; });
@@ -192,6 +193,8 @@ int dispatcher_main(const Args& args) {
     d.tls = {settings->cert_pem, settings->key_pem, settings->key_passphrase};
     d.tls_trust = tls::trusted(*settings);
   }
+  auto arrivals = std::make_shared<launcher::Arrivals>();
+  if (chosen) d.on_connected = launcher::Arrivals::recorder(arrivals);
   auto started = Dispatcher::start(d);
   for (std::size_t k = 1; !started && k < candidates.size(); ++k) {  // the url's next address
     d.urls = {candidates[k]};
@@ -204,7 +207,7 @@ int dispatcher_main(const Args& args) {
   std::unique_ptr<Dispatcher> dispatcher = std::move(*started);
   std::unique_ptr<launcher::Controller> controller;
   if (chosen) {
-    controller = start_controller(*chosen, *dispatcher, d.tls_trust);
+    controller = start_controller(*chosen, *dispatcher, d.tls_trust, arrivals);
     if (!controller) return kCannotStart;
   }
   ControlServer::LauncherSource launcher_status;

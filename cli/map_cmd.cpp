@@ -19,8 +19,9 @@ using nlohmann::json;
 
 struct Job {
   Task task;
-  std::string label;  // the argument, or the task spec's "id"
-  json id;            // --jsonl: echoed back when given
+  std::string label;    // the argument, or the task spec's "id"
+  json id;              // --jsonl: echoed back when given
+  std::string profile;  // --jsonl: the profile that runs it; "": the command's
 };
 
 std::vector<std::string> substitute(const Args& command, const std::string& arg) {
@@ -44,7 +45,7 @@ std::vector<std::string> substitute(const Args& command, const std::string& arg)
 }
 
 // One --jsonl line: {"argv": [...]} | {"sh": "..."} | {"call": "name", "payload": "..."},
-// with optional "env", "cwd", "stdin", "timeout", "expected" and "id".
+// with optional "env", "cwd", "stdin", "timeout", "expected", "profile" and "id".
 Expected<Job> job_from_json(const std::string& line) {
   json j = json::parse(line, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::error("not a JSON object");
@@ -100,6 +101,9 @@ Expected<Job> job_from_json(const std::string& line) {
     if (!d) return Status::error(std::string("\"") + key + "\": " + d.message());
     *field = *d;
   }
+  auto profile = str("profile");
+  if (!profile) return profile.status();
+  job.profile = *profile;
   if (j.contains("id")) {
     job.id = j["id"];
     job.label = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
@@ -217,7 +221,7 @@ int map_main(const Args& all) {
     if (!separator && args_file.empty())
       return usage_error("map", "no arguments: add '::: A B C' after the command, or --args-file");
     for (const auto& v : values) {
-      Job job{Task::shell(substitute(cmd, v)), v, {}};
+      Job job{Task::shell(substitute(cmd, v)), v, {}, {}};
       job.task.timeout = *timeout;
       job.task.expected = *expected;
       jobs.push_back(std::move(job));
@@ -226,22 +230,29 @@ int map_main(const Args& all) {
   if (jobs.empty()) return 0;
   for (const auto& job : jobs)
     pool.longest_expected = std::max(pool.longest_expected, job.task.expected);
+  for (const auto& job : jobs)
+    if (!job.profile.empty() &&
+        std::find(pool.also.begin(), pool.also.end(), job.profile) == pool.also.end())
+      pool.also.push_back(job.profile);
 
   auto daemons = Pool::start("map", pool);
   if (!daemons) return 125;
-  Profile& profile = daemons->profile();
   for (const auto& script : setup)
     if (int code = run_everywhere(*daemons, script); code != 0) return code;
   std::vector<Future> futures;
   futures.reserve(jobs.size());
-  for (auto& job : jobs) futures.push_back(profile.submit(std::move(job.task)));
+  for (auto& job : jobs) {
+    auto f = daemons->submit(job.profile, job.task);
+    if (!f) return usage_error("map", f.message()), 125;
+    futures.push_back(std::move(*f));
+  }
 
   Progress progress(jobs.size(), vm.count("progress") || (isatty(2) && !vm.count("no-progress")));
   std::size_t failed = 0, first_failed = kNoIndex;
   if (as_json) std::cout << "[";
   for (std::size_t i = 0; i < futures.size(); ++i) {
     while (progress.enabled() && !futures[i].wait_for(std::chrono::milliseconds(200)))
-      progress.draw(profile.info().completed);
+      progress.draw(daemons->completed());
     const Result& r = futures[i].wait();
     progress.clear();
     if (!r.ok()) {
@@ -275,7 +286,7 @@ int map_main(const Args& all) {
         return 1;
       }
     }
-    progress.draw(profile.info().completed);
+    progress.draw(daemons->completed());
   }
   progress.clear();
   if (as_json) std::cout << "\n]\n";

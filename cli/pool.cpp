@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <deque>
 #include <iostream>
 
 #include "launcher/url.hpp"
@@ -97,8 +98,10 @@ std::optional<ChosenProfile> choose_profile(const char* command, const ProfileOp
 }
 
 Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target,
-                      const PoolOptions& options) {
+                      const PoolOptions& options,
+                      std::function<void(const DaemonStatus&)> on_connected) {
   DaemonsConfig config;
+  config.on_connected = std::move(on_connected);
   config.seed = options.seed;
   config.retries = static_cast<std::uint8_t>(options.retries.value_or(profile.retries));
   config.n = n;
@@ -127,6 +130,26 @@ Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& ta
   return last;
 }
 
+namespace {
+
+// Refuses a task that could never run: expected to take longer than the profile's jobs last.
+bool fits_time_limit(const char* command, const launcher::ProfileConfig& profile,
+                     std::chrono::milliseconds expected) {
+  auto t = profile.resources.find("time");
+  if (t == profile.resources.end()) return true;
+  // A daemon stops taking tasks a twentieth of its time limit (at most a minute) before the
+  // end (DaemonOptions::allocation_margin).
+  std::chrono::milliseconds limit = std::chrono::seconds(std::stoll(t->second));
+  if (expected <= limit - std::min(limit / 20, std::chrono::milliseconds(60000))) return true;
+  usage_error(command, "a task is expected to run " + format_duration(expected) +
+                           ", longer than the jobs of profile '" + profile.name + "' may run (" +
+                           profile.launcher + ": time: " + format_duration(limit) +
+                           "): no daemon could take it");
+  return false;
+}
+
+}  // namespace
+
 std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& options) {
   std::unique_ptr<Pool> pool(new Pool());
   pool->command_ = command;
@@ -138,94 +161,157 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
                         ? false
                         : options.profile_given || !launcher::find_config(options.config).empty();
   if (!use_config) {
-    if (!start_pool(command, options, pool->profile_)) return nullptr;
+    if (!options.also.empty()) {
+      usage_error(command, "a task names profile '" + options.also.front() +
+                               "', but no mirai.yaml is in use (give --config or --profile)");
+      return nullptr;
+    }
+    auto& m = pool->add_member("");
+    if (!start_pool(command, options, m.profile)) return nullptr;
     pool->daemons_ = options.dispatcher.empty() ? options.n : 0;
     return pool;
   }
+  // The profile asked for, the ones the tasks name, and their backups, each once.
   std::string root;
-  auto profile = load_profile(command, options.config, options.profile, root);
-  if (!profile) return nullptr;
-  if (auto t = profile->resources.find("time"); t != profile->resources.end()) {
-    // A daemon stops taking tasks a twentieth of its time limit (at most a minute) before the
-    // end (DaemonOptions::allocation_margin).
-    std::chrono::milliseconds limit = std::chrono::seconds(std::stoll(t->second));
-    if (options.longest_expected > limit - std::min(limit / 20, std::chrono::milliseconds(60000))) {
-      usage_error(command, "a task is expected to run " +
-                               format_duration(options.longest_expected) +
-                               ", longer than the jobs of profile '" + profile->name +
-                               "' may run (" + profile->launcher +
-                               ": time: " + format_duration(limit) + "): no daemon could take it");
-      return nullptr;
-    }
-  }
-  int n = options.n_given ? options.n : profile->workers > 0 ? profile->workers : options.n;
+  auto main = load_profile(command, options.config, options.profile, root);
+  if (!main) return nullptr;
+  if (!fits_time_limit(command, *main, options.longest_expected)) return nullptr;
+  int n = options.n_given ? options.n : main->workers > 0 ? main->workers : options.n;
   if (n < 1) {
     usage_error(command, "-n must be at least 1");
     return nullptr;
   }
+  main->workers = n;
   pool->daemons_ = n;
-  if (profile->launcher == "local") {
-    if (Status s = listen_profile(*profile, n, pool->profile_, options); !s) {
-      std::cerr << "mirai " << command << ": cannot start daemons: " << s.message() << "\n";
-      return nullptr;
-    }
-    return pool;
+  std::deque<std::string> wanted(options.also.begin(), options.also.end());
+  if (!main->backup.empty()) wanted.push_back(main->backup);
+  std::vector<launcher::ProfileConfig> profiles = {std::move(*main)};
+  while (!wanted.empty()) {
+    std::string name = wanted.front();
+    wanted.pop_front();
+    if (std::any_of(profiles.begin(), profiles.end(),
+                    [&](const auto& p) { return p.name == name; }))
+      continue;
+    std::string ignored;
+    auto other = load_profile(command, options.config, name, ignored);
+    if (!other) return nullptr;
+    if (!other->backup.empty()) wanted.push_back(other->backup);
+    profiles.push_back(std::move(*other));
   }
-  auto backend = backend_for(command, *profile);
-  if (!backend) return nullptr;
   // From here on an interrupt must cancel what was submitted: watch signals before any thread.
   Pool* raw = pool.get();
-  pool->signals_ = std::make_unique<SignalWatcher>([raw] {
-    std::cerr << "mirai " << raw->command_ << ": interrupted; cancelling the launched jobs\n";
-    raw->shut_down();
-    _exit(128 + raw->signals_->caught());
-  });
-  if (Status s = listen_profile(*profile, 0, pool->profile_, options); !s) {
-    std::cerr << "mirai " << command << ": cannot listen for daemons: " << s.message() << "\n";
-    return nullptr;
+  bool launched = std::any_of(profiles.begin(), profiles.end(),
+                              [](const auto& p) { return p.launcher != "local"; });
+  if (launched)
+    pool->signals_ = std::make_unique<SignalWatcher>([raw] {
+      std::cerr << "mirai " << raw->command_ << ": interrupted; cancelling the launched jobs\n";
+      raw->shut_down();
+      _exit(128 + raw->signals_->caught());
+    });
+  for (const auto& profile : profiles) {
+    Member& m = pool->add_member(profile.name);
+    if (!pool->start_member(m, profile, root, options)) return nullptr;
+    if (Status s = pool->group_.add(profile.name, m.profile, profile.backup); !s) {
+      std::cerr << "mirai " << command << ": " << s.message() << "\n";
+      return nullptr;
+    }
   }
-  profile->workers = n;  // the controller launches up to this many
-  launcher::LaunchSpec spec = launcher::make_spec(*profile, n, pool->profile_.url());
-  spec.tls_ca_pem = pool->profile_.tls_certificate();
-  spec.secret = pool->profile_.secret();
-  spec.max_array_size = backend->max_array_size(*profile);
+  if (launched) pool->watcher_ = std::thread([raw] { raw->watch(); });
+  return pool;
+}
+
+Pool::Member& Pool::add_member(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  members_.push_back(std::make_unique<Member>());
+  members_.back()->name = name;
+  return *members_.back();
+}
+
+bool Pool::start_member(Member& m, launcher::ProfileConfig profile, const std::string& root,
+                        const PoolOptions& options) {
+  const char* command = command_.c_str();
+  int n = profile.workers > 0 ? profile.workers : 1;
+  if (profile.launcher == "local") {
+    if (Status s = listen_profile(profile, n, m.profile, options); !s) {
+      std::cerr << "mirai " << command << ": cannot start daemons: " << s.message() << "\n";
+      return false;
+    }
+    return true;
+  }
+  auto backend = backend_for(command, profile);
+  if (!backend) return false;
+  auto arrivals = std::make_shared<launcher::Arrivals>();
+  if (Status s =
+          listen_profile(profile, 0, m.profile, options, launcher::Arrivals::recorder(arrivals));
+      !s) {
+    std::cerr << "mirai " << command << ": cannot listen for daemons: " << s.message() << "\n";
+    return false;
+  }
+  profile.workers = n;  // the controller launches up to this many
+  launcher::LaunchSpec spec = launcher::make_spec(profile, n, m.profile.url());
+  spec.tls_ca_pem = m.profile.tls_certificate();
+  spec.secret = m.profile.secret();
+  spec.max_array_size = backend->max_array_size(profile);
   if (auto rendered = backend->render(spec); !rendered) {
     std::cerr << "mirai " << command << ": " << rendered.message() << "\n";
-    return nullptr;
+    return false;
   }
-  auto launch = launcher::Launch::open(std::move(backend), root, profile->name);
+  auto launch = launcher::Launch::open(std::move(backend), root, profile.name);
   if (!launch) {
     std::cerr << "mirai " << command << ": " << launch.message() << "\n";
-    return nullptr;
+    return false;
   }
   launcher::Controller::Options o;
-  o.interval = profile->interval;
-  o.max_failed_launches = profile->launch_retries + 1;
-  std::string name = command;
-  {
-    std::lock_guard<std::mutex> lock(pool->mutex_);
-    pool->controller_ = std::make_unique<launcher::Controller>(
-        pool->profile_, std::move(*launch), spec, o,
-        [name](const std::string& line) { std::cerr << "mirai " << name << ": " << line << "\n"; });
-  }
-  pool->controller_->start();
-  pool->watcher_ = std::thread([raw] { raw->watch(); });
-  return pool;
+  o.interval = profile.interval;
+  o.max_failed_launches = profile.launch_retries + 1;
+  std::string name = command_;
+  launcher::Controller::Source source = launcher::Controller::source_of(m.profile);
+  source.arrivals = arrivals;
+  auto controller = std::make_unique<launcher::Controller>(
+      std::move(source), std::move(*launch), spec, o,
+      [name](const std::string& line) { std::cerr << "mirai " << name << ": " << line << "\n"; });
+  controller->start();
+  std::lock_guard<std::mutex> lock(mutex_);
+  m.controller = std::move(controller);
+  return true;
+}
+
+Expected<Future> Pool::submit(const std::string& profile, const Task& task) {
+  const std::string& name = profile.empty() ? members_.front()->name : profile;
+  if (name.empty()) return members_.front()->profile.submit(task);  // -n local daemons
+  return group_.submit(name, task);
+}
+
+std::uint64_t Pool::completed() {
+  std::uint64_t n = 0;
+  for (auto& m : members_) n += m->profile.info().completed;
+  return n;
 }
 
 void Pool::watch() {
   using namespace std::chrono_literals;
-  while (!stop_.load()) {
+  std::vector<Member*> watched;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& m : members_)
+      if (m->controller) watched.push_back(m.get());
+  }
+  while (!stop_.load() && !watched.empty()) {
     std::this_thread::sleep_for(100ms);
-    std::string why = controller_->failure();
-    if (why.empty()) continue;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      failure_ = why;
+    for (auto it = watched.begin(); it != watched.end();) {
+      std::string why = (*it)->controller->failure();
+      if (why.empty()) {
+        ++it;
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (failure_.empty()) failure_ = why;
+      }
+      // Pending tasks of that profile now resolve with an error, which ends the command.
+      (*it)->profile.reset();
+      it = watched.erase(it);
     }
-    // Pending tasks now resolve with an error, which ends the command.
-    profile_.reset();
-    return;
   }
 }
 
@@ -236,10 +322,13 @@ std::string Pool::failure() const {
 
 void Pool::shut_down() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!controller_ || shut_down_) return;
+  if (shut_down_) return;
   shut_down_ = true;
-  if (Status s = controller_->shutdown(kJobsGoneTimeout); !s)
-    std::cerr << "mirai " << command_ << ": cancelling the launched jobs: " << s.message() << "\n";
+  for (auto& m : members_)
+    if (m->controller)
+      if (Status s = m->controller->shutdown(kJobsGoneTimeout); !s)
+        std::cerr << "mirai " << command_ << ": cancelling the launched jobs of profile '"
+                  << m->name << "': " << s.message() << "\n";
 }
 
 Pool::~Pool() {

@@ -10,10 +10,12 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cli/common.hpp"
 #include "launcher/config.hpp"
 #include "launcher/controller.hpp"
+#include "mirai/group.hpp"
 #include "mirai/profile.hpp"
 
 namespace mirai::cli {
@@ -53,39 +55,56 @@ std::optional<ChosenProfile> choose_profile(const char* command, const ProfileOp
 // Binds the profile's URL (trying each port of a range) with `n` local daemons.
 // `options` gives the seed and, when set, the retries instead of the profile's.
 Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target,
-                      const PoolOptions& options = {});
+                      const PoolOptions& options = {},
+                      std::function<void(const DaemonStatus&)> on_connected = {});
 
+// The daemons behind one command: the profile it was given, and the profiles its tasks name and
+// their backups (a ProfileGroup), each started once.
 class Pool {
  public:
   // Prints the error and returns nullptr on failure; nothing is left running then.
   static std::unique_ptr<Pool> start(const char* command, const PoolOptions& options);
   ~Pool();  // cancels the launched jobs
 
-  Profile& profile() { return profile_; }
+  // The profile the command was given.
+  Profile& profile() { return members_.front()->profile; }
+  // Queues `task` on the profile named `profile` ("": the command's), with backups.
+  Expected<Future> submit(const std::string& profile, const Task& task);
+  // Tasks answered so far, on all its profiles.
+  std::uint64_t completed();
   // How many daemons this pool starts (local or as jobs); 0 for a running dispatcher's, whose
   // number is whatever is connected.
   int daemons() const { return daemons_; }
-  // Why the launched daemons never came up, once that is known; "" until then.
+  // Why the launched daemons of a profile never came up, once that is known; "" until then.
   std::string failure() const;
 
  private:
+  struct Member {
+    std::string name;
+    Profile profile;
+    std::unique_ptr<launcher::Controller> controller;  // for launched profiles
+  };
   Pool() = default;
+  Member& add_member(const std::string& name);
+  // Listens for `profile`'s daemons and starts them (local) or its controller; prints the
+  // problem and returns false.
+  bool start_member(Member& m, launcher::ProfileConfig profile, const std::string& root,
+                    const PoolOptions& options);
   void watch();
-
-  Profile profile_;
-  int daemons_ = 0;
-  // Stops the controller, cancels every job it launched and waits until they are gone; once.
+  // Stops the controllers, cancels every job they launched and waits until they are gone; once.
   void shut_down();
 
   // How long the end of a run waits for the scheduler to drop its cancelled jobs.
   static constexpr std::chrono::seconds kJobsGoneTimeout{30};
 
+  std::string command_;
+  int daemons_ = 0;
   std::unique_ptr<SignalWatcher> signals_;
-  std::unique_ptr<launcher::Controller> controller_;
-  mutable std::mutex mutex_;  // guards setting controller_, shut_down_ and failure_
+  mutable std::mutex mutex_;  // guards members_ (the list), shut_down_ and failure_
+  std::vector<std::unique_ptr<Member>> members_;  // [0]: the command's profile
+  ProfileGroup group_;
   bool shut_down_ = false;
   std::string failure_;
-  std::string command_;
   std::atomic<bool> stop_{false};
   std::thread watcher_;
 };

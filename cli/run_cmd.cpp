@@ -38,11 +38,12 @@ int run_main(const Args& all) {
 
   auto daemons = Pool::start("run", pool);
   if (!daemons) return 125;
-  Profile& profile = daemons->profile();
   Task task = Task::shell(command);
   task.timeout = *timeout;
   task.expected = *expected;
-  Result r = profile.submit(std::move(task)).wait();
+  auto submitted = daemons->submit("", task);
+  if (!submitted) return usage_error("run", submitted.message()), 125;
+  Result r = submitted->wait();
   if (std::string why = daemons->failure(); !r.ok() && !why.empty()) {
     std::cerr << "mirai run: " << why << "\n";
     return 125;

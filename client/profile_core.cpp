@@ -71,6 +71,7 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
     d.max_prefetch = ephemeral ? 1 : config.max_prefetch;
     d.secret = config.secret;
     d.seed = config.seed;
+    d.on_connected = config.on_connected;
     auto dispatcher = Dispatcher::start(d);
     if (!dispatcher) return dispatcher.status();
     core->dispatcher_ = std::move(*dispatcher);

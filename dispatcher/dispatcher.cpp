@@ -168,6 +168,7 @@ void Dispatcher::on_proof(Slot* slot, std::string_view body) {
   daemon_stream_ = daemon_stream_.next_stream();
   slot->conn->send(proto::encode_welcome({proto::kVersion, slot->instance, daemon_stream_}));
   ready_.push_back(slot);
+  if (options_.on_connected) options_.on_connected(row(*slot, std::chrono::steady_clock::now()));
   connected_cv_.notify_all();
   drain();
   maybe_recall();
@@ -481,27 +482,29 @@ Info Dispatcher::info_locked() const {
   return i;
 }
 
+DaemonStatus Dispatcher::row(const Slot& s, std::chrono::steady_clock::time_point now) const {
+  DaemonStatus r;
+  r.instance = s.instance;
+  r.pid = s.hello.pid;
+  r.host = s.hello.host;
+  r.job_id = s.hello.job_id;
+  r.array_index = s.hello.array_index;
+  r.peer = s.conn->peer();
+  r.assigned = s.assigned;
+  r.completed = s.completed;
+  r.in_flight = static_cast<std::uint32_t>(s.in_flight.size());
+  if (s.stops != std::chrono::steady_clock::time_point::max())
+    r.time_left_ms = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(s.stops - now).count(), 1,
+        UINT32_MAX));
+  return r;
+}
+
 std::vector<DaemonStatus> Dispatcher::daemons_locked() const {
   std::vector<DaemonStatus> rows;
   auto now = std::chrono::steady_clock::now();
-  for (const auto& [p, s] : slots_) {
-    if (!s->ready && !s->exiting) continue;
-    DaemonStatus r;
-    r.instance = s->instance;
-    r.pid = s->hello.pid;
-    r.host = s->hello.host;
-    r.job_id = s->hello.job_id;
-    r.array_index = s->hello.array_index;
-    r.peer = s->conn->peer();
-    r.assigned = s->assigned;
-    r.completed = s->completed;
-    r.in_flight = static_cast<std::uint32_t>(s->in_flight.size());
-    if (s->stops != std::chrono::steady_clock::time_point::max())
-      r.time_left_ms = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(s->stops - now).count(), 1,
-          UINT32_MAX));
-    rows.push_back(std::move(r));
-  }
+  for (const auto& [p, s] : slots_)
+    if (s->ready || s->exiting) rows.push_back(row(*s, now));
   std::sort(rows.begin(), rows.end(),
             [](const DaemonStatus& a, const DaemonStatus& b) { return a.instance < b.instance; });
   return rows;

@@ -60,6 +60,9 @@ struct DispatcherOptions {
   std::size_t max_pending = 256;
   TlsServer tls;          // for the tls+tcp:// and wss:// URLs
   std::string tls_trust;  // the certificate daemons are told to trust (in status)
+  // Called as each daemon is accepted (proved the secret), with its row as status shows it then,
+  // with the dispatcher's lock held: keep it short and do not call the dispatcher.
+  std::function<void(const DaemonStatus&)> on_connected;
 };
 
 // What a profile needs from a dispatcher, in this process (Dispatcher) or in a `mirai
@@ -168,6 +171,7 @@ class Dispatcher final : public DispatcherLink {
   static void deliver_all(Deliveries& out);
   Info info_locked() const;                          // REQUIRES: mu_
   std::vector<DaemonStatus> daemons_locked() const;  // REQUIRES: mu_
+  DaemonStatus row(const Slot& s, std::chrono::steady_clock::time_point now) const;
 
   DispatcherOptions options_;
   std::vector<std::unique_ptr<Listener>> listeners_;

@@ -148,10 +148,10 @@ class Reader {
 
 const Keys kTopKeys = {"profiles", "default"};
 const Keys kProfileKeys = {
-    "launcher", "workers", "url",        "daemon",         "slurm",         "sge",
-    "pbs",      "lsf",     "directives", "prologue",       "epilogue",      "template",
-    "env",      "workdir", "log",        "launch_timeout", "hosts",         "tunnel",
-    "ssh",      "tls",     "retries",    "interval",       "launch_retries"};
+    "launcher", "workers", "url",        "daemon",         "slurm",          "sge",
+    "pbs",      "lsf",     "directives", "prologue",       "epilogue",       "template",
+    "env",      "workdir", "log",        "launch_timeout", "hosts",          "tunnel",
+    "ssh",      "tls",     "retries",    "interval",       "launch_retries", "backup"};
 const Keys kDaemonKeys = {"idletime", "walltime", "maxtasks", "command"};
 const Keys kSshKeys = {"connect_timeout", "remote_port", "identity_file", "config_file", "options"};
 const Keys kTlsKeys = {"cert", "key", "passphrase_file", "passphrase_env", "ca"};
@@ -213,6 +213,9 @@ std::optional<SshHost> parse_host(const std::string& text, std::string& problem)
 class ProfileReader {
  public:
   ProfileReader(Reader& r, const std::string& base_dir) : r_(r), base_dir_(base_dir) {}
+
+  // Each profile's `backup:` value, checked once every profile is read.
+  std::vector<std::pair<std::string, YAML::Node>> backups;
 
   // Fills `p` from `node`; returns false when anything was wrong.
   bool read(const YAML::Node& key, const YAML::Node& node, ProfileConfig& p, Diagnostics& d) {
@@ -369,6 +372,11 @@ class ProfileReader {
       }
     } else if (key == "retries") {
       if (auto n = r_.whole(v, "retries", 0, 255)) p.retries = static_cast<int>(*n);
+    } else if (key == "backup") {
+      if (auto s = r_.string(v, "backup")) {
+        p.backup = *s;
+        backups.emplace_back(p.name, v);
+      }
     } else if (key == "launch_retries") {
       if (auto n = r_.whole(v, "launch_retries", 0, 100)) p.launch_retries = static_cast<int>(*n);
     } else if (key == "interval") {
@@ -563,6 +571,40 @@ class ProfileReader {
   std::string base_dir_;
 };
 
+// Every backup names another profile, and no chain of backups comes back to where it started.
+void check_backups(const ProfileReader& reader, const YAML::Node& profiles, Reader& r,
+                   const std::map<std::string, ProfileConfig>& read) {
+  std::map<std::string, std::string> backup_of;
+  for (const auto& [name, node] : reader.backups) backup_of[name] = node.Scalar();
+  for (const auto& [name, node] : reader.backups) {
+    const std::string& b = node.Scalar();
+    bool named = false;
+    for (auto it = profiles.begin(); it != profiles.end(); ++it)
+      named = named || it->first.Scalar() == b;
+    if (!named) {
+      r.error(node, "'backup' names no profile: '" + b + "'");
+      continue;
+    }
+    if (b == name) {
+      r.error(node, "profile '" + name + "' cannot be its own backup",
+              "name a profile with more resources, which takes a task after its daemon died "
+              "here on every attempt");
+      continue;
+    }
+    std::string chain = name;
+    std::set<std::string> passed = {name};
+    for (std::string at = b; !at.empty(); at = backup_of.count(at) ? backup_of[at] : "") {
+      chain += " -> " + at;
+      if (at == name) {
+        r.error(node, "the backups of profile '" + name + "' come back to it: " + chain);
+        break;
+      }
+      // A loop further down is reported at its own profiles; a broken profile by its errors.
+      if (!passed.insert(at).second || !read.count(at)) break;
+    }
+  }
+}
+
 std::string directory_of(const std::string& file) {
   std::string dir;
   auto slash = file.rfind('/');
@@ -617,6 +659,7 @@ Config parse_config(const std::string& text, const std::string& file, Diagnostic
     ProfileConfig p;
     if (reader.read(k, v, p, diagnostics)) config.profiles[p.name] = std::move(p);
   }
+  check_backups(reader, profiles, r, config.profiles);
   if (has_default) {
     if (auto s = r.string(default_node, "default")) {
       config.default_profile = *s;

@@ -62,6 +62,9 @@ struct ProfileConfig {
   // How many launches in a row may fail (no daemon connects) after the first before the
   // profile pauses.
   int launch_retries = 2;
+  // The profile that takes a task whose daemon died under it here on every attempt (crew's
+  // escalating backup); "": none.
+  std::string backup;
   SshSettings ssh;
   tls::TlsFiles tls;  // absolute paths; for a tls+tcp:// or wss:// url
 };

@@ -317,3 +317,27 @@ TEST_CASE("the controller's keys: interval, launch_retries, retries", "[config]"
       "/proj/mirai.yaml:2:57: 'launch_retries' must be a whole number from 0 to 100, not '-1'"};
   CHECK(bad.problems == expected);
 }
+
+TEST_CASE("backup names another profile, and chains of backups end", "[config]") {
+  auto ok = parse(R"yaml(profiles:
+  small: { launcher: slurm, retries: 1, backup: big }
+  big: { launcher: slurm, slurm: { mem: 64G }, backup: huge }
+  huge: { launcher: slurm }
+)yaml");
+  REQUIRE(ok.problems.empty());
+  CHECK(ok.config.profiles["small"].backup == "big");
+  CHECK(ok.config.profiles["huge"].backup == "");
+  auto bad = parse(R"yaml(profiles:
+  a: { launcher: slurm, backup: b }
+  b: { launcher: slurm, backup: a }
+  c: { launcher: slurm, backup: nobody }
+  d: { launcher: slurm, backup: d }
+)yaml");
+  std::vector<std::string> expected = {
+      "/proj/mirai.yaml:2:33: the backups of profile 'a' come back to it: a -> b -> a",
+      "/proj/mirai.yaml:3:33: the backups of profile 'b' come back to it: b -> a -> b",
+      "/proj/mirai.yaml:4:33: 'backup' names no profile: 'nobody'",
+      "/proj/mirai.yaml:5:33: profile 'd' cannot be its own backup (name a profile with more "
+      "resources, which takes a task after its daemon died here on every attempt)"};
+  CHECK(bad.problems == expected);
+}

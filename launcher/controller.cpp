@@ -1,6 +1,7 @@
 #include "launcher/controller.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace mirai::launcher {
 
@@ -29,7 +30,7 @@ std::string seconds_text(milliseconds d) {
 }  // namespace
 
 Controller::Source Controller::source_of(Profile& profile) {
-  return {[&profile] { return profile.info(); }, [&profile] { return profile.status(); }};
+  return {[&profile] { return profile.info(); }, [&profile] { return profile.status(); }, nullptr};
 }
 
 Controller::Controller(Source source, std::unique_ptr<Launch> launch, LaunchSpec spec,
@@ -93,10 +94,12 @@ Status Controller::shutdown(milliseconds timeout) {
 void Controller::step(bool may_launch) {
   std::lock_guard<std::mutex> round(step_mu_);
   ProfileStatus st = source_.status();
+  auto arrived = source_.arrivals ? source_.arrivals->take()
+                                  : std::vector<std::pair<std::string, std::uint32_t>>();
   std::vector<std::string> ids;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    look(st);
+    look(st, arrived);
     for (const auto& b : batches_)
       for (const auto& j : b.jobs)
         if (std::any_of(j.elements.begin(), j.elements.end(),
@@ -165,19 +168,35 @@ void Controller::settle(const Batch& b, Job& j, Clock::time_point now) {
   }
 }
 
-void Controller::look(const ProfileStatus& st) {
-  for (const auto& d : st.daemons) {
-    if (d.job_id.empty()) continue;
-    for (auto& b : batches_)
-      for (auto& j : b.jobs) {
-        int k = static_cast<int>(d.array_index) - j.first;
-        if (j.id != d.job_id || k < 0 || k >= static_cast<int>(j.elements.size())) continue;
-        Element& e = j.elements[k];
-        if (e.seen) continue;
-        e.seen = e.settled = true;
-        failures_in_a_row_ = 0;  // launches work
-      }
-  }
+std::function<void(const DaemonStatus&)> Arrivals::recorder(std::shared_ptr<Arrivals> arrivals) {
+  return [arrivals](const DaemonStatus& d) {
+    std::lock_guard<std::mutex> lock(arrivals->mu_);
+    if (!d.job_id.empty()) arrivals->list_.emplace_back(d.job_id, d.array_index);
+  };
+}
+
+std::vector<std::pair<std::string, std::uint32_t>> Arrivals::take() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(list_, {});
+}
+
+void Controller::look(const ProfileStatus& st,
+                      const std::vector<std::pair<std::string, std::uint32_t>>& arrived) {
+  for (const auto& d : st.daemons) mark_seen(d.job_id, d.array_index);
+  for (const auto& [job_id, index] : arrived) mark_seen(job_id, index);
+}
+
+void Controller::mark_seen(const std::string& job_id, std::uint32_t index) {
+  if (job_id.empty()) return;
+  for (auto& b : batches_)
+    for (auto& j : b.jobs) {
+      int k = static_cast<int>(index) - j.first;
+      if (j.id != job_id || k < 0 || k >= static_cast<int>(j.elements.size())) continue;
+      Element& e = j.elements[k];
+      if (e.seen) continue;
+      e.seen = e.settled = true;
+      failures_in_a_row_ = 0;  // launches work
+    }
 }
 
 void Controller::judge(Batch& b, std::uint64_t cumulative) {

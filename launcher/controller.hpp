@@ -25,6 +25,21 @@ namespace mirai::launcher {
 // What `mirai status` shows for a launched profile.
 using ControllerStatus = LauncherStatus;
 
+// The daemons that connected, recorded as they do (DaemonsConfig::on_connected), so that one
+// that connects and dies between two rounds of the controller still counts as connected.
+class Arrivals {
+ public:
+  // A callback for DaemonsConfig::on_connected (or DispatcherOptions::on_connected) that keeps
+  // `arrivals` alive as long as the dispatcher holds it.
+  static std::function<void(const DaemonStatus&)> recorder(std::shared_ptr<Arrivals> arrivals);
+  // The job id and array index of each daemon recorded since the last call.
+  std::vector<std::pair<std::string, std::uint32_t>> take();
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<std::string, std::uint32_t>> list_;  // GUARDED_BY(mu_)
+};
+
 class Controller {
  public:
   struct Options {
@@ -40,6 +55,7 @@ class Controller {
   struct Source {
     std::function<Info()> info;
     std::function<ProfileStatus()> status;
+    std::shared_ptr<Arrivals> arrivals;  // optional: who connected between two rounds
   };
   static Source source_of(Profile& profile);
 
@@ -99,8 +115,10 @@ class Controller {
   void settle(const Batch& b, Job& j, std::chrono::steady_clock::time_point now);  // REQUIRES: mu_
   // How many elements of all launches `which` holds for.
   int count(bool (*which)(const Element&)) const;  // REQUIRES: mu_
-  // Marks the elements whose daemons are connected now.
-  void look(const ProfileStatus& st);  // REQUIRES: mu_
+  // Marks the elements whose daemons are connected now, or connected since the last round.
+  void look(const ProfileStatus& st,
+            const std::vector<std::pair<std::string, std::uint32_t>>& arrived);  // REQUIRES: mu_
+  void mark_seen(const std::string& job_id, std::uint32_t index);                // REQUIRES: mu_
   // Once every element of `b` is settled: a launch none of whose daemons connected failed
   // (unless its jobs ended cleanly while `cumulative` says some daemon connected).
   void judge(Batch& b, std::uint64_t cumulative);  // REQUIRES: mu_

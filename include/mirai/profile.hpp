@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -81,6 +82,11 @@ struct DaemonsConfig {
   // Task::retries for tasks that do not set it: how many times a task is queued again when its
   // daemon dies while running it.
   std::uint8_t retries = 0;
+  // Called as each daemon connects (with a dispatcher in this process), with its status row:
+  // on a network thread, with the dispatcher's lock held, so keep it short and do not call the
+  // profile. The controller counts a launched daemon as connected by it, even one that dies
+  // before the next look at status.
+  std::function<void(const DaemonStatus&)> on_connected;
   // What daemons must prove they hold (core/auth.hpp); "": a fresh one for this profile.
   // Local daemons get it in their environment (MIRAI_SECRET), never on a command line.
   std::string secret;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <sstream>
 
 #include "tests/support/launcher_live.hpp"
 
@@ -222,4 +223,52 @@ TEST_CASE("slurm: a dispatcher with a profile launches for its clients, and stat
   kill(dispatcher, SIGTERM);
   CHECK(mirai::wait_for_exit(dispatcher, 40s) >= 0);
   CHECK(active_of(l, id) == "");
+}
+
+TEST_CASE("slurm: tasks go to the profile they name, and crashed ones to the backup",
+          "[slurm][live]") {
+  TempDir dir;
+  auto l = slurm(dir, R"(  small:
+    launcher: slurm
+    url: tcp://127.0.0.1:0
+    retries: 1
+    backup: big
+    interval: 500ms
+    env: { TIER: small }
+    slurm: { partition: debug }
+  big:
+    launcher: slurm
+    url: tcp://127.0.0.1:0
+    interval: 500ms
+    env: { TIER: big }
+    slurm: { partition: debug, mem: 100M }
+)");
+  std::ofstream(dir.file("tasks.jsonl"))
+      << R"({"id": "oom", "sh": "[ $TIER = small ] && kill -9 $PPID; echo on $TIER"})"
+         "\n"
+      << R"({"id": "fits", "sh": "echo on $TIER"})"
+         "\n"
+      << R"({"id": "routed", "sh": "echo on $TIER", "profile": "big"})"
+         "\n";
+  auto r = run(mirai_cmd({"map", "--config", l.config, "-p", "small", "--jsonl", "--args-file",
+                          dir.file("tasks.jsonl")}));
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  std::vector<nlohmann::json> lines;
+  std::istringstream out(r.out);
+  for (std::string line; std::getline(out, line);) lines.push_back(nlohmann::json::parse(line));
+  REQUIRE(lines.size() == 3);
+  // Killed on both attempts `small` allows, then run by `big`.
+  CHECK(lines[0]["id"] == "oom");
+  CHECK(lines[0]["stdout"] == "on big\n");
+  CHECK(lines[1]["stdout"] == "on small\n");
+  CHECK(lines[2]["stdout"] == "on big\n");
+  // Both profiles' jobs are gone.
+  CHECK(active_of(l, recorded_job_ids(dir, "small")) == "");
+  CHECK(active_of(l, recorded_job_ids(dir, "big")) == "");
+
+  auto unknown = run(mirai_cmd({"map", "--config", l.config, "-p", "small", "--jsonl"}),
+                     R"({"sh": "true", "profile": "nosuch"})");
+  CHECK(unknown.exit_code == 125);
+  CHECK_THAT(unknown.err, Catch::Contains("nosuch"));
 }
