@@ -124,9 +124,16 @@ bool read_lines(const std::string& path, std::vector<std::string>& lines) {
 }
 
 // --everywhere: the script once on every daemon the pool starts (all of them: a launched
-// profile's daemons are waited for), before any task. 0 when it succeeded everywhere.
+// profile's daemons are waited for), before any task, and first on every daemon that connects
+// later (one launched to scale up or to replace another). 0 when it succeeded everywhere.
 int run_everywhere(Pool& pool, const std::string& script) {
-  Map m = pool.profile().everywhere(Task::sh(script), static_cast<std::size_t>(pool.daemons()));
+  auto later = [](const Result& r) {
+    if (r.ok() || r.code() == 19) return;  // a daemon that died meanwhile is not the script's fault
+    std::cerr << r.stderr_output << "mirai map: --everywhere failed on a daemon that connected "
+              << "later, which takes no task: " << r.describe() << "\n";
+  };
+  Map m =
+      pool.profile().everywhere(Task::sh(script), static_cast<std::size_t>(pool.daemons()), later);
   int code = 0;
   for (std::size_t i = 0; i < m.size(); ++i) {
     const Result& r = m[i].wait();

@@ -1,7 +1,9 @@
 // everywhere(), map() and typed call tasks, against real `mirai daemon` processes.
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <set>
 
 #include "mirai/json.hpp"
@@ -316,4 +318,37 @@ TEST_CASE("a call everywhere sets daemon state that later tasks see", "[everywhe
   auto models = m.flat<std::string>();
   REQUIRE(models.ok());
   CHECK(*models == std::vector<std::string>(30, "m1"));
+}
+
+TEST_CASE("a standing setup runs first on daemons that connect later", "[everywhere]") {
+  test::TempDir dir;
+  Profile p;
+  test::set_daemons(p, test::local_daemons(1));
+  std::atomic<int> later_ok{0}, later_failed{0};
+  // It fails where the marker exists: on daemons that connect after the marker is made.
+  std::string marker = dir.file("marker");
+  Map m =
+      p.everywhere(Task::sh("[ -e " + marker + " ] && exit 3; export TAG=set; cd " + dir.path()), 1,
+                   [&](const Result& r) { ++(r.ok() ? later_ok : later_failed); });
+  REQUIRE(m.size() == 1);
+  REQUIRE(m[0].wait().ok());
+  REQUIRE(p.launch_local(2).ok());
+  CHECK(test::eventually([&] { return later_ok.load() == 2; }));
+  // Every daemon runs its tasks in the setup's environment.
+  std::vector<Future> fs;
+  for (int i = 0; i < 9; ++i) fs.push_back(p.submit(Task::sh("sleep 0.2; echo $TAG $PWD $PPID")));
+  std::set<std::string> daemons;
+  for (auto& f : fs) {
+    std::string out = f.wait().value;
+    CHECK(out.rfind("set " + dir.path() + " ", 0) == 0);
+    daemons.insert(out.substr(out.rfind(' ') + 1));
+  }
+  CHECK(daemons.size() == 3);
+  // A daemon whose setup fails takes nothing and is sent away.
+  std::ofstream(marker) << "x";
+  REQUIRE(p.launch_local(1).ok());
+  CHECK(test::eventually([&] { return later_failed.load() == 1; }));
+  CHECK(test::eventually([&] { return p.info().connections == 3; }));
+  for (int i = 0; i < 6; ++i) CHECK(p.submit(Task::sh("echo $TAG")).wait().value == "set\n");
+  CHECK(p.info().cumulative == 4);
 }

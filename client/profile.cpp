@@ -104,9 +104,10 @@ Future Profile::submit(const Task& task) {
   return ephemeral_->submit(task);
 }
 
-Map Profile::everywhere(const Task& task, std::size_t min) {
+Map Profile::everywhere(const Task& task, std::size_t min,
+                        std::function<void(const Result&)> later) {
   if (sync_) return Map(this, {}, {sync_->submit(task, true)});
-  if (core_) return Map(this, {}, core_->everywhere(task, min));
+  if (core_) return Map(this, {}, core_->everywhere(task, min, std::move(later)));
   auto state = std::make_shared<detail::FutureState>();
   Result r;
   r.kind = Result::Kind::kError;

@@ -230,7 +230,24 @@ void ProfileCore::arm_timeout(const std::shared_ptr<detail::FutureState>& state,
   });
 }
 
-std::vector<Future> ProfileCore::everywhere(const Task& task, std::size_t min) {
+namespace {
+
+// Hands the outcome of each copy of a standing setup to a callback.
+class LaterTarget final : public ResultTarget {
+ public:
+  explicit LaterTarget(std::function<void(const Result&)> fn) : fn_(std::move(fn)) {}
+  void deliver(std::string frame) override {
+    if (auto r = proto::decode_result(std::move(frame))) fn_(r->result);
+  }
+
+ private:
+  std::function<void(const Result&)> fn_;
+};
+
+}  // namespace
+
+std::vector<Future> ProfileCore::everywhere(const Task& task, std::size_t min,
+                                            std::function<void(const Result&)> later) {
   // As mirai: as many copies as daemons are connected now, and at least `min`. They take no
   // stream from a seeded profile's sequence and no room in the bounded queue.
   std::size_t copies = std::max<std::size_t>({min, info().connections, 1});
@@ -241,8 +258,10 @@ std::vector<Future> ProfileCore::everywhere(const Task& task, std::size_t min) {
     states.back()->core = weak_from_this();
     targets.push_back(states.back());
   }
+  std::shared_ptr<ResultTarget> later_target;
+  if (later) later_target = std::make_shared<LaterTarget>(std::move(later));
   auto ids = dispatcher_->submit_everywhere(proto::encode_task(0, task, proto::kTaskEverywhere),
-                                            std::move(targets));
+                                            std::move(targets), std::move(later_target));
   std::vector<Future> futures;
   for (std::size_t i = 0; i < copies; ++i) {
     states[i]->id = ids[i];

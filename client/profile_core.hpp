@@ -27,8 +27,10 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   Future submit(const Task& task);
   // With `wait` false, returns nullopt instead of blocking when the bounded queue is full.
   std::optional<Future> submit(const Task& task, bool wait);
-  // everywhere(): one copy per connected daemon, at least `min`.
-  std::vector<Future> everywhere(const Task& task, std::size_t min);
+  // everywhere(): one copy per connected daemon, at least `min`; with `later`, also one for
+  // each daemon that connects afterwards (Profile::everywhere).
+  std::vector<Future> everywhere(const Task& task, std::size_t min,
+                                 std::function<void(const Result&)> later = {});
   void cancel(std::uint64_t id);
   // Launches `n` local daemons; with `wait`, until they are connected (or one has died).
   Status launch_local(int n, bool wait);

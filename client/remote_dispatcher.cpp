@@ -69,7 +69,8 @@ std::uint64_t RemoteDispatcher::submit(std::string frame, std::shared_ptr<Result
 }
 
 std::vector<std::uint64_t> RemoteDispatcher::submit_everywhere(
-    const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets) {
+    const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets,
+    std::shared_ptr<ResultTarget> /*later: a running dispatcher keeps no standing tasks*/) {
   std::vector<std::uint64_t> ids;
   std::unique_lock<std::mutex> lock(mu_);
   for (std::size_t i = 0; i < targets.size(); ++i) ids.push_back(next_id_++);

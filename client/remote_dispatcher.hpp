@@ -27,7 +27,8 @@ class RemoteDispatcher final : public DispatcherLink {
   const std::string& url() const override { return daemon_url_; }
   std::uint64_t submit(std::string frame, std::shared_ptr<ResultTarget> target) override;
   std::vector<std::uint64_t> submit_everywhere(
-      const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets) override;
+      const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets,
+      std::shared_ptr<ResultTarget> later = nullptr) override;
   void cancel(std::uint64_t id) override;
   Expected<ProfileStatus> status() const override;
   Expected<std::string> secret() const override;

@@ -23,7 +23,8 @@ struct Dispatcher::Slot {
   std::deque<std::uint64_t> in_flight;  // sent, unanswered, in the order the daemon runs them
   // Tasks handed to this daemon and not given back by a recall, and results it returned.
   std::uint64_t assigned = 0, completed = 0;
-  double task_us = -1;  // moving average of task time; negative: not yet measured
+  std::size_t setting_up = 0;  // copies of standing setups sent and not yet answered
+  double task_us = -1;         // moving average of task time; negative: not yet measured
   bool recall_pending = false;
 };
 
@@ -168,6 +169,7 @@ void Dispatcher::on_proof(Slot* slot, std::string_view body) {
   daemon_stream_ = daemon_stream_.next_stream();
   slot->conn->send(proto::encode_welcome({proto::kVersion, slot->instance, daemon_stream_}));
   ready_.push_back(slot);
+  send_setups(slot);
   if (options_.on_connected) options_.on_connected(row(*slot, std::chrono::steady_clock::now()));
   connected_cv_.notify_all();
   drain();
@@ -185,9 +187,20 @@ void Dispatcher::on_result(Slot* slot, std::string frame, Deliveries& out) {
   double us = static_cast<double>(h->wall_us);
   slot->task_us = slot->task_us < 0 ? us : 0.7 * slot->task_us + 0.3 * us;
   auto e = tasks_.find(h->id);
+  bool setup_failed = false;
+  if (e->second.setup) {
+    --slot->setting_up;
+    setup_failed = h->kind != Result::Kind::kValue;
+  }
   out.push_back({std::move(e->second.target), std::move(frame)});
   tasks_.erase(e);
-  if (h->flags & proto::kResultFinal) {
+  if (setup_failed) {
+    // It cannot run this pool's tasks: nothing else was sent to it; it goes.
+    unready(slot);
+    requeue_front(slot->in_flight);
+    slot->in_flight.clear();
+    slot->conn->send(proto::encode_empty(proto::Type::kExit));
+  } else if (h->flags & proto::kResultFinal) {
     // The daemon reached a limit and takes nothing more: what it had not started goes back to
     // the head of the queue, and the ack lets it exit.
     unready(slot);
@@ -244,7 +257,11 @@ void Dispatcher::drop(Slot* slot, Deliveries& out) {
   // (not its fault) or it has retries left; else it is lost (19).
   std::uint64_t running = slot->in_flight.front();
   Entry& e = tasks_.at(running);
-  if (!e.cancelled && (slot->leaving || e.lost < e.retries)) {
+  if (e.setup) {  // a standing setup for this daemon only: it goes with it
+    slot->in_flight.pop_front();
+    tasks_.erase(running);
+    --executing_;
+  } else if (!e.cancelled && (slot->leaving || e.lost < e.retries)) {
     if (!slot->leaving) ++e.lost;
     ++retried_;
   } else {
@@ -266,7 +283,9 @@ void Dispatcher::requeue_front(const std::deque<std::uint64_t>& ids) {
   for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
     auto e = tasks_.find(*it);
     --executing_;
-    if (e->second.cancelled) {  // its caller has its answer already; it need not run
+    // Its caller has its answer already, or it was a setup for that daemon only: it need not
+    // run.
+    if (e->second.cancelled || e->second.setup) {
       tasks_.erase(e);
       continue;
     }
@@ -281,7 +300,30 @@ void Dispatcher::requeue_front(const std::deque<std::uint64_t>& ids) {
 }
 
 bool Dispatcher::has_capacity(const Slot& s) const {
-  return s.ready && (s.hello.maxtasks == 0 || s.assigned < s.hello.maxtasks);
+  return s.ready && s.setting_up == 0 && (s.hello.maxtasks == 0 || s.assigned < s.hello.maxtasks);
+}
+
+void Dispatcher::send_setups(Slot* s) {
+  for (const Setup& setup : setups_) {
+    // A copy of the unit still waiting goes to this daemon by the queue.
+    if (setup.group->took.size() < setup.group->copies) continue;
+    if (s->hello.maxtasks > 0 && s->assigned >= s->hello.maxtasks) break;
+    std::uint64_t id = next_id_++;
+    std::string frame = setup.frame;
+    proto::patch_id(frame, id);
+    Entry e;
+    e.frame = std::make_shared<const std::string>(std::move(frame));
+    e.target = setup.later;
+    e.setup = true;
+    e.daemon = s;
+    Entry& placed = tasks_.emplace(id, std::move(e)).first->second;
+    ++submitted_;
+    ++executing_;
+    ++s->assigned;
+    ++s->setting_up;
+    s->in_flight.push_back(id);
+    s->conn->send(placed.frame);
+  }
 }
 
 std::size_t Dispatcher::depth(const Slot& s) const {
@@ -381,7 +423,7 @@ void Dispatcher::maybe_recall() {
   auto now = std::chrono::steady_clock::now();
   auto movable = [&](const Slot* s) {
     const Entry& e = tasks_.at(s->in_flight.back());
-    return !e.group &&
+    return !e.group && !e.setup &&
            std::any_of(idle.begin(), idle.end(), [&](const Slot* i) { return fits(*i, e, now); });
   };
   Slot* victim = nullptr;
@@ -414,12 +456,15 @@ std::uint64_t Dispatcher::submit(std::string frame, std::shared_ptr<ResultTarget
 }
 
 std::vector<std::uint64_t> Dispatcher::submit_everywhere(
-    const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets) {
+    const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets,
+    std::shared_ptr<ResultTarget> later) {
   std::vector<std::uint64_t> ids;
   Deliveries closed;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto group = std::make_shared<Group>();
+    group->copies = targets.size();
+    if (later && !stopping_) setups_.push_back({frame, group, std::move(later)});
     for (auto& target : targets) {
       std::uint64_t id = next_id_++;
       ids.push_back(id);

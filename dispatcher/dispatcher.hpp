@@ -80,8 +80,14 @@ class DispatcherLink {
   // queued after them is handed out until every copy has a daemon, so it is a synchronisation
   // point (and one that waits for more daemons to connect when there are more copies than
   // daemons).
+  //
+  // With `later`, the task also stands for daemons that connect afterwards: each runs a copy
+  // before any other task (unless a copy of the unit is still waiting for it), and the result
+  // of each such copy goes to `later`. A daemon whose copy fails takes no task and is told to
+  // exit. A running `mirai dispatcher` does not keep standing tasks; `later` is ignored there.
   virtual std::vector<std::uint64_t> submit_everywhere(
-      const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets) = 0;
+      const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets,
+      std::shared_ptr<ResultTarget> later = nullptr) = 0;
   // Stops a task: a queued one never runs; a running one is interrupted on its daemon.
   virtual void cancel(std::uint64_t id) = 0;
   virtual Expected<ProfileStatus> status() const = 0;
@@ -110,7 +116,8 @@ class Dispatcher final : public DispatcherLink {
 
   std::uint64_t submit(std::string frame, std::shared_ptr<ResultTarget> target) override;
   std::vector<std::uint64_t> submit_everywhere(
-      const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets) override;
+      const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets,
+      std::shared_ptr<ResultTarget> later = nullptr) override;
   void cancel(std::uint64_t id) override;
   Info info() const;
   Expected<ProfileStatus> status() const override;
@@ -124,6 +131,13 @@ class Dispatcher final : public DispatcherLink {
   // The copies of one everywhere() task: the daemons (by instance) holding one.
   struct Group {
     std::vector<std::uint32_t> took;
+    std::size_t copies = 0;
+  };
+  // A task every daemon runs first, also those that connect later (everywhere() with `later`).
+  struct Setup {
+    std::string frame;  // its id is replaced for each copy
+    std::shared_ptr<Group> group;
+    std::shared_ptr<ResultTarget> later;
   };
   struct Entry {
     std::shared_ptr<const std::string> frame;
@@ -134,6 +148,7 @@ class Dispatcher final : public DispatcherLink {
     std::uint8_t retries = 0;               // from the task frame
     std::chrono::milliseconds expected{0};  // from the task frame; 0: not declared
     std::uint32_t lost = 0;                 // times its daemon died while running it
+    bool setup = false;  // a standing setup's copy for a daemon that connected later
   };
   struct Delivery {
     std::shared_ptr<ResultTarget> target;
@@ -165,7 +180,9 @@ class Dispatcher final : public DispatcherLink {
   bool assign_lookahead();  // REQUIRES: mu_
   std::size_t depth(const Slot& s) const;
   bool has_capacity(const Slot& s) const;
-  void enqueue(std::uint64_t id, Entry e);                   // REQUIRES: mu_
+  void enqueue(std::uint64_t id, Entry e);  // REQUIRES: mu_
+  // Sends a newly ready daemon a copy of each standing setup it has not run.
+  void send_setups(Slot* s);                                 // REQUIRES: mu_
   void assign(Slot* s, std::uint64_t id, Entry& e);          // REQUIRES: mu_
   void requeue_front(const std::deque<std::uint64_t>& ids);  // REQUIRES: mu_
   static void deliver_all(Deliveries& out);
@@ -189,6 +206,7 @@ class Dispatcher final : public DispatcherLink {
   std::uint64_t rejected_ = 0, dropped_ = 0, retried_ = 0;      // GUARDED_BY(mu_)
   RngStream daemon_stream_ = RngStream::from_seed(0);           // GUARDED_BY(mu_)
   std::unordered_map<Slot*, std::unique_ptr<Slot>> slots_;      // GUARDED_BY(mu_)
+  std::vector<Setup> setups_;                                   // GUARDED_BY(mu_)
   std::vector<Slot*> ready_;  // GUARDED_BY(mu_); said hello, taking tasks, in connect order
   std::size_t rotor_ = 0;     // GUARDED_BY(mu_); where the next search for a daemon starts
 };

@@ -124,7 +124,13 @@ class Profile {
   // daemon state by their own means. Returns one future per copy. Takes no stream from a
   // seeded profile and no room in the bounded queue. With no daemons set, the one element
   // fails: everywhere needs daemons.
-  Map everywhere(const Task& task, std::size_t min = 1);
+  //
+  // With `later`, the task also stands for every daemon that connects afterwards (launched to
+  // scale up, or to replace one that died): that daemon runs it before any other task, and
+  // `later` gets each such outcome (on a network thread: keep it short). A daemon whose copy
+  // fails takes no task and is told to exit. Not with a running dispatcher (dispatcher_url).
+  Map everywhere(const Task& task, std::size_t min = 1,
+                 std::function<void(const Result&)> later = {});
 
   Info info() const;
   ProfileStatus status() const;

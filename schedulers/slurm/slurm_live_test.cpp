@@ -161,7 +161,7 @@ TEST_CASE("slurm: SIGKILL to map: its daemons exit within 2 s and their jobs lea
                    ":::", "a", "b"});
   std::vector<pid_t> pids = {wait_pid(dir, "a.daemon"), wait_pid(dir, "b.daemon"),
                              wait_pid(dir, "a.task"), wait_pid(dir, "b.task")};
-  std::string id = recorded_job_ids(dir, l.profile);
+  std::string id = launched_job_ids(dir, l.profile);
   REQUIRE(!active_of(l, id).empty());
   // The dispatcher lives in map: nothing gets to cancel anything.
   kill(map, SIGKILL);
@@ -217,7 +217,7 @@ TEST_CASE("slurm: a dispatcher with a profile launches for its clients, and stat
   CHECK_THAT(table.out, Catch::Contains("time-left"));
 
   // Stopping the dispatcher cancels its jobs and waits until they are gone.
-  std::string id = recorded_job_ids(dir, l.profile);
+  std::string id = launched_job_ids(dir, l.profile);
   kill(map, SIGTERM);
   mirai::wait_for_exit(map, 10s);
   kill(dispatcher, SIGTERM);

@@ -30,6 +30,17 @@ std::string recorded_job_ids(const TempDir& dir, const std::string& profile, int
   return ids;
 }
 
+std::string launched_job_ids(const TempDir& dir, const std::string& profile) {
+  std::string ids;
+  bool recorded = eventually([&] {
+    ids = recorded_job_ids(dir, profile);
+    return !ids.empty();
+  });
+  INFO("no job ids recorded for profile " << profile);
+  REQUIRE(recorded);
+  return ids;
+}
+
 std::string active_of(const LiveLauncher& l, const std::string& ids) {
   std::istringstream lines(ids);
   std::string out;
@@ -147,7 +158,7 @@ void check_signal_cancels(const TempDir& dir, const LiveLauncher& l, int signal)
                    ":::", "a", "b"});
   std::vector<pid_t> pids = {wait_pid(dir, "a.pid"), wait_pid(dir, "b.pid"),
                              wait_pid(dir, "a.daemon"), wait_pid(dir, "b.daemon")};
-  std::string id = recorded_job_ids(dir, l.profile);
+  std::string id = launched_job_ids(dir, l.profile);
   CHECK(!active_of(l, id).empty());
   kill(map, signal);
   int ws = wait_for_exit(map, 30s);

@@ -31,6 +31,9 @@ struct LiveLauncher {
 std::vector<std::string> mirai_cmd(std::vector<std::string> args);
 // The job ids recorded in .mirai/jobs/<profile>/<n>/job_ids, one per line.
 std::string recorded_job_ids(const TempDir& dir, const std::string& profile, int n = 1);
+// The same, once there are some: a job may start (and its daemon run tasks) before its launch
+// has recorded its id.
+std::string launched_job_ids(const TempDir& dir, const std::string& profile);
 // What l.active reports for each of `ids` (one id per line, as recorded_job_ids gives them: a
 // run that scaled up launched several jobs).
 std::string active_of(const LiveLauncher& l, const std::string& ids);
