@@ -271,6 +271,14 @@ bool Pool::start_member(Member& m, launcher::ProfileConfig profile, const std::s
       std::move(source), std::move(*launch), spec, o,
       [name](const std::string& line) { std::cerr << "mirai " << name << ": " << line << "\n"; });
   controller->start();
+  // `mirai status` shows this run's profile while it lasts, as it does a `mirai dispatcher`'s.
+  if (auto dir = runtime_dir()) {
+    std::string socket =
+        *dir + "/dispatcher-" + std::to_string(getpid()) + "-" + profile.name + ".sock";
+    launcher::Controller* c = controller.get();
+    if (m.profile.serve_control("ipc://" + socket, [c] { return std::optional(c->status()); }))
+      m.control_socket = socket;
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   m.controller = std::move(controller);
   return true;
@@ -324,11 +332,13 @@ void Pool::shut_down() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (shut_down_) return;
   shut_down_ = true;
-  for (auto& m : members_)
+  for (auto& m : members_) {
     if (m->controller)
       if (Status s = m->controller->shutdown(kJobsGoneTimeout); !s)
         std::cerr << "mirai " << command_ << ": cancelling the launched jobs of profile '"
                   << m->name << "': " << s.message() << "\n";
+    if (!m->control_socket.empty()) unlink(m->control_socket.c_str());
+  }
 }
 
 Pool::~Pool() {

@@ -81,8 +81,11 @@ class Pool {
  private:
   struct Member {
     std::string name;
+    // For launched profiles. Declared before the profile, whose control socket asks it for its
+    // status, so that it outlives that socket.
+    std::unique_ptr<launcher::Controller> controller;
     Profile profile;
-    std::unique_ptr<launcher::Controller> controller;  // for launched profiles
+    std::string control_socket;  // where `mirai status` finds it; removed at the end
   };
   Pool() = default;
   Member& add_member(const std::string& name);
@@ -91,7 +94,8 @@ class Pool {
   bool start_member(Member& m, launcher::ProfileConfig profile, const std::string& root,
                     const PoolOptions& options);
   void watch();
-  // Stops the controllers, cancels every job they launched and waits until they are gone; once.
+  // Stops the controllers, cancels every job they launched and waits until they are gone, and
+  // removes the control sockets; once.
   void shut_down();
 
   // How long the end of a run waits for the scheduler to drop its cancelled jobs.

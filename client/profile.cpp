@@ -75,6 +75,12 @@ void Profile::reset() {
 
 bool Profile::daemons_set() const { return core_ != nullptr || sync_ != nullptr; }
 
+Status Profile::serve_control(const std::string& url,
+                              std::function<std::optional<LauncherStatus>()> launcher) {
+  if (!core_) return Status::error("no daemons are set for this profile; call set_daemons first");
+  return core_->serve_control(url, std::move(launcher));
+}
+
 Status Profile::launch_local(int n) {
   if (!core_) return Status::error("no daemons are set for this profile; call set_daemons first");
   return core_->launch_local(n, true);

@@ -91,6 +91,7 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
 
 ProfileCore::~ProfileCore() {
   timer_.stop();
+  control_.reset();                          // its clients see the connection close
   if (dispatcher_) dispatcher_->exit_all();  // for daemons started without autoexit
   dispatcher_.reset();                       // pending tasks resolve to 7; connections close
   std::lock_guard<std::mutex> lock(procs_mu_);
@@ -272,6 +273,17 @@ std::vector<Future> ProfileCore::everywhere(const Task& task, std::size_t min,
 }
 
 void ProfileCore::cancel(std::uint64_t id) { dispatcher_->cancel(id); }
+
+Status ProfileCore::serve_control(const std::string& url,
+                                  std::function<std::optional<LauncherStatus>()> launcher) {
+  auto* dispatcher = dynamic_cast<Dispatcher*>(dispatcher_.get());
+  if (!dispatcher) return Status::error("this profile uses a running dispatcher: it serves itself");
+  if (control_) return Status::error("this profile already serves its dispatcher");
+  auto server = ControlServer::start(*dispatcher, url, std::move(launcher));
+  if (!server) return server.status();
+  control_ = std::move(*server);
+  return {};
+}
 
 Info ProfileCore::info() const { return status().info; }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/timer.hpp"
+#include "dispatcher/control.hpp"
 #include "dispatcher/dispatcher.hpp"
 #include "mirai/profile.hpp"
 
@@ -36,6 +37,8 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   Status launch_local(int n, bool wait);
   Info info() const;
   ProfileStatus status() const;
+  Status serve_control(const std::string& url,
+                       std::function<std::optional<LauncherStatus>()> launcher);
   const std::string& url() const { return dispatcher_->url(); }
   // The certificate daemons trust for a TLS url (also a running dispatcher's); "" without TLS.
   const std::string& tls_certificate() const { return tls_trust_; }
@@ -53,6 +56,7 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   DaemonsConfig config_;
   bool ephemeral_;
   std::unique_ptr<DispatcherLink> dispatcher_;  // in this process, or a `mirai dispatcher`
+  std::unique_ptr<ControlServer> control_;      // serve_control(); before dispatcher_ goes
   Timer timer_;
   std::mutex procs_mu_;
   std::vector<pid_t> procs_;  // GUARDED_BY(procs_mu_): daemons we launched, not yet reaped

@@ -274,8 +274,13 @@ int Controller::launching() const {
   return count([](const Element& e) { return !e.settled; });
 }
 
-ControllerStatus Controller::status() const {
+ControllerStatus Controller::status() {
+  ProfileStatus st = source_.status();
+  auto arrived = source_.arrivals ? source_.arrivals->take()
+                                  : std::vector<std::pair<std::string, std::uint32_t>>();
   std::lock_guard<std::mutex> lock(mu_);
+  look(st, arrived);
+  connected_ = static_cast<int>(st.info.connections);
   ControllerStatus s;
   s.profile = spec_.profile.name;
   s.launcher = spec_.profile.launcher;

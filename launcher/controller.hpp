@@ -80,7 +80,8 @@ class Controller {
   // none of them as pending or running.
   Status shutdown(std::chrono::milliseconds timeout);
 
-  ControllerStatus status() const;
+  // Now, not as of the last round: the daemons connected since are counted as such.
+  ControllerStatus status();
   // Why the run cannot go on: the profile paused with no daemon connected and none launching.
   // "" otherwise.
   std::string failure() const;

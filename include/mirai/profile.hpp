@@ -134,6 +134,12 @@ class Profile {
 
   Info info() const;
   ProfileStatus status() const;
+  // Serves this profile's dispatcher to other processes of this user at the control URL `url`
+  // (an ipc:// socket in a private directory), as `mirai dispatcher` does: `mirai status`
+  // shows it, with `launcher()`'s counts when given, and clients may submit to it. Until
+  // reset(). Not for a profile that uses a running dispatcher, or none.
+  Status serve_control(const std::string& url,
+                       std::function<std::optional<LauncherStatus>()> launcher = {});
   // The URL daemons dial ("" when no daemons are set).
   std::string url() const;
   // The certificate (PEM) daemons must trust to dial a TLS url; "" without TLS.

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
+#include <cstdlib>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -160,12 +161,24 @@ void check_signal_cancels(const TempDir& dir, const LiveLauncher& l, int signal)
                              wait_pid(dir, "a.daemon"), wait_pid(dir, "b.daemon")};
   std::string id = launched_job_ids(dir, l.profile);
   CHECK(!active_of(l, id).empty());
+  // `mirai status` sees the run's profile at its control socket.
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  std::string socket =
+      (xdg && *xdg ? std::string(xdg) + "/mirai" : "/tmp/mirai-" + std::to_string(getuid())) +
+      "/dispatcher-" + std::to_string(map) + "-" + l.profile + ".sock";
+  auto st = nlohmann::json::parse(
+      run(mirai_cmd({"status", "--dispatcher", "ipc://" + socket, "--json"})).out, nullptr, false);
+  INFO(st.dump());
+  CHECK(st["launcher"]["profile"] == l.profile);
+  CHECK(st["launcher"]["connected"] == 2);
+  CHECK(st["executing"] == 2);
   kill(map, signal);
   int ws = wait_for_exit(map, 30s);
   CHECK(WIFEXITED(ws));
   CHECK(WEXITSTATUS(ws) == 128 + signal);
-  // map waited until the scheduler dropped its jobs.
+  // map waited until the scheduler dropped its jobs, and removed its socket.
   CHECK(active_of(l, id) == "");
+  CHECK(access(socket.c_str(), F_OK) != 0);
   // Tasks and daemons are gone.
   CHECK(eventually(
       [&] {
