@@ -3,8 +3,10 @@
 // argument is appended) on local daemons and prints the results in input order.
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "cli/common.hpp"
 #include "cli/pool.hpp"
@@ -123,14 +125,25 @@ bool read_lines(const std::string& path, std::vector<std::string>& lines) {
   return true;
 }
 
+constexpr int kLaterSetupFailures = 3;
+
 // --everywhere: the script once on every daemon the pool starts (all of them: a launched
 // profile's daemons are waited for), before any task, and first on every daemon that connects
 // later (one launched to scale up or to replace another). 0 when it succeeded everywhere.
 int run_everywhere(Pool& pool, const std::string& script) {
-  auto later = [](const Result& r) {
-    if (r.ok() || r.code() == 19) return;  // a daemon that died meanwhile is not the script's fault
-    std::cerr << r.stderr_output << "mirai map: --everywhere failed on a daemon that connected "
-              << "later, which takes no task: " << r.describe() << "\n";
+  // Daemons launched to replace one whose setup failed would fail it too: after a few in a row
+  // the run ends instead of launching forever.
+  auto failures = std::make_shared<std::atomic<int>>(0);
+  auto later = [&pool, failures](const Result& r) {
+    if (r.code() == 19) return;  // a daemon that died meanwhile is not the script's fault
+    if (r.ok()) {
+      failures->store(0);
+      return;
+    }
+    std::string why = "--everywhere failed on a daemon that connected later: " + r.describe();
+    std::cerr << r.stderr_output << "mirai map: " << why << "; it takes no task\n";
+    if (failures->fetch_add(1) + 1 == kLaterSetupFailures)
+      pool.fail(why + " (on " + std::to_string(kLaterSetupFailures) + " daemons in a row)");
   };
   Map m =
       pool.profile().everywhere(Task::sh(script), static_cast<std::size_t>(pool.daemons()), later);

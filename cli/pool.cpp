@@ -306,6 +306,10 @@ void Pool::watch() {
   }
   while (!stop_.load() && !watched.empty()) {
     std::this_thread::sleep_for(100ms);
+    if (give_up_.load()) {
+      members_.front()->profile.reset();
+      return;
+    }
     for (auto it = watched.begin(); it != watched.end();) {
       std::string why = (*it)->controller->failure();
       if (why.empty()) {
@@ -321,6 +325,14 @@ void Pool::watch() {
       it = watched.erase(it);
     }
   }
+}
+
+void Pool::fail(const std::string& why) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (failure_.empty()) failure_ = why;
+  }
+  give_up_.store(true);
 }
 
 std::string Pool::failure() const {

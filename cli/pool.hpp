@@ -77,6 +77,10 @@ class Pool {
   int daemons() const { return daemons_; }
   // Why the launched daemons of a profile never came up, once that is known; "" until then.
   std::string failure() const;
+  // Ends the run with `why` (failure() then says it): the pending tasks of the command's profile
+  // resolve with an error. Safe from any thread, a network thread included; takes effect
+  // within 100 ms for a launched profile.
+  void fail(const std::string& why);
 
  private:
   struct Member {
@@ -110,6 +114,7 @@ class Pool {
   bool shut_down_ = false;
   std::string failure_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> give_up_{false};  // fail() was called
   std::thread watcher_;
 };
 

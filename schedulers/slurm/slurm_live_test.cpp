@@ -272,3 +272,30 @@ TEST_CASE("slurm: tasks go to the profile they name, and crashed ones to the bac
   CHECK(unknown.exit_code == 125);
   CHECK_THAT(unknown.err, Catch::Contains("nosuch"));
 }
+
+TEST_CASE("slurm: a setup that fails on every replacement daemon ends the run", "[slurm][live]") {
+  TempDir dir;
+  auto l = slurm(dir, R"(  fragile:
+    launcher: slurm
+    url: tcp://127.0.0.1:0
+    workers: 1
+    retries: 5
+    interval: 300ms
+    slurm: { partition: debug }
+)");
+  // The task kills its daemon after making the setup fail everywhere from then on.
+  std::string marker = dir.file("marker");
+  auto r = run(mirai_cmd({"map", "--config", l.config, "-p", "fragile", "--no-progress", "-e",
+                          "[ -e " + marker + " ] && exit 3; true", "--", "sh", "-c",
+                          "touch " + marker + "; kill -9 $PPID", ":::", "a"}));
+  INFO(r.err);
+  CHECK(r.exit_code == 125);
+  CHECK_THAT(r.err, Catch::Contains("mirai map: --everywhere failed on a daemon that connected "
+                                    "later: error (exit status 3): sh -c script failed with exit "
+                                    "status 3; it takes no task\n"));
+  CHECK_THAT(r.err, Catch::EndsWith("(on 3 daemons in a row)\n"));
+  // The first daemon and three replacements, all gone.
+  std::string ids = recorded_job_ids(dir, "fragile");
+  CHECK(std::count(ids.begin(), ids.end(), '\n') == 3);
+  CHECK(active_of(l, ids) == "");
+}
