@@ -357,6 +357,8 @@ Pool::~Pool() {
   stop_.store(true);
   if (watcher_.joinable()) watcher_.join();
   shut_down();
+  // The profiles go first: callbacks of their dispatchers (a standing setup's) may call fail().
+  members_.clear();
 }
 
 }  // namespace mirai::cli
