@@ -19,7 +19,6 @@
 #include "core/transport.hpp"
 #include "dispatcher/control.hpp"
 #include "launcher/controller.hpp"
-#include "launcher/url.hpp"
 
 namespace mirai::cli {
 namespace {
@@ -39,51 +38,6 @@ Status write_private(const std::string& path, const std::string& text) {
     return Status::error("cannot write " + path + ": " + std::strerror(errno));
   }
   return {};
-}
-
-// Where a profile's dispatcher listens: its url (each address it may resolve to), else a
-// private socket.
-Expected<std::vector<std::string>> profile_urls(const launcher::ProfileConfig& profile) {
-  std::string url = launcher::listen_url_template(profile);
-  if (url.empty()) return std::vector<std::string>{local_url()};
-  auto parsed = launcher::parse_url_template(url);
-  if (!parsed) return Status::error("profile '" + profile.name + "': url: " + parsed.message());
-  auto candidates = launcher::resolve_url(*parsed);
-  if (!candidates) return Status::error("profile '" + profile.name + "': " + candidates.message());
-  return *candidates;
-}
-
-// The controller of `chosen`'s daemons, started, for `dispatcher`; prints the problem and
-// returns nullptr.
-std::unique_ptr<launcher::Controller> start_controller(
-    ChosenProfile& chosen, Dispatcher& dispatcher, const std::string& tls_trust,
-    std::shared_ptr<launcher::Arrivals> arrivals) {
-  launcher::ProfileConfig& profile = chosen.profile;
-  profile.workers = chosen.n;  // the controller launches up to this many
-  launcher::LaunchSpec spec = launcher::make_spec(profile, chosen.n, dispatcher.url());
-  spec.tls_ca_pem = tls_trust;
-  spec.secret = *dispatcher.secret();
-  spec.max_array_size = chosen.backend->max_array_size(profile);
-  if (auto rendered = chosen.backend->render(spec); !rendered) {
-    std::cerr << "mirai dispatcher: " << rendered.message() << "\n";
-    return nullptr;
-  }
-  auto launch = launcher::Launch::open(std::move(chosen.backend), chosen.root, profile.name);
-  if (!launch) {
-    std::cerr << "mirai dispatcher: " << launch.message() << "\n";
-    return nullptr;
-  }
-  launcher::Controller::Options o;
-  o.interval = profile.interval;
-  o.max_failed_launches = profile.launch_retries + 1;
-  launcher::Controller::Source source{[&dispatcher] { return dispatcher.info(); },
-                                      [&dispatcher] { return *dispatcher.status(); },
-                                      std::move(arrivals)};
-  auto controller = std::make_unique<launcher::Controller>(
-      std::move(source), std::move(*launch), spec, o,
-      [](const std::string& line) { std::cerr << "mirai dispatcher: " << line << "\n"; });
-  controller->start();
-  return controller;
 }
 
 }  // namespace
@@ -159,9 +113,9 @@ int dispatcher_main(const Args& args) {
   DispatcherOptions d;
   std::vector<std::string> candidates = {listen.empty() ? local_url() : listen};
   if (chosen && listen.empty()) {
-    auto urls = profile_urls(chosen->profile);
+    auto urls = listen_urls(chosen->profile);
     if (!urls) return usage_error("dispatcher", urls.message()), kUsage;
-    candidates = *urls;
+    if (!urls->empty()) candidates = *urls;
   }
   d.urls = {candidates.front()};
   d.max_prefetch = max_prefetch;
@@ -207,7 +161,13 @@ int dispatcher_main(const Args& args) {
   std::unique_ptr<Dispatcher> dispatcher = std::move(*started);
   std::unique_ptr<launcher::Controller> controller;
   if (chosen) {
-    controller = start_controller(*chosen, *dispatcher, d.tls_trust, arrivals);
+    chosen->profile.workers = chosen->n;  // the controller launches up to this many
+    Dispatcher* raw = dispatcher.get();
+    launcher::Controller::Source source{[raw] { return raw->info(); },
+                                        [raw] { return *raw->status(); }, arrivals};
+    controller =
+        start_controller("dispatcher", chosen->profile, std::move(chosen->backend), chosen->root,
+                         {raw->url(), d.tls_trust, *raw->secret(), std::move(source)});
     if (!controller) return kCannotStart;
   }
   ControlServer::LauncherSource launcher_status;

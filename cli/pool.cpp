@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "launcher/url.hpp"
+#include "mirai/daemon.hpp"
 #include "mirai/duration.hpp"
 
 namespace mirai::cli {
@@ -97,6 +98,45 @@ std::optional<ChosenProfile> choose_profile(const char* command, const ProfileOp
   return chosen;
 }
 
+Expected<std::vector<std::string>> listen_urls(const launcher::ProfileConfig& profile) {
+  std::string url = launcher::listen_url_template(profile);
+  if (url.empty()) return std::vector<std::string>{};
+  auto parsed = launcher::parse_url_template(url);
+  if (!parsed) return Status::error("profile '" + profile.name + "': url: " + parsed.message());
+  auto candidates = launcher::resolve_url(*parsed);
+  if (!candidates) return Status::error("profile '" + profile.name + "': " + candidates.message());
+  return *candidates;
+}
+
+std::unique_ptr<launcher::Controller> start_controller(const std::string& command,
+                                                       launcher::ProfileConfig profile,
+                                                       std::unique_ptr<launcher::Backend> backend,
+                                                       const std::string& root,
+                                                       const ControllerTarget& target) {
+  launcher::LaunchSpec spec = launcher::make_spec(profile, profile.workers, target.url);
+  spec.tls_ca_pem = target.tls_ca_pem;
+  spec.secret = target.secret;
+  spec.max_array_size = backend->max_array_size(profile);
+  if (auto rendered = backend->render(spec); !rendered) {
+    std::cerr << "mirai " << command << ": " << rendered.message() << "\n";
+    return nullptr;
+  }
+  auto launch = launcher::Launch::open(std::move(backend), root, profile.name);
+  if (!launch) {
+    std::cerr << "mirai " << command << ": " << launch.message() << "\n";
+    return nullptr;
+  }
+  launcher::Controller::Options o;
+  o.interval = profile.interval;
+  o.max_failed_launches = profile.launch_retries + 1;
+  auto controller = std::make_unique<launcher::Controller>(
+      target.source, std::move(*launch), spec, o, [command](const std::string& line) {
+        std::cerr << "mirai " << command << ": " << line << "\n";
+      });
+  controller->start();
+  return controller;
+}
+
 Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target,
                       const PoolOptions& options,
                       std::function<void(const DaemonStatus&)> on_connected) {
@@ -115,12 +155,9 @@ Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& ta
     if (!settings) return Status::error("profile '" + profile.name + "': " + settings.message());
     config.tls = std::move(*settings);
   }
-  std::string url = launcher::listen_url_template(profile);
-  if (url.empty()) return target.set_daemons(config);
-  auto parsed = launcher::parse_url_template(url);
-  if (!parsed) return Status::error("profile '" + profile.name + "': url: " + parsed.message());
-  auto candidates = launcher::resolve_url(*parsed);
-  if (!candidates) return Status::error("profile '" + profile.name + "': " + candidates.message());
+  auto candidates = listen_urls(profile);
+  if (!candidates) return candidates.status();
+  if (candidates->empty()) return target.set_daemons(config);
   Status last;
   for (const auto& candidate : *candidates) {
     config.url = candidate;
@@ -137,10 +174,9 @@ bool fits_time_limit(const char* command, const launcher::ProfileConfig& profile
                      std::chrono::milliseconds expected) {
   auto t = profile.resources.find("time");
   if (t == profile.resources.end()) return true;
-  // A daemon stops taking tasks a twentieth of its time limit (at most a minute) before the
-  // end (DaemonOptions::allocation_margin).
+  // A daemon stops taking tasks a margin before its job's end.
   std::chrono::milliseconds limit = std::chrono::seconds(std::stoll(t->second));
-  if (expected <= limit - std::min(limit / 20, std::chrono::milliseconds(60000))) return true;
+  if (expected <= limit - default_allocation_margin(limit)) return true;
   usage_error(command, "a task is expected to run " + format_duration(expected) +
                            ", longer than the jobs of profile '" + profile.name + "' may run (" +
                            profile.launcher + ": time: " + format_duration(limit) +
@@ -248,29 +284,12 @@ bool Pool::start_member(Member& m, launcher::ProfileConfig profile, const std::s
     return false;
   }
   profile.workers = n;  // the controller launches up to this many
-  launcher::LaunchSpec spec = launcher::make_spec(profile, n, m.profile.url());
-  spec.tls_ca_pem = m.profile.tls_certificate();
-  spec.secret = m.profile.secret();
-  spec.max_array_size = backend->max_array_size(profile);
-  if (auto rendered = backend->render(spec); !rendered) {
-    std::cerr << "mirai " << command << ": " << rendered.message() << "\n";
-    return false;
-  }
-  auto launch = launcher::Launch::open(std::move(backend), root, profile.name);
-  if (!launch) {
-    std::cerr << "mirai " << command << ": " << launch.message() << "\n";
-    return false;
-  }
-  launcher::Controller::Options o;
-  o.interval = profile.interval;
-  o.max_failed_launches = profile.launch_retries + 1;
-  std::string name = command_;
   launcher::Controller::Source source = launcher::Controller::source_of(m.profile);
   source.arrivals = arrivals;
-  auto controller = std::make_unique<launcher::Controller>(
-      std::move(source), std::move(*launch), spec, o,
-      [name](const std::string& line) { std::cerr << "mirai " << name << ": " << line << "\n"; });
-  controller->start();
+  auto controller =
+      start_controller(command_, profile, std::move(backend), root,
+                       {m.profile.url(), m.profile.tls_certificate(), m.profile.secret(), source});
+  if (!controller) return false;
   // `mirai status` shows this run's profile while it lasts, as it does a `mirai dispatcher`'s.
   if (auto dir = runtime_dir()) {
     std::string socket =

@@ -52,6 +52,25 @@ struct ChosenProfile {
 };
 std::optional<ChosenProfile> choose_profile(const char* command, const ProfileOptions& o);
 
+// The URLs the profile's dispatcher may listen on, in order (its url resolved: each address, each
+// port of a range); empty: a private socket.
+Expected<std::vector<std::string>> listen_urls(const launcher::ProfileConfig& profile);
+
+// Where a controller's daemons go: the dispatcher they dial, what they must trust and hold, and
+// what the controller watches.
+struct ControllerTarget {
+  std::string url, tls_ca_pem, secret;
+  launcher::Controller::Source source;
+};
+// Renders `profile`'s job for `target`, opens this run's record under `root` and starts the
+// controller, which launches up to profile.workers daemons; prints the problem as
+// `mirai COMMAND: ...` and returns nullptr.
+std::unique_ptr<launcher::Controller> start_controller(const std::string& command,
+                                                       launcher::ProfileConfig profile,
+                                                       std::unique_ptr<launcher::Backend> backend,
+                                                       const std::string& root,
+                                                       const ControllerTarget& target);
+
 // Binds the profile's URL (trying each port of a range) with `n` local daemons.
 // `options` gives the seed and, when set, the retries instead of the profile's.
 Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target,

@@ -53,25 +53,21 @@ void submit_to(const std::shared_ptr<detail::GroupState>& group, Profile& profil
     }
   }
   f.then([group, relay](const Result& r) {
-    if (crashed(r)) {
-      std::unique_lock<std::mutex> lock(group->mu);
-      const auto& member = group->members.at(relay->chain.back());
-      if (!member.backup.empty()) {
-        Profile* backup = group->members.at(member.backup).profile;
-        std::string next = member.backup;
-        lock.unlock();
-        ++group->escalated;
-        return submit_to(group, *backup, next, relay);
-      }
+    if (!crashed(r)) return (void)relay->out->resolve(r);
+    std::unique_lock<std::mutex> lock(group->mu);
+    std::string next = group->members.at(relay->chain.back()).backup;
+    if (!next.empty()) {
+      Profile* backup = group->members.at(next).profile;
+      lock.unlock();
+      ++group->escalated;
+      return submit_to(group, *backup, next, relay);
     }
-    if (crashed(r) && relay->chain.size() > 1) {
-      Result last = r;
+    lock.unlock();
+    Result last = r;
+    if (relay->chain.size() > 1)
       last.message += " on profile '" + relay->chain.back() + "', the backup after '" +
                       relay->chain.front() + "'";
-      relay->out->resolve(std::move(last));
-      return;
-    }
-    relay->out->resolve(r);
+    relay->out->resolve(std::move(last));
   });
 }
 

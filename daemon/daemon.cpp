@@ -121,10 +121,8 @@ Clock::time_point DaemonLoop::stop_time(const DaemonOptions& o) {
   if (!o.allocation_end) return kNever;
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       *o.allocation_end - std::chrono::system_clock::now());
-  auto margin = o.allocation_margin.count() >= 0
-                    ? o.allocation_margin
-                    : std::clamp(left / 20, std::chrono::milliseconds(0),
-                                 std::chrono::milliseconds(std::chrono::minutes(1)));
+  auto margin =
+      o.allocation_margin.count() >= 0 ? o.allocation_margin : default_allocation_margin(left);
   return Clock::now() + left - margin;
 }
 
@@ -324,10 +322,12 @@ Expected<int> DaemonLoop::run() {
     queue_.pop_front();
     // A task sent ahead (prefetch) that would run past the allocation's end: leave, and the
     // dispatcher gives it and the rest to daemons with time.
-    if (auto expected = proto::peek_expected(frame);
-        stops_ != kNever && expected.count() > 0 && stops_ - Clock::now() < expected) {
-      leave(lock);
-      return kExitWalltime;
+    if (stops_ != kNever) {
+      auto expected = proto::peek_expected(frame);
+      if (expected.count() > 0 && stops_ - Clock::now() < expected) {
+        leave(lock);
+        return kExitWalltime;
+      }
     }
     RunningTask running;
     running.on_process = [this, &running](pid_t pid) {

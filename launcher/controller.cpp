@@ -94,12 +94,10 @@ Status Controller::shutdown(milliseconds timeout) {
 void Controller::step(bool may_launch) {
   std::lock_guard<std::mutex> round(step_mu_);
   ProfileStatus st = source_.status();
-  auto arrived = source_.arrivals ? source_.arrivals->take()
-                                  : std::vector<std::pair<std::string, std::uint32_t>>();
   std::vector<std::string> ids;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    look(st, arrived);
+    look(st);
     for (const auto& b : batches_)
       for (const auto& j : b.jobs)
         if (std::any_of(j.elements.begin(), j.elements.end(),
@@ -180,10 +178,10 @@ std::vector<std::pair<std::string, std::uint32_t>> Arrivals::take() {
   return std::exchange(list_, {});
 }
 
-void Controller::look(const ProfileStatus& st,
-                      const std::vector<std::pair<std::string, std::uint32_t>>& arrived) {
+void Controller::look(const ProfileStatus& st) {
   for (const auto& d : st.daemons) mark_seen(d.job_id, d.array_index);
-  for (const auto& [job_id, index] : arrived) mark_seen(job_id, index);
+  if (source_.arrivals)
+    for (const auto& [job_id, index] : source_.arrivals->take()) mark_seen(job_id, index);
 }
 
 void Controller::mark_seen(const std::string& job_id, std::uint32_t index) {
@@ -276,10 +274,8 @@ int Controller::launching() const {
 
 ControllerStatus Controller::status() {
   ProfileStatus st = source_.status();
-  auto arrived = source_.arrivals ? source_.arrivals->take()
-                                  : std::vector<std::pair<std::string, std::uint32_t>>();
   std::lock_guard<std::mutex> lock(mu_);
-  look(st, arrived);
+  look(st);
   connected_ = static_cast<int>(st.info.connections);
   ControllerStatus s;
   s.profile = spec_.profile.name;

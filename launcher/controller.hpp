@@ -117,9 +117,8 @@ class Controller {
   // How many elements of all launches `which` holds for.
   int count(bool (*which)(const Element&)) const;  // REQUIRES: mu_
   // Marks the elements whose daemons are connected now, or connected since the last round.
-  void look(const ProfileStatus& st,
-            const std::vector<std::pair<std::string, std::uint32_t>>& arrived);  // REQUIRES: mu_
-  void mark_seen(const std::string& job_id, std::uint32_t index);                // REQUIRES: mu_
+  void look(const ProfileStatus& st);                              // REQUIRES: mu_
+  void mark_seen(const std::string& job_id, std::uint32_t index);  // REQUIRES: mu_
   // Once every element of `b` is settled: a launch none of whose daemons connected failed
   // (unless its jobs ended cleanly while `cumulative` says some daemon connected).
   void judge(Batch& b, std::uint64_t cumulative);  // REQUIRES: mu_

@@ -2,6 +2,7 @@
 // with the built-in functions; a custom daemon registers its own (examples/custom_daemon.cpp).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -97,7 +98,7 @@ struct DaemonOptions {
   // task is done. Until then the dispatcher sends it no task that declares a longer expected
   // duration (Task::expected) than it has left.
   std::optional<std::chrono::system_clock::time_point> allocation_end;
-  // Negative: a twentieth of the time left at the start, at most a minute.
+  // Negative: default_allocation_margin() of the time left at the start.
   std::chrono::milliseconds allocation_margin{-1};
   std::chrono::milliseconds dial_timeout{10000};
   // For a tls+tcp:// or wss:// url: the certificate (PEM) the dispatcher's must be or be signed
@@ -115,6 +116,13 @@ struct DaemonOptions {
   // so that dial errors are still seen).
   std::function<void()> on_connected;
 };
+
+// A twentieth of `left`, at most a minute: how long before its allocation ends a daemon stops
+// taking tasks, unless told otherwise.
+inline std::chrono::milliseconds default_allocation_margin(std::chrono::milliseconds left) {
+  return std::clamp(left / 20, std::chrono::milliseconds(0),
+                    std::chrono::milliseconds(std::chrono::minutes(1)));
+}
 
 // Exit codes of a daemon, as in mirai.
 enum DaemonExit : int {

@@ -154,23 +154,13 @@ TEST_CASE("slurm: SIGKILL to map: its daemons exit within 2 s and their jobs lea
   TempDir dir;
   auto l = slurm(dir);
   Started procs(mirai_exe());
-  pid_t map =
-      procs.start({"map", "--config", l.config, "-p", l.profile, "-n", "2", "--", "sh", "-c",
-                   "echo $PPID > " + dir.file("{}.daemon") + "; echo $$ > " + dir.file("{}.task") +
-                       "; exec sleep 60",
-                   ":::", "a", "b"});
-  std::vector<pid_t> pids = {wait_pid(dir, "a.daemon"), wait_pid(dir, "b.daemon"),
-                             wait_pid(dir, "a.task"), wait_pid(dir, "b.task")};
+  auto [map, pids] = start_sleeping_map(procs, dir, l);
   std::string id = launched_job_ids(dir, l.profile);
   REQUIRE(!active_of(l, id).empty());
   // The dispatcher lives in map: nothing gets to cancel anything.
   kill(map, SIGKILL);
   REQUIRE(mirai::wait_for_exit(map, 10s) >= 0);
-  CHECK(eventually(
-      [&] {
-        return std::none_of(pids.begin(), pids.end(), [](pid_t p) { return process_alive(p); });
-      },
-      2s));
+  CHECK(all_gone(pids, 2s));
   CHECK(eventually([&] { return active_of(l, id).empty(); }, 20s));
 }
 

@@ -150,15 +150,28 @@ void check_secret_in_job_script(const TempDir& dir, const LiveLauncher& l) {
   CHECK(read_file(record + "submit.out").find("MIRAI_SECRET") == std::string::npos);
 }
 
-void check_signal_cancels(const TempDir& dir, const LiveLauncher& l, int signal) {
-  Started procs(mirai_exe());
+SleepingMap start_sleeping_map(Started& procs, const TempDir& dir, const LiveLauncher& l) {
   pid_t map =
       procs.start({"map", "--config", l.config, "-p", l.profile, "-n", "2", "--", "sh", "-c",
                    "echo $PPID > " + dir.file("{}.daemon") + "; echo $$ > " + dir.file("{}.pid") +
                        "; exec sleep 60",
                    ":::", "a", "b"});
-  std::vector<pid_t> pids = {wait_pid(dir, "a.pid"), wait_pid(dir, "b.pid"),
-                             wait_pid(dir, "a.daemon"), wait_pid(dir, "b.daemon")};
+  return {map,
+          {wait_pid(dir, "a.pid"), wait_pid(dir, "b.pid"), wait_pid(dir, "a.daemon"),
+           wait_pid(dir, "b.daemon")}};
+}
+
+bool all_gone(const std::vector<pid_t>& pids, std::chrono::milliseconds timeout) {
+  return eventually(
+      [&] {
+        return std::none_of(pids.begin(), pids.end(), [](pid_t p) { return process_alive(p); });
+      },
+      timeout);
+}
+
+void check_signal_cancels(const TempDir& dir, const LiveLauncher& l, int signal) {
+  Started procs(mirai_exe());
+  auto [map, pids] = start_sleeping_map(procs, dir, l);
   std::string id = launched_job_ids(dir, l.profile);
   CHECK(!active_of(l, id).empty());
   // `mirai status` sees the run's profile at its control socket.
@@ -180,11 +193,7 @@ void check_signal_cancels(const TempDir& dir, const LiveLauncher& l, int signal)
   CHECK(active_of(l, id) == "");
   CHECK(access(socket.c_str(), F_OK) != 0);
   // Tasks and daemons are gone.
-  CHECK(eventually(
-      [&] {
-        return std::none_of(pids.begin(), pids.end(), [](pid_t p) { return process_alive(p); });
-      },
-      10s));
+  CHECK(all_gone(pids, 10s));
 }
 
 void check_launch_feeds_dispatcher(const TempDir& dir, const LiveLauncher& l) {

@@ -6,6 +6,7 @@
 
 #include <signal.h>
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -64,6 +65,15 @@ void check_secret_stays_private(const TempDir& dir, const LiveLauncher& l);
 // For a scheduler: that, and the secret is exported by the job script, which is 0700, and is
 // not in what the submit command printed.
 void check_secret_in_job_script(const TempDir& dir, const LiveLauncher& l);
+// `map -p` with two tasks that sleep 60 s, once both run: its pid, and the pids of the tasks
+// and their daemons.
+struct SleepingMap {
+  pid_t map;
+  std::vector<pid_t> pids;
+};
+SleepingMap start_sleeping_map(Started& procs, const TempDir& dir, const LiveLauncher& l);
+// Whether every one of `pids` exits within `timeout`.
+bool all_gone(const std::vector<pid_t>& pids, std::chrono::milliseconds timeout);
 // `signal` (SIGTERM, SIGINT) to `map -p` while two tasks run: exit 128+signal, the jobs leave
 // the queue, the tasks and their daemons die.
 void check_signal_cancels(const TempDir& dir, const LiveLauncher& l, int signal = SIGTERM);
