@@ -57,6 +57,18 @@ std::optional<std::chrono::milliseconds> duration_option(const po::variables_map
   return *d;
 }
 
+std::optional<std::chrono::milliseconds> heartbeat_option(const po::variables_map& vm,
+                                                          const char* command,
+                                                          std::chrono::milliseconds fallback) {
+  if (!vm.count("heartbeat")) return fallback;
+  auto d = duration_option(vm, "heartbeat", command);
+  if (d && d->count() > 0 && *d < std::chrono::milliseconds(100)) {
+    usage_error(command, "--heartbeat must be 0 (none) or at least 100ms");
+    return std::nullopt;
+  }
+  return d;
+}
+
 void add_pool_options(po::options_description& options, PoolOptions& pool, int default_n) {
   pool.n = default_n;
   if (const char* env = std::getenv("MIRAI_DISPATCHER")) pool.dispatcher = env;

@@ -28,6 +28,11 @@ std::pair<Args, Args> split_at_dashes(const Args& args);
 std::optional<std::chrono::milliseconds> duration_option(const po::variables_map& vm,
                                                          const char* name, const char* command);
 
+// Reads --heartbeat: 0 (none) or at least 100ms; `fallback` when not given.
+std::optional<std::chrono::milliseconds> heartbeat_option(const po::variables_map& vm,
+                                                          const char* command,
+                                                          std::chrono::milliseconds fallback);
+
 // Daemon settings shared by run and map: -n, --profile, --config, --dispatcher.
 struct PoolOptions {
   int n = 0;

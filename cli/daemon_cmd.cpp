@@ -92,6 +92,10 @@ int daemon_main(const Args& args) {
       "most 1m), and exit (code 2)")(
       "output", "keep the daemon's stdout and stderr (default: discard them once connected)")(
       "dial-timeout", po::value<std::string>(), "give up a dial attempt after this long")(
+      "heartbeat", po::value<std::string>()->value_name("D"),
+      "heartbeats with the dispatcher when the connection is quiet this long (default 5s; the "
+      "dispatcher's, when shorter, wins; 0: none). A dispatcher silent for 3 intervals is "
+      "lost: the running task is killed and the daemon exits (or dials again)")(
       "job-id", po::value(&o.job_id), "job id reported to status (default: from the scheduler)")(
       "tls-ca", po::value<std::string>()->value_name("FILE"),
       "for tls+tcp:// and wss://: the dispatcher's certificate, or the CA that signed it "
@@ -118,7 +122,9 @@ int daemon_main(const Args& args) {
   auto dial_timeout = duration_option(vm, "dial-timeout", "daemon");
   auto allocation = duration_option(vm, "allocation", "daemon");
   auto margin = duration_option(vm, "allocation-margin", "daemon");
-  if (!idle || !wall || !dial_timeout || !allocation || !margin) return kUsage;
+  auto heartbeat = heartbeat_option(vm, "daemon", o.heartbeat);
+  if (!idle || !wall || !dial_timeout || !allocation || !margin || !heartbeat) return kUsage;
+  o.heartbeat = *heartbeat;
   if (vm.count("allocation-margin")) o.allocation_margin = *margin;
   o.allocation_end = allocation_end(*allocation);
   o.idletime = *idle;

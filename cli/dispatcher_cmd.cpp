@@ -71,7 +71,11 @@ int dispatcher_main(const Args& args) {
       "tls-passphrase-env", po::value(&tls_files.passphrase_env)->value_name("VAR"),
       "the key's passphrase: the value of the environment variable VAR")(
       "tls-ca", po::value(&tls_files.ca)->value_name("FILE"),
-      "the CA chain daemons should trust (default: the certificate itself)");
+      "the CA chain daemons should trust (default: the certificate itself)")(
+      "heartbeat", po::value<std::string>()->value_name("D"),
+      "heartbeats with daemons and clients on a quiet connection (default 5s, or the profile's "
+      "heartbeat; 0: none): a daemon silent for 3 intervals is lost and its task goes back to "
+      "the queue");
   add_profile_options(options, profile_options,
                       "launch daemons for, as the backlog needs them (`mirai status` shows them)");
   po::variables_map vm;
@@ -119,6 +123,10 @@ int dispatcher_main(const Args& args) {
   }
   d.urls = {candidates.front()};
   d.max_prefetch = max_prefetch;
+  auto heartbeat =
+      heartbeat_option(vm, "dispatcher", chosen ? chosen->profile.heartbeat : d.heartbeat);
+  if (!heartbeat) return kUsage;
+  d.heartbeat = *heartbeat;
   if (!secret_file.empty()) {
     if (access(secret_file.c_str(), F_OK) == 0) {
       auto secret = auth::read_secret_file(secret_file);

@@ -146,6 +146,7 @@ Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& ta
   config.retries = static_cast<std::uint8_t>(options.retries.value_or(profile.retries));
   config.n = n;
   config.limits = profile.limits;
+  config.heartbeat = profile.heartbeat;
   if (profile.launcher == "local") {
     config.daemon_command = profile.command;
     for (const auto& [name, value] : profile.env) config.env[name] = value;

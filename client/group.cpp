@@ -34,10 +34,12 @@ struct Relay {
 }  // namespace detail
 namespace {
 
-// The dispatcher's answer for a task whose daemon died under it on every attempt.
+// The dispatcher's answer for a task whose daemon died under it, or fell silent (a node that
+// thrashes for memory freezes), on every attempt.
 bool crashed(const Result& r) {
   return r.kind == Result::Kind::kErrorValue && r.error_value == ErrorValue::kConnectionReset &&
-         r.message.rfind(kDaemonDiedMessage, 0) == 0;
+         (r.message.rfind(kDaemonDiedMessage, 0) == 0 ||
+          r.message.rfind(kDaemonLostMessage, 0) == 0);
 }
 
 void submit_to(const std::shared_ptr<detail::GroupState>& group, Profile& profile,

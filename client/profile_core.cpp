@@ -11,6 +11,7 @@
 #include "core/process.hpp"
 #include "core/protocol_v1.hpp"
 #include "core/tls.hpp"
+#include "mirai/daemon.hpp"
 #include "mirai/duration.hpp"
 
 namespace mirai {
@@ -54,7 +55,8 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
       return Status::error(
           "a profile using a running dispatcher (dispatcher_url) cannot also set url or turn "
           "the dispatcher off: the running dispatcher decides both");
-    auto remote = RemoteDispatcher::connect(config.dispatcher_url, config.startup_timeout);
+    auto remote =
+        RemoteDispatcher::connect(config.dispatcher_url, config.startup_timeout, config.heartbeat);
     if (!remote) return remote.status();
     core->dispatcher_ = std::move(*remote);
   } else {
@@ -71,6 +73,7 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
     d.max_prefetch = ephemeral ? 1 : config.max_prefetch;
     d.secret = config.secret;
     d.seed = config.seed;
+    d.heartbeat = config.heartbeat;
     d.on_connected = config.on_connected;
     auto dispatcher = Dispatcher::start(d);
     if (!dispatcher) return dispatcher.status();
@@ -90,7 +93,6 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
 }
 
 ProfileCore::~ProfileCore() {
-  timer_.stop();
   control_.reset();                          // its clients see the connection close
   if (dispatcher_) dispatcher_->exit_all();  // for daemons started without autoexit
   dispatcher_.reset();                       // pending tasks resolve to 7; connections close
@@ -118,6 +120,8 @@ Expected<pid_t> ProfileCore::spawn_daemon(std::uint32_t maxtasks) {
   if (!l.autoexit) o.argv.push_back("--no-autoexit");
   if (l.asyncdial) o.argv.push_back("--asyncdial");
   if (l.output) o.argv.push_back("--output");
+  if (config_.heartbeat != DaemonOptions().heartbeat)
+    o.argv.insert(o.argv.end(), {"--heartbeat", format_duration(config_.heartbeat)});
   o.env = config_.env;
   // The certificate to trust goes in the environment: it is public, but long for a command line.
   if (std::string ca = tls_certificate(); !ca.empty()) o.env["MIRAI_TLS_CA"] = ca;
@@ -203,8 +207,8 @@ std::optional<Future> ProfileCore::submit(const Task& task, bool wait) {
     state->hold->budget = budget_;
     state->hold->bytes = frame.size();
   }
+  // Its timeout counts from its start on a daemon, which enforces it (daemon/daemon.cpp).
   state->id = dispatcher_->submit(std::move(frame), state);
-  arm_timeout(state, task.timeout);
   if (ephemeral_) {
     auto pid = spawn_daemon(1);
     if (!pid) {
@@ -219,17 +223,6 @@ std::optional<Future> ProfileCore::submit(const Task& task, bool wait) {
 }
 
 Future ProfileCore::submit(const Task& task) { return *submit(task, true); }
-
-void ProfileCore::arm_timeout(const std::shared_ptr<detail::FutureState>& state,
-                              std::chrono::milliseconds timeout) {
-  if (timeout.count() <= 0) return;
-  std::weak_ptr<detail::FutureState> weak = state;
-  timer_.at(Timer::Clock::now() + timeout, [this, weak] {
-    auto s = weak.lock();
-    if (s && s->resolve(Result::error_value_result(ErrorValue::kTimedOut)))
-      dispatcher_->cancel(s->id);
-  });
-}
 
 namespace {
 
@@ -266,7 +259,6 @@ std::vector<Future> ProfileCore::everywhere(const Task& task, std::size_t min,
   std::vector<Future> futures;
   for (std::size_t i = 0; i < copies; ++i) {
     states[i]->id = ids[i];
-    arm_timeout(states[i], task.timeout);
     futures.emplace_back(states[i]);
   }
   return futures;

@@ -1,5 +1,5 @@
-// What a set profile owns: its dispatcher, the local daemon processes it launched, and the
-// timer for task timeouts. Futures hold a weak reference to cancel through it.
+// What a set profile owns: its dispatcher and the local daemon processes it launched. Futures hold
+// a weak reference to cancel through it.
 #pragma once
 
 #include <sys/types.h>
@@ -9,7 +9,6 @@
 #include <optional>
 #include <vector>
 
-#include "core/timer.hpp"
 #include "dispatcher/control.hpp"
 #include "dispatcher/dispatcher.hpp"
 #include "mirai/profile.hpp"
@@ -49,15 +48,11 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   ProfileCore(const DaemonsConfig& config, bool ephemeral);
   Expected<pid_t> spawn_daemon(std::uint32_t maxtasks);
   void reap_exited();  // REQUIRES: procs_mu_
-  // Resolves `state` with error value 5 once `timeout` has passed (0: never).
-  void arm_timeout(const std::shared_ptr<detail::FutureState>& state,
-                   std::chrono::milliseconds timeout);
 
   DaemonsConfig config_;
   bool ephemeral_;
   std::unique_ptr<DispatcherLink> dispatcher_;  // in this process, or a `mirai dispatcher`
   std::unique_ptr<ControlServer> control_;      // serve_control(); before dispatcher_ goes
-  Timer timer_;
   std::mutex procs_mu_;
   std::vector<pid_t> procs_;  // GUARDED_BY(procs_mu_): daemons we launched, not yet reaped
   std::mutex stream_mu_;

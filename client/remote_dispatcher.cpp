@@ -15,7 +15,8 @@ constexpr std::chrono::milliseconds kStatusTimeout{5000};
 }  // namespace
 
 Expected<std::unique_ptr<RemoteDispatcher>> RemoteDispatcher::connect(
-    const std::string& control_url, std::chrono::milliseconds timeout) {
+    const std::string& control_url, std::chrono::milliseconds timeout,
+    std::chrono::milliseconds heartbeat) {
   auto unreachable = [&](const std::string& why) {
     return Status::error("cannot use the dispatcher at " + control_url + ": " + why +
                          " (is `mirai dispatcher` running? It prints its control URL when it "
@@ -25,12 +26,13 @@ Expected<std::unique_ptr<RemoteDispatcher>> RemoteDispatcher::connect(
   if (!conn) return unreachable(conn.message());
   std::unique_ptr<RemoteDispatcher> r(new RemoteDispatcher(control_url));
   r->conn_ = std::move(*conn);
+  r->heartbeat_ms_ = static_cast<std::uint32_t>(heartbeat.count());
   RemoteDispatcher* self = r.get();
-  r->conn_->start(
-      {[self](std::string f) { self->on_frame(std::move(f)); }, [self](int) { self->on_close(); }},
-      proto::kMaxHelloFrame);
-  r->conn_->send(
-      proto::encode_client_hello({proto::kVersion, static_cast<std::uint32_t>(getpid())}));
+  r->conn_->start({[self](std::string f) { self->on_frame(std::move(f)); },
+                   [self](int error) { self->on_close(error); }},
+                  proto::kMaxHelloFrame);
+  r->conn_->send(proto::encode_client_hello(
+      {proto::kVersion, static_cast<std::uint32_t>(getpid()), r->heartbeat_ms_}));
   auto s = r->status_within(timeout);
   if (!s) return unreachable(s.message());
   r->daemon_url_ = s->url;
@@ -42,7 +44,7 @@ RemoteDispatcher::~RemoteDispatcher() {
   conn_->shutdown();
 }
 
-void RemoteDispatcher::fail_pending(ErrorValue why) {
+void RemoteDispatcher::fail_pending(ErrorValue why, const std::string& message) {
   std::unordered_map<std::uint64_t, std::shared_ptr<ResultTarget>> pending;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -50,7 +52,9 @@ void RemoteDispatcher::fail_pending(ErrorValue why) {
     pending.swap(pending_);
     cv_.notify_all();
   }
-  for (auto& [id, t] : pending) t->deliver(proto::encode_error_value(id, why));
+  Result r = Result::error_value_result(why);
+  r.message = message;
+  for (auto& [id, t] : pending) t->deliver(proto::encode_result(id, 0, r));
 }
 
 std::uint64_t RemoteDispatcher::submit(std::string frame, std::shared_ptr<ResultTarget> target) {
@@ -139,11 +143,12 @@ void RemoteDispatcher::on_frame(std::string frame) {
   std::unique_lock<std::mutex> lock(mu_);
   if (!fv) return conn_->close();
   if (!welcomed_) {
-    if (fv->type != proto::Type::kWelcome || !proto::decode_welcome(fv->body))
-      return conn_->close();
+    auto welcome =
+        fv->type == proto::Type::kWelcome ? proto::decode_welcome(fv->body) : std::nullopt;
+    if (!welcome) return conn_->close();
     welcomed_ = true;
     conn_->set_max_frame(UINT32_MAX);
-    return;
+    return conn_->enable_heartbeat(proto::heartbeat_for(heartbeat_ms_, welcome->heartbeat_ms));
   }
   switch (fv->type) {
     case proto::Type::kResult: {
@@ -179,6 +184,11 @@ void RemoteDispatcher::on_frame(std::string frame) {
   }
 }
 
-void RemoteDispatcher::on_close() { fail_pending(ErrorValue::kConnectionReset); }
+void RemoteDispatcher::on_close(int error) {
+  fail_pending(ErrorValue::kConnectionReset,
+               Connection::lost(error)
+                   ? "the dispatcher at " + control_url_ + " stopped answering (a frozen process?)"
+                   : "the connection to the dispatcher at " + control_url_ + " ended");
+}
 
 }  // namespace mirai

@@ -18,9 +18,12 @@ namespace mirai {
 
 class RemoteDispatcher final : public DispatcherLink {
  public:
-  // Connects, says hello and learns the URL daemons dial; fails after `timeout`.
-  static Expected<std::unique_ptr<RemoteDispatcher>> connect(const std::string& control_url,
-                                                             std::chrono::milliseconds timeout);
+  // Connects, says hello and learns the URL daemons dial; fails after `timeout`. With a
+  // `heartbeat` (the dispatcher's, when shorter), a dispatcher that falls silent for 3 intervals
+  // is lost: pending tasks resolve with 19 and say so.
+  static Expected<std::unique_ptr<RemoteDispatcher>> connect(
+      const std::string& control_url, std::chrono::milliseconds timeout,
+      std::chrono::milliseconds heartbeat = std::chrono::milliseconds(5000));
   // Disconnects (the dispatcher cancels what is left) and resolves pending tasks with 7.
   ~RemoteDispatcher() override;
 
@@ -46,13 +49,15 @@ class RemoteDispatcher final : public DispatcherLink {
                       std::map<std::uint64_t, std::optional<Reply>>& replies,
                       std::chrono::milliseconds timeout) const;
   void on_frame(std::string frame);
-  void on_close();
-  void fail_pending(ErrorValue why);
+  void on_close(int error);
+  // Resolves every pending task with `why` (and `message`).
+  void fail_pending(ErrorValue why, const std::string& message = "");
 
   std::string control_url_, daemon_url_;
   std::shared_ptr<Connection> conn_;
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
+  std::uint32_t heartbeat_ms_ = 0;                                            // what we asked
   bool welcomed_ = false;                                                     // GUARDED_BY(mu_)
   bool closed_ = false;                                                       // GUARDED_BY(mu_)
   std::uint64_t next_id_ = 1;                                                 // GUARDED_BY(mu_)

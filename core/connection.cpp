@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <nng/nng.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <thread>
@@ -53,6 +54,9 @@ class Reaper {
   std::deque<Connection*> queue_;
 };
 
+// on_close's error for a peer that fell silent (not an NNG error code).
+constexpr int kLostError = 0x40000001;
+
 std::uint32_t read_le32(const char* p) {
   std::uint32_t v;
   std::memcpy(&v, p, 4);  // little-endian hosts only (x86-64, aarch64)
@@ -69,17 +73,21 @@ std::shared_ptr<Connection> Connection::adopt(nng_stream* stream) {
 Connection::Connection(nng_stream* stream) : stream_(stream) {
   nng_aio_alloc(&read_aio_, &Connection::read_cb, this);
   nng_aio_alloc(&write_aio_, &Connection::write_cb, this);
+  nng_aio_alloc(&tick_aio_, &Connection::tick_cb, this);
   in_.resize(kReadBuffer);
 }
 
 Connection::~Connection() {
   stop_io();
+  nng_aio_free(tick_aio_);
   nng_aio_free(read_aio_);
   nng_aio_free(write_aio_);
   nng_stream_free(stream_);
 }
 
 bool Connection::malformed(int error) { return error == NNG_EPROTO; }
+
+bool Connection::lost(int error) { return error == kLostError; }
 
 void Connection::start(Handlers handlers, std::uint32_t max_frame) {
   handlers_ = std::move(handlers);
@@ -95,8 +103,37 @@ void Connection::close() {
   nng_aio_cancel(read_aio_);
 }
 
+void Connection::enable_heartbeat(std::chrono::milliseconds interval) {
+  if (interval.count() <= 0 || heartbeat_.exchange(true)) return;
+  tick_ms_ = std::max(1, static_cast<int>(interval.count() / kTicksPerInterval));
+  seen_reads_ = reads_.load();
+  seen_sent_ = sent_.load();
+  nng_sleep_aio(tick_ms_, tick_aio_);
+}
+
+void Connection::tick_cb(void* arg) { static_cast<Connection*>(arg)->on_tick(); }
+
+void Connection::on_tick() {
+  if (nng_aio_result(tick_aio_) != 0 || closing_) return;  // stopped, or closed
+  std::uint64_t reads = reads_.load(), sent = sent_.load();
+  quiet_read_ticks_ = reads == seen_reads_ ? quiet_read_ticks_ + 1 : 0;
+  quiet_send_ticks_ = sent == seen_sent_ ? quiet_send_ticks_ + 1 : 0;
+  seen_reads_ = reads;
+  if (quiet_read_ticks_ >= kSilentIntervals * kTicksPerInterval) {
+    lost_ = true;
+    return close();
+  }
+  if (quiet_send_ticks_ >= kTicksPerInterval) {
+    send(std::string());  // an empty frame: the heartbeat
+    quiet_send_ticks_ = 0;
+  }
+  seen_sent_ = sent_.load();
+  nng_sleep_aio(tick_ms_, tick_aio_);
+}
+
 void Connection::stop_io() {
   close();
+  nng_aio_stop(tick_aio_);
   nng_aio_stop(read_aio_);
   nng_aio_stop(write_aio_);
 }
@@ -163,6 +200,7 @@ void Connection::on_read() {
   if (rv != 0 && !closing_ && (big_mode_ || end_ > begin_)) return finish(NNG_EPROTO);
   if (rv != 0) return finish(rv);
   if (closing_) return finish(NNG_ECLOSED);
+  reads_.fetch_add(1, std::memory_order_relaxed);
   std::size_t n = nng_aio_count(read_aio_);
   if (big_mode_) {
     big_filled_ += n;
@@ -186,6 +224,10 @@ void Connection::on_read() {
 bool Connection::parse_frames() {
   while (end_ - begin_ >= 4) {
     std::uint32_t len = read_le32(in_.data() + begin_);
+    if (len == 0 && heartbeat_) {  // a heartbeat: it counted as a read already
+      begin_ += 4;
+      continue;
+    }
     if (len == 0 || len > max_frame_) return false;
     std::size_t have = end_ - begin_ - 4;
     if (have >= len) {
@@ -209,6 +251,7 @@ bool Connection::parse_frames() {
 }
 
 void Connection::finish(int error) {
+  if (lost_) error = kLostError;
   {
     std::lock_guard<std::mutex> lock(write_mu_);
     write_closed_ = true;
@@ -236,6 +279,7 @@ void Connection::queue(std::shared_ptr<const std::string> head,
                        std::shared_ptr<const std::string> tail) {
   std::unique_lock<std::mutex> lock(write_mu_);
   if (write_closed_) return;
+  sent_.fetch_add(1, std::memory_order_relaxed);
   pending_bytes_ += head->size() + (tail ? tail->size() : 0) + 4;
   pending_.push_back({std::move(head), std::move(tail)});
   if (!writing_) start_write_locked();

@@ -39,13 +39,26 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
   ~Connection();
 
-  // Whether on_close's `error` says the peer sent a malformed length (zero, or over the limit)
-  // or went away in the middle of a frame.
+  // Whether on_close's `error` says the peer sent a malformed length (zero without heartbeats,
+  // or over the limit) or went away in the middle of a frame.
   static bool malformed(int error);
+  // Whether on_close's `error` says the peer fell silent: nothing arrived for kSilentIntervals
+  // heartbeat intervals.
+  static bool lost(int error);
+
+  // A peer silent this many heartbeat intervals is lost.
+  static constexpr int kSilentIntervals = 3;
 
   // Starts reading. Frames longer than `max_frame` bytes close the connection.
   void start(Handlers handlers, std::uint32_t max_frame);
   void set_max_frame(std::uint32_t max_frame) { max_frame_ = max_frame; }
+
+  // Heartbeats, both ways: from now on an empty frame (length 0) goes out whenever nothing else
+  // was sent for `interval`, empty frames that arrive are taken as heartbeats (they never reach
+  // on_frame), and the connection closes as lost() when nothing at all arrived for
+  // kSilentIntervals intervals. While traffic flows nothing extra is sent. Call once; both
+  // peers must use the same interval. A zero interval does nothing.
+  void enable_heartbeat(std::chrono::milliseconds interval);
 
   // Queues a frame for sending; frames are written in order, several per system call when
   // they queue up. Dropped silently once the connection is closed.
@@ -77,6 +90,8 @@ class Connection {
   explicit Connection(nng_stream* stream);
   static void read_cb(void* arg);
   static void write_cb(void* arg);
+  static void tick_cb(void* arg);
+  void on_tick();
   void on_read();
   void on_write();
   void arm_read();
@@ -94,6 +109,17 @@ class Connection {
   std::atomic<std::uint32_t> max_frame_{0};
   std::atomic<bool> closing_{false};
   std::atomic<bool> finished_{false};
+
+  // Heartbeats: the timer ticks kTicksPerInterval times an interval. reads_ counts completed
+  // reads, sent_ queued frames; the tick compares them with what it saw last time.
+  static constexpr int kTicksPerInterval = 4;
+  nng_aio* tick_aio_ = nullptr;
+  std::atomic<bool> heartbeat_{false};
+  std::atomic<bool> lost_{false};
+  std::atomic<std::uint64_t> reads_{0}, sent_{0};
+  int tick_ms_ = 0;  // only the tick callback touches these after enable_heartbeat
+  std::uint64_t seen_reads_ = 0, seen_sent_ = 0;
+  int quiet_read_ticks_ = 0, quiet_send_ticks_ = 0;
 
   // Read state: touched only by the read callback (reads are sequential).
   std::string in_;

@@ -98,9 +98,10 @@ std::string take_last(std::string& frame, std::string_view field) {
 
 constexpr std::uint8_t kShell = 1;
 constexpr std::uint8_t kCall = 2;
-// Where a task frame keeps its retries (after the type, the u64 id, the kind and the flags) and
-// its expected duration (after the retries and the u32 timeout).
+// Where a task frame keeps its retries (after the type, the u64 id, the kind and the flags), its
+// timeout (after the retries) and its expected duration (after the u32 timeout).
 constexpr std::size_t kRetriesAt = 11;
+constexpr std::size_t kTimeoutAt = 12;
 constexpr std::size_t kExpectedAt = 16;
 constexpr std::uint32_t kMaxListItems = 1u << 20;
 constexpr std::uint32_t kMaxEverywhere = 1u << 16;  // copies of one everywhere() task
@@ -129,6 +130,7 @@ std::string encode_hello(const Hello& h) {
       .u32(h.array_index)
       .u32(h.maxtasks)
       .u32(h.time_left_ms)
+      .u32(h.heartbeat_ms)
       .str(h.nonce)
       .finish();
 }
@@ -172,6 +174,7 @@ std::string encode_welcome(const Welcome& w) {
       .u32(kMagic)
       .u16(w.version)
       .u32(w.instance)
+      .u32(w.heartbeat_ms)
       .str(w.stream ? w.stream->to_string() : std::string())
       .finish();
 }
@@ -246,7 +249,12 @@ std::string encode_recalled(std::uint64_t id, bool given_back) {
 std::string encode_empty(Type type) { return Writer(type).finish(); }
 
 std::string encode_client_hello(const ClientHello& h) {
-  return Writer(Type::kClientHello).u32(kMagic).u16(h.version).u32(h.pid).finish();
+  return Writer(Type::kClientHello)
+      .u32(kMagic)
+      .u16(h.version)
+      .u32(h.pid)
+      .u32(h.heartbeat_ms)
+      .finish();
 }
 
 std::string encode_status_reply(std::uint64_t request, const ProfileStatus& s) {
@@ -291,6 +299,7 @@ std::optional<Hello> decode_hello(std::string_view body) {
   h.array_index = r.u32();
   h.maxtasks = r.u32();
   h.time_left_ms = r.u32();
+  h.heartbeat_ms = r.u32();
   h.nonce = r.str();
   if (!r.done() || h.nonce.size() != kNonceSize) return std::nullopt;
   return h;
@@ -327,6 +336,7 @@ std::optional<Welcome> decode_welcome(std::string_view body) {
   Welcome w;
   w.version = r.u16();
   w.instance = r.u32();
+  w.heartbeat_ms = r.u32();
   if (!read_stream(r, w.stream) || !r.done()) return std::nullopt;
   return w;
 }
@@ -446,6 +456,7 @@ std::optional<ClientHello> decode_client_hello(std::string_view body) {
   ClientHello h;
   h.version = r.u16();
   h.pid = r.u32();
+  h.heartbeat_ms = r.u32();
   if (!r.done()) return std::nullopt;
   return h;
 }
@@ -538,6 +549,12 @@ std::uint8_t peek_retries(std::string_view frame) {
 std::chrono::milliseconds peek_expected(std::string_view frame) {
   if (frame.size() < kExpectedAt + 4) return std::chrono::milliseconds(0);
   Reader r(frame.substr(kExpectedAt, 4));
+  return std::chrono::milliseconds(r.u32());
+}
+
+std::chrono::milliseconds peek_timeout(std::string_view frame) {
+  if (frame.size() < kTimeoutAt + 4) return std::chrono::milliseconds(0);
+  Reader r(frame.substr(kTimeoutAt, 4));
   return std::chrono::milliseconds(r.u32());
 }
 

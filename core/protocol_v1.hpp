@@ -6,6 +6,7 @@
 // on "type + body". Integers are little-endian; a string is u32 length + bytes.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -72,7 +73,8 @@ struct Hello {
   // How long the daemon takes tasks from now (its job's allocation ends soon after); 0: no end
   // known. The dispatcher sends it no task that declares a longer expected duration.
   std::uint32_t time_left_ms = 0;
-  std::string nonce;  // auth::kNonceBytes fresh random bytes
+  std::uint32_t heartbeat_ms = 0;  // the daemon's heartbeat interval; 0: none (heartbeat_for)
+  std::string nonce;               // auth::kNonceBytes fresh random bytes
 };
 
 struct Challenge {
@@ -83,11 +85,13 @@ struct Challenge {
 struct ClientHello {
   std::uint16_t version = kVersion;
   std::uint32_t pid = 0;
+  std::uint32_t heartbeat_ms = 0;  // as in Hello
 };
 
 struct Welcome {
   std::uint16_t version = kVersion;
   std::uint32_t instance = 0;
+  std::uint32_t heartbeat_ms = 0;   // the dispatcher's heartbeat interval; 0: none
   std::optional<RngStream> stream;  // the daemon's own stream, for tasks that carry none
 };
 
@@ -96,6 +100,12 @@ struct ResultFrame {
   std::uint8_t flags = 0;
   Result result;
 };
+
+// The heartbeat interval of a connection whose hello said `ours` (or `theirs`) and whose welcome
+// said the other: the shorter, and none when either side has none. Both peers compute it.
+inline std::chrono::milliseconds heartbeat_for(std::uint32_t ours, std::uint32_t theirs) {
+  return std::chrono::milliseconds(ours == 0 || theirs == 0 ? 0 : std::min(ours, theirs));
+}
 
 // Encoders return a frame: the type byte, then the body.
 std::string encode_hello(const Hello& h);
@@ -166,9 +176,10 @@ std::optional<ResultHeader> peek_result(std::string_view frame);
 // The id of a task or result frame, read in place, and rewritten in place (the standalone
 // dispatcher maps client ids to its own).
 std::optional<std::uint64_t> peek_id(std::string_view frame);
-// The retries and the expected duration of a task frame that valid_task accepts.
+// The retries, the expected duration and the timeout of a task frame that valid_task accepts.
 std::uint8_t peek_retries(std::string_view frame);
 std::chrono::milliseconds peek_expected(std::string_view frame);
+std::chrono::milliseconds peek_timeout(std::string_view frame);
 void patch_retries(std::string& frame, std::uint8_t retries);
 void patch_id(std::string& frame, std::uint64_t id);
 

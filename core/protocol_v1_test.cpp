@@ -172,6 +172,7 @@ TEST_CASE("a hello carries the protocol version and the daemon's identity", "[pr
   h.array_index = 5;
   h.maxtasks = 10;
   h.time_left_ms = 3600000;
+  h.heartbeat_ms = 1500;
   h.nonce = std::string(32, 'n');
   auto back = proto::decode_hello(proto::view_frame(proto::encode_hello(h))->body);
   REQUIRE(back);
@@ -182,6 +183,7 @@ TEST_CASE("a hello carries the protocol version and the daemon's identity", "[pr
   CHECK(back->array_index == 5);
   CHECK(back->maxtasks == 10);
   CHECK(back->time_left_ms == 3600000);
+  CHECK(back->heartbeat_ms == 1500);
   CHECK(back->nonce == h.nonce);
   h.nonce = "short";  // a nonce must be 32 bytes
   CHECK_FALSE(proto::decode_hello(proto::view_frame(proto::encode_hello(h))->body));
@@ -232,7 +234,18 @@ TEST_CASE("a status reply carries counters and daemon rows", "[protocol]") {
   for (std::size_t n = 0; n + 1 < frame.size(); ++n)
     CHECK_FALSE(proto::decode_status_reply(std::string_view(frame).substr(1, n)));
   auto hello = proto::decode_client_hello(
-      proto::view_frame(proto::encode_client_hello({proto::kVersion, 42}))->body);
+      proto::view_frame(proto::encode_client_hello({proto::kVersion, 42, 700}))->body);
   REQUIRE(hello);
   CHECK(hello->pid == 42);
+  CHECK(hello->heartbeat_ms == 700);
+  auto welcome = proto::decode_welcome(
+      proto::view_frame(proto::encode_welcome({proto::kVersion, 3, 900, std::nullopt}))->body);
+  REQUIRE(welcome);
+  CHECK(welcome->instance == 3);
+  CHECK(welcome->heartbeat_ms == 900);
+  // Both peers settle on the shorter interval, and on none when either has none.
+  CHECK(proto::heartbeat_for(700, 900) == std::chrono::milliseconds(700));
+  CHECK(proto::heartbeat_for(900, 700) == std::chrono::milliseconds(700));
+  CHECK(proto::heartbeat_for(0, 900) == std::chrono::milliseconds(0));
+  CHECK(proto::heartbeat_for(900, 0) == std::chrono::milliseconds(0));
 }

@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "core/tls.hpp"
 #include "tests/support/support.hpp"
@@ -225,4 +227,71 @@ TEST_CASE("generated certificates and keys are checked like user-supplied ones",
   auto listener = Listener::open("tls+tcp://127.0.0.1:0");
   REQUIRE_FALSE(listener);
   CHECK_THAT(listener.message(), Catch::Contains("needs a certificate and key"));
+}
+
+TEST_CASE("heartbeats keep a quiet connection alive and lose a silent peer", "[transport]") {
+  using namespace std::chrono_literals;
+  auto url =
+      GENERATE(as<std::string>{}, "tcp://127.0.0.1:0", "abstract://", "ws://127.0.0.1:0/mirai");
+  INFO(url);
+  // The server side records what reaches on_frame and how it ended; with `answer` false it
+  // never reads or writes (a frozen process).
+  struct Server {
+    Sink sink;
+    std::mutex mu;
+    std::vector<std::shared_ptr<Connection>> conns;
+    std::atomic<int> lost{0};
+  } server;
+  bool answer = GENERATE(true, false);
+  auto l = Listener::open(url);
+  REQUIRE(l);
+  (*l)->start([&](std::shared_ptr<Connection> c) {
+    std::lock_guard<std::mutex> lock(server.mu);
+    server.conns.push_back(c);
+    if (!answer) return;
+    auto h = server.sink.handlers();
+    auto on_close = h.on_close;
+    h.on_close = [&server, on_close](int error) {
+      if (Connection::lost(error)) ++server.lost;
+      on_close(error);
+    };
+    c->start(h, UINT32_MAX);
+    c->enable_heartbeat(200ms);
+  });
+  auto conn = dial((*l)->bound_url(), 5s);
+  REQUIRE(conn);
+  Sink client;
+  std::atomic<int> client_lost{0};
+  auto h = client.handlers();
+  auto on_close = h.on_close;
+  h.on_close = [&client_lost, on_close](int error) {
+    if (Connection::lost(error)) ++client_lost;
+    on_close(error);
+  };
+  (*conn)->start(h, UINT32_MAX);
+  (*conn)->enable_heartbeat(200ms);
+  if (answer) {
+    // Quiet for 8 intervals: heartbeats flow both ways, never reach on_frame, and neither side
+    // is lost; a real frame still goes through.
+    std::this_thread::sleep_for(1600ms);
+    (*conn)->send("after");
+    REQUIRE(server.sink.wait_frames(1));
+    std::lock_guard<std::mutex> lock(server.sink.mu);
+    CHECK(server.sink.frames == std::vector<std::string>{"after"});
+    CHECK_FALSE(server.sink.closed);
+    CHECK(client_lost == 0);
+    CHECK(server.lost == 0);
+  } else {
+    // A peer that sends nothing (frozen): lost after 3 intervals, not much later.
+    auto start = std::chrono::steady_clock::now();
+    REQUIRE(client.wait_closed());
+    auto took = std::chrono::steady_clock::now() - start;
+    CHECK(client_lost == 1);
+    CHECK(took >= 550ms);
+    CHECK(took < 1500ms);
+  }
+  (*conn)->shutdown();
+  (*l)->close();
+  std::lock_guard<std::mutex> lock(server.mu);
+  for (auto& c : server.conns) c->shutdown();
 }

@@ -61,6 +61,12 @@ class DaemonLoop {
       std::lock_guard<std::mutex> lock(r.mu);
       r.loops.erase(std::find(r.loops.begin(), r.loops.end(), this));
     }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      quit_ = true;
+      watch_cv_.notify_all();
+    }
+    if (watchdog_.joinable()) watchdog_.join();
     if (conn_) {
       conn_->flush(kFlushTimeout);  // a leaving message, a last result
       conn_->shutdown();
@@ -90,6 +96,9 @@ class DaemonLoop {
   void on_frame(std::uint64_t generation, std::string frame);
   void on_close(std::uint64_t generation, int error);
   void interrupt_running();  // REQUIRES: mu_
+  // The watchdog thread: interrupts the running task at its deadline (its timeout, counted
+  // from its start here).
+  void watch_timeouts();
 
   const DaemonOptions& opt_;
   const FunctionRegistry& functions_;
@@ -115,7 +124,28 @@ class DaemonLoop {
   Setup setup_{std::nullopt, std::string(), true};
   RunningTask* running_ = nullptr;  // GUARDED_BY(mu_)
   pid_t running_pid_ = 0;           // GUARDED_BY(mu_)
+  // The running task's timeout: when it passes, the watchdog interrupts the task and sets
+  // timed_out_. GUARDED_BY(mu_).
+  Clock::time_point deadline_ = kNever;
+  bool timed_out_ = false, quit_ = false;
+  std::condition_variable watch_cv_;
+  std::thread watchdog_;
 };
+
+void DaemonLoop::watch_timeouts() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!quit_) {
+    if (deadline_ == kNever) {
+      watch_cv_.wait(lock);
+    } else if (Clock::now() >= deadline_) {
+      deadline_ = kNever;
+      timed_out_ = true;
+      interrupt_running();
+    } else {
+      watch_cv_.wait_until(lock, deadline_);
+    }
+  }
+}
 
 Clock::time_point DaemonLoop::stop_time(const DaemonOptions& o) {
   if (!o.allocation_end) return kNever;
@@ -164,6 +194,7 @@ Status DaemonLoop::connect(bool first) {
         h.time_left_ms = static_cast<std::uint32_t>(
             std::clamp<std::int64_t>(left.count(), 1, std::numeric_limits<std::uint32_t>::max()));
       }
+      h.heartbeat_ms = static_cast<std::uint32_t>(opt_.heartbeat.count());
       h.nonce = nonce_;
       conn_->send(proto::encode_hello(h));
       cv_.wait_for(lock, kWelcomeTimeout, [this] { return welcomed_ || closed_; });
@@ -233,6 +264,8 @@ void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
     if (!welcome) return conn_->close();
     if (welcome->stream) stream_ = *welcome->stream;
     welcomed_ = true;
+    conn_->enable_heartbeat(proto::heartbeat_for(static_cast<std::uint32_t>(opt_.heartbeat.count()),
+                                                 welcome->heartbeat_ms));
     return cv_.notify_all();
   }
   switch (fv->type) {
@@ -292,6 +325,7 @@ Expected<int> DaemonLoop::run() {
   if (stops_ <= Clock::now()) return kExitWalltime;  // no time left for any task
   if (Status s = connect(true); !s) return s;
   if (opt_.on_connected) opt_.on_connected();
+  watchdog_ = std::thread([this] { watch_timeouts(); });
   const auto start = Clock::now();
   auto last_task = start;
   std::uint32_t done = 0;
@@ -337,6 +371,12 @@ Expected<int> DaemonLoop::run() {
     };
     running_ = &running;
     running_id_ = id;
+    // A timeout counts from the task's start here, not from its submission.
+    if (auto timeout = proto::peek_timeout(frame); timeout.count() > 0) {
+      deadline_ = Clock::now() + timeout;
+      timed_out_ = false;
+      watch_cv_.notify_all();
+    }
     std::shared_ptr<Connection> conn = conn_;
     lock.unlock();
 
@@ -366,6 +406,16 @@ Expected<int> DaemonLoop::run() {
     running_ = nullptr;
     running_id_ = 0;
     running_pid_ = 0;
+    deadline_ = kNever;
+    if (timed_out_) {
+      timed_out_ = false;
+      // What it wrote before it was stopped stays visible.
+      Result timed = Result::error_value_result(ErrorValue::kTimedOut);
+      timed.value = std::move(result.value);
+      timed.stderr_output = std::move(result.stderr_output);
+      timed.wall_us = result.wall_us;
+      result = std::move(timed);
+    }
     if (exit_now_) return kExitConnectionEnded;  // its result is the interrupt we caused
     ++done;
     last_task = Clock::now();

@@ -415,7 +415,7 @@ TEST_CASE("a daemon runs nothing from a dispatcher that cannot prove it holds th
     conns.push_back(c);
     c->start({[raw, touched](std::string) {
                 raw->send(proto::encode_challenge({std::string(32, 'd'), std::string(32, 'x')}));
-                raw->send(proto::encode_welcome({proto::kVersion, 1, std::nullopt}));
+                raw->send(proto::encode_welcome({proto::kVersion, 1, 0, std::nullopt}));
                 raw->send(proto::encode_task(1, Task::shell({"touch", touched})));
               },
               [](int) {}},

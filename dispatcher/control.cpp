@@ -97,7 +97,9 @@ void ControlServer::on_frame(const std::shared_ptr<Client>& client, std::string 
     if (!hello || hello->version != proto::kVersion) return conn.close();
     client->welcomed = true;
     conn.set_max_frame(UINT32_MAX);
-    return conn.send(proto::encode_welcome({proto::kVersion, 0, std::nullopt}));
+    auto ours = static_cast<std::uint32_t>(dispatcher_.heartbeat().count());
+    conn.send(proto::encode_welcome({proto::kVersion, 0, ours, std::nullopt}));
+    return conn.enable_heartbeat(proto::heartbeat_for(ours, hello->heartbeat_ms));
   }
   if (!fv) return conn.close();
   switch (fv->type) {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/auth.hpp"
+#include "mirai/duration.hpp"
 
 namespace mirai {
 
@@ -16,6 +17,7 @@ struct Dispatcher::Slot {
   bool ready = false;    // proved it holds the secret; takes tasks unless exiting
   bool exiting = false;  // sent its final result, or is leaving
   bool leaving = false;  // stopped by a signal: what it runs is not at fault
+  bool lost = false;     // fell silent: no heartbeat (a frozen or unreachable node)
   proto::Hello hello;
   // When it stops taking tasks (its allocation ends soon after); max() when no end is known.
   std::chrono::steady_clock::time_point stops = std::chrono::steady_clock::time_point::max();
@@ -167,13 +169,21 @@ void Dispatcher::on_proof(Slot* slot, std::string_view body) {
   slot->instance = ++cumulative_;
   slot->conn->set_max_frame(UINT32_MAX);
   daemon_stream_ = daemon_stream_.next_stream();
-  slot->conn->send(proto::encode_welcome({proto::kVersion, slot->instance, daemon_stream_}));
+  slot->conn->send(proto::encode_welcome({proto::kVersion, slot->instance,
+                                          static_cast<std::uint32_t>(options_.heartbeat.count()),
+                                          daemon_stream_}));
+  slot->conn->enable_heartbeat(heartbeat(*slot));
   ready_.push_back(slot);
   send_setups(slot);
   if (options_.on_connected) options_.on_connected(row(*slot, std::chrono::steady_clock::now()));
   connected_cv_.notify_all();
   drain();
   maybe_recall();
+}
+
+std::chrono::milliseconds Dispatcher::heartbeat(const Slot& s) const {
+  return proto::heartbeat_for(static_cast<std::uint32_t>(options_.heartbeat.count()),
+                              s.hello.heartbeat_ms);
 }
 
 void Dispatcher::on_result(Slot* slot, std::string frame, Deliveries& out) {
@@ -231,6 +241,8 @@ void Dispatcher::on_close(Slot* slot, int error) {
     if (stopping_) return;
     if (Connection::malformed(error)) {
       ++dropped_;  // a zero or oversized length
+    } else if (Connection::lost(error)) {
+      slot->lost = true;
     } else if (slot->challenged && !slot->ready && !slot->exiting && !slot->dropped) {
       ++rejected_;  // it left, or was sent away, without proving it holds the secret
     }
@@ -267,7 +279,11 @@ void Dispatcher::drop(Slot* slot, Deliveries& out) {
   } else {
     slot->in_flight.pop_front();
     Result r = Result::error_value_result(ErrorValue::kConnectionReset);
-    r.message = kDaemonDiedMessage;
+    r.message = slot->lost ? kDaemonLostMessage : kDaemonDiedMessage;
+    if (slot->lost)
+      r.message += " (nothing from it for " +
+                   format_duration(Connection::kSilentIntervals * heartbeat(*slot)) +
+                   ": a frozen or unreachable node)";
     if (e.retries > 0)
       r.message += ", on all " + std::to_string(e.lost + 1) +
                    " attempts (retries: " + std::to_string(e.retries) + ")";

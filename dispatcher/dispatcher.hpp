@@ -27,6 +27,8 @@ namespace mirai {
 // How the message of a task's 19 starts when its daemon died under it on every attempt its
 // retries allowed (ProfileGroup hands such a task to a backup profile).
 inline constexpr char kDaemonDiedMessage[] = "its daemon died while running it";
+// The same when its daemon fell silent instead (no heartbeat: a frozen or unreachable node).
+inline constexpr char kDaemonLostMessage[] = "its daemon stopped answering while running it";
 
 // Receives the outcome of one task: a kResult frame from the daemon, or one the dispatcher made
 // (19 when the daemon died, 7 when the dispatcher stopped). Called on an NNG thread without the
@@ -58,6 +60,10 @@ struct DispatcherOptions {
   std::optional<std::uint32_t> seed;
   std::chrono::milliseconds auth_timeout{10000};
   std::size_t max_pending = 256;
+  // Heartbeats with each daemon (and client of a control server) whose connection is quiet for
+  // this long; one silent for 3 intervals is lost (its tasks go back to the queue, under their
+  // retries). 0: none. A daemon's own interval, when shorter, is used for its connection.
+  std::chrono::milliseconds heartbeat{5000};
   TlsServer tls;          // for the tls+tcp:// and wss:// URLs
   std::string tls_trust;  // the certificate daemons are told to trust (in status)
   // Called as each daemon is accepted (proved the secret), with its row as status shows it then,
@@ -122,6 +128,7 @@ class Dispatcher final : public DispatcherLink {
   Info info() const;
   Expected<ProfileStatus> status() const override;
   Expected<std::string> secret() const override { return options_.secret; }
+  std::chrono::milliseconds heartbeat() const { return options_.heartbeat; }
   bool wait_for_connections(std::size_t n, std::chrono::milliseconds timeout,
                             const std::function<bool()>& keep_waiting = {}) override;
   void exit_all() override;
@@ -179,6 +186,7 @@ class Dispatcher final : public DispatcherLink {
   static constexpr std::size_t kLookahead = 1024;
   bool assign_lookahead();  // REQUIRES: mu_
   std::size_t depth(const Slot& s) const;
+  std::chrono::milliseconds heartbeat(const Slot& s) const;  // of its connection; 0: none
   bool has_capacity(const Slot& s) const;
   void enqueue(std::uint64_t id, Entry e);  // REQUIRES: mu_
   // Sends a newly ready daemon a copy of each standing setup it has not run.

@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
   h.array_index = 4;
   h.nonce = std::string(32, 'n');
   write("hello", proto::encode_hello(h));
-  write("welcome", proto::encode_welcome({proto::kVersion, 7, RngStream::from_seed(1)}));
+  write("welcome", proto::encode_welcome({proto::kVersion, 7, 5000, RngStream::from_seed(1)}));
   Task shell = Task::shell({"echo", "hi"});
   auto& body = std::get<ShellTask>(shell.body);
   body.env = {{"A", "1"}};
@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   write("error-value", proto::encode_error_value(12, ErrorValue::kTimedOut));
   write("cancel", proto::encode_id(proto::Type::kCancel, 9));
   write("recalled", proto::encode_recalled(9, true));
-  write("client-hello", proto::encode_client_hello({proto::kVersion, 42}));
+  write("client-hello", proto::encode_client_hello({proto::kVersion, 42, 5000}));
   ProfileStatus s;
   s.url = "tcp://127.0.0.1:5555";
   s.daemons.push_back({1, 42, 4, "node1", "123", "127.0.0.1:1", 3, 2, 1, 60000});

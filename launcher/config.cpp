@@ -148,10 +148,10 @@ class Reader {
 
 const Keys kTopKeys = {"profiles", "default"};
 const Keys kProfileKeys = {
-    "launcher", "workers", "url",        "daemon",         "slurm",          "sge",
-    "pbs",      "lsf",     "directives", "prologue",       "epilogue",       "template",
-    "env",      "workdir", "log",        "launch_timeout", "hosts",          "tunnel",
-    "ssh",      "tls",     "retries",    "interval",       "launch_retries", "backup"};
+    "launcher", "workers",        "url",      "daemon",   "slurm",    "sge", "pbs",
+    "lsf",      "directives",     "prologue", "epilogue", "template", "env", "workdir",
+    "log",      "launch_timeout", "hosts",    "tunnel",   "ssh",      "tls", "retries",
+    "interval", "launch_retries", "backup",   "heartbeat"};
 const Keys kDaemonKeys = {"idletime", "walltime", "maxtasks", "command"};
 const Keys kSshKeys = {"connect_timeout", "remote_port", "identity_file", "config_file", "options"};
 const Keys kTlsKeys = {"cert", "key", "passphrase_file", "passphrase_env", "ca"};
@@ -386,6 +386,14 @@ class ProfileReader {
                    "it is how often the controller asks the scheduler about its jobs");
         else
           p.interval = *d;
+      }
+    } else if (key == "heartbeat") {
+      if (auto d = r_.duration(v, "heartbeat")) {
+        if (d->count() > 0 && *d < std::chrono::milliseconds(100))
+          r_.error(v, "'heartbeat' must be 0 (none) or at least 100ms",
+                   "a peer silent for 3 heartbeat intervals is taken as lost");
+        else
+          p.heartbeat = *d;
       }
     } else if (key == "launch_timeout") {
       if (auto d = r_.duration(v, "launch_timeout")) p.launch_timeout = *d;

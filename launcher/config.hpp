@@ -59,6 +59,9 @@ struct ProfileConfig {
   // How often the controller looks at the backlog and asks the scheduler about its jobs; it
   // launches at most one batch per interval.
   std::chrono::milliseconds interval{std::chrono::seconds(2)};
+  // Heartbeats between the dispatcher and its daemons on a quiet connection; a peer silent for
+  // 3 intervals is lost. 0: none.
+  std::chrono::milliseconds heartbeat{std::chrono::seconds(5)};
   // How many launches in a row may fail (no daemon connects) after the first before the
   // profile pauses.
   int launch_retries = 2;

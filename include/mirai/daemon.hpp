@@ -101,6 +101,11 @@ struct DaemonOptions {
   // Negative: default_allocation_margin() of the time left at the start.
   std::chrono::milliseconds allocation_margin{-1};
   std::chrono::milliseconds dial_timeout{10000};
+  // Heartbeats with the dispatcher when the connection is quiet for this long (the
+  // dispatcher's interval, when shorter, is used): a dispatcher silent for 3 intervals is lost,
+  // and the daemon kills its running task and exits (or, without autoexit, dials again). 0:
+  // none (then neither side sends any).
+  std::chrono::milliseconds heartbeat{5000};
   // For a tls+tcp:// or wss:// url: the certificate (PEM) the dispatcher's must be or be signed
   // by; the dispatcher must also present the url's host name.
   std::string tls_ca_pem;

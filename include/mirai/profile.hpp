@@ -87,6 +87,12 @@ struct DaemonsConfig {
   // profile. The controller counts a launched daemon as connected by it, even one that dies
   // before the next look at status.
   std::function<void(const DaemonStatus&)> on_connected;
+  // Heartbeats between the dispatcher and each daemon (and a running dispatcher and this
+  // client) when their connection is quiet this long: a daemon silent for 3 intervals (a
+  // frozen or unreachable node) is lost, its task goes back to the queue under `retries` (else
+  // resolves with 19 saying it stopped answering), and a daemon that hears nothing from its
+  // dispatcher for 3 intervals kills its task and exits. 0: none.
+  std::chrono::milliseconds heartbeat{5000};
   // What daemons must prove they hold (core/auth.hpp); "": a fresh one for this profile.
   // Local daemons get it in their environment (MIRAI_SECRET), never on a command line.
   std::string secret;
