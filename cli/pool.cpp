@@ -147,6 +147,9 @@ Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& ta
   config.n = n;
   config.limits = profile.limits;
   config.heartbeat = profile.heartbeat;
+  // Local daemons are replaced with the controller's budget and back-off.
+  config.launch_retries = profile.launch_retries;
+  config.relaunch_interval = profile.interval;
   if (profile.launcher == "local") {
     config.daemon_command = profile.command;
     for (const auto& [name, value] : profile.env) config.env[name] = value;
@@ -357,7 +360,11 @@ void Pool::fail(const std::string& why) {
 
 std::string Pool::failure() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return failure_;
+  if (!failure_.empty()) return failure_;
+  for (const auto& m : members_)
+    if (std::string why = m->profile.failure(); !why.empty())
+      return m->name.empty() ? why : "profile '" + m->name + "': " + why;
+  return "";
 }
 
 void Pool::shut_down() {

@@ -103,3 +103,47 @@ TEST_CASE("a timeout counts from the task's start, not from its submission", "[l
   CHECK(r.value == "started\n");
   CHECK(p.submit(Task::call("echo", "after")).wait().value == "after");
 }
+
+TEST_CASE("a local daemon that dies is reaped, and replaced once tasks wait", "[liveness]") {
+  test::TempDir dir;
+  Profile p;
+  test::set_daemons(p, test::local_daemons(2));
+  Future f = p.submit(marked(dir, "a", "0"));
+  REQUIRE(f.wait().ok());
+  pid_t dead = test::wait_pid(dir, "a.daemon");
+  kill(dead, SIGKILL);
+  CHECK(test::eventually([&] { return p.info().connections == 1; }));
+  // Reaped: not left as a zombie.
+  CHECK(test::eventually([&] { return access(("/proc/" + std::to_string(dead)).c_str(), F_OK); }));
+  // Tasks wait for more daemons than are connected: the dead one is replaced.
+  std::vector<Future> fs;
+  for (int i = 0; i < 4; ++i) fs.push_back(p.submit(Task::sh("sleep 0.5")));
+  CHECK(test::eventually([&] { return p.info().connections == 2; }));
+  for (auto& g : fs) CHECK(g.wait().ok());
+  CHECK(p.info().cumulative == 3);
+  CHECK(p.failure().empty());
+}
+
+TEST_CASE("ephemeral mode runs at most its limit of task processes at once", "[liveness]") {
+  test::TempDir dir;
+  Profile p;  // no daemons set: a fresh daemon per task
+  p.set_ephemeral_limit(2);
+  CHECK(p.ephemeral_limit() == 2);
+  // Each task marks itself running, looks how many are, and unmarks itself.
+  std::string running = dir.file("running");
+  std::vector<Future> fs;
+  for (int i = 0; i < 6; ++i)
+    fs.push_back(
+        p.submit(Task::sh("mkdir -p " + running + "; touch " + running + "/$$; sleep 0.3; ls " +
+                          running + " | wc -l; rm " + running + "/$$")));
+  int most = 0;
+  for (auto& f : fs) {
+    const Result& r = f.wait();
+    REQUIRE(r.ok());
+    most = std::max(most, std::stoi(r.value));
+  }
+  CHECK(most >= 1);
+  CHECK(most <= 2);
+  Profile defaults;
+  CHECK(defaults.ephemeral_limit() == static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+}

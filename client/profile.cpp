@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "client/future_state.hpp"
@@ -86,6 +87,19 @@ Status Profile::launch_local(int n) {
   return core_->launch_local(n, true);
 }
 
+std::string Profile::failure() const { return core_ ? core_->failure() : std::string(); }
+
+void Profile::set_ephemeral_limit(int n) {
+  ephemeral_limit_ = std::max(0, n);
+  if (ephemeral_) ephemeral_->set_ephemeral_limit(ephemeral_limit());
+}
+
+int Profile::ephemeral_limit() const {
+  if (ephemeral_limit_ > 0) return ephemeral_limit_;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  return cores > 0 ? static_cast<int>(cores) : 1;
+}
+
 std::optional<Future> Profile::try_submit(const Task& task) {
   if (core_ && !sync_) return core_->submit(task, false);
   return submit(task);
@@ -95,7 +109,7 @@ Future Profile::submit(const Task& task) {
   if (sync_) return sync_->submit(task);
   if (core_) return core_->submit(task);
   if (!ephemeral_) {
-    auto core = ProfileCore::start(DaemonsConfig{}, true);
+    auto core = ProfileCore::start(DaemonsConfig{}, true, ephemeral_limit());
     if (!core) {
       auto state = std::make_shared<detail::FutureState>();
       Result r;

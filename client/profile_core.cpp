@@ -1,6 +1,8 @@
 #include "client/profile_core.hpp"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +20,20 @@ namespace mirai {
 namespace {
 
 bool executable(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
+
+// How often the supervisor looks at the dispatcher's rows for daemons that lost their
+// connection but stay alive, and how long such a daemon may stay before it is killed (one
+// without autoexit dials again well within it).
+constexpr auto kMissingCheck = std::chrono::seconds(1);
+constexpr auto kMissingGrace = std::chrono::seconds(5);
+// The longest wait between two failed launches.
+constexpr auto kMaxBackoff = std::chrono::seconds(60);
+
+std::string host_name() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
 
 std::string self_exe() {
   char buf[4096];
@@ -42,9 +58,11 @@ ProfileCore::ProfileCore(const DaemonsConfig& config, bool ephemeral)
     : config_(config), ephemeral_(ephemeral) {}
 
 Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& config,
-                                                          bool ephemeral) {
+                                                          bool ephemeral, int ephemeral_limit) {
   if (config.n < 0) return Status::error("the number of daemons must be zero or more");
   std::shared_ptr<ProfileCore> core(new ProfileCore(config, ephemeral));
+  core->host_ = host_name();
+  if (ephemeral) core->target_ = static_cast<std::size_t>(std::max(1, ephemeral_limit));
   if (config.memory > 0) {
     core->budget_ = std::make_shared<detail::Budget>();
     core->budget_->limit = config.memory;
@@ -74,7 +92,11 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
     d.secret = config.secret;
     d.seed = config.seed;
     d.heartbeat = config.heartbeat;
-    d.on_connected = config.on_connected;
+    // The dispatcher goes before the core: the raw pointer does not dangle.
+    d.on_connected = [raw = core.get(), user = config.on_connected](const DaemonStatus& row) {
+      raw->arrived(row);
+      if (user) user(row);
+    };
     auto dispatcher = Dispatcher::start(d);
     if (!dispatcher) return dispatcher.status();
     core->dispatcher_ = std::move(*dispatcher);
@@ -87,25 +109,41 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
   auto status = core->dispatcher_->status();
   if (!status) return status.status();
   core->tls_trust_ = std::move(status->tls_certificate);
+  core->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (core->wake_fd_ < 0) return Status::error("cannot create an eventfd for the supervisor");
+  core->supervisor_ = std::thread([raw = core.get()] { raw->supervise(); });
   if (config.n > 0)
     if (Status s = core->launch_local(config.n, true); !s) return s;
   return core;
 }
 
 ProfileCore::~ProfileCore() {
+  if (supervisor_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(procs_mu_);
+      stopping_ = true;
+    }
+    wake();
+    supervisor_.join();
+  }
   control_.reset();                          // its clients see the connection close
   if (dispatcher_) dispatcher_->exit_all();  // for daemons started without autoexit
   dispatcher_.reset();                       // pending tasks resolve to 7; connections close
   std::lock_guard<std::mutex> lock(procs_mu_);
   // Daemons that dial a dispatcher of another process stay connected when we leave: stop ours.
   if (!config_.dispatcher_url.empty())
-    for (pid_t pid : procs_) kill(pid, SIGTERM);
-  for (pid_t pid : procs_) {
-    if (wait_for_exit(pid, std::chrono::milliseconds(2000)) < 0) {
-      kill(pid, SIGKILL);
-      wait_for_exit(pid, std::chrono::milliseconds(2000));
+    for (const Local& d : procs_) kill(d.pid, SIGTERM);
+  // Ours exit once their connection closed; a frozen one never does, and is killed.
+  auto deadline = Clock::now() + std::chrono::milliseconds(2000);
+  for (const Local& d : procs_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (wait_for_exit(d.pid, std::max(left, std::chrono::milliseconds(0))) < 0) {
+      kill(d.pid, SIGKILL);
+      wait_for_exit(d.pid, std::chrono::milliseconds(2000));
     }
+    if (d.pidfd >= 0) close(d.pidfd);
   }
+  if (wake_fd_ >= 0) close(wake_fd_);
 }
 
 Expected<pid_t> ProfileCore::spawn_daemon(std::uint32_t maxtasks) {
@@ -132,44 +170,51 @@ Expected<pid_t> ProfileCore::spawn_daemon(std::uint32_t maxtasks) {
     return Status::error(child.message() +
                          " (set MIRAI_EXE or DaemonsConfig::daemon_command to the mirai "
                          "binary)");
-  std::lock_guard<std::mutex> lock(procs_mu_);
-  reap_exited();
-  procs_.push_back(child->pid);
+  Local d;
+  d.pid = child->pid;
+  d.pidfd = open_pidfd(child->pid);
+  procs_.push_back(d);
   return child->pid;
-}
-
-void ProfileCore::reap_exited() {
-  std::vector<pid_t> alive;
-  for (pid_t pid : procs_)
-    if (wait_for_exit(pid, std::chrono::milliseconds(0)) < 0) alive.push_back(pid);
-  procs_.swap(alive);
 }
 
 Status ProfileCore::launch_local(int n, bool wait) {
   std::vector<pid_t> launched;
   std::size_t before = info().cumulative;
-  for (int i = 0; i < n; ++i) {
-    auto pid = spawn_daemon(config_.limits.maxtasks);
-    if (!pid) return pid.status();
-    launched.push_back(*pid);
+  {
+    std::lock_guard<std::mutex> lock(procs_mu_);
+    // Asked for by the caller: a profile that gave up tries again.
+    paused_ = false;
+    failures_ = 0;
+    failure_.clear();
+    pause_reason_.clear();
+    for (int i = 0; i < n; ++i) {
+      auto pid = spawn_daemon(config_.limits.maxtasks);
+      if (!pid) return pid.status();
+      launched.push_back(*pid);
+      ++target_;
+    }
   }
   if (!wait) return {};
   std::string died;
   auto alive = [&] {
     std::lock_guard<std::mutex> lock(procs_mu_);
+    // The supervisor reaps them and says how those that never connected ended.
     for (pid_t pid : launched) {
-      int st = wait_for_exit(pid, std::chrono::milliseconds(0));
-      if (st >= 0) {
-        died = "daemon process " + std::to_string(pid) + " ended with " + describe_wait_status(st) +
-               " before it connected";
-        return false;
-      }
+      auto it = ended_.find(pid);
+      if (it == ended_.end()) continue;
+      died = "daemon process " + std::to_string(pid) + " ended with " +
+             describe_wait_status(it->second) + " before it connected";
+      return false;
     }
     return true;
   };
-  if (dispatcher_->wait_for_connections(before + static_cast<std::size_t>(n),
-                                        config_.startup_timeout, alive))
-    return {};
+  bool connected = dispatcher_->wait_for_connections(before + static_cast<std::size_t>(n),
+                                                     config_.startup_timeout, alive);
+  {
+    std::lock_guard<std::mutex> lock(procs_mu_);
+    for (pid_t pid : launched) ended_.erase(pid);
+  }
+  if (connected) return {};
   if (died.empty())
     died = "only " + std::to_string(info().cumulative - before) + " of " + std::to_string(n) +
            " daemons connected to " + url() + " within " + format_duration(config_.startup_timeout);
@@ -209,16 +254,13 @@ std::optional<Future> ProfileCore::submit(const Task& task, bool wait) {
   }
   // Its timeout counts from its start on a daemon, which enforces it (daemon/daemon.cpp).
   state->id = dispatcher_->submit(std::move(frame), state);
-  if (ephemeral_) {
-    auto pid = spawn_daemon(1);
-    if (!pid) {
-      Result r;
-      r.kind = Result::Kind::kError;
-      r.type = "launch failed";
-      r.message = pid.message();
-      if (state->resolve(std::move(r))) dispatcher_->cancel(state->id);
-    }
+  if (std::string why = failure(); !why.empty()) {
+    // No daemon is left and none can be launched: say so now rather than wait.
+    Result r = Result::error_value_result(ErrorValue::kConnectionReset);
+    r.message = why;
+    if (state->resolve(std::move(r))) dispatcher_->cancel(state->id);
   }
+  if (short_.load(std::memory_order_relaxed)) wake();  // it launches a daemon for the task
   return Future(state);
 }
 
@@ -265,6 +307,156 @@ std::vector<Future> ProfileCore::everywhere(const Task& task, std::size_t min,
 }
 
 void ProfileCore::cancel(std::uint64_t id) { dispatcher_->cancel(id); }
+
+std::string ProfileCore::failure() const {
+  std::lock_guard<std::mutex> lock(procs_mu_);
+  return failure_;
+}
+
+void ProfileCore::set_ephemeral_limit(int n) {
+  {
+    std::lock_guard<std::mutex> lock(procs_mu_);
+    target_ = static_cast<std::size_t>(std::max(1, n));
+  }
+  wake();
+}
+
+void ProfileCore::wake() {
+  std::uint64_t one = 1;
+  if (wake_fd_ >= 0 && write(wake_fd_, &one, sizeof one) < 0) {
+    // Full (it counts to 2^64): the supervisor wakes anyway.
+  }
+}
+
+void ProfileCore::arrived(const DaemonStatus& row) {
+  if (row.host != host_) return;
+  {
+    std::lock_guard<std::mutex> lock(arrivals_mu_);
+    arrived_.insert(static_cast<pid_t>(row.pid));
+  }
+  wake();
+}
+
+void ProfileCore::supervise() {
+  for (;;) {
+    std::vector<pollfd> fds = {{wake_fd_, POLLIN, 0}};
+    int timeout_ms;
+    {
+      std::lock_guard<std::mutex> lock(procs_mu_);
+      if (stopping_) return;
+      for (const Local& d : procs_)
+        if (d.pidfd >= 0) fds.push_back({d.pidfd, POLLIN, 0});
+      // Look at least every second (daemons without a pidfd, frozen ones), and when the
+      // back-off ends.
+      auto now = Clock::now();
+      auto until = next_missing_check_;
+      if (next_launch_ > now) until = std::min(until, next_launch_);
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
+      timeout_ms = static_cast<int>(std::clamp<std::int64_t>(wait.count(), 0, 1000));
+    }
+    poll(fds.data(), fds.size(), timeout_ms);
+    std::uint64_t drained;
+    while (read(wake_fd_, &drained, sizeof drained) > 0) {
+    }
+    std::lock_guard<std::mutex> lock(procs_mu_);
+    if (stopping_) return;
+    supervise_round();
+  }
+}
+
+void ProfileCore::reap(Local& d, int wait_status, Clock::time_point now) {
+  if (d.pidfd >= 0) close(d.pidfd);
+  d.pidfd = -1;
+  {
+    std::lock_guard<std::mutex> lock(arrivals_mu_);
+    d.connected = arrived_.erase(d.pid) > 0 || d.connected;
+  }
+  if (d.connected) {
+    if (!paused_) failures_ = 0;  // it worked: whatever ended it, the launch did not fail
+    return;
+  }
+  ended_[d.pid] = wait_status;
+  if (ended_.size() > 256) ended_.erase(ended_.begin());
+  ++failures_;
+  last_failure_ = "daemon process " + std::to_string(d.pid) + " ended with " +
+                  describe_wait_status(wait_status) + " before it connected";
+  auto backoff = config_.relaunch_interval * (1 << std::min(failures_ - 1, 10));
+  next_launch_ = now + std::min<std::chrono::milliseconds>(backoff, kMaxBackoff);
+  if (failures_ > config_.launch_retries) pause();
+}
+
+void ProfileCore::pause() {
+  if (paused_) return;
+  paused_ = true;
+  pause_reason_ =
+      (ephemeral_ ? "ephemeral daemons keep failing: " : "local daemons keep failing: ") +
+      last_failure_ + " (" + std::to_string(failures_) + " launches in a row)";
+}
+
+void ProfileCore::check_missing(Clock::time_point now) {
+  auto status = dispatcher_->status();
+  if (!status) return;
+  std::set<pid_t> rows;
+  for (const DaemonStatus& row : status->daemons)
+    if (row.host == host_) rows.insert(static_cast<pid_t>(row.pid));
+  for (Local& d : procs_) {
+    if (rows.count(d.pid)) {
+      d.connected = true;
+      d.missing_since = Clock::time_point::max();
+    } else if (d.connected && d.missing_since == Clock::time_point::max()) {
+      d.missing_since = now;
+    } else if (d.connected && now - d.missing_since > kMissingGrace) {
+      kill(d.pid, SIGKILL);  // lost its connection, yet alive: frozen; its pidfd reports the end
+    }
+  }
+}
+
+void ProfileCore::supervise_round() {
+  auto now = Clock::now();
+  for (auto it = procs_.begin(); it != procs_.end();) {
+    int st = wait_for_exit(it->pid, std::chrono::milliseconds(0));
+    if (st < 0) {
+      ++it;
+      continue;
+    }
+    reap(*it, st, now);
+    it = procs_.erase(it);
+  }
+  if (now >= next_missing_check_) {
+    next_missing_check_ = now + kMissingCheck;
+    if (!procs_.empty()) check_missing(now);
+  }
+  short_.store(procs_.size() < target_, std::memory_order_relaxed);
+  if (!short_ && !paused_) return;  // every daemon it keeps is there
+  Info info;
+  if (auto* d = dynamic_cast<Dispatcher*>(dispatcher_.get()))
+    info = d->info();
+  else if (auto s = dispatcher_->status())
+    info = s->info;
+  std::size_t waiting = info.awaiting + info.executing;
+  // Each ephemeral daemon takes one task; standing ones are counted as connected.
+  std::size_t supply = ephemeral_ ? procs_.size() : info.connections;
+  if (paused_) {
+    bool in_process = config_.dispatcher_url.empty();
+    if (procs_.empty() && info.connections == 0 && in_process && failure_.empty())
+      failure_ = pause_reason_ + "; no daemon is left to run the tasks";
+    if (!failure_.empty() && waiting > 0)
+      if (auto* d = dynamic_cast<Dispatcher*>(dispatcher_.get())) d->fail_queued(failure_);
+    return;
+  }
+  if (target_ == 0 || waiting <= supply || procs_.size() >= target_ || now < next_launch_) return;
+  std::size_t launch = std::min(waiting - supply, target_ - procs_.size());
+  for (std::size_t i = 0; i < launch; ++i) {
+    auto pid = spawn_daemon(ephemeral_ ? 1 : config_.limits.maxtasks);
+    if (pid) continue;
+    ++failures_;
+    last_failure_ = pid.message();
+    next_launch_ = now + config_.relaunch_interval;
+    if (failures_ > config_.launch_retries) pause();
+    break;
+  }
+  short_.store(procs_.size() < target_, std::memory_order_relaxed);
+}
 
 Status ProfileCore::serve_control(const std::string& url,
                                   std::function<std::optional<LauncherStatus>()> launcher) {

@@ -323,6 +323,12 @@ int wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
   return r < 0 && errno == ECHILD ? 0 : -1;
 }
 
+int open_pidfd(pid_t pid) {
+  int fd = pidfd_open(pid);
+  if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+}
+
 std::string describe_wait_status(int st) {
   if (WIFEXITED(st)) return "exit status " + std::to_string(WEXITSTATUS(st));
   if (WIFSIGNALED(st))

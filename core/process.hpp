@@ -62,6 +62,9 @@ Expected<RunOutput> run_captured(SpawnOptions options, const std::string& input,
 // still running. A zero timeout only checks.
 int wait_for_exit(pid_t pid, std::chrono::milliseconds timeout);
 
+// A pidfd for `pid` (readable once it exits), or -1 where the kernel has none.
+int open_pidfd(pid_t pid);
+
 // Describes a wait status: "exit status 2", "signal 9 (Killed)".
 std::string describe_wait_status(int wait_status);
 

@@ -525,6 +525,25 @@ void Dispatcher::cancel(std::uint64_t id) {
   }
 }
 
+void Dispatcher::fail_queued(const std::string& why) {
+  Deliveries out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Result r = Result::error_value_result(ErrorValue::kConnectionReset);
+    r.message = why;
+    for (auto it = tasks_.begin(); it != tasks_.end();) {
+      if (it->second.daemon) {
+        ++it;
+        continue;
+      }
+      out.push_back({std::move(it->second.target), proto::encode_result(it->first, 0, r)});
+      --awaiting_;
+      it = tasks_.erase(it);  // its id is skipped in the queue
+    }
+  }
+  deliver_all(out);
+}
+
 Info Dispatcher::info() const {
   std::lock_guard<std::mutex> lock(mu_);
   return info_locked();

@@ -125,6 +125,8 @@ class Dispatcher final : public DispatcherLink {
       const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets,
       std::shared_ptr<ResultTarget> later = nullptr) override;
   void cancel(std::uint64_t id) override;
+  // Resolves every task that waits in the queue with 19 and `why` (no daemon will come).
+  void fail_queued(const std::string& why);
   Info info() const;
   Expected<ProfileStatus> status() const override;
   Expected<std::string> secret() const override { return options_.secret; }

@@ -63,6 +63,15 @@ struct DaemonsConfig {
   std::map<std::string, std::string> env;
   // How long set_daemons waits for the n local daemons to connect.
   std::chrono::milliseconds startup_timeout{30000};
+  // Local daemons are supervised: one that ends is reaped, and replaced (up to the number
+  // launched) while tasks wait for a daemon; one that loses its connection but stays alive
+  // (frozen) is killed first. A replacement that ends before it connects is a failed launch:
+  // the next waits `relaunch_interval`, then twice that, and so on (at most a minute); after
+  // `launch_retries` + 1 failures in a row no more are launched, and once no daemon is left the
+  // waiting tasks, and those submitted later, resolve with 19 and the reason
+  // (Profile::failure()).
+  int launch_retries = 2;
+  std::chrono::milliseconds relaunch_interval{2000};
   // Prefetch for short tasks (see docs/dispatcher.md); 1 turns it off.
   int max_prefetch = 32;
   TlsSettings tls;
@@ -112,12 +121,21 @@ class Profile {
   void reset();
   bool daemons_set() const;
 
-  // Launches `n` more local daemons dialing this profile's URL (mirai's launch_local()).
+  // Launches `n` more local daemons dialing this profile's URL (mirai's launch_local()); the
+  // profile keeps them as it keeps those of set_daemons, and tries again after it gave up.
   Status launch_local(int n);
+  // Why the profile cannot run its tasks: its local daemons kept failing and none is left
+  // (DaemonsConfig::launch_retries); "" while it can.
+  std::string failure() const;
 
   // mirai's mirai(): queues the task and returns at once. With no daemons set, each task runs
-  // in a fresh daemon process of its own (ephemeral mode).
+  // in a fresh daemon process of its own (ephemeral mode), at most ephemeral_limit() at once;
+  // the others wait in the queue.
   Future submit(const Task& task);
+  // How many task processes ephemeral mode runs at once: `n`, or the number of cores for 0.
+  // Takes effect for tasks submitted afterwards.
+  void set_ephemeral_limit(int n);
+  int ephemeral_limit() const;
   // Like submit(), but returns nothing, at once, when the bounded queue (memory) is full.
   std::optional<Future> try_submit(const Task& task);
 
@@ -158,6 +176,7 @@ class Profile {
   std::shared_ptr<ProfileCore> core_;
   std::shared_ptr<ProfileCore> ephemeral_;
   std::shared_ptr<SyncProfile> sync_;
+  int ephemeral_limit_ = 0;
 };
 
 }  // namespace mirai

@@ -75,12 +75,13 @@ bool process_alive(pid_t pid) {
 }
 
 pid_t Started::start(const std::vector<std::string>& args,
-                     const std::map<std::string, std::string>& env) {
+                     const std::map<std::string, std::string>& env, const std::string& out) {
   SpawnOptions o;
   o.argv = args;
   o.argv.insert(o.argv.begin(), program_);
   o.env = env;
-  o.out = SpawnOptions::Stdio::kNull;
+  o.out = out.empty() ? SpawnOptions::Stdio::kNull : SpawnOptions::Stdio::kFile;
+  o.file = out;
   auto c = spawn(o);
   REQUIRE(c);
   pids_.push_back(c->pid);

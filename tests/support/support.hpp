@@ -45,14 +45,14 @@ struct Ran {
 };
 Ran run(const std::vector<std::string>& argv, const std::string& input = {});
 
-// Processes a test started (`program` with the given arguments, stdout discarded), killed by
-// pid when the test ends, however it ends.
+// Processes a test started (`program` with the given arguments, stdout discarded or appended to
+// `out`), killed by pid when the test ends, however it ends.
 class Started {
  public:
   explicit Started(std::string program) : program_(std::move(program)) {}
   ~Started();
   pid_t start(const std::vector<std::string>& args,
-              const std::map<std::string, std::string>& env = {});
+              const std::map<std::string, std::string>& env = {}, const std::string& out = "");
 
  private:
   std::string program_;

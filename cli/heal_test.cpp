@@ -1,0 +1,153 @@
+// Pools that heal, as users see them through `mirai map` and `mirai run`: dead local daemons
+// reaped and replaced, a frozen one lost and replaced, a profile that cannot get daemons ending
+// the run with the reason, timeouts that count from a task's start.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "tests/support/support.hpp"
+
+using namespace mirai;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<std::string> seq(int n) {
+  std::vector<std::string> v;
+  for (int i = 1; i <= n; ++i) v.push_back(std::to_string(i));
+  return v;
+}
+
+std::string expected_lines(const std::string& prefix, int n) {
+  std::string s;
+  for (int i = 1; i <= n; ++i) s += prefix + std::to_string(i) + "\n";
+  return s;
+}
+
+// The distinct pids listed one per line in `path`.
+std::set<pid_t> pids_in(const std::string& path) {
+  std::set<pid_t> pids;
+  std::istringstream in(test::read_file(path));
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) pids.insert(std::stoi(line));
+  return pids;
+}
+
+// Whether `pid` is gone entirely: neither running nor a zombie waiting to be reaped.
+bool reaped(pid_t pid) {
+  struct stat st;
+  return stat(("/proc/" + std::to_string(pid)).c_str(), &st) != 0;
+}
+
+// Starts `mirai map ARGS -- sh -c SCRIPT ::: 1..n` with its stdout in `out`.
+pid_t start_map(test::Started& procs, std::vector<std::string> args, const std::string& script,
+                int n, const std::string& out) {
+  args.insert(args.begin(), "map");
+  for (const std::string& a : {std::string("--no-progress"), std::string("--"), std::string("sh"),
+                               std::string("-c"), script, std::string(":::")})
+    args.push_back(a);
+  for (const std::string& a : seq(n)) args.push_back(a);
+  return procs.start(args, {}, out);
+}
+
+int exit_code_within(pid_t pid, std::chrono::milliseconds timeout) {
+  int st = wait_for_exit(pid, timeout);
+  return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("both local daemons SIGKILLed mid-map: every result once, no zombie", "[cli][heal]") {
+  test::TempDir dir;
+  test::Started procs(test::mirai_exe());
+  std::string daemons = dir.file("daemons"), out = dir.file("out");
+  pid_t map = start_map(procs, {"-n", "2", "--retries", "3"},
+                        "echo $PPID >> " + daemons + "; sleep 0.05; echo ok-{}", 200, out);
+  // Once both daemons have run tasks, kill them both.
+  std::set<pid_t> first;
+  REQUIRE(test::eventually([&] { return (first = pids_in(daemons)).size() >= 2; }));
+  for (pid_t pid : first) kill(pid, SIGKILL);
+  // They are reaped (no zombies) while the map goes on with their replacements.
+  CHECK(test::eventually([&] {
+    return std::all_of(first.begin(), first.end(), reaped) || !test::process_alive(map);
+  }));
+  REQUIRE(exit_code_within(map, 60s) == 0);
+  CHECK(test::read_file(out) == expected_lines("ok-", 200));
+  CHECK(pids_in(daemons).size() >= 4);  // the replacements ran tasks
+}
+
+TEST_CASE("mirai run whose task kills its daemon on every attempt ends with 19, not a hang",
+          "[cli][heal]") {
+  auto r = test::run(
+      {test::mirai_exe(), "run", "--retries", "1", "--", "sh", "-c", "kill -9 $PPID; sleep 30"});
+  CHECK(r.exit_code == 125);
+  CHECK_THAT(r.err, Catch::Contains("its daemon died while running it, on all 2 attempts"));
+}
+
+TEST_CASE("a local profile whose replacement daemons keep failing ends the run with 125",
+          "[cli][heal]") {
+  test::TempDir dir;
+  // The node breaks once a task has run: later daemons exit at once.
+  std::string broken = dir.file("broken"), command = dir.file("daemon.sh");
+  {
+    std::ofstream s(command);
+    s << "#!/bin/sh\n[ -e " << broken << " ] && exit 3\nexec " << test::mirai_exe() << " \"$@\"\n";
+  }
+  chmod(command.c_str(), 0755);
+  std::ofstream(dir.file("mirai.yaml")) << "profiles:\n  flaky:\n    launcher: local\n"
+                                           "    workers: 1\n    interval: 100ms\n"
+                                           "    launch_retries: 2\n    daemon: { command: "
+                                        << command << " }\n";
+  auto start = std::chrono::steady_clock::now();
+  auto r = test::run({test::mirai_exe(), "map", "--config", dir.file("mirai.yaml"), "-p", "flaky",
+                      "--retries", "3", "--", "sh", "-c",
+                      "touch " + broken + "; kill -9 $PPID; sleep 30", ":::", "a", "b"});
+  CHECK(r.exit_code == 125);
+  CHECK_THAT(r.err, Catch::Contains("profile 'flaky': local daemons keep failing: daemon "
+                                    "process"));
+  CHECK_THAT(r.err, Catch::Contains("ended with exit status 3 before it connected (3 launches "
+                                    "in a row); no daemon is left to run the tasks"));
+  // Back-off of 100 ms, then 200 ms, then 400 ms: well within seconds.
+  CHECK(std::chrono::steady_clock::now() - start < 20s);
+}
+
+TEST_CASE("a SIGSTOPped local daemon is lost and replaced: the map completes, each task once",
+          "[cli][heal][slow]") {
+  test::TempDir dir;
+  test::Started procs(test::mirai_exe());
+  std::string daemons = dir.file("daemons"), out = dir.file("out");
+  auto start = std::chrono::steady_clock::now();
+  pid_t map = start_map(procs, {"-n", "2", "--retries", "2"},
+                        "echo $PPID >> " + daemons + "; sleep 0.2; echo ok-{}", 40, out);
+  pid_t frozen = 0;
+  REQUIRE(test::eventually([&] {
+    auto pids = pids_in(daemons);
+    if (pids.empty()) return false;
+    frozen = *pids.begin();
+    return true;
+  }));
+  kill(frozen, SIGSTOP);  // frozen for the whole run
+  REQUIRE(exit_code_within(map, 60s) == 0);
+  CHECK(std::chrono::steady_clock::now() - start < 45s);
+  CHECK(test::read_file(out) == expected_lines("ok-", 40));
+  // The map killed the frozen daemon (it lost its connection) rather than leave it.
+  CHECK(test::eventually([&] { return reaped(frozen) || !test::process_alive(frozen); }, 5s));
+  kill(frozen, SIGKILL);
+}
+
+TEST_CASE("mirai map --timeout counts from a task's start: none that waited in the queue times out",
+          "[cli][heal][slow]") {
+  std::vector<std::string> args = {
+      test::mirai_exe(), "map", "-n", "2",  "--timeout",          "3s",
+      "--no-progress",   "--",  "sh", "-c", "sleep 0.2; echo {}", ":::"};
+  for (const std::string& a : seq(40)) args.push_back(a);
+  auto r = test::run(args);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == expected_lines("", 40));
+  CHECK(r.err.find("timed out") == std::string::npos);
+}
