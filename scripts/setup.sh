@@ -10,6 +10,7 @@ packages=(
   slurm-wlm munge  # the live tests start a real one-node Slurm (tests/infra/slurm-up.sh)
   gridengine-master gridengine-exec gridengine-client  # and a real Grid Engine (sge-up.sh)
   openssh-server openssh-client  # and a real sshd on 127.0.0.1 (sshd-up.sh)
+  iproute2 util-linux  # network namespaces for the simulated multi-node cluster (cluster-up.sh)
   python3  # the strict fake PBS and LSF commands in tests/emulated/
   openssl  # encrypts a key the way users do, for the TLS passphrase test
   clang libclang-rt-14-dev  # the wire decoder's libFuzzer target (tests/fuzz/run.sh)

@@ -1,0 +1,217 @@
+// Against a simulated multi-node Slurm (tests/infra/cluster-up.sh, started by ctest as the
+// fixture `cluster`): the dispatcher runs on the login node (this namespace) and its daemons on
+// compute nodes node1..node3, each a network namespace of its own with its own address and
+// hostname, reaching the dispatcher over TCP on the bridge mcb0. Nodes are cut off (their link
+// set down) and frozen (every process of the node SIGSTOPped) under running maps.
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "tests/support/launcher_live.hpp"
+
+using namespace mirai::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// dir/mirai.yaml with profile `c` on the cluster; `extra` lines go into the profile, `slurm`
+// into its slurm: map.
+LiveLauncher cluster(const TempDir& dir, const std::string& url, int workers,
+                     const std::string& extra = "", const std::string& slurm = "") {
+  std::ofstream(dir.file("mirai.yaml"))
+      << "profiles:\n  c:\n    launcher: slurm\n    workers: " << workers << "\n    url: " << url
+      << "\n    heartbeat: 1s\n    log: " << dir.file("logs/%A_%a.log")
+      << "\n    daemon: { idletime: 2m }\n    slurm: { partition: debug, time: 10m" << slurm
+      << " }\n"
+      << extra;
+  auto active = [](const std::string& id) {
+    return run({"squeue", "-h", "-r", "-t", "PD,R,CG,CF,S", "-o", "%i %T", "-j", id}).out;
+  };
+  return {dir.file("mirai.yaml"), "c", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", active};
+}
+
+std::vector<std::string> with_args(std::vector<std::string> args, int n) {
+  args.push_back(":::");
+  for (int i = 1; i <= n; ++i) args.push_back(std::to_string(i));
+  return args;
+}
+
+// Lines of `text`, counted.
+std::map<std::string, int> counted_lines(const std::string& text) {
+  std::map<std::string, int> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) ++lines[line];
+  return lines;
+}
+
+// Every pid of node K's namespace (its slurmd, its jobs, their daemons and tasks).
+std::vector<pid_t> node_pids(int k) {
+  std::vector<pid_t> pids;
+  std::istringstream in(run({"ip", "netns", "pids", "mn" + std::to_string(k)}).out);
+  for (pid_t p; in >> p;) pids.push_back(p);
+  return pids;
+}
+
+// Whether Slurm takes jobs on node K again (a node that was cut off stays down* until its slurmd
+// registers again).
+bool node_idle(int k) {
+  return run({"sinfo", "-h", "-n", "node" + std::to_string(k), "-o", "%T"}).out == "idle\n";
+}
+
+// Runs 16 tasks of `sleep 2` on 4 workers over node1 and node2 with retries 2 and does `fault`
+// to node1 once its daemons run tasks, `heal` once every result is in: every task's result comes
+// exactly once, and once healed no job of the run is left in the queue.
+void check_survives(const TempDir& dir, const std::function<void()>& fault,
+                    const std::function<void()>& heal) {
+  auto l = cluster(dir, "tcp://{interface:mcb0}:0", 4,
+                   "    retries: 2\n    directives: [ \"--exclude=node3\" ]\n");
+  REQUIRE(eventually([] { return node_idle(1) && node_idle(2); }, 60s));
+  Started procs(mirai_exe());
+  std::string out = dir.file("out");
+  pid_t map = procs.start(
+      with_args({"map", "--config", l.config, "-p", "c", "--no-progress", "--", "sh", "-c",
+                 "echo $(hostname) > " + dir.file("ran.{}") + "; sleep 2; echo task-{}"},
+                16),
+      {}, out);
+  // Once node1 runs tasks, cut it off.
+  REQUIRE(eventually(
+      [&] {
+        for (int i = 1; i <= 16; ++i)
+          if (read_file(dir.file("ran." + std::to_string(i))) == "node1\n") return true;
+        return false;
+      },
+      30s));
+  fault();
+  auto cut = std::chrono::steady_clock::now();
+  // Every result is in (the map then cancels its jobs and waits for them): heal the node, so
+  // that its slurmd can report its jobs' end.
+  CHECK(eventually([&] { return counted_lines(read_file(out)).size() == 16; }, 60s));
+  INFO("16 results " << std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - cut)
+                            .count()
+                     << " ms after the fault");
+  heal();
+  int st = mirai::wait_for_exit(map, 60s);
+  CHECK(eventually([] { return node_idle(1); }, 60s));
+  REQUIRE(st >= 0);
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+  std::map<std::string, int> expected;
+  for (int i = 1; i <= 16; ++i) expected["task-" + std::to_string(i)] = 1;
+  CHECK(counted_lines(read_file(out)) == expected);
+  std::string ids = launched_job_ids(dir, "c");
+  for (int n = 2; !recorded_job_ids(dir, "c", n).empty(); ++n)
+    ids += "\n" + recorded_job_ids(dir, "c", n);
+  CHECK(eventually([&] { return active_of(l, ids).empty(); }, 30s));
+}
+
+}  // namespace
+
+TEST_CASE("cluster: a map's daemons on three other hosts dial the login node over tcp",
+          "[cluster]") {
+  TempDir dir;
+  // Two cpus per node, two per job: one daemon on each node.
+  auto l = cluster(dir, "tcp://{interface:mcb0}:0", 3, "", ", cpus_per_task: 2");
+  Started procs(mirai_exe());
+  std::string out = dir.file("out");
+  pid_t map = procs.start(with_args({"map", "--config", l.config, "-p", "c", "--no-progress", "--",
+                                     "sh", "-c", "sleep 2; echo {} $(hostname)"},
+                                    6),
+                          {{"XDG_RUNTIME_DIR", dir.path()}}, out);
+  // mirai status shows each daemon's node.
+  nlohmann::json status = status_with_daemons(
+      "ipc://" + dir.path() + "/mirai/dispatcher-" + std::to_string(map) + "-c.sock", 3);
+  std::set<std::string> hosts;
+  for (const auto& d : status["daemons"]) {
+    hosts.insert(d["host"].get<std::string>());
+    CHECK_THAT(d["peer"].get<std::string>(), Catch::StartsWith("172.30.77.1"));
+  }
+  CHECK(hosts == std::set<std::string>{"node1", "node2", "node3"});
+  CHECK_THAT(status["url"].get<std::string>(), Catch::StartsWith("tcp://172.30.77.1:"));
+  int st = mirai::wait_for_exit(map, 60s);
+  REQUIRE(st >= 0);
+  CHECK(WEXITSTATUS(st) == 0);
+  std::set<std::string> ran;
+  std::istringstream lines(read_file(out));
+  for (std::string line; std::getline(lines, line);) ran.insert(line.substr(line.find(' ') + 1));
+  CHECK(ran == std::set<std::string>{"node1", "node2", "node3"});
+}
+
+TEST_CASE("cluster: over tls+tcp the generated certificate names the login node's address",
+          "[cluster]") {
+  TempDir dir;
+  auto l = cluster(dir, "tls+tcp://{interface:mcb0}:0", 2, "");
+  auto r = run(mirai_cmd(with_args({"map", "--config", l.config, "-p", "c", "--no-progress", "--",
+                                    "sh", "-c", "echo {} $(hostname)"},
+                                   4)));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::istringstream lines(r.out);
+  int n = 0;
+  for (std::string line; std::getline(lines, line); ++n)
+    CHECK_THAT(line, Catch::Matches("[1-4] node[1-3]"));
+  CHECK(n == 4);
+  std::string id = launched_job_ids(dir, "c");
+  CHECK(eventually([&] { return active_of(l, id).empty(); }, 20s));
+}
+
+TEST_CASE("cluster: a node cut off mid-run: every task once, and no job left once it heals",
+          "[cluster][slow]") {
+  TempDir dir;
+  check_survives(
+      dir,
+      [] {
+        run({"ip", "link", "set", "mv1", "down"});
+      },
+      [] {
+        run({"ip", "link", "set", "mv1", "up"});
+      });
+}
+
+TEST_CASE("cluster: a node frozen mid-run: every task once, and no job left once it thaws",
+          "[cluster][slow]") {
+  TempDir dir;
+  std::vector<pid_t> frozen;
+  check_survives(
+      dir,
+      [&] {
+        frozen = node_pids(1);
+        for (pid_t p : frozen) kill(p, SIGSTOP);
+      },
+      [&] {
+        for (pid_t p : frozen) kill(p, SIGCONT);
+      });
+}
+
+TEST_CASE("cluster: a frozen dispatcher: every daemon exits within 3 heartbeats and a second",
+          "[cluster]") {
+  TempDir dir;
+  auto l = cluster(dir, "tcp://{interface:mcb0}:0", 2, "");
+  Started procs(mirai_exe());
+  pid_t map =
+      procs.start(with_args({"map", "--config", l.config, "-p", "c", "--no-progress", "--", "sh",
+                             "-c", "echo $PPID > " + dir.file("d.{}") + "; exec sleep 60"},
+                            2));
+  std::vector<pid_t> daemons;
+  REQUIRE(eventually(
+      [&] {
+        daemons.clear();
+        for (int i = 1; i <= 2; ++i) {
+          std::string pid = read_file(dir.file("d." + std::to_string(i)));
+          if (pid.empty() || pid.back() != '\n') return false;
+          daemons.push_back(std::stoi(pid));
+        }
+        return true;
+      },
+      30s));
+  std::string id = launched_job_ids(dir, "c");
+  kill(map, SIGSTOP);
+  CHECK(all_gone(daemons, 3s + 1s + 500ms));  // 3 intervals of 1 s, a second, and slack
+  // Their jobs end with them.
+  CHECK(eventually([&] { return active_of(l, id).empty(); }, 20s));
+  kill(map, SIGKILL);
+}
