@@ -171,8 +171,11 @@ int dispatcher_main(const Args& args) {
   if (chosen) {
     chosen->profile.workers = chosen->n;  // the controller launches up to this many
     Dispatcher* raw = dispatcher.get();
-    launcher::Controller::Source source{[raw] { return raw->info(); },
-                                        [raw] { return *raw->status(); }, arrivals};
+    launcher::Controller::Source source{
+        [raw] { return raw->info(); }, [raw] { return *raw->status(); }, arrivals,
+        [raw](const std::string& job_id, std::uint32_t index, const std::string& why) {
+          raw->lose_daemon(job_id, index, why);
+        }};
     controller =
         start_controller("dispatcher", chosen->profile, std::move(chosen->backend), chosen->root,
                          {raw->url(), d.tls_trust, *raw->secret(), std::move(source)});

@@ -87,6 +87,11 @@ Status Profile::launch_local(int n) {
   return core_->launch_local(n, true);
 }
 
+void Profile::lose_daemon(const std::string& job_id, std::uint32_t index,
+                          const std::string& why) {
+  if (core_) core_->lose_daemon(job_id, index, why);
+}
+
 std::string Profile::failure() const { return core_ ? core_->failure() : std::string(); }
 
 void Profile::set_ephemeral_limit(int n) {

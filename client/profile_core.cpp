@@ -308,6 +308,11 @@ std::vector<Future> ProfileCore::everywhere(const Task& task, std::size_t min,
 
 void ProfileCore::cancel(std::uint64_t id) { dispatcher_->cancel(id); }
 
+void ProfileCore::lose_daemon(const std::string& job_id, std::uint32_t index,
+                              const std::string& why) {
+  if (auto* d = dynamic_cast<Dispatcher*>(dispatcher_.get())) d->lose_daemon(job_id, index, why);
+}
+
 std::string ProfileCore::failure() const {
   std::lock_guard<std::mutex> lock(procs_mu_);
   return failure_;

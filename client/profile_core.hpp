@@ -44,6 +44,8 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   // while tasks wait); with `wait`, until they are connected (or one has died).
   Status launch_local(int n, bool wait);
   void set_ephemeral_limit(int n);
+  // Profile::lose_daemon (a dispatcher in this process only).
+  void lose_daemon(const std::string& job_id, std::uint32_t index, const std::string& why);
   // Why this profile cannot run its tasks (its local daemons keep failing and none is left);
   // "" while it can.
   std::string failure() const;

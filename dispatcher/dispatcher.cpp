@@ -18,6 +18,7 @@ struct Dispatcher::Slot {
   bool exiting = false;  // sent its final result, or is leaving
   bool leaving = false;  // stopped by a signal: what it runs is not at fault
   bool lost = false;     // fell silent: no heartbeat (a frozen or unreachable node)
+  std::string lost_why;  // or the scheduler said its job ended (lose_daemon)
   proto::Hello hello;
   // When it stops taking tasks (its allocation ends soon after); max() when no end is known.
   std::chrono::steady_clock::time_point stops = std::chrono::steady_clock::time_point::max();
@@ -281,9 +282,13 @@ void Dispatcher::drop(Slot* slot, Deliveries& out) {
     Result r = Result::error_value_result(ErrorValue::kConnectionReset);
     r.message = slot->lost ? kDaemonLostMessage : kDaemonDiedMessage;
     if (slot->lost)
-      r.message += " (nothing from it for " +
-                   format_duration(Connection::kSilentIntervals * heartbeat(*slot)) +
-                   ": a frozen or unreachable node)";
+      r.message += " (" +
+                   (slot->lost_why.empty()
+                        ? "nothing from it for " +
+                              format_duration(Connection::kSilentIntervals * heartbeat(*slot)) +
+                              ": a frozen or unreachable node"
+                        : slot->lost_why) +
+                   ")";
     if (e.retries > 0)
       r.message += ", on all " + std::to_string(e.lost + 1) +
                    " attempts (retries: " + std::to_string(e.retries) + ")";
@@ -522,6 +527,19 @@ void Dispatcher::cancel(std::uint64_t id) {
   if (!e->second.cancelled) {
     e->second.cancelled = true;
     e->second.daemon->conn->send(proto::encode_id(proto::Type::kCancel, id));
+  }
+}
+
+void Dispatcher::lose_daemon(const std::string& job_id, std::uint32_t index,
+                             const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [p, s] : slots_) {
+    if (!(s->ready || s->exiting) || s->lost || s->hello.job_id != job_id ||
+        s->hello.array_index != index)
+      continue;
+    s->lost = true;
+    s->lost_why = why;
+    s->conn->close();  // on_close requeues its tasks
   }
 }
 

@@ -125,6 +125,10 @@ class Dispatcher final : public DispatcherLink {
       const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets,
       std::shared_ptr<ResultTarget> later = nullptr) override;
   void cancel(std::uint64_t id) override;
+  // Takes the daemons of job `job_id`, array element `index` (as their hellos say) as lost, for
+  // `why` (the scheduler says their job ended, or its node failed): their connections close and
+  // their tasks are handled as for a daemon that stopped answering.
+  void lose_daemon(const std::string& job_id, std::uint32_t index, const std::string& why);
   // Resolves every task that waits in the queue with 19 and `why` (no daemon will come).
   void fail_queued(const std::string& why);
   Info info() const;

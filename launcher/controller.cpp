@@ -30,7 +30,10 @@ std::string seconds_text(milliseconds d) {
 }  // namespace
 
 Controller::Source Controller::source_of(Profile& profile) {
-  return {[&profile] { return profile.info(); }, [&profile] { return profile.status(); }, nullptr};
+  return {[&profile] { return profile.info(); }, [&profile] { return profile.status(); }, nullptr,
+          [&profile](const std::string& job_id, std::uint32_t index, const std::string& why) {
+            profile.lose_daemon(job_id, index, why);
+          }};
 }
 
 Controller::Controller(Source source, std::unique_ptr<Launch> launch, LaunchSpec spec,
@@ -109,13 +112,14 @@ void Controller::step(bool may_launch) {
   if (!ids.empty()) states = launch_->backend().status(ids);
   int want = 0;
   std::vector<std::string> cancel;
+  std::vector<Ended> ended;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto now = Clock::now();
     job_states_.clear();
     for (auto& b : batches_) {
       for (auto& j : b.jobs) {
-        if (states) update(j, *states);
+        if (states) update(j, *states, ended);
         settle(b, j, now);
       }
       judge(b, st.info.cumulative);
@@ -129,10 +133,15 @@ void Controller::step(bool may_launch) {
     cancel.swap(to_cancel_);
   }
   if (!cancel.empty()) launch_->backend().cancel(cancel);
+  // A daemon still connected whose job the scheduler says is over cannot be heard from (its
+  // node failed or was cut off): lost now, without waiting for heartbeats.
+  if (source_.lose)
+    for (const auto& e : ended) source_.lose(e.job_id, e.index, e.why);
   if (want > 0) launch(want, st.info.cumulative);
 }
 
-void Controller::update(Job& j, const std::vector<JobStatus>& states) {
+void Controller::update(Job& j, const std::vector<JobStatus>& states,
+                        std::vector<Ended>& ended) {
   int last_index = j.first + static_cast<int>(j.elements.size()) - 1;
   for (const auto& r : states) {
     int first = 0, last = 0;
@@ -140,8 +149,14 @@ void Controller::update(Job& j, const std::vector<JobStatus>& states) {
     for (int k = std::max(first, j.first); k <= std::min(last, last_index); ++k) {
       Element& e = j.elements[k - j.first];
       if (final_state(e.state)) continue;
+      // A job that ran and is pending again was requeued (Slurm does so when its node fails):
+      // the daemon it ran is gone as surely as that of a job that ended.
+      bool requeued = e.state == JobState::kRunning && r.state == JobState::kPending;
       e.state = r.state;
       e.detail = r.detail;
+      if (e.seen && (final_state(e.state) || requeued))
+        ended.push_back({j.id, static_cast<std::uint32_t>(k),
+                         "the scheduler reports its job " + r.id + " as " + r.detail});
     }
   }
 }

@@ -56,6 +56,10 @@ class Controller {
     std::function<Info()> info;
     std::function<ProfileStatus()> status;
     std::shared_ptr<Arrivals> arrivals;  // optional: who connected between two rounds
+    // Optional: the daemon of job `job_id`, element `index`, is lost (the scheduler says its
+    // job ended, or its node failed, while it is still connected), for `why`.
+    std::function<void(const std::string& job_id, std::uint32_t index, const std::string& why)>
+        lose;
   };
   static Source source_of(Profile& profile);
 
@@ -109,8 +113,15 @@ class Controller {
     std::uint64_t cumulative_at_submit = 0;  // daemons ever connected when it was submitted
   };
 
-  // Takes the scheduler's word for the elements of `j` it names (a job's end is final).
-  void update(Job& j, const std::vector<JobStatus>& states);
+  // A daemon whose job the scheduler says ended: its job id, array index and the words.
+  struct Ended {
+    std::string job_id;
+    std::uint32_t index;
+    std::string why;
+  };
+  // Takes the scheduler's word for the elements of `j` it names (a job's end is final); adds
+  // the elements whose daemon connected and whose job ended, or was requeued, now to `ended`.
+  void update(Job& j, const std::vector<JobStatus>& states, std::vector<Ended>& ended);
   // Settles the elements of `j` (in `b`) that ended or are past the launch timeout, and counts
   // their states.
   void settle(const Batch& b, Job& j, std::chrono::steady_clock::time_point now);  // REQUIRES: mu_

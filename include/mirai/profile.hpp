@@ -156,6 +156,11 @@ class Profile {
   Map everywhere(const Task& task, std::size_t min = 1,
                  std::function<void(const Result&)> later = {});
 
+  // Takes the daemons of job `job_id`, array element `index` as lost (a launcher's controller
+  // whose scheduler says their job ended, or their node failed, while they are still
+  // connected): their tasks go back to the queue under their retries at once.
+  void lose_daemon(const std::string& job_id, std::uint32_t index, const std::string& why);
+
   Info info() const;
   ProfileStatus status() const;
   // Serves this profile's dispatcher to other processes of this user at the control URL `url`

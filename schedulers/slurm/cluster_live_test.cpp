@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "tests/support/launcher_live.hpp"
 
@@ -57,8 +58,9 @@ std::vector<pid_t> node_pids(int k) {
 }
 
 // Whether Slurm takes jobs on node K again (a node that was cut off stays down* until its slurmd
-// registers again).
+// registers again); asks every 250 ms.
 bool node_idle(int k) {
+  std::this_thread::sleep_for(250ms);
   return run({"sinfo", "-h", "-n", "node" + std::to_string(k), "-o", "%T"}).out == "idle\n";
 }
 
@@ -214,4 +216,36 @@ TEST_CASE("cluster: a frozen dispatcher: every daemon exits within 3 heartbeats 
   // Their jobs end with them.
   CHECK(eventually([&] { return active_of(l, id).empty(); }, 20s));
   kill(map, SIGKILL);
+}
+
+TEST_CASE("cluster: the scheduler's word loses a cut-off node's daemons before heartbeats would",
+          "[cluster][slow]") {
+  TempDir dir;
+  // Heartbeats of a minute would take 3 minutes; Slurm marks the node down and requeues its
+  // jobs within about 30 s (SlurmdTimeout 10 s), and the controller takes its word.
+  auto l = cluster(dir, "tcp://{interface:mcb0}:0", 2,
+                   "    heartbeat: 60s\n    retries: 1\n    interval: 1s\n"
+                   "    directives: [ \"--exclude=node3\" ]\n");
+  auto conf = read_file(l.config);
+  conf.erase(conf.find("    heartbeat: 1s\n"), 18);
+  std::ofstream(l.config) << conf;
+  REQUIRE(eventually([] { return node_idle(1) && node_idle(2); }, 60s));
+  Started procs(mirai_exe());
+  std::string out = dir.file("out");
+  auto start = std::chrono::steady_clock::now();
+  pid_t map = procs.start(
+      with_args({"map", "--config", l.config, "-p", "c", "--no-progress", "--", "sh", "-c",
+                 "echo $(hostname) > " + dir.file("ran.{}") + "; sleep 5; echo task-{}"},
+                2),
+      {}, out);
+  // Both daemons run on node1 (two cpus): cut it off once a task runs there.
+  REQUIRE(eventually([&] { return read_file(dir.file("ran.1")) == "node1\n"; }, 30s));
+  run({"ip", "link", "set", "mv1", "down"});
+  int st = mirai::wait_for_exit(map, 150s);
+  run({"ip", "link", "set", "mv1", "up"});
+  REQUIRE(st >= 0);
+  CHECK(WEXITSTATUS(st) == 0);
+  CHECK(counted_lines(read_file(out)) == std::map<std::string, int>{{"task-1", 1}, {"task-2", 1}});
+  CHECK(std::chrono::steady_clock::now() - start < 120s);
+  CHECK(eventually([] { return node_idle(1); }, 60s));
 }
