@@ -51,6 +51,9 @@ struct Submission {
   bool attached = true;
   std::string log_file;
   std::string input;  // ssh and local: written to the process's stdin first (the secret)
+  // ssh with a tunnel whose port sshd chooses: ssh reports the port on its stderr, and it is
+  // written to the process's stdin as the next line (ProcessJobs::start).
+  bool tunnel_port = false;
 };
 
 // kStopping: being cancelled, still listed (SGE's "dr", LSF's ZOMBI); its processes may run.

@@ -19,12 +19,14 @@ class Ssh : public Backend {
     if (settings.hosts.empty())
       return Status::error("profile '" + spec.profile.name + "' has no hosts");
     std::string url = spec.url, forward;
+    bool dynamic = false;
     LaunchSpec local = spec;
     if (settings.tunnel) {
       auto tunnel = tunnel_for(spec.url, settings.remote_port);
       if (!tunnel) return Status::error("profile '" + spec.profile.name + "': " + tunnel.message());
       url = tunnel->daemon_url;
       forward = tunnel->forward;
+      dynamic = tunnel->dynamic;
       // Through the tunnel a TLS daemon dials 127.0.0.1, but the certificate names the
       // dispatcher's host.
       if (!spec.tls_ca_pem.empty())
@@ -48,13 +50,15 @@ class Ssh : public Backend {
       s.script_in_argv = true;
       s.attached = spec.attached;
       s.input = spec.secret + "\n";
+      s.tunnel_port = dynamic;
       out.push_back(std::move(s));
     }
     return out;
   }
 
   Expected<Submitted> submit(const Submission& s) override {
-    if (Status st = jobs_.start(s.id, s.argv, s.attached, s.log_file, s.input); !st) return st;
+    if (Status st = jobs_.start(s.id, s.argv, s.attached, s.log_file, s.input, s.tunnel_port); !st)
+      return st;
     return Submitted{{s.id},
                      "connecting to " + s.id + "; ssh's output goes to " + s.log_file + "\n"};
   }
@@ -98,6 +102,8 @@ std::vector<std::string> ssh_argv(const SshSettings& ssh, const SshHost& host,
       "-o",  "BatchMode=yes",
       "-o",  "ExitOnForwardFailure=yes",
       "-o",  "ConnectTimeout=" + std::to_string(ssh.connect_timeout.count() / 1000)};
+  // ssh says which port sshd chose for a forward (`-R 127.0.0.1:0:...`) only at level INFO.
+  if (forward.rfind("127.0.0.1:0:", 0) == 0) a.insert(a.end(), {"-o", "LogLevel=INFO"});
   if (!ssh.config_file.empty()) a.insert(a.end(), {"-F", ssh.config_file});
   if (!ssh.identity_file.empty()) a.insert(a.end(), {"-i", ssh.identity_file});
   for (const auto& o : ssh.options) a.insert(a.end(), {"-o", o});
@@ -121,11 +127,14 @@ Expected<Tunnel> tunnel_for(const std::string& url, int remote_port) {
   // Port 0 (only when rendering): the port is chosen when the dispatcher listens.
   auto text = [](int port) { return port ? std::to_string(port) : std::string("PORT"); };
   std::string local = text(parsed->port_first);
-  std::string remote = remote_port ? std::to_string(remote_port) : local;
   Tunnel t;
+  // Without a remote port, sshd chooses a free one (the dispatcher's own port may be taken on
+  // the host, or be the dispatcher itself on the same machine); ssh reports it.
+  t.dynamic = remote_port == 0;
+  std::string remote = t.dynamic ? std::string(kTunnelPort) : std::to_string(remote_port);
   // Bound to 127.0.0.1 only: sshd would otherwise also bind ::1, and a port taken on one of
   // the two would not fail the forward.
-  t.forward = "127.0.0.1:" + remote + ":" + host + ":" + local;
+  t.forward = "127.0.0.1:" + (t.dynamic ? std::string("0") : remote) + ":" + host + ":" + local;
   t.daemon_url = parsed->scheme + "://127.0.0.1:" + remote + parsed->path;
   return t;
 }

@@ -27,8 +27,11 @@ std::vector<std::string> ssh_argv(const SshSettings& ssh, const SshHost& host,
                                   const std::string& forward);
 // For a tunnel to the dispatcher at `url`: the -R argument and the URL the daemons dial on the
 // host. Fails for URLs that cannot be forwarded (ipc, abstract).
+// With no remote port, sshd chooses one (`-R 127.0.0.1:0:...`): daemon_url then holds
+// kTunnelPort where the port goes, which the job script fills in once ssh reported it.
 struct Tunnel {
   std::string forward, daemon_url;
+  bool dynamic = false;
 };
 Expected<Tunnel> tunnel_for(const std::string& url, int remote_port);
 

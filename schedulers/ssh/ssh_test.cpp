@@ -2,9 +2,11 @@
 // hosts, the tunnel's forward, and hostile values.
 #include "schedulers/ssh/ssh.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "launcher/config.hpp"
+#include "launcher/process_jobs.hpp"
 #include "launcher/shell.hpp"
 #include "schedulers/local/local.hpp"
 #include "tests/support/launch_specs.hpp"
@@ -44,17 +46,25 @@ TEST_CASE("ssh renders one connection per host with the golden script", "[ssh]")
   CHECK((*subs)[1].id == "node7");
   CHECK((*subs)[1].first == 4);
   CHECK((*subs)[1].last == 5);
+  // sshd chooses the tunnel's port on the host, and ssh reports it (at LogLevel INFO, which
+  // comes before the user's options so that it holds).
   CHECK(shown_command(first, "script.sh") ==
-        "ssh -T -o BatchMode=yes -o ExitOnForwardFailure=yes -o ConnectTimeout=10 -F "
-        "/home/me/.ssh/cluster_config -i /home/me/.ssh/id_cluster -o "
+        "ssh -T -o BatchMode=yes -o ExitOnForwardFailure=yes -o ConnectTimeout=10 -o "
+        "LogLevel=INFO -F /home/me/.ssh/cluster_config -i /home/me/.ssh/id_cluster -o "
         "ProxyJump=gateway.example.org -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -o "
-        "LogLevel=ERROR -p 2200 -l me -R 127.0.0.1:5555:10.0.0.1:5555 -- login1.example.org "
+        "LogLevel=ERROR -p 2200 -l me -R 127.0.0.1:0:10.0.0.1:5555 -- login1.example.org "
         "sh -c <script.sh>");
   // The host's shell gets the script as one quoted word.
   CHECK(first.argv.back().rfind("sh -c '#!/bin/sh\n", 0) == 0);
   CHECK(mirai::test::matches_golden("ssh-tunnel.sh", first.script));
-  // The daemons dial the tunnel's end on the host.
-  CHECK_THAT(first.script, Catch::Contains("daemon tcp://127.0.0.1:5555 --idletime 5m"));
+  // The daemons dial the tunnel's end on the host, at the port read from stdin.
+  CHECK_THAT(first.script, Catch::Contains("daemon \"$MIRAI_DAEMON_URL\" --idletime 5m"));
+  auto fixed = ssh_spec(true);
+  fixed.profile.ssh.remote_port = 40100;
+  auto pinned = ssh::make()->render(fixed);
+  REQUIRE(pinned);
+  CHECK_THAT((*pinned)[0].script, Catch::Contains("daemon tcp://127.0.0.1:40100 --idletime 5m"));
+  CHECK_FALSE((*pinned)[0].tunnel_port);
 
   auto direct = ssh::make()->render(ssh_spec(false));
   REQUIRE(direct);
@@ -78,17 +88,35 @@ TEST_CASE("ssh spreads daemons evenly over hosts", "[ssh]") {
 }
 
 TEST_CASE("ssh tunnels bind the host's 127.0.0.1 and keep the URL's scheme and path", "[ssh]") {
+  // Without a remote port sshd chooses one, which the script reads on its stdin.
   auto t = ssh::tunnel_for("tcp://127.0.0.2:4000", 0);
   REQUIRE(t);
-  CHECK(t->forward == "127.0.0.1:4000:127.0.0.2:4000");
-  CHECK(t->daemon_url == "tcp://127.0.0.1:4000");
+  CHECK(t->dynamic);
+  CHECK(t->forward == "127.0.0.1:0:127.0.0.2:4000");
+  CHECK(t->daemon_url == std::string("tcp://127.0.0.1:") + kTunnelPort);
   auto remote = ssh::tunnel_for("ws://10.1.2.3:4000/mirai", 40100);
   REQUIRE(remote);
+  CHECK_FALSE(remote->dynamic);
   CHECK(remote->forward == "127.0.0.1:40100:10.1.2.3:4000");
   CHECK(remote->daemon_url == "ws://127.0.0.1:40100/mirai");
+  // The script asks for the port, and only a port, before it starts any daemon.
+  auto spec = ssh_spec(true);
+  spec.profile.ssh.tunnel = true;
+  spec.url = "tcp://127.0.0.2:4000";
+  auto dynamic = ssh::make()->render(spec);
+  REQUIRE(dynamic);
+  const auto& d = dynamic->front();
+  CHECK(d.tunnel_port);
+  CHECK(std::find(d.argv.begin(), d.argv.end(), "127.0.0.1:0:127.0.0.2:4000") != d.argv.end());
+  CHECK(std::find(d.argv.begin(), d.argv.end(), "LogLevel=INFO") != d.argv.end());
+  CHECK_THAT(d.script, Catch::Contains("IFS= read -r MIRAI_TUNNEL_PORT ||"));
+  CHECK_THAT(d.script, Catch::Contains("*[!0-9]*) echo bad tunnel port"));
+  CHECK_THAT(d.script,
+             Catch::Contains("MIRAI_DAEMON_URL=tcp://127.0.0.1:\"$MIRAI_TUNNEL_PORT\"''\n"));
+  CHECK_THAT(d.script, Catch::Contains("mirai daemon \"$MIRAI_DAEMON_URL\" --idletime"));
   auto socket = ssh::tunnel_for("ipc:///tmp/x.sock", 0);
   REQUIRE_FALSE(socket);
-  auto spec = ssh_spec(true);
+  spec = ssh_spec(true);
   spec.url = "abstract://mirai-1";
   auto subs = ssh::make()->render(spec);
   REQUIRE_FALSE(subs);

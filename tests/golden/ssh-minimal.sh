@@ -2,7 +2,8 @@
 # The ssh and local launchers run this with `sh -c`, once per host: it starts that host's
 # daemons in the background, stops them when its stdin closes (the launching mirai cancelled
 # them, ended or died, or the ssh connection dropped), and ends when they have all ended.
-# The pool's secret comes as the first line on stdin, so that no command line shows it.
+# The pool's secret comes as the first line on stdin, so that no command line shows it; the port
+# of a tunnel that sshd chose, as the second.
 IFS= read -r MIRAI_SECRET || { echo no secret on stdin >&2; exit 1; }
 export MIRAI_SECRET
 if ! command -v /usr/bin/mirai >/dev/null 2>&1; then

@@ -2,9 +2,13 @@
 # The ssh and local launchers run this with `sh -c`, once per host: it starts that host's
 # daemons in the background, stops them when its stdin closes (the launching mirai cancelled
 # them, ended or died, or the ssh connection dropped), and ends when they have all ended.
-# The pool's secret comes as the first line on stdin, so that no command line shows it.
+# The pool's secret comes as the first line on stdin, so that no command line shows it; the port
+# of a tunnel that sshd chose, as the second.
 IFS= read -r MIRAI_SECRET || { echo no secret on stdin >&2; exit 1; }
 export MIRAI_SECRET
+IFS= read -r MIRAI_TUNNEL_PORT || { echo no tunnel port on stdin >&2; exit 1; }
+case $MIRAI_TUNNEL_PORT in ''|*[!0-9]*) echo bad tunnel port >&2; exit 1 ;; esac
+MIRAI_DAEMON_URL=tcp://127.0.0.1:"$MIRAI_TUNNEL_PORT"''
 cd 'projects/my sims' || exit 1
 export OMP_NUM_THREADS=1
 export NOTE='it'\''s $(not) run'
@@ -20,7 +24,7 @@ export MIRAI_JOB_ID
 pids=
 i=1
 while [ "$i" -le 3 ]; do
-  MIRAI_JOB_INDEX=$i /opt/mirai/bin/mirai daemon tcp://127.0.0.1:5555 --idletime 5m --walltime 55m --maxtasks 100 </dev/null >>'logs/mirai daemons.log' 2>&1 &
+  MIRAI_JOB_INDEX=$i /opt/mirai/bin/mirai daemon "$MIRAI_DAEMON_URL" --idletime 5m --walltime 55m --maxtasks 100 </dev/null >>'logs/mirai daemons.log' 2>&1 &
   pids="$pids $!"
   i=$((i + 1))
 done
