@@ -8,6 +8,10 @@
 //   mirai_bench shell N      N `true` commands through 2 daemons (library)
 //   mirai_bench typed        map() of typed calls against raw ones; packed against text vectors;
 //                            everywhere() on 4 daemons
+//   mirai_bench heartbeat MIRAI [DAEMONS]
+//                            CPU of a `mirai dispatcher` process with 200 idle daemons connected,
+//                            with heartbeats (every 5 s, the default) and without; the no-op
+//                            round trip with and without them
 //   mirai_bench load MIRAI [TASKS [DAEMONS]]
 //                            a `mirai dispatcher` process with 1,000,000 no-op calls queued, then
 //                            200 daemons connected to drain them, against 2 daemons: its memory
@@ -321,7 +325,8 @@ ProcessUse process_use(pid_t pid) {
 }
 
 // `mirai dispatcher` in a process of its own; its control URL.
-pid_t start_dispatcher(const std::string& mirai, const std::string& tag, std::string& control) {
+pid_t start_dispatcher(const std::string& mirai, const std::string& tag, std::string& control,
+                       const std::string& heartbeat = "5s") {
   control = ipc_url(tag.c_str());
   std::string url_file = "/tmp/mirai-bench-" + std::to_string(getpid()) + "-" + tag + ".urls";
   pid_t pid = fork();
@@ -329,7 +334,7 @@ pid_t start_dispatcher(const std::string& mirai, const std::string& tag, std::st
     int null = open("/dev/null", O_WRONLY);
     dup2(null, 1);
     execl(mirai.c_str(), mirai.c_str(), "dispatcher", "--control", control.c_str(), "--url-file",
-          url_file.c_str(), static_cast<char*>(nullptr));
+          url_file.c_str(), "--heartbeat", heartbeat.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   for (int i = 0; i < 500 && access(url_file.c_str(), F_OK) != 0; ++i)
@@ -393,6 +398,58 @@ void load_run(const std::string& mirai, int tasks, int daemons) {
   waitpid(dispatcher, nullptr, 0);
 }
 
+// A dispatcher process with `daemons` idle daemons connected, heartbeats every `heartbeat` ("0":
+// none): the CPU it spends per second of idleness. Reports heartbeat.<name>.idle_cpu.
+void idle_cpu(const std::string& mirai, int daemons, const std::string& heartbeat,
+              const std::string& name) {
+  std::string control;
+  pid_t dispatcher = start_dispatcher(mirai, "hb" + name, control, heartbeat);
+  {
+    Profile workers;
+    DaemonsConfig w;
+    w.dispatcher_url = control;
+    w.n = daemons;
+    if (Status st = workers.set_daemons(w); !st) {
+      std::fprintf(stderr, "bench: %s\n", st.message().c_str());
+      std::exit(1);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // the connections settle
+    ProcessUse before = process_use(dispatcher);
+    auto t0 = Clock::now();
+    std::this_thread::sleep_for(std::chrono::seconds(12));
+    ProcessUse after = process_use(dispatcher);
+    double secs = us_since(t0) / 1e6;
+    report(("heartbeat." + name + ".d" + std::to_string(daemons) + ".idle_cpu").c_str(),
+           (after.cpu - before.cpu) * 1e3 / secs, "ms/s");
+  }
+  kill(dispatcher, SIGTERM);
+  waitpid(dispatcher, nullptr, 0);
+}
+
+void heartbeat(const std::string& mirai, int daemons) {
+  idle_cpu(mirai, daemons, "5s", "on");
+  idle_cpu(mirai, daemons, "0", "off");
+  // The round trip, heartbeats on and off, interleaved in rounds so that noise hits both.
+  std::vector<double> on, off;
+  Profile with, without;
+  for (auto [p, hb] : {std::pair<Profile*, int>{&with, 5000}, {&without, 0}}) {
+    DaemonsConfig c;
+    c.n = 1;
+    c.heartbeat = std::chrono::milliseconds(hb);
+    if (Status st = p->set_daemons(c); !st) {
+      std::fprintf(stderr, "bench: %s\n", st.message().c_str());
+      std::exit(1);
+    }
+  }
+  for (int round = 0; round < 5; ++round) {
+    auto a = round_trips(with, 4000), b = round_trips(without, 4000);
+    on.insert(on.end(), a.begin(), a.end());
+    off.insert(off.end(), b.begin(), b.end());
+  }
+  report("heartbeat.on.latency.median", percentile(on, 0.5), "us");
+  report("heartbeat.off.latency.median", percentile(off, 0.5), "us");
+}
+
 void load(const std::string& mirai, int tasks, int daemons) {
   load_run(mirai, tasks, 2);
   load_run(mirai, tasks, daemons);
@@ -420,13 +477,15 @@ int main(int argc, char** argv) {
     typed();
   else if (mode == "load" && argc > 2)
     load(argv[2], argc > 3 ? std::atoi(argv[3]) : 1000000, argc > 4 ? std::atoi(argv[4]) : 200);
+  else if (mode == "heartbeat" && argc > 2)
+    heartbeat(argv[2], argc > 3 ? std::atoi(argv[3]) : 200);
   else if (mode == "shell")
     shell(argc > 2 ? std::atoi(argv[2]) : 2000);
   else {
     std::fprintf(
         stderr,
         "usage: mirai_bench floors|latency|throughput|memory|startup|payload|tls|typed|shell N|"
-        "load MIRAI [TASKS [DAEMONS]]\n");
+        "load MIRAI [TASKS [DAEMONS]]|heartbeat MIRAI [DAEMONS]\n");
     return 2;
   }
   return 0;

@@ -151,6 +151,10 @@ TEST_CASE("mirai dispatcher serves daemons and clients until SIGTERM", "[cli]") 
   REQUIRE(stat(secret.c_str(), &mode) == 0);
   CHECK((mode.st_mode & 0777) == 0600);
   CHECK(mirai::test::read_file(secret).size() == 65);  // 64 hex digits and a newline
+  // A second dispatcher on the same control URL is refused with the reason (it crashed once).
+  auto taken = run(cmd({"dispatcher", "--control", control}));
+  CHECK(taken.exit_code == 69);
+  CHECK_THAT(taken.err, Catch::Contains("cannot open the control URL"));
   pid_t d1 = procs.start({"daemon", listen, "--secret-file", secret});
   pid_t d2 = procs.start({"daemon", listen, "--secret-file", secret});
   REQUIRE(mirai::test::eventually([&] {

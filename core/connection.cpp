@@ -103,32 +103,40 @@ void Connection::close() {
   nng_aio_cancel(read_aio_);
 }
 
+std::int64_t Connection::now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 void Connection::enable_heartbeat(std::chrono::milliseconds interval) {
-  if (interval.count() <= 0 || heartbeat_.exchange(true)) return;
-  tick_ms_ = std::max(1, static_cast<int>(interval.count() / kTicksPerInterval));
-  seen_reads_ = reads_.load();
-  seen_sent_ = sent_.load();
-  nng_sleep_aio(tick_ms_, tick_aio_);
+  if (interval.count() <= 0 || heartbeat_.load()) return;
+  interval_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count();
+  last_read_ns_ = last_sent_ns_ = now_ns();
+  heartbeat_ = true;
+  arm_tick();
+}
+
+void Connection::arm_tick() {
+  // Due: the next heartbeat (an interval after the last frame sent) or the peer's loss (3
+  // intervals after anything last arrived), whichever comes first.
+  std::int64_t due = std::min(last_sent_ns_.load() + interval_ns_,
+                              last_read_ns_.load() + kSilentIntervals * interval_ns_);
+  std::int64_t wait_ms = (due - now_ns()) / 1000000 + 1;
+  nng_sleep_aio(static_cast<nng_duration>(std::max<std::int64_t>(wait_ms, 1)), tick_aio_);
 }
 
 void Connection::tick_cb(void* arg) { static_cast<Connection*>(arg)->on_tick(); }
 
 void Connection::on_tick() {
   if (nng_aio_result(tick_aio_) != 0 || closing_) return;  // stopped, or closed
-  std::uint64_t reads = reads_.load(), sent = sent_.load();
-  quiet_read_ticks_ = reads == seen_reads_ ? quiet_read_ticks_ + 1 : 0;
-  quiet_send_ticks_ = sent == seen_sent_ ? quiet_send_ticks_ + 1 : 0;
-  seen_reads_ = reads;
-  if (quiet_read_ticks_ >= kSilentIntervals * kTicksPerInterval) {
+  std::int64_t now = now_ns();
+  if (now - last_read_ns_.load() >= kSilentIntervals * interval_ns_) {
     lost_ = true;
     return close();
   }
-  if (quiet_send_ticks_ >= kTicksPerInterval) {
-    send(std::string());  // an empty frame: the heartbeat
-    quiet_send_ticks_ = 0;
-  }
-  seen_sent_ = sent_.load();
-  nng_sleep_aio(tick_ms_, tick_aio_);
+  if (now - last_sent_ns_.load() >= interval_ns_) send(std::string());  // the heartbeat
+  arm_tick();
 }
 
 void Connection::stop_io() {
@@ -200,7 +208,8 @@ void Connection::on_read() {
   if (rv != 0 && !closing_ && (big_mode_ || end_ > begin_)) return finish(NNG_EPROTO);
   if (rv != 0) return finish(rv);
   if (closing_) return finish(NNG_ECLOSED);
-  reads_.fetch_add(1, std::memory_order_relaxed);
+  if (heartbeat_.load(std::memory_order_relaxed))
+    last_read_ns_.store(now_ns(), std::memory_order_relaxed);
   std::size_t n = nng_aio_count(read_aio_);
   if (big_mode_) {
     big_filled_ += n;
@@ -279,7 +288,8 @@ void Connection::queue(std::shared_ptr<const std::string> head,
                        std::shared_ptr<const std::string> tail) {
   std::unique_lock<std::mutex> lock(write_mu_);
   if (write_closed_) return;
-  sent_.fetch_add(1, std::memory_order_relaxed);
+  if (heartbeat_.load(std::memory_order_relaxed))
+    last_sent_ns_.store(now_ns(), std::memory_order_relaxed);
   pending_bytes_ += head->size() + (tail ? tail->size() : 0) + 4;
   pending_.push_back({std::move(head), std::move(tail)});
   if (!writing_) start_write_locked();

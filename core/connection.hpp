@@ -110,16 +110,16 @@ class Connection {
   std::atomic<bool> closing_{false};
   std::atomic<bool> finished_{false};
 
-  // Heartbeats: the timer ticks kTicksPerInterval times an interval. reads_ counts completed
-  // reads, sent_ queued frames; the tick compares them with what it saw last time.
-  static constexpr int kTicksPerInterval = 4;
+  // Heartbeats: when the last completed read and the last queued frame happened (steady clock,
+  // in ns; kept only with heartbeats on). The timer fires when the next heartbeat or the loss
+  // of the peer is due, not on a fixed tick: about once an interval on a quiet connection.
+  static std::int64_t now_ns();
+  void arm_tick();
   nng_aio* tick_aio_ = nullptr;
   std::atomic<bool> heartbeat_{false};
   std::atomic<bool> lost_{false};
-  std::atomic<std::uint64_t> reads_{0}, sent_{0};
-  int tick_ms_ = 0;  // only the tick callback touches these after enable_heartbeat
-  std::uint64_t seen_reads_ = 0, seen_sent_ = 0;
-  int quiet_read_ticks_ = 0, quiet_send_ticks_ = 0;
+  std::atomic<std::int64_t> last_read_ns_{0}, last_sent_ns_{0};
+  std::int64_t interval_ns_ = 0;  // set once, before the first tick
 
   // Read state: touched only by the read callback (reads are sequential).
   std::string in_;

@@ -54,6 +54,7 @@ Expected<std::unique_ptr<ControlServer>> ControlServer::start(Dispatcher& dispat
 }
 
 ControlServer::~ControlServer() {
+  if (!listener_) return;  // start() failed: it never listened
   listener_->close();
   std::vector<std::shared_ptr<Client>> clients;
   {
