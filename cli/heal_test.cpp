@@ -151,3 +151,38 @@ TEST_CASE("mirai map --timeout counts from a task's start: none that waited in t
   CHECK(r.out == expected_lines("", 40));
   CHECK(r.err.find("timed out") == std::string::npos);
 }
+
+TEST_CASE("mirai run on a running dispatcher without daemons says why it waits",
+          "[cli][heal][slow]") {
+  test::TempDir dir;
+  std::string control = "ipc://" + dir.file("control.sock"), secret = dir.file("secret");
+  test::Started procs(test::mirai_exe());
+  procs.start({"dispatcher", "--control", control, "--url-file", dir.file("urls"), "--secret-file",
+               secret});
+  REQUIRE(test::eventually([&] { return !test::read_file(dir.file("urls")).empty(); }));
+  std::string urls = test::read_file(dir.file("urls"));
+  std::string listen = urls.substr(7, urls.find('\n') - 7);
+  // The run's output goes to a file: the test reads the notice while the run waits.
+  std::string err = dir.file("err");
+  SpawnOptions o;
+  o.argv = {test::mirai_exe(), "run", "--dispatcher", control, "--", "echo", "ran"};
+  o.out = SpawnOptions::Stdio::kFile;
+  o.err = SpawnOptions::Stdio::kFile;
+  o.file = err;
+  auto child = spawn(o);
+  REQUIRE(child);
+  CHECK(test::eventually(
+      [&] {
+        return test::read_file(err).find(
+                   "waiting: 1 task queued and no daemon connected to the "
+                   "dispatcher at " +
+                   control) != std::string::npos;
+      },
+      20s));
+  // A daemon arrives: the run goes on.
+  procs.start({"daemon", listen, "--secret-file", secret});
+  int code = exit_code_within(child->pid, 10s);
+  if (code < 0) kill(child->pid, SIGKILL);
+  CHECK(code == 0);
+  CHECK_THAT(test::read_file(err), Catch::Contains("ran\n"));
+}

@@ -209,6 +209,11 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
     auto& m = pool->add_member("");
     if (!start_pool(command, options, m.profile)) return nullptr;
     pool->daemons_ = options.dispatcher.empty() ? options.n : 0;
+    // A running dispatcher may have no daemon now and get some later: say so while it waits.
+    if (!options.dispatcher.empty()) {
+      Pool* raw = pool.get();
+      pool->watcher_ = std::thread([raw, url = options.dispatcher] { raw->watch_remote(url); });
+    }
     return pool;
   }
   // The profile asked for, the ones the tasks name, and their backups, each once.
@@ -346,6 +351,28 @@ void Pool::watch() {
       // Pending tasks of that profile now resolve with an error, which ends the command.
       (*it)->profile.reset();
       it = watched.erase(it);
+    }
+  }
+}
+
+void Pool::watch_remote(const std::string& url) {
+  using namespace std::chrono_literals;
+  auto quiet_since = std::chrono::steady_clock::now();
+  auto next_notice = quiet_since + kWaitingNotice;
+  while (!stop_.load()) {
+    std::this_thread::sleep_for(500ms);
+    Info i = members_.front()->profile.info();
+    auto now = std::chrono::steady_clock::now();
+    if (i.connections > 0 || i.awaiting == 0) {
+      quiet_since = now;
+      next_notice = now + kWaitingNotice;
+    } else if (now >= next_notice) {
+      std::cerr << "mirai " << command_ << ": waiting: " << i.awaiting << " task"
+                << (i.awaiting == 1 ? "" : "s") << " queued and no daemon connected to the "
+                << "dispatcher at " << url << " for "
+                << std::chrono::duration_cast<std::chrono::seconds>(now - quiet_since).count()
+                << " s (start some: mirai launch --dispatcher " << url << ", or mirai daemon)\n";
+      next_notice = now + 6 * kWaitingNotice;
     }
   }
 }

@@ -117,6 +117,10 @@ class Pool {
   bool start_member(Member& m, launcher::ProfileConfig profile, const std::string& root,
                     const PoolOptions& options);
   void watch();
+  // For a running dispatcher's daemons: says so on stderr while tasks wait and no daemon is
+  // connected (after kWaitingNotice, then every 6 times that).
+  void watch_remote(const std::string& url);
+  static constexpr std::chrono::seconds kWaitingNotice{10};
   // Stops the controllers, cancels every job they launched and waits until they are gone, and
   // removes the control sockets; once.
   void shut_down();

@@ -186,6 +186,7 @@ Status ProfileCore::launch_local(int n, bool wait) {
     paused_ = false;
     failures_ = 0;
     failure_.clear();
+    failed_ = false;
     pause_reason_.clear();
     for (int i = 0; i < n; ++i) {
       auto pid = spawn_daemon(config_.limits.maxtasks);
@@ -254,7 +255,7 @@ std::optional<Future> ProfileCore::submit(const Task& task, bool wait) {
   }
   // Its timeout counts from its start on a daemon, which enforces it (daemon/daemon.cpp).
   state->id = dispatcher_->submit(std::move(frame), state);
-  if (std::string why = failure(); !why.empty()) {
+  if (std::string why = failed_.load(std::memory_order_relaxed) ? failure() : ""; !why.empty()) {
     // No daemon is left and none can be launched: say so now rather than wait.
     Result r = Result::error_value_result(ErrorValue::kConnectionReset);
     r.message = why;
@@ -443,8 +444,10 @@ void ProfileCore::supervise_round() {
   std::size_t supply = ephemeral_ ? procs_.size() : info.connections;
   if (paused_) {
     bool in_process = config_.dispatcher_url.empty();
-    if (procs_.empty() && info.connections == 0 && in_process && failure_.empty())
+    if (procs_.empty() && info.connections == 0 && in_process && failure_.empty()) {
       failure_ = pause_reason_ + "; no daemon is left to run the tasks";
+      failed_ = true;
+    }
     if (!failure_.empty() && waiting > 0)
       if (auto* d = dynamic_cast<Dispatcher*>(dispatcher_.get())) d->fail_queued(failure_);
     return;

@@ -109,6 +109,7 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   int wake_fd_ = -1;  // an eventfd that wakes the supervisor
   // Fewer local daemons than it keeps: a new task wakes the supervisor to launch one.
   std::atomic<bool> short_{false};
+  std::atomic<bool> failed_{false};  // failure_ is set: submit() looks at it only then
   std::thread supervisor_;
   std::mutex stream_mu_;
   std::optional<RngStream> task_stream_;    // GUARDED_BY(stream_mu_); set with a seed
