@@ -147,3 +147,45 @@ TEST_CASE("ephemeral mode runs at most its limit of task processes at once", "[l
   Profile defaults;
   CHECK(defaults.ephemeral_limit() == static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
 }
+
+TEST_CASE("a daemon without autoexit dials again when its dispatcher froze, and gets back in",
+          "[liveness]") {
+  test::TempDir dir;
+  std::string control = "ipc://" + dir.file("control.sock"), secret = dir.file("secret");
+  test::Started procs(test::mirai_exe());
+  pid_t dispatcher =
+      procs.start({"dispatcher", "--control", control, "--url-file", dir.file("urls"),
+                   "--secret-file", secret, "--heartbeat", "300ms"});
+  REQUIRE(test::eventually([&] { return !test::read_file(dir.file("urls")).empty(); }));
+  std::string urls = test::read_file(dir.file("urls"));
+  std::string listen = urls.substr(7, urls.find('\n') - 7);
+  pid_t daemon = procs.start(
+      {"daemon", listen, "--secret-file", secret, "--no-autoexit", "--heartbeat", "300ms"});
+  DaemonsConfig c;
+  c.dispatcher_url = control;
+  Profile p;
+  test::set_daemons(p, c);
+  REQUIRE(test::eventually([&] { return p.info().connections == 1; }));
+  Future f = p.submit(test::sleeper(dir, "t"));
+  pid_t task = test::wait_pid(dir, "t.pid");
+  kill(dispatcher, SIGSTOP);
+  // The daemon loses it after 3 intervals, kills its task, and dials again.
+  CHECK(test::eventually([&] { return !test::process_alive(task); }, 5s));
+  CHECK(test::process_alive(daemon));
+  kill(dispatcher, SIGCONT);
+  // This client was lost too (it heard nothing for 3 intervals): its task says so.
+  REQUIRE(f.wait_for(5s));
+  CHECK_THAT(f.wait().message, Catch::Contains("stopped answering"));
+  // Back: the same daemon connects a second time, as a new client sees.
+  CHECK(test::eventually(
+      [&] {
+        Profile again;
+        DaemonsConfig c2;
+        c2.dispatcher_url = control;
+        if (!again.set_daemons(c2)) return false;
+        auto s = again.status();
+        return s.info.cumulative == 2 && s.daemons.size() == 1 &&
+               s.daemons[0].pid == static_cast<std::uint32_t>(daemon);
+      },
+      15s));
+}

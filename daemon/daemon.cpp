@@ -311,6 +311,9 @@ void DaemonLoop::on_close(std::uint64_t generation, int error) {
   closed_ = true;
   close_error_ = error;
   queue_.clear();  // the dispatcher gives these to other daemons
+  // A dispatcher that fell silent gives the running task to another daemon: stop it here too,
+  // also without autoexit (the daemon then dials again).
+  if (Connection::lost(error) && running_) interrupt_running();
   if (opt_.autoexit && running_) {
     interrupt_running();
     std::thread([] {

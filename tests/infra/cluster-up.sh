@@ -84,18 +84,8 @@ ip -n mlap addr add 172.30.78.2/30 dev eth0
 ip -n mlap link set eth0 up
 ip -n mlap link set lo up
 
-# munge: a key and a socket of our own.
-head -c 1024 /dev/urandom >"$dir/munge/munge.key"
-chmod 400 "$dir/munge/munge.key"
 sock=$dir/run/munge.socket
-env "$marker" munged --key-file="$dir/munge/munge.key" --socket="$sock" \
-  --pid-file="$dir/run/munged.pid" --log-file="$dir/log/munged.log" \
-  --seed-file="$dir/munge/seed" </dev/null || die "munged did not start: $(tail -5 "$dir/log/munged.log")"
-wait_for 10 munge -n --socket="$sock" || die "munged does not answer on $sock"
-
-# Every job task gets the marker, so cluster-down.sh finds strays outside the namespaces too.
-printf '#!/bin/sh\necho "export %s"\n' "$marker" >"$dir/etc/task_prolog.sh"
-chmod 755 "$dir/etc/task_prolog.sh"
+slurm_base "$dir" "$marker"
 {
   cat <<CONF
 ClusterName=mirai-netns

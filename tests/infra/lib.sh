@@ -65,6 +65,22 @@ marked() {
   done
 }
 
+# slurm_base DIR MARKER: for a private Slurm under DIR, a munged with a key and a socket of its
+# own (DIR/run/munge.socket; the system's munged is never touched), and a TaskProlog
+# (DIR/etc/task_prolog.sh) that gives every job task MARKER, so that the down script finds strays
+# (slurmstepd calls setsid). Expects DIR/{etc,log,run,munge}.
+slurm_base() {
+  local dir=$1 marker=$2 sock=$1/run/munge.socket
+  head -c 1024 /dev/urandom >"$dir/munge/munge.key"
+  chmod 400 "$dir/munge/munge.key"
+  env "$marker" munged --key-file="$dir/munge/munge.key" --socket="$sock" \
+    --pid-file="$dir/run/munged.pid" --log-file="$dir/log/munged.log" \
+    --seed-file="$dir/munge/seed" </dev/null || die "munged did not start: $(tail -5 "$dir/log/munged.log")"
+  wait_for 10 munge -n --socket="$sock" || die "munged does not answer on $sock"
+  printf '#!/bin/sh\necho "export %s"\n' "$marker" >"$dir/etc/task_prolog.sh"
+  chmod 755 "$dir/etc/task_prolog.sh"
+}
+
 # sweep MARKER: stop every process that carries MARKER.
 sweep() {
   local pids

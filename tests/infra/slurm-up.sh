@@ -34,18 +34,8 @@ rm -rf "${dir:?}/run" "${dir:?}/spool" "${dir:?}/munge"
 mkdir -p "$dir"/{etc,log,run,munge,spool/ctld,spool/d}
 chmod 700 "$dir/munge"
 
-# munge: a key and a socket of our own; the system's munged is never touched.
-head -c 1024 /dev/urandom >"$dir/munge/munge.key"
-chmod 400 "$dir/munge/munge.key"
 sock=$dir/run/munge.socket
-env "$marker" munged --key-file="$dir/munge/munge.key" --socket="$sock" \
-  --pid-file="$dir/run/munged.pid" --log-file="$dir/log/munged.log" \
-  --seed-file="$dir/munge/seed" </dev/null || die "munged did not start: $(tail -5 "$dir/log/munged.log")"
-wait_for 10 munge -n --socket="$sock" || die "munged does not answer on $sock"
-
-# Every job task gets the marker, so slurm-down.sh finds strays (slurmstepd calls setsid).
-printf '#!/bin/sh\necho "export %s"\n' "$marker" >"$dir/etc/task_prolog.sh"
-chmod 755 "$dir/etc/task_prolog.sh"
+slurm_base "$dir" "$marker"
 mem=$(slurmd -C 2>/dev/null | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')
 cat >"$conf" <<CONF
 ClusterName=mirai-ci
