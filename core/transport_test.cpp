@@ -1,10 +1,15 @@
 #include "core/transport.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -294,4 +299,66 @@ TEST_CASE("heartbeats keep a quiet connection alive and lose a silent peer", "[t
   (*l)->close();
   std::lock_guard<std::mutex> lock(server.mu);
   for (auto& c : server.conns) c->shutdown();
+}
+
+TEST_CASE("no heartbeat goes out while frames flow, and one does once they stop", "[transport]") {
+  using namespace std::chrono_literals;
+  // The server side: a Connection with heartbeats every 200 ms that echoes every frame.
+  EchoServer server("tcp://127.0.0.1:0");
+  std::string bound = server.listener->bound_url();
+  int port = std::stoi(bound.substr(bound.rfind(':') + 1));
+  // The peer: a plain socket, so that every byte on the wire is seen.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(test::eventually([&] {
+    std::lock_guard<std::mutex> lock(server.mu);
+    return !server.conns.empty();
+  }));
+  server.conns.front()->enable_heartbeat(200ms);
+  // Reads what arrived within `wait` and counts the frames, and the empty ones among them.
+  std::string in;
+  auto drain = [&](std::chrono::milliseconds wait, int& frames, int& empty) {
+    pollfd p{fd, POLLIN, 0};
+    char buf[4096];
+    while (poll(&p, 1, static_cast<int>(wait.count())) > 0) {
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      in.append(buf, static_cast<std::size_t>(n));
+      wait = 0ms;
+    }
+    while (in.size() >= 4) {
+      std::uint32_t len;
+      std::memcpy(&len, in.data(), 4);
+      if (in.size() < 4 + len) break;
+      ++frames;
+      if (len == 0) ++empty;
+      in.erase(0, 4 + len);
+    }
+  };
+  int frames = 0, empty = 0;
+  const std::string frame("\x05\x00\x00\x00hello", 9);
+  // 1.5 s of traffic, a frame every 50 ms each way (the echo): no heartbeat.
+  int written = 0;
+  for (auto end = std::chrono::steady_clock::now() + 1500ms; std::chrono::steady_clock::now() < end;
+       ++written) {
+    if (write(fd, frame.data(), frame.size()) != static_cast<ssize_t>(frame.size())) break;
+    std::this_thread::sleep_for(50ms);
+    drain(0ms, frames, empty);
+  }
+  CHECK(written >= 20);
+  drain(100ms, frames, empty);
+  CHECK(frames >= 20);
+  CHECK(empty == 0);
+  // Quiet: heartbeats come, about one an interval, and the peer is lost after 3 (600 ms).
+  frames = empty = 0;
+  drain(500ms, frames, empty);
+  drain(500ms, frames, empty);
+  CHECK(empty >= 1);
+  CHECK(empty <= 4);
+  ::close(fd);
 }
