@@ -15,6 +15,7 @@
 #include "cli/common.hpp"
 #include "cli/pool.hpp"
 #include "core/auth.hpp"
+#include "core/file.hpp"
 #include "core/tls.hpp"
 #include "core/transport.hpp"
 #include "dispatcher/control.hpp"
@@ -25,20 +26,6 @@ namespace {
 
 constexpr int kUsage = 64;
 constexpr int kCannotStart = 69;
-
-// Writes `text` to `path`, readable by this user only, replacing it in one step.
-Status write_private(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp" + std::to_string(getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::error("cannot write " + tmp + ": " + std::strerror(errno));
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-    return Status::error("cannot write " + path + ": " + std::strerror(errno));
-  }
-  return {};
-}
 
 }  // namespace
 
@@ -134,7 +121,7 @@ int dispatcher_main(const Args& args) {
       d.secret = *secret;
     } else {
       d.secret = auth::make_secret();
-      if (Status s = write_private(secret_file, d.secret + "\n"); !s) {
+      if (Status s = write_file_atomically(secret_file, d.secret + "\n"); !s) {
         std::cerr << "mirai dispatcher: " << s.message() << "\n";
         return kCannotStart;
       }
@@ -191,7 +178,7 @@ int dispatcher_main(const Args& args) {
   std::unique_ptr<ControlServer> server = std::move(*opened);
   std::string urls = "listen " + dispatcher->url() + "\ncontrol " + server->url() + "\n";
   if (!url_file.empty())
-    if (Status s = write_private(url_file, urls); !s) {
+    if (Status s = write_file_atomically(url_file, urls); !s) {
       std::cerr << "mirai dispatcher: " << s.message() << "\n";
       return kCannotStart;
     }

@@ -2,6 +2,7 @@
 // reaped and replaced, a frozen one lost and replaced, a profile that cannot get daemons ending
 // the run with the reason, timeouts that count from a task's start.
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "tests/support/launcher_live.hpp"
 #include "tests/support/support.hpp"
 
 using namespace mirai;
@@ -185,4 +187,29 @@ TEST_CASE("mirai run on a running dispatcher without daemons says why it waits",
   if (code < 0) kill(child->pid, SIGKILL);
   CHECK(code == 0);
   CHECK_THAT(test::read_file(err), Catch::Contains("ran\n"));
+}
+
+TEST_CASE("a launch on a full disk fails with the reason and leaves nothing running",
+          "[cli][heal]") {
+  test::TempDir dir;
+  std::string mnt = dir.file("small");
+  REQUIRE(mkdir(mnt.c_str(), 0700) == 0);
+  // A tmpfs with room for the mirai.yaml and not for the run's records (the tests run as root).
+  REQUIRE(mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=8k") == 0);
+  struct Unmount {
+    std::string at;
+    ~Unmount() { umount(at.c_str()); }
+  } unmount{mnt};
+  // ssh to a host that is never reached: the job script cannot even be written.
+  std::ofstream(mnt + "/mirai.yaml") << "profiles:\n  full:\n    launcher: ssh\n"
+                                        "    hosts: [ 127.0.0.1:1 ]\n    launch_retries: 0\n"
+                                        "    workers: 1\n    env: { MIRAI_TEST_TAG: "
+                                     << mnt << " }\n";
+  std::ofstream(mnt + "/filler") << std::string(4096, 'x');
+  auto r = test::run(
+      {test::mirai_exe(), "run", "--config", mnt + "/mirai.yaml", "-p", "full", "--", "true"});
+  CHECK(r.exit_code == 125);
+  CHECK_THAT(r.err, Catch::Contains("cannot write " + mnt + "/.mirai/jobs/full/1/"));
+  CHECK_THAT(r.err, Catch::Contains("No space left on device"));
+  CHECK(test::processes_with(mnt).empty());
 }

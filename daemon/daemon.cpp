@@ -180,9 +180,11 @@ Status DaemonLoop::connect(bool first) {
       close_error_ = 0;
       nonce_ = auth::make_nonce();
       queue_.clear();
+      // Until the dispatcher has proved it holds the secret, only small frames: a peer that is
+      // not this pool's dispatcher cannot make the daemon commit memory.
       conn_->start({[this, gen](std::string f) { on_frame(gen, std::move(f)); },
                     [this, gen](int error) { on_close(gen, error); }},
-                   UINT32_MAX);
+                   proto::kMaxHelloFrame);
       proto::Hello h;
       h.pid = static_cast<std::uint32_t>(getpid());
       h.host = host_name();
@@ -264,6 +266,7 @@ void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
     if (!welcome) return conn_->close();
     if (welcome->stream) stream_ = *welcome->stream;
     welcomed_ = true;
+    conn_->set_max_frame(UINT32_MAX);
     conn_->enable_heartbeat(proto::heartbeat_for(static_cast<std::uint32_t>(opt_.heartbeat.count()),
                                                  welcome->heartbeat_ms));
     return cv_.notify_all();

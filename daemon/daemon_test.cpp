@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <fstream>
@@ -428,4 +429,53 @@ TEST_CASE("a daemon runs nothing from a dispatcher that cannot prove it holds th
   (*l)->close();
   std::lock_guard<std::mutex> lock(mu);
   for (auto& c : conns) c->shutdown();
+}
+
+TEST_CASE("a fake dispatcher's 4 GiB length prefix costs the daemon no memory", "[daemon][auth]") {
+  // A plain socket that answers the hello with a length of 0xFFFFFFF0 and then a stream of
+  // bytes: before the welcome the daemon takes small frames only, so it hangs up at once.
+  int server = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(server, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(listen(server, 4) == 0);
+  socklen_t len = sizeof a;
+  getsockname(server, reinterpret_cast<sockaddr*>(&a), &len);
+  std::string url = "tcp://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  std::atomic<bool> done{false};
+  std::thread peer([&] {
+    int fd = accept(server, nullptr, nullptr);
+    if (fd < 0) return;
+    char hello[512];
+    recv(fd, hello, sizeof hello, 0);
+    const char prefix[4] = {'\xf0', '\xff', '\xff', '\xff'};
+    send(fd, prefix, 4, MSG_NOSIGNAL);
+    std::string chunk(64 * 1024, 'x');
+    while (!done && send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0) {
+    }
+    close(fd);
+  });
+  pid_t pid = -1;
+  std::size_t peak_kib = 0;
+  std::thread watch([&] {
+    while (!done) {
+      if (pid > 0) {
+        std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+        for (std::string line; std::getline(status, line);)
+          if (line.rfind("VmHWM:", 0) == 0)
+            peak_kib = std::max<std::size_t>(peak_kib, std::stoul(line.substr(6)));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  auto [code, err] = daemon_with_secret(url, std::string(64, 'a'), &pid);
+  done = true;
+  shutdown(server, SHUT_RDWR);
+  close(server);
+  peer.join();
+  watch.join();
+  CHECK(code == 69);
+  CHECK_THAT(err, Catch::Contains("did not welcome this daemon"));
+  CHECK(peak_kib < 64 * 1024);
 }

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "client/profile_core.hpp"
+#include "core/file.hpp"
 #include "launcher/shell.hpp"
 
 namespace mirai::launcher {
@@ -18,14 +19,6 @@ namespace {
 Status make_dir(const std::string& path) {
   if (mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return Status();
   return Status::error("cannot create " + path + ": " + std::strerror(errno));
-}
-
-Status write_file(const std::string& path, const std::string& text, mode_t mode = 0600) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!(out << text)) return Status::error("cannot write " + path);
-  out.close();
-  chmod(path.c_str(), mode);
-  return Status();
 }
 
 std::string cwd() {
@@ -118,19 +111,19 @@ Expected<Launch::Batch> Launch::submit(LaunchSpec spec) {
     Submission& s = (*submissions)[i];
     std::string suffix =
         batch_suffix + (submissions->size() > 1 ? "-" + std::to_string(i + 1) : "");
-    if (!s.script.empty()) write_file(dir_ + "/script" + suffix + ".sh", s.script, 0700);
+    if (!s.script.empty())
+      if (Status w = write_file_atomically(dir_ + "/script" + suffix + ".sh", s.script, 0700); !w)
+        return abandon(batch, w);
     if (s.script_in_argv) s.log_file = dir_ + "/output" + suffix + ".log";  // ssh, local
     record_ += "$ " + shown_command(s, "script" + suffix + ".sh") + "\n";
     auto submitted = backend_->submit(s);
     if (!submitted) {
       record_ += submitted.message() + "\n";
-      write_file(dir_ + "/submit.out", record_);
-      std::vector<std::string> part;
-      for (const auto& job : batch.jobs) part.push_back(job.id);
-      if (!part.empty()) backend_->cancel(part);
-      return Status::error("submitting daemons " + std::to_string(s.first) + "-" +
-                           std::to_string(s.last) + " failed: " + submitted.message() +
-                           " (record in " + dir_ + ")");
+      Status recorded = write_file_atomically(dir_ + "/submit.out", record_);
+      return abandon(batch, Status::error("submitting daemons " + std::to_string(s.first) + "-" +
+                                          std::to_string(s.last) + " failed: " +
+                                          submitted.message() + " (record in " + dir_ +
+                                          (recorded ? ")" : "; " + recorded.message() + ")")));
     }
     record_ += submitted->output;
     std::string ids;
@@ -142,15 +135,26 @@ Expected<Launch::Batch> Launch::submit(LaunchSpec spec) {
       }
       for (const auto& id : ids_) ids += id + "\n";
     }
-    write_file(dir_ + "/job_ids", ids);
+    // A job that is not recorded could not be found again: cancel it rather than lose it.
+    if (Status w = write_file_atomically(dir_ + "/job_ids", ids); !w) return abandon(batch, w);
   }
-  write_file(dir_ + "/submit.out", record_);
+  if (Status w = write_file_atomically(dir_ + "/submit.out", record_); !w) return abandon(batch, w);
   if (cancelled_) {  // cancel() ran meanwhile and could not see these jobs
     std::vector<std::string> ids;
     for (const auto& job : batch.jobs) ids.push_back(job.id);
     backend_->cancel(ids);
   }
   return batch;
+}
+
+Status Launch::abandon(const Batch& batch, const Status& why) {
+  std::vector<std::string> ids;
+  for (const auto& job : batch.jobs) ids.push_back(job.id);
+  if (ids.empty()) return why;
+  Status cancelled = backend_->cancel(ids);
+  return Status::error(
+      why.message() + "; the jobs it had submitted (" + join(ids, " ") + ") " +
+      (cancelled ? "were cancelled" : "could not be cancelled: " + cancelled.message()));
 }
 
 std::vector<std::string> Launch::job_ids() const {

@@ -61,6 +61,9 @@ class Launch {
 
  private:
   Launch() = default;
+  // A submission that cannot go on (a record that cannot be written, a submit that failed):
+  // cancels the jobs `batch` holds so far and returns `why` with what became of them.
+  Status abandon(const Batch& batch, const Status& why);
   std::unique_ptr<Backend> backend_;
   std::string dir_;
   mutable std::mutex mutex_;      // guards ids_ and batches_
