@@ -117,6 +117,7 @@ Expected<std::unique_ptr<Listener>> Listener::open(const std::string& url, const
                                                : ""));
   l->bound_url_ = url;
   std::string scheme = scheme_of(url);
+  l->local_ = scheme == "ipc" || scheme == "abstract";
   if (is_tcp_family(scheme) || secure) {
     int port = 0;
     if (nng_stream_listener_get_int(l->listener_, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
@@ -154,7 +155,18 @@ void Listener::accept_cb(void* arg) {
   if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) return;
   if (rv == 0) {
     auto* stream = static_cast<nng_stream*>(nng_aio_get_output(self->accept_aio_, 0));
-    self->on_accept_(Connection::adopt(stream));
+    // A local socket (ipc, abstract) is this user's alone: anyone else is hung up on at once,
+    // before a byte is read, so others can neither use nor clog it. Abstract sockets have no
+    // file permissions to do this.
+    std::uint64_t uid = 0;
+    if (self->local_ && (nng_stream_get_uint64(stream, NNG_OPT_IPC_PEER_UID, &uid) != 0 ||
+                         uid != static_cast<std::uint64_t>(geteuid()))) {
+      ++self->refused_;
+      nng_stream_close(stream);
+      nng_stream_free(stream);
+    } else {
+      self->on_accept_(Connection::adopt(stream));
+    }
   }
   // Other errors (a peer that vanished mid-handshake, out of files) affect that peer only.
   nng_stream_listener_accept(self->listener_, self->accept_aio_);

@@ -2,7 +2,9 @@
 // and wss:// (a listener needs a certificate and key, a dialer the certificate it trusts).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -57,6 +59,8 @@ class Listener {
   void start(std::function<void(std::shared_ptr<Connection>)> on_accept);
   // Stops accepting and waits until on_accept is no longer running. Idempotent.
   void close();
+  // Connections to a local socket (ipc, abstract) from another user, hung up on at accept.
+  std::uint64_t refused() const { return refused_.load(); }
 
  private:
   Listener() = default;
@@ -64,6 +68,8 @@ class Listener {
   nng_stream_listener* listener_ = nullptr;
   nng_aio* accept_aio_ = nullptr;
   std::string bound_url_;
+  bool local_ = false;  // ipc or abstract: only this user's processes may connect
+  std::atomic<std::uint64_t> refused_{0};
   std::function<void(std::shared_ptr<Connection>)> on_accept_;
 };
 

@@ -479,3 +479,82 @@ TEST_CASE("a fake dispatcher's 4 GiB length prefix costs the daemon no memory", 
   CHECK_THAT(err, Catch::Contains("did not welcome this daemon"));
   CHECK(peak_kib < 64 * 1024);
 }
+
+namespace {
+
+// The uid and gid of a user for tests that need another local user, created once
+// (`useradd --system`, no home, no login); the tests run as root, as .ci/run does.
+std::pair<int, int> other_user() {
+  const std::string name = "mirai-test-other";
+  if (test::run({"id", "-u", name}).exit_code != 0)
+    REQUIRE(
+        test::run({"useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name})
+            .exit_code == 0);
+  int uid = std::stoi(test::run({"id", "-u", name}).out);
+  int gid = std::stoi(test::run({"id", "-g", name}).out);
+  return {uid, gid};
+}
+
+}  // namespace
+
+TEST_CASE("another local user can neither join nor clog a dispatcher's local socket",
+          "[daemon][auth]") {
+  auto [uid, gid] = other_user();
+  Profile p;
+  test::set_daemons(p, test::local_daemons(1));  // the default: a private abstract socket
+  REQUIRE(p.url().rfind("abstract://", 0) == 0);
+  // Even with the pool's secret, a daemon of the other user is hung up on before its hello.
+  SpawnOptions o;
+  o.argv = {"setpriv",
+            "--reuid=" + std::to_string(uid),
+            "--regid=" + std::to_string(gid),
+            "--clear-groups",
+            "--",
+            test::mirai_exe(),
+            "daemon",
+            p.url()};
+  o.env["MIRAI_SECRET"] = p.secret();
+  o.err = SpawnOptions::Stdio::kPipe;
+  auto d = spawn(o);
+  REQUIRE(d);
+  std::string err;
+  char buf[512];
+  for (ssize_t n; (n = read(d->err_fd, buf, sizeof buf)) > 0;) err.append(buf, n);
+  close(d->err_fd);
+  CHECK(exit_code(d->pid) == 69);
+  CHECK_THAT(err, Catch::Contains("did not welcome this daemon"));
+  // 300 idle connections of the other user's, held open: the socket stays usable.
+  SpawnOptions flood;
+  flood.argv = {"setpriv",
+                "--reuid=" + std::to_string(uid),
+                "--regid=" + std::to_string(gid),
+                "--clear-groups",
+                "--",
+                "/usr/bin/python3",
+                "-c",
+                "import socket, sys, time\n"
+                "name = sys.argv[1].encode()\n"
+                "held = []\n"
+                "for _ in range(300):\n"
+                "    s = socket.socket(socket.AF_UNIX)\n"
+                "    try:\n"
+                "        s.connect(b'\\0' + name)\n"
+                "    except OSError:\n"
+                "        pass\n"
+                "    held.append(s)\n"
+                "print('held', flush=True)\n"
+                "time.sleep(30)\n",
+                p.url().substr(std::string("abstract://").size())};
+  flood.out = SpawnOptions::Stdio::kPipe;
+  auto f = spawn(flood);
+  REQUIRE(f);
+  char line[16] = {0};
+  REQUIRE(read(f->out_fd, line, sizeof line - 1) > 0);
+  REQUIRE(p.launch_local(1).ok());
+  CHECK(p.info().connections == 2);
+  CHECK(p.submit(Task::call("echo", "still mine")).wait().value == "still mine");
+  CHECK(p.info().dropped >= 300);
+  kill(f->pid, SIGKILL);
+  wait_for_exit(f->pid, 5s);
+  close(f->out_fd);
+}

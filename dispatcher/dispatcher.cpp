@@ -576,6 +576,7 @@ Info Dispatcher::info_locked() const {
   i.completed = submitted_ - awaiting_ - executing_;
   i.rejected = rejected_;
   i.dropped = dropped_;
+  for (const auto& l : listeners_) i.dropped += l->refused();  // other users, on a local socket
   i.retried = retried_;
   return i;
 }
