@@ -5,6 +5,8 @@
 //   mirai_bench memory       host memory per queued task (100,000 queued)
 //   mirai_bench startup      until 2 local daemons are connected
 //   mirai_bench payload      a 100 MB round trip
+//   mirai_bench transports   per transport (ipc, tcp, tls+tcp, ws): the no-op round trip, and
+//                            4,000 tasks of ~0.1 ms (`sleep 0ms`) and no-ops on 1 and 4 daemons
 //   mirai_bench shell N      N `true` commands through 2 daemons (library)
 //   mirai_bench typed        map() of typed calls against raw ones; packed against text vectors;
 //                            everywhere() on 4 daemons
@@ -253,6 +255,41 @@ void tls() {
   }
 }
 
+// Every transport side by side: the no-op round trip, and the rate of 4,000 no-op tasks and of
+// 4,000 tasks of about 0.1 ms (the `sleep` function's own wait) on 1 and 4 daemons.
+void transports() {
+  constexpr int kTasks = 4000;
+  const std::vector<std::pair<std::string, std::string>> urls = {{"ipc", ipc_url("transports")},
+                                                                 {"tcp", "tcp://127.0.0.1:0"},
+                                                                 {"tls", "tls+tcp://127.0.0.1:0"},
+                                                                 {"ws", "ws://127.0.0.1:0/mirai"}};
+  for (const auto& [name, url] : urls) {
+    {
+      Profile p;
+      start(p, 1, true, url);
+      report(("transport." + name + ".latency.median").c_str(),
+             percentile(round_trips(p, 5000), 0.5), "us");
+    }
+    for (int n : {1, 4}) {
+      Profile p;
+      start(p, n, true, url);
+      for (const auto& [kind, payload] :
+           {std::pair<std::string, std::string>{"noop", ""}, {"short", "0ms"}}) {
+        std::vector<Future> fs;
+        fs.reserve(kTasks);
+        auto t0 = Clock::now();
+        for (int i = 0; i < kTasks; ++i)
+          fs.push_back(
+              p.submit(kind == "noop" ? Task::call("noop") : Task::call("sleep", payload)));
+        for (auto& f : fs)
+          if (!f.wait().ok()) std::exit(1);
+        report(("transport." + name + "." + kind + ".d" + std::to_string(n)).c_str(),
+               kTasks / (us_since(t0) / 1e6), "tasks/s");
+      }
+    }
+  }
+}
+
 // What the typed layer costs: the same 20,000 calls as raw bytes and through codecs and
 // map().flat(); a vector of 1M doubles packed against decimal text; everywhere() on 4 daemons.
 void typed() {
@@ -475,6 +512,8 @@ int main(int argc, char** argv) {
     tls();
   else if (mode == "typed")
     typed();
+  else if (mode == "transports")
+    transports();
   else if (mode == "load" && argc > 2)
     load(argv[2], argc > 3 ? std::atoi(argv[3]) : 1000000, argc > 4 ? std::atoi(argv[4]) : 200);
   else if (mode == "heartbeat" && argc > 2)
@@ -484,7 +523,8 @@ int main(int argc, char** argv) {
   else {
     std::fprintf(
         stderr,
-        "usage: mirai_bench floors|latency|throughput|memory|startup|payload|tls|typed|shell N|"
+        "usage: mirai_bench floors|latency|throughput|memory|startup|payload|tls|typed|transports|"
+        "shell N|"
         "load MIRAI [TASKS [DAEMONS]]|heartbeat MIRAI [DAEMONS]\n");
     return 2;
   }

@@ -39,6 +39,8 @@ struct TlsConfig {
 
 void unlimited_receive(nng_stream_listener* l) {
   nng_stream_listener_set_size(l, NNG_OPT_RECVMAXSZ, 0);  // ws only; others ignore it
+  // Frames are written whole and coalesced by Connection: Nagle's algorithm only delays them.
+  nng_stream_listener_set_bool(l, NNG_OPT_TCP_NODELAY, true);  // tcp family; others ignore it
 }
 
 }  // namespace
@@ -200,6 +202,7 @@ Expected<std::shared_ptr<Connection>> dial(const std::string& url,
     }
   }
   nng_stream_dialer_set_size(d, NNG_OPT_RECVMAXSZ, 0);
+  nng_stream_dialer_set_bool(d, NNG_OPT_TCP_NODELAY, true);
   nng_aio* aio = nullptr;
   nng_aio_alloc(&aio, nullptr, nullptr);
   nng_aio_set_timeout(aio, static_cast<nng_duration>(timeout.count()));
