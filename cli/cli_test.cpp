@@ -240,7 +240,8 @@ TEST_CASE("mirai.yaml profiles drive run and map and are checked before anything
              Catch::StartsWith("# daemons 1-5: sbatch --parsable < script\n#!/bin/sh\n"));
   CHECK_THAT(rendered.out, Catch::Contains("#SBATCH --array=1-5\n#SBATCH --output=/dev/null\n"));
   CHECK_THAT(rendered.out, Catch::Contains("#SBATCH --partition=short\n"));
-  CHECK_THAT(rendered.out, Catch::Contains(" daemon tcp://127.0.0.1:0 --allocation 1h\n"));
+  CHECK_THAT(rendered.out,
+             Catch::Contains(" daemon tcp://127.0.0.1:0 --join-timeout 10m --allocation 1h\n"));
   auto unknown = run(cmd({"run", "--config", config, "-p", "tow", "--", "true"}));
   CHECK(unknown.exit_code == 125);
   CHECK_THAT(unknown.err, Catch::Contains("has no profile 'tow' (did you mean 'two'?)"));

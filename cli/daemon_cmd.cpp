@@ -92,6 +92,9 @@ int daemon_main(const Args& args) {
       "most 1m), and exit (code 2)")(
       "output", "keep the daemon's stdout and stderr (default: discard them once connected)")(
       "dial-timeout", po::value<std::string>(), "give up a dial attempt after this long")(
+      "join-timeout", po::value<std::string>()->value_name("D"),
+      "keep trying to join for this long when the dispatcher refuses or cuts off the first "
+      "attempts (a crowd of daemons joining at once; default: try once)")(
       "heartbeat", po::value<std::string>()->value_name("D"),
       "heartbeats with the dispatcher when the connection is quiet this long (default 5s; the "
       "dispatcher's, when shorter, wins; 0: none). A dispatcher silent for 3 intervals is "
@@ -123,7 +126,10 @@ int daemon_main(const Args& args) {
   auto allocation = duration_option(vm, "allocation", "daemon");
   auto margin = duration_option(vm, "allocation-margin", "daemon");
   auto heartbeat = heartbeat_option(vm, "daemon", o.heartbeat);
-  if (!idle || !wall || !dial_timeout || !allocation || !margin || !heartbeat) return kUsage;
+  auto join = duration_option(vm, "join-timeout", "daemon");
+  if (!idle || !wall || !dial_timeout || !allocation || !margin || !heartbeat || !join)
+    return kUsage;
+  o.join_timeout = *join;
   o.heartbeat = *heartbeat;
   if (vm.count("allocation-margin")) o.allocation_margin = *margin;
   o.allocation_end = allocation_end(*allocation);

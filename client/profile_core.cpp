@@ -158,6 +158,8 @@ Expected<pid_t> ProfileCore::spawn_daemon(std::uint32_t maxtasks) {
   if (!l.autoexit) o.argv.push_back("--no-autoexit");
   if (l.asyncdial) o.argv.push_back("--asyncdial");
   if (l.output) o.argv.push_back("--output");
+  // A crowd of daemons starting at once may be turned away at first: they try again.
+  o.argv.insert(o.argv.end(), {"--join-timeout", format_duration(config_.startup_timeout)});
   if (config_.heartbeat != DaemonOptions().heartbeat)
     o.argv.insert(o.argv.end(), {"--heartbeat", format_duration(config_.heartbeat)});
   o.env = config_.env;

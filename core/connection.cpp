@@ -15,6 +15,9 @@ namespace {
 
 constexpr std::size_t kReadBuffer = 256 * 1024;
 constexpr std::size_t kReadChunk = 64 * 1024;
+// Until a peer may send large frames (set_max_frame), it reads into this much: accepting a
+// crowd of peers that have not authenticated costs little memory and no page faults.
+constexpr std::size_t kSmallBuffer = 8 * 1024;
 // Frames above this size are read into a buffer of their own and handed over without a copy.
 constexpr std::size_t kBigFrame = 64 * 1024;
 constexpr std::size_t kMaxFramesPerWrite = 32;
@@ -74,7 +77,7 @@ Connection::Connection(nng_stream* stream) : stream_(stream) {
   nng_aio_alloc(&read_aio_, &Connection::read_cb, this);
   nng_aio_alloc(&write_aio_, &Connection::write_cb, this);
   nng_aio_alloc(&tick_aio_, &Connection::tick_cb, this);
-  in_.resize(kReadBuffer);
+  in_.resize(kSmallBuffer);
 }
 
 Connection::~Connection() {
@@ -189,7 +192,9 @@ void Connection::arm_read() {
     iov.iov_len = big_.size() - big_filled_;
   } else {
     if (begin_ == end_) begin_ = end_ = 0;
-    if (in_.size() - end_ < kReadChunk) {  // compact: a partial frame is < kBigFrame + 4
+    if (in_.size() < kReadBuffer && max_frame_ > kSmallBuffer / 2) in_.resize(kReadBuffer);
+    if (in_.size() - end_ < std::min(kReadChunk, in_.size() / 2)) {
+      // compact: a partial frame is < kBigFrame + 4 (before set_max_frame, < kSmallBuffer / 2)
       std::memmove(in_.data(), in_.data() + begin_, end_ - begin_);
       end_ -= begin_;
       begin_ = 0;

@@ -167,7 +167,11 @@ void DaemonLoop::leave(std::unique_lock<std::mutex>& lock) {
 
 Status DaemonLoop::connect(bool first) {
   auto backoff = std::chrono::milliseconds(100);
+  // The first join may be refused or cut off (a dispatcher busy with a crowd of newcomers, or a
+  // flood): tried again until the join timeout. What no retry can mend fails at once.
+  const auto join_deadline = Clock::now() + opt_.join_timeout;
   for (;;) {
+    bool lasting = false;  // a failure that trying again cannot mend
     TlsClient trust{opt_.tls_ca_pem, opt_.tls_server_name};
     auto c = dial(opt_.url, opt_.dial_timeout, &trust);
     Status failure;
@@ -202,6 +206,7 @@ Status DaemonLoop::connect(bool first) {
       cv_.wait_for(lock, kWelcomeTimeout, [this] { return welcomed_ || closed_; });
       if (welcomed_) return {};
       conn_->close();
+      lasting = is_tls_rejection(close_error_) || impostor_ || verified_;
       if (is_tls_rejection(close_error_))
         failure = Status::error(
             "refused the dispatcher at " + opt_.url +
@@ -225,7 +230,8 @@ Status DaemonLoop::connect(bool first) {
     } else {
       failure = c.status();
     }
-    if (first && !opt_.asyncdial) return failure;
+    if (first && !opt_.asyncdial && (lasting || Clock::now() + backoff >= join_deadline))
+      return failure;
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (cv_.wait_for(lock, backoff, [this] { return exit_now_; }))

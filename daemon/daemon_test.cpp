@@ -1,6 +1,7 @@
 // `mirai daemon` processes: limits, exit codes, autoexit; the dispatcher against bad peers.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -362,19 +363,33 @@ TEST_CASE("peers that never prove the secret are dropped and cannot pile up", "[
     char c;
     return recv(fd, &c, 1, 0) == 0;
   };
+  // One that stays silent is swept by the timer, with no other arrival.
   int silent = connect_loopback(port);
-  std::this_thread::sleep_for(400ms);
-  // The next arrival sweeps the one that stayed silent past the timeout.
+  CHECK(eof(silent));
+  // A fourth waiting peer evicts the one that waited longest; it is not refused itself.
   std::vector<int> waiting;
   for (int i = 0; i < 3; ++i) waiting.push_back(connect_loopback(port));
-  CHECK(eof(silent));
-  // A fourth waiting peer is one too many: refused at once.
+  std::this_thread::sleep_for(50ms);
   int extra = connect_loopback(port);
-  CHECK(eof(extra));
-  CHECK(test::eventually([&] { return (*d)->info().dropped == 2; }, 2s));
+  CHECK(eof(waiting[0]));
+  pollfd p{extra, POLLIN, 0};
+  CHECK(poll(&p, 1, 50) == 0);  // still open, nothing to read
+  // A peer that said hello is kept over an older one that said nothing.
+  proto::Hello h;
+  h.nonce = std::string(32, 'n');
+  std::string hello = proto::encode_hello(h);
+  std::uint32_t n = static_cast<std::uint32_t>(hello.size());
+  std::string framed = std::string(reinterpret_cast<const char*>(&n), 4) + hello;
+  send(waiting[1], framed.data(), framed.size(), MSG_NOSIGNAL);
+  char challenge[256];
+  CHECK(recv(waiting[1], challenge, sizeof challenge, 0) > 0);
+  int newest = connect_loopback(port);
+  CHECK(eof(waiting[2]));
+  pollfd q{waiting[1], POLLIN, 0};
+  CHECK(poll(&q, 1, 50) == 0);
+  CHECK(test::eventually([&] { return (*d)->info().dropped == 3; }, 2s));
   for (int fd : waiting) close(fd);
-  close(silent);
-  close(extra);
+  for (int fd : {silent, extra, newest}) close(fd);
 }
 
 TEST_CASE("a daemon without the secret gets no task and honest daemons finish the work",
@@ -554,6 +569,52 @@ TEST_CASE("another local user can neither join nor clog a dispatcher's local soc
   CHECK(p.info().connections == 2);
   CHECK(p.submit(Task::call("echo", "still mine")).wait().value == "still mine");
   CHECK(p.info().dropped >= 300);
+  kill(f->pid, SIGKILL);
+  wait_for_exit(f->pid, 5s);
+  close(f->out_fd);
+}
+
+TEST_CASE("a flood of 2,000 idle connections keeps no daemon out and loses no task",
+          "[daemon][auth][slow]") {
+  Profile p;
+  test::set_daemons(p, test::local_daemons(1, "tcp://127.0.0.1:0"));
+  int port = std::stoi(p.url().substr(p.url().rfind(':') + 1));
+  std::vector<Future> fs;
+  for (int i = 0; i < 300; ++i) fs.push_back(p.submit(Task::call("echo", std::to_string(i))));
+  // Connections that never speak, opened as fast as they go and held.
+  SpawnOptions flood;
+  flood.argv = {"/usr/bin/python3", "-c",
+                "import resource, socket, sys, time\n"
+                "hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
+                "resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))\n"
+                "held = []\n"
+                "for i in range(2000):\n"
+                "    if i == 300:\n"
+                "        print('started', flush=True)\n"
+                "    s = socket.socket()\n"
+                "    try:\n"
+                "        s.connect(('127.0.0.1', int(sys.argv[1])))\n"
+                "    except OSError:\n"
+                "        pass\n"
+                "    held.append(s)\n"
+                "print('held', flush=True)\n"
+                "time.sleep(60)\n",
+                std::to_string(port)};
+  flood.out = SpawnOptions::Stdio::kPipe;
+  auto f = spawn(flood);
+  REQUIRE(f);
+  // Four daemons join during the flood.
+  char line[16] = {0};
+  REQUIRE(read(f->out_fd, line, 8) > 0);  // "started\n": the flood is under way
+  Status joined = p.launch_local(4);
+  INFO(joined.message());
+  CHECK(joined.ok());
+  CHECK(read(f->out_fd, line, sizeof line - 1) > 0);  // "held": all 2,000 were opened
+  CHECK(p.info().connections == 5);
+  for (int i = 0; i < 300; ++i) CHECK(fs[i].wait().value == std::to_string(i));
+  CHECK(p.info().completed == 300);
+  // The flood's connections are pushed out as the dispatcher accepts them.
+  CHECK(test::eventually([&] { return p.info().dropped >= 1500; }, 30s));
   kill(f->pid, SIGKILL);
   wait_for_exit(f->pid, 5s);
   close(f->out_fd);

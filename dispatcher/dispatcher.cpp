@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <nng/nng.h>
+
 #include "core/auth.hpp"
 #include "mirai/duration.hpp"
 
@@ -52,6 +54,8 @@ Expected<std::unique_ptr<Dispatcher>> Dispatcher::start(DispatcherOptions option
     d->listeners_.push_back(std::move(*l));
   }
   Dispatcher* self = d.get();
+  nng_aio_alloc(&d->sweep_aio_, &Dispatcher::sweep_cb, self);
+  nng_sleep_aio(static_cast<nng_duration>(d->sweep_every().count()), d->sweep_aio_);
   for (auto& l : d->listeners_)
     l->start([self](std::shared_ptr<Connection> c) { self->on_accept(std::move(c)); });
   return d;
@@ -69,6 +73,10 @@ Dispatcher::~Dispatcher() {
     queue_.clear();
     for (auto& [p, s] : slots_) conns.push_back(s->conn);
   }
+  if (sweep_aio_) {
+    nng_aio_stop(sweep_aio_);
+    nng_aio_free(sweep_aio_);
+  }
   for (auto& l : listeners_) l->close();
   for (auto& c : conns) c->shutdown();  // handlers see stopping_ and return
   {
@@ -84,11 +92,7 @@ void Dispatcher::deliver_all(Deliveries& out) {
   out.clear();
 }
 
-void Dispatcher::on_accept(std::shared_ptr<Connection> conn) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (stopping_) return conn->close();
-  // Peers that connect and never prove the secret must not pile up: drop those past the
-  // timeout, and refuse this one when too many are still waiting.
+std::size_t Dispatcher::sweep_pending() {
   auto now = std::chrono::steady_clock::now();
   std::size_t pending = 0;
   for (auto& [p, s] : slots_) {
@@ -98,9 +102,41 @@ void Dispatcher::on_accept(std::shared_ptr<Connection> conn) {
     else
       ++pending;
   }
-  if (pending >= options_.max_pending) {
-    ++dropped_;
-    return conn->close();
+  return pending;
+}
+
+void Dispatcher::sweep_cb(void* arg) {
+  auto* self = static_cast<Dispatcher*>(arg);
+  if (nng_aio_result(self->sweep_aio_) != 0) return;  // stopped
+  {
+    std::lock_guard<std::mutex> lock(self->mu_);
+    if (self->stopping_) return;
+    self->sweep_pending();
+  }
+  nng_sleep_aio(static_cast<nng_duration>(self->sweep_every().count()), self->sweep_aio_);
+}
+
+std::chrono::milliseconds Dispatcher::sweep_every() const {
+  return std::clamp(options_.auth_timeout / 4, std::chrono::milliseconds(10),
+                    std::chrono::milliseconds(1000));
+}
+
+void Dispatcher::on_accept(std::shared_ptr<Connection> conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return conn->close();
+  // Peers that connect and never prove the secret must not pile up: those past the timeout
+  // go (the sweep timer does this too), and when too many still wait, the one that waited
+  // longest without saying hello (else the oldest) makes room for this one: an idle flood
+  // cannot keep an honest daemon out, it only pushes its own connections out.
+  if (sweep_pending() >= options_.max_pending) {
+    Slot* evict = nullptr;
+    for (auto& [p, s] : slots_) {
+      if (s->ready || s->exiting || s->dropped) continue;
+      bool better = !evict || (!s->challenged && evict->challenged) ||
+                    (s->challenged == evict->challenged && s->accepted < evict->accepted);
+      if (better) evict = s.get();
+    }
+    if (evict) reject(evict);
   }
   auto slot = std::make_unique<Slot>();
   Slot* raw = slot.get();

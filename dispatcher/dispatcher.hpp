@@ -22,6 +22,8 @@
 #include "mirai/rng.hpp"
 #include "mirai/status.hpp"
 
+struct nng_aio;
+
 namespace mirai {
 
 // How the message of a task's 19 starts when its daemon died under it on every attempt its
@@ -53,8 +55,9 @@ struct DispatcherOptions {
   std::chrono::microseconds prefetch_window{1000};
   // What daemons must prove they hold before they get a task; "": a fresh one (secret()).
   std::string secret;
-  // A connection that has not proved the secret this long after it was accepted is dropped
-  // when the next one arrives, and at most `max_pending` such connections are kept.
+  // A connection that has not proved the secret this long after it was accepted is dropped (a
+  // timer looks several times a timeout), and at most `max_pending` such connections are kept:
+  // a newcomer evicts the one that waited longest without a hello.
   // Each daemon's own L'Ecuyer-CMRG stream is the next one after this seed's (a random seed
   // when unset): streams of different daemons never overlap.
   std::optional<std::uint32_t> seed;
@@ -170,6 +173,11 @@ class Dispatcher final : public DispatcherLink {
   using Deliveries = std::vector<Delivery>;
 
   explicit Dispatcher(DispatcherOptions options);
+  // Drops the peers that have not proved the secret within auth_timeout; returns how many
+  // still wait. REQUIRES: mu_.
+  std::size_t sweep_pending();
+  static void sweep_cb(void* arg);  // the sweep timer
+  std::chrono::milliseconds sweep_every() const;
   void on_accept(std::shared_ptr<Connection> conn);
   void on_frame(Slot* slot, std::string frame);
   void on_close(Slot* slot, int error);
@@ -206,6 +214,7 @@ class Dispatcher final : public DispatcherLink {
 
   DispatcherOptions options_;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  nng_aio* sweep_aio_ = nullptr;  // fires every sweep_every() to drop peers past auth_timeout
   std::vector<std::string> urls_;
 
   // The dispatcher's state has one owner: this mutex. Handlers of every connection take it.

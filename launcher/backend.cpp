@@ -36,6 +36,9 @@ std::string daemon_command_line(const LaunchSpec& spec, const std::string& url) 
   if (l.idletime.count() > 0) argv.insert(argv.end(), {"--idletime", format_duration(l.idletime)});
   if (l.walltime.count() > 0) argv.insert(argv.end(), {"--walltime", format_duration(l.walltime)});
   if (l.maxtasks > 0) argv.insert(argv.end(), {"--maxtasks", std::to_string(l.maxtasks)});
+  // Daemons of a big array start at once; those turned away at first try again while their
+  // launch may still succeed.
+  argv.insert(argv.end(), {"--join-timeout", format_duration(spec.profile.launch_timeout)});
   if (spec.profile.heartbeat != ProfileConfig().heartbeat)
     argv.insert(argv.end(), {"--heartbeat", format_duration(spec.profile.heartbeat)});
   // The scheduler's time limit: the daemon takes no task it would not finish before then.

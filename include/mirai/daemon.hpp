@@ -101,6 +101,10 @@ struct DaemonOptions {
   // Negative: default_allocation_margin() of the time left at the start.
   std::chrono::milliseconds allocation_margin{-1};
   std::chrono::milliseconds dial_timeout{10000};
+  // How long the first join may take: a dial that is refused, or a connection closed before
+  // the welcome (not for a wrong secret or certificate), is tried again with back-off until
+  // then. 0: once (asyncdial: forever).
+  std::chrono::milliseconds join_timeout{0};
   // Heartbeats with the dispatcher when the connection is quiet for this long (the
   // dispatcher's interval, when shorter, is used): a dispatcher silent for 3 intervals is lost,
   // and the daemon kills its running task and exits (or, without autoexit, dials again). 0:

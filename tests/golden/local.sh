@@ -20,7 +20,7 @@ export MIRAI_JOB_ID
 pids=
 i=1
 while [ "$i" -le 4 ]; do
-  MIRAI_JOB_INDEX=$i /opt/mirai/bin/mirai daemon tcp://10.0.0.1:5555 --idletime 5m --walltime 55m --maxtasks 100 </dev/null >>/dev/null 2>&1 &
+  MIRAI_JOB_INDEX=$i /opt/mirai/bin/mirai daemon tcp://10.0.0.1:5555 --idletime 5m --walltime 55m --maxtasks 100 --join-timeout 10m </dev/null >>/dev/null 2>&1 &
   pids="$pids $!"
   i=$((i + 1))
 done

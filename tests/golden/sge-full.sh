@@ -19,7 +19,7 @@ export OMP_NUM_THREADS=1
 export NOTE='it'\''s $(not) run'
 module load gcc/12
 source ~/env.sh
-/opt/mirai/bin/mirai daemon tcp://10.0.0.1:5555 --idletime 5m --walltime 55m --maxtasks 100 --allocation 90061s
+/opt/mirai/bin/mirai daemon tcp://10.0.0.1:5555 --idletime 5m --walltime 55m --maxtasks 100 --join-timeout 10m --allocation 90061s
 code=$?
 echo finished
 # 0: the dispatcher closed the connection; 1, 2, 3: idletime, walltime or maxtasks reached.

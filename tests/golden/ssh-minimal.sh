@@ -15,7 +15,7 @@ export MIRAI_JOB_ID
 pids=
 i=1
 while [ "$i" -le 1 ]; do
-  MIRAI_JOB_INDEX=$i /usr/bin/mirai daemon tcp://127.0.0.1:4000 </dev/null >>/dev/null 2>&1 &
+  MIRAI_JOB_INDEX=$i /usr/bin/mirai daemon tcp://127.0.0.1:4000 --join-timeout 10m </dev/null >>/dev/null 2>&1 &
   pids="$pids $!"
   i=$((i + 1))
 done

@@ -24,7 +24,7 @@ export MIRAI_JOB_ID
 pids=
 i=1
 while [ "$i" -le 3 ]; do
-  MIRAI_JOB_INDEX=$i /opt/mirai/bin/mirai daemon "$MIRAI_DAEMON_URL" --idletime 5m --walltime 55m --maxtasks 100 </dev/null >>'logs/mirai daemons.log' 2>&1 &
+  MIRAI_JOB_INDEX=$i /opt/mirai/bin/mirai daemon "$MIRAI_DAEMON_URL" --idletime 5m --walltime 55m --maxtasks 100 --join-timeout 10m </dev/null >>'logs/mirai daemons.log' 2>&1 &
   pids="$pids $!"
   i=$((i + 1))
 done
