@@ -155,10 +155,77 @@ const Keys kProfileKeys = {
 const Keys kDaemonKeys = {"idletime", "walltime", "maxtasks", "command"};
 const Keys kSshKeys = {"connect_timeout", "remote_port", "identity_file", "config_file", "options"};
 const Keys kTlsKeys = {"cert", "key", "passphrase_file", "passphrase_env", "ca"};
-// ssh options that run a command on this machine: they belong in an ssh config file.
-const std::set<std::string> kSshCommandOptions = {"proxycommand",       "localcommand",
-                                                  "permitlocalcommand", "knownhostscommand",
-                                                  "remotecommand",      "match"};
+// The ssh options mirai.yaml may set, by their lower-case names: none of them runs a command
+// or loads code on this machine (ProxyCommand, LocalCommand, KnownHostsCommand, Match exec,
+// Include, PKCS11Provider, SecurityKeyProvider ... belong in an ssh config file of your own).
+const std::map<std::string, std::string> kSshOptions = {
+    {"addressfamily", "AddressFamily"},
+    {"batchmode", "BatchMode"},
+    {"bindaddress", "BindAddress"},
+    {"certificatefile", "CertificateFile"},
+    {"checkhostip", "CheckHostIP"},
+    {"ciphers", "Ciphers"},
+    {"compression", "Compression"},
+    {"connectionattempts", "ConnectionAttempts"},
+    {"connecttimeout", "ConnectTimeout"},
+    {"controlmaster", "ControlMaster"},
+    {"controlpath", "ControlPath"},
+    {"controlpersist", "ControlPersist"},
+    {"gssapiauthentication", "GSSAPIAuthentication"},
+    {"gssapidelegatecredentials", "GSSAPIDelegateCredentials"},
+    {"hostkeyalgorithms", "HostKeyAlgorithms"},
+    {"hostkeyalias", "HostKeyAlias"},
+    {"hostname", "HostName"},
+    {"identitiesonly", "IdentitiesOnly"},
+    {"identityagent", "IdentityAgent"},
+    {"identityfile", "IdentityFile"},
+    {"ipqos", "IPQoS"},
+    {"kexalgorithms", "KexAlgorithms"},
+    {"loglevel", "LogLevel"},
+    {"macs", "MACs"},
+    {"port", "Port"},
+    {"preferredauthentications", "PreferredAuthentications"},
+    {"proxyjump", "ProxyJump"},
+    {"pubkeyacceptedalgorithms", "PubkeyAcceptedAlgorithms"},
+    {"pubkeyacceptedkeytypes", "PubkeyAcceptedKeyTypes"},
+    {"pubkeyauthentication", "PubkeyAuthentication"},
+    {"rekeylimit", "RekeyLimit"},
+    {"serveraliveinterval", "ServerAliveInterval"},
+    {"serveralivecountmax", "ServerAliveCountMax"},
+    {"stricthostkeychecking", "StrictHostKeyChecking"},
+    {"tcpkeepalive", "TCPKeepAlive"},
+    {"updatehostkeys", "UpdateHostKeys"},
+    {"user", "User"},
+    {"userknownhostsfile", "UserKnownHostsFile"},
+    {"verifyhostkeydns", "VerifyHostKeyDNS"},
+};
+
+// `text` as ssh reads an -o option ("Name=value", "Name value", with blanks around either),
+// rewritten as CanonicalName=value when the name is allowed; else nullopt and the problem.
+std::optional<std::string> ssh_option(const std::string& text, std::string& problem) {
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  for (char c : text)
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
+      return problem = "it holds a control character (a newline?)", std::nullopt;
+  std::size_t i = 0;
+  while (i < text.size() && blank(text[i])) ++i;
+  std::size_t name_end = i;
+  while (name_end < text.size() && !blank(text[name_end]) && text[name_end] != '=') ++name_end;
+  std::string name = text.substr(i, name_end - i);
+  std::size_t v = name_end;
+  while (v < text.size() && blank(text[v])) ++v;
+  if (v < text.size() && text[v] == '=') ++v;
+  while (v < text.size() && blank(text[v])) ++v;
+  std::string value = text.substr(v);
+  while (!value.empty() && blank(value.back())) value.pop_back();
+  std::string lower = name;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto known = kSshOptions.find(lower);
+  if (name.empty() || value.empty()) return problem = "it must look like Name=value", std::nullopt;
+  if (known == kSshOptions.end())
+    return problem = "'" + name + "' is not an ssh option mirai.yaml may set", std::nullopt;
+  return known->second + "=" + value;
+}
 
 std::string absolute(const std::string& path, const std::string& base_dir) {
   if (path.empty() || path[0] == '/') return path;
@@ -342,8 +409,11 @@ class ProfileReader {
         }
         auto s = r_.string(value, "env: " + name.Scalar());
         if (!s) continue;
-        if (s->find('\0') != std::string::npos) {
-          r_.error(value, "environment variable values cannot hold a NUL byte");
+        // Quoted, a newline is still a new line of the job script, where a scheduler reads
+        // its directives (`#$ -S ...` at column 0).
+        if (s->find_first_of(std::string("\0\n\r", 3)) != std::string::npos) {
+          r_.error(value, "environment variable values cannot hold a newline or a NUL byte",
+                   "each value goes on one line of the job script");
           continue;
         }
         p.env.emplace_back(name.Scalar(), *s);
@@ -559,17 +629,15 @@ class ProfileReader {
         }
       } else if (key == "options") {
         for (const auto& o : r_.lines(value, "options")) {
-          std::string name = o.substr(0, o.find_first_of("= \t"));
-          for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-          if (!control_problem(o).empty() || o.empty() || o[0] == '-' ||
-              o.find('=') == std::string::npos)
-            r_.error(value, "ssh option '" + o + "' must look like Name=value",
-                     "each becomes ssh -o Name=value");
-          else if (kSshCommandOptions.count(name))
-            r_.error(value, "ssh option '" + o + "' runs a command, which mirai.yaml may not",
-                     "put it in an ssh config file of your own and name it in 'config_file'");
+          std::string problem;
+          if (auto option = ssh_option(o, problem))
+            p.ssh.options.push_back(*option);
           else
-            p.ssh.options.push_back(o);
+            r_.error(value, "ssh option '" + o + "': " + problem,
+                     "mirai.yaml takes options that run nothing here, as Name=value (ProxyJump, "
+                     "Port, User, IdentityFile, ...); put others (ProxyCommand, Match, "
+                     "PKCS11Provider, ...) in an ssh config file of your own and name it in "
+                     "'config_file'");
         }
       }
     }

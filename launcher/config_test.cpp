@@ -82,21 +82,49 @@ TEST_CASE("ssh profiles: paths on the host stay as written, and some options are
   CHECK(r.ssh.remote_port == 40100);
   CHECK(r.ssh.config_file == std::string(std::getenv("HOME")) + "/.ssh/lab_config");
   CHECK(r.ssh.identity_file == "/proj/keys/id_lab");
+  // Options as ssh reads them: any case, '=' or blanks between name and value, blanks around.
+  auto spelled = parse(R"yaml(profiles:
+  r:
+    launcher: ssh
+    hosts: [ node1 ]
+    ssh: { options: [ " proxyjump = gw ", "SERVERALIVEINTERVAL 30" ] }
+)yaml");
+  REQUIRE(spelled.problems.empty());
+  CHECK(spelled.config.profiles["r"].ssh.options ==
+        std::vector<std::string>{"ProxyJump=gw", "ServerAliveInterval=30"});
   auto bad = parse(R"yaml(profiles:
   r:
     launcher: ssh
     hosts: [ node1, "ssh://node1" ]
-    ssh: { options: [ "ProxyCommand=nc %h %p", "localcommand touch x" ] }
+    ssh: { options: [ "ProxyCommand=nc %h %p", "localcommand touch x", " ProxyCommand=touch X",
+                      "PKCS11Provider=/tmp/evil.so", "Match exec id", "Port=22\nProxyCommand x" ] }
 )yaml");
+  const std::string hint =
+      " (mirai.yaml takes options that run nothing here, as Name=value (ProxyJump, Port, User, "
+      "IdentityFile, ...); put others (ProxyCommand, Match, PKCS11Provider, ...) in an ssh config "
+      "file of your own and name it in 'config_file')";
   CHECK(bad.problems ==
         std::vector<std::string>{
             "/proj/mirai.yaml:4:12: host 'ssh://node1' is listed twice (list each host once; "
             "'workers' sets how many daemons run on the hosts)",
-            "/proj/mirai.yaml:5:21: ssh option 'ProxyCommand=nc %h %p' runs a command, which "
-            "mirai.yaml may not (put it in an ssh config file of your own and name it in "
-            "'config_file')",
-            "/proj/mirai.yaml:5:21: ssh option 'localcommand touch x' must look like Name=value "
-            "(each becomes ssh -o Name=value)"});
+            "/proj/mirai.yaml:5:21: ssh option 'ProxyCommand=nc %h %p': 'ProxyCommand' is not an "
+            "ssh option mirai.yaml may set" +
+                hint,
+            "/proj/mirai.yaml:5:21: ssh option 'localcommand touch x': 'localcommand' is not an "
+            "ssh option mirai.yaml may set" +
+                hint,
+            "/proj/mirai.yaml:5:21: ssh option ' ProxyCommand=touch X': 'ProxyCommand' is not an "
+            "ssh option mirai.yaml may set" +
+                hint,
+            "/proj/mirai.yaml:5:21: ssh option 'PKCS11Provider=/tmp/evil.so': 'PKCS11Provider' is "
+            "not an ssh option mirai.yaml may set" +
+                hint,
+            "/proj/mirai.yaml:5:21: ssh option 'Match exec id': 'Match' is not an ssh option "
+            "mirai.yaml may set" +
+                hint,
+            "/proj/mirai.yaml:5:21: ssh option 'Port=22\nProxyCommand x': it holds a control "
+            "character (a newline?)" +
+                hint});
 }
 
 TEST_CASE("every mistake is reported with line, column and a hint", "[config]") {
@@ -176,8 +204,10 @@ TEST_CASE("hostile values are refused where they would reach a command line", "[
       "letters, digits and . _ - + @ : , = % /) (write it like ssh://user@host:22)",
       "/proj/mirai.yaml:5:12: environment variable name 'A B': it holds ' ' (use letters, digits "
       "and _)",
-      "/proj/mirai.yaml:6:21: ssh option '-F /etc/passwd' must look like Name=value (each becomes "
-      "ssh -o Name=value)",
+      "/proj/mirai.yaml:6:21: ssh option '-F /etc/passwd': '-F' is not an ssh option mirai.yaml "
+      "may set (mirai.yaml takes options that run nothing here, as Name=value (ProxyJump, Port, "
+      "User, IdentityFile, ...); put others (ProxyCommand, Match, PKCS11Provider, ...) in an ssh "
+      "config file of your own and name it in 'config_file')",
       "/proj/mirai.yaml:9:10: 'log' path '/tmp/x'; rm -rf ~' cannot be used: it holds the "
       "character ' (schedulers read it from a directive line; choose a path without spaces or "
       "quotes)",
@@ -189,6 +219,13 @@ TEST_CASE("hostile values are refused where they would reach a command line", "[
       "/proj/mirai.yaml:13:15: a line of 'prologue': it holds a control character (give each "
       "line as its own list entry)"};
   CHECK(p.problems == expected);
+  // An environment value on two lines would put its second at column 0 of the job script,
+  // where SGE reads `#$` directives.
+  auto env = parse("profiles:\n  a: {launcher: sge, env: {X: \"ok\\n#$ -S /tmp/evil\"}}\n");
+  CHECK(env.problems ==
+        std::vector<std::string>{"/proj/mirai.yaml:2:31: environment variable values cannot hold a "
+                                 "newline or a NUL byte (each value goes on one line of the job "
+                                 "script)"});
   // A value that is only text, such as an environment value, is kept as written and quoted later.
   CHECK(
       parse("profiles:\n  a: {launcher: local, env: {X: \"$(id)\"}}\n").config.profiles["a"].env ==
