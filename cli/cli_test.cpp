@@ -326,3 +326,30 @@ TEST_CASE("mirai map --progress draws the bar with count even off a terminal", "
   CHECK(quiet.err.empty());  // not a terminal, no --progress
   CHECK(run(cmd({"map", "--progress", "--no-progress", "--", "echo", ":::", "x"})).exit_code == 2);
 }
+
+TEST_CASE("mirai status shows a job id that is not text safely, as text and as JSON", "[cli]") {
+  using namespace std::chrono_literals;
+  mirai::test::TempDir dir;
+  std::string control = "ipc://" + dir.file("control.sock"), secret = dir.file("secret");
+  Started procs(mirai::test::mirai_exe());
+  procs.start({"dispatcher", "--control", control, "--url-file", dir.file("urls"), "--secret-file",
+               secret});
+  REQUIRE(
+      mirai::test::eventually([&] { return !mirai::test::read_file(dir.file("urls")).empty(); }));
+  std::string urls = mirai::test::read_file(dir.file("urls"));
+  // A job id with an escape sequence (clear the screen) and a byte that is not UTF-8.
+  procs.start({"daemon", urls.substr(7, urls.find('\n') - 7), "--secret-file", secret, "--job-id",
+               "j\x1b[2J\xff"});
+  REQUIRE(mirai::test::eventually([&] {
+    return run(cmd({"status", "--dispatcher", control})).out.find("connections 1") !=
+           std::string::npos;
+  }));
+  auto text = run(cmd({"status", "--dispatcher", control}));
+  CHECK(text.exit_code == 0);
+  CHECK_THAT(text.out, Catch::Contains("j\\x1b[2J\\xff"));
+  CHECK(text.out.find('\x1b') == std::string::npos);
+  auto js = run(cmd({"status", "--dispatcher", control, "--json"}));
+  CHECK(js.exit_code == 0);
+  json j = json::parse(js.out);
+  CHECK(j["daemons"][0]["job_id"] == "j\x1b[2J\xef\xbf\xbd");
+}

@@ -87,6 +87,37 @@ nlohmann::json to_json(const std::string& control, const ProfileStatus& s) {
   return j;
 }
 
+// `s` safe for a terminal: control characters and bytes that are not UTF-8 as \xNN. A host name
+// or job id comes from a daemon's environment, and must not move the cursor or change colours.
+std::string printable(const std::string& s) {
+  std::string out;
+  auto escape = [&out](unsigned char c) {
+    char buf[5];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += buf;
+  };
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xe  ? 3
+                    : (c >> 3) == 0x1e ? 4
+                                       : 0;
+    bool whole = n > 0 && i + n <= s.size();
+    for (std::size_t k = 1; whole && k < n; ++k)
+      whole = (static_cast<unsigned char>(s[i + k]) >> 6) == 0x2;
+    if (n == 1 && (c < 0x20 || c == 0x7f)) whole = false;
+    if (!whole) {
+      escape(c);
+      ++i;
+      continue;
+    }
+    out.append(s, i, n);
+    i += n;
+  }
+  return out;
+}
+
 // "57s", "1h02m": how long a daemon still takes tasks; "-" when its job has no known end.
 std::string time_left(std::uint32_t ms) {
   if (ms == 0) return "-";
@@ -111,7 +142,7 @@ void print_launcher(const LauncherStatus& l) {
     }
     std::cout << "\n";
   }
-  if (l.paused) std::cout << "paused: " << l.reason << "\n";
+  if (l.paused) std::cout << "paused: " << printable(l.reason) << "\n";
 }
 
 void print_table(const std::string& control, const ProfileStatus& s) {
@@ -132,11 +163,11 @@ void print_table(const std::string& control, const ProfileStatus& s) {
             << std::setw(10) << "time-left"
             << "peer\n";
   for (const DaemonStatus& d : s.daemons)
-    std::cout << std::setw(9) << d.instance << std::setw(9) << d.pid << std::setw(16) << d.host
-              << std::setw(14) << (d.job_id.empty() ? "-" : d.job_id) << std::setw(7)
-              << d.array_index << std::setw(10) << d.assigned << std::setw(10) << d.completed
-              << std::setw(10) << d.in_flight << std::setw(10) << time_left(d.time_left_ms)
-              << d.peer << "\n";
+    std::cout << std::setw(9) << d.instance << std::setw(9) << d.pid << std::setw(16)
+              << printable(d.host) << std::setw(14)
+              << (d.job_id.empty() ? "-" : printable(d.job_id)) << std::setw(7) << d.array_index
+              << std::setw(10) << d.assigned << std::setw(10) << d.completed << std::setw(10)
+              << d.in_flight << std::setw(10) << time_left(d.time_left_ms) << d.peer << "\n";
 }
 
 }  // namespace
@@ -192,7 +223,11 @@ int status_main(const Args& args) {
   }
   if (shown == 0 && rc == 0)
     return usage_error("status", "no running dispatcher found; start one with `mirai dispatcher`");
-  if (vm.count("json") && shown > 0) std::cout << (url.empty() ? all : all.at(0)).dump(2) << "\n";
+  // Text that is not UTF-8 (a job id from a daemon's environment) becomes U+FFFD, not an abort.
+  if (vm.count("json") && shown > 0)
+    std::cout << (url.empty() ? all : all.at(0))
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
   return rc;
 }
 

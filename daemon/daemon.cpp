@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <thread>
@@ -465,7 +466,16 @@ Expected<int> run_daemon(const DaemonOptions& options, const FunctionRegistry& f
   DaemonOptions o = options;
   if (o.secret.empty())
     if (const char* env = std::getenv("MIRAI_SECRET")) o.secret = env;
-  unsetenv("MIRAI_SECRET");  // tasks do not inherit it
+  // Tasks do not inherit it, and /proc/PID/environ, which shows the environment the process
+  // started with, no longer holds it: the "MIRAI_SECRET=..." bytes there are overwritten (glibc
+  // frees neither those nor a setenv() copy on unsetenv).
+  if (char* value = std::getenv("MIRAI_SECRET")) {
+    constexpr std::size_t kName = sizeof("MIRAI_SECRET=") - 1;
+    char* entry = value - kName;
+    std::size_t size = kName + std::strlen(value);
+    unsetenv("MIRAI_SECRET");
+    std::memset(entry, 0, size);
+  }
   if (o.secret.empty())
     return Status::error(
         "the daemon needs its pool's secret: set MIRAI_SECRET or give "

@@ -619,3 +619,18 @@ TEST_CASE("a flood of 2,000 idle connections keeps no daemon out and loses no ta
   wait_for_exit(f->pid, 5s);
   close(f->out_fd);
 }
+
+TEST_CASE("a daemon's secret is gone from its /proc environ once it runs", "[daemon][auth]") {
+  Profile p;
+  listen_only(p);
+  pid_t d = start_daemon(p);
+  REQUIRE(test::eventually([&] { return p.info().connections == 1; }));
+  std::string environ = test::read_file("/proc/" + std::to_string(d) + "/environ");
+  CHECK_FALSE(environ.empty());
+  CHECK(environ.find(p.secret()) == std::string::npos);
+  CHECK(environ.find("MIRAI_SECRET=") == std::string::npos);
+  // And tasks do not see it either.
+  CHECK(p.submit(Task::sh("echo \"[$MIRAI_SECRET]\"")).wait().value == "[]\n");
+  kill(d, SIGTERM);
+  exit_code(d);
+}
