@@ -114,6 +114,12 @@ TEST_CASE("bad input to mirai map is refused before anything runs", "[cli]") {
   auto bad_line = run(cmd({"map", "--jsonl"}), "{\"argv\": [\"true\"]}\n{\"argv\": 5}\n");
   CHECK(bad_line.exit_code == 2);
   CHECK_THAT(bad_line.err, Catch::Contains("stdin:2"));
+  // An "id" nested 100,000 deep: refused with the reason, not a crash of the stack.
+  std::string deep =
+      "{\"sh\": \"true\", \"id\": " + std::string(100000, '[') + std::string(100000, ']') + "}\n";
+  auto nested = run(cmd({"map", "--jsonl"}), deep);
+  CHECK(nested.exit_code == 2);
+  CHECK_THAT(nested.err, Catch::Contains("stdin:1: it nests arrays and objects more than 64 deep"));
   auto no_args = run(cmd({"map", "--", "echo"}));
   CHECK(no_args.exit_code == 2);
   CHECK_THAT(no_args.err, Catch::Contains(":::"));

@@ -213,3 +213,14 @@ TEST_CASE("a launch on a full disk fails with the reason and leaves nothing runn
   CHECK_THAT(r.err, Catch::Contains("No space left on device"));
   CHECK(test::processes_with(mnt).empty());
 }
+
+TEST_CASE("what a task leaves running in the background ends with the task", "[cli][heal]") {
+  test::TempDir dir;
+  auto r = test::run({test::mirai_exe(), "map", "-n", "1", "--no-progress", "--", "sh", "-c",
+                      "sleep 100 >/dev/null 2>&1 & echo $! > " + dir.file("bg.{}") + "; echo {}",
+                      ":::", "a"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == "a\n");
+  pid_t bg = std::stoi(test::read_file(dir.file("bg.a")));
+  CHECK(test::eventually([&] { return !test::process_alive(bg); }, 5s));
+}

@@ -46,9 +46,39 @@ std::vector<std::string> substitute(const Args& command, const std::string& arg)
   return out;
 }
 
+// How deeply arrays and objects nest in the JSON text `line` (strings skipped).
+int nesting(const std::string& line) {
+  int depth = 0, most = 0;
+  bool in_string = false, escaped = false;
+  for (char c : line) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      most = std::max(most, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return most;
+}
+
+// Deeper lines are refused before they are parsed: a value nested 100,000 deep would exhaust
+// the stack of the code that copies and prints it.
+constexpr int kMaxNesting = 64;
+
 // One --jsonl line: {"argv": [...]} | {"sh": "..."} | {"call": "name", "payload": "..."},
 // with optional "env", "cwd", "stdin", "timeout", "expected", "profile" and "id".
 Expected<Job> job_from_json(const std::string& line) {
+  if (nesting(line) > kMaxNesting)
+    return Status::error("it nests arrays and objects more than " + std::to_string(kMaxNesting) +
+                         " deep");
   json j = json::parse(line, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::error("not a JSON object");
   Job job;

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,23 @@ namespace mirai {
 namespace {
 
 bool executable(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
+
+}  // namespace
+
+bool trusted_path(const std::string& path) {
+  std::string p = path;
+  while (!p.empty()) {
+    struct stat st;
+    if (lstat(p.c_str(), &st) != 0) return false;
+    if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022) != 0) return false;
+    auto slash = p.rfind('/');
+    if (slash == std::string::npos || p == "/") break;
+    p = slash == 0 ? "/" : p.substr(0, slash);
+  }
+  return true;
+}
+
+namespace {
 
 // How often the supervisor looks at the dispatcher's rows for daemons that lost their
 // connection but stay alive, and how long such a daemon may stay before it is killed (one
@@ -49,7 +67,7 @@ std::string find_daemon_command(const std::string& configured) {
   std::string self = self_exe();
   if (self.size() >= 6 && self.compare(self.size() - 6, 6, "/mirai") == 0) return self;
 #ifdef MIRAI_BUILD_EXE
-  if (executable(MIRAI_BUILD_EXE)) return MIRAI_BUILD_EXE;
+  if (executable(MIRAI_BUILD_EXE) && trusted_path(MIRAI_BUILD_EXE)) return MIRAI_BUILD_EXE;
 #endif
   return "mirai";
 }

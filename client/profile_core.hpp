@@ -120,4 +120,9 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
 // The program that serves as `mirai daemon`, as DaemonsConfig::daemon_command documents.
 std::string find_daemon_command(const std::string& configured);
 
+// Whether no one but this user (or root) could have put `path` there: it and every directory
+// above it belong to one of them and are not writable by others. A build path compiled in under
+// /tmp is not (anyone could plant a `mirai` there), so find_daemon_command skips it.
+bool trusted_path(const std::string& path);
+
 }  // namespace mirai

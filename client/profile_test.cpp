@@ -1,6 +1,7 @@
 // Profiles against real `mirai daemon` processes over real sockets.
 #include "mirai/profile.hpp"
 
+#include "client/profile_core.hpp"
 #include "mirai/daemon.hpp"
 
 #include <signal.h>
@@ -394,4 +395,14 @@ TEST_CASE("a seed also applies to tasks sent to a running dispatcher", "[profile
   test::set_daemons(p, c);
   CHECK(p.submit(Task::sh("echo $MIRAI_STREAM")).wait().value ==
         "1801422725 2236991573 1156894209 1595475487 210384600 2639237639\n");
+}
+
+TEST_CASE("a daemon binary is taken from a build path only where no one else could write",
+          "[profile]") {
+  test::TempDir dir;  // under /tmp, which every user may write to
+  std::string planted = dir.file("mirai");
+  std::ofstream(planted) << "#!/bin/sh\n";
+  CHECK_FALSE(trusted_path(planted));
+  CHECK(trusted_path("/usr/bin/env"));  // root's, in root's directories
+  CHECK_FALSE(trusted_path("/nonexistent/mirai"));
 }

@@ -156,3 +156,24 @@ TEST_CASE("an encrypted key opens with its passphrase from a file or a variable 
   CHECK_THAT(p.set_daemons(c).message(), Catch::Contains("encrypted and no passphrase"));
   unsetenv("MIRAI_TEST_KEY_PASS");
 }
+
+TEST_CASE("an expired custom certificate is refused before anything listens", "[tls]") {
+  test::TempDir dir;
+  auto id = tls::self_signed({"127.0.0.1"});
+  REQUIRE(id);
+  std::ofstream(dir.file("key.pem")) << id->key_pem;
+  std::ofstream(dir.file("cert.pem")) << id->cert_pem;
+  // Re-signed by openssl to have ended yesterday.
+  auto old = test::run({"openssl", "x509", "-in", dir.file("cert.pem"), "-signkey",
+                        dir.file("key.pem"), "-days", "-1", "-out", dir.file("old.pem")});
+  INFO(old.err);
+  REQUIRE(old.exit_code == 0);
+  DaemonsConfig c = test::local_daemons(1, "tls+tcp://127.0.0.1:0");
+  c.tls.cert_pem = test::read_file(dir.file("old.pem"));
+  c.tls.key_pem = id->key_pem;
+  Profile p;
+  Status s = p.set_daemons(c);
+  CHECK_FALSE(s);
+  CHECK_THAT(s.message(), Catch::Contains("the certificate expired on 20"));
+  CHECK_FALSE(p.daemons_set());
+}

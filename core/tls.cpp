@@ -203,6 +203,18 @@ Expected<TlsSettings> load(const TlsFiles& f) {
   return t;
 }
 
+namespace {
+
+// "2026-12-01 20:14:36 UTC"
+std::string when(const mbedtls_x509_time& t) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d UTC", t.year, t.mon, t.day, t.hour,
+                t.min, t.sec);
+  return buf;
+}
+
+}  // namespace
+
 Status check_certificates(const std::string& pem) {
   mbedtls_x509_crt crt;
   mbedtls_x509_crt_init(&crt);
@@ -241,6 +253,12 @@ Status check_key(const std::string& cert_pem, const std::string& key_pem,
             : "the key does not parse: " + mbed_error(rv));
   } else if (mbedtls_pk_check_pair(&crt.pk, &key) != 0) {
     result = Status::error("the key does not belong to the certificate");
+  } else if (mbedtls_x509_time_is_past(&crt.valid_to)) {
+    // Daemons would refuse it in the handshake, each with a message of its own far away.
+    result = Status::error("the certificate expired on " + when(crt.valid_to) +
+                           " (renew it, or leave tls: out for a single-use one)");
+  } else if (mbedtls_x509_time_is_future(&crt.valid_from)) {
+    result = Status::error("the certificate is not valid before " + when(crt.valid_from));
   }
   mbedtls_pk_free(&key);
   mbedtls_x509_crt_free(&crt);

@@ -1,4 +1,5 @@
 #include "daemon/evaluate.hpp"
+#include <signal.h>
 
 #include <cxxabi.h>
 #include <sys/wait.h>
@@ -196,9 +197,20 @@ Result evaluate_shell(const ShellTask& sh, RunningTask& running, Setup* setup, b
   o.cwd = resolve(setup ? setup->cwd : std::string(), sh.cwd);
   o.die_with_parent = true;  // run from the daemon's loop thread, which lives as long as it does
   auto t0 = std::chrono::steady_clock::now();
+  pid_t leader = 0;
   auto out = run_captured(
-      everywhere ? o : std::move(o), sh.stdin_data, [&](pid_t pid) { running.on_process(pid); },
-      [&] { running.on_process(0); });
+      everywhere ? o : std::move(o), sh.stdin_data,
+      [&](pid_t pid) {
+        leader = pid;
+        running.on_process(pid);
+      },
+      [&] {
+        // What the task left running in the background (`sleep 100 &`) ends with it: the group
+        // is killed while its leader is not yet reaped, so its id cannot have been reused. A
+        // setup's background processes (an agent, a server for later tasks) are left alone.
+        if (leader > 0 && !everywhere) kill(-leader, SIGKILL);
+        running.on_process(0);
+      });
   Result r;
   if (!out) {
     r.kind = Result::Kind::kError;

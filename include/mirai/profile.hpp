@@ -56,8 +56,9 @@ struct DaemonsConfig {
   // here dial it too. Excludes `url` and `dispatcher = false`.
   std::string dispatcher_url;
   DaemonLimits limits;
-  // The program run as `<daemon_command> daemon URL ...`; empty: the mirai binary found next
-  // to this library's build, $MIRAI_EXE, or `mirai` on PATH.
+  // The program run as `<daemon_command> daemon URL ...`; empty: $MIRAI_EXE, this program when
+  // it is `mirai`, the mirai binary of this library's build (when no other user could have
+  // written there: not under /tmp), or `mirai` on PATH.
   std::string daemon_command;
   // Added to the environment of the local daemons (and so of their shell tasks).
   std::map<std::string, std::string> env;

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "client/remote_dispatcher.hpp"
 #include "core/process.hpp"
 
 namespace mirai::test {
@@ -122,28 +123,47 @@ std::string check_map_runs_in_one_array(const TempDir& dir, const LiveLauncher& 
   return id;
 }
 
-void check_secret_stays_private(const TempDir& dir, const LiveLauncher& l) {
-  // The pattern goes to grep in a file: on grep's own command line it would find itself.
-  std::string pattern = dir.file("secret.pattern");
-  std::string task = "tr '\\0' '\\n' < /proc/$PPID/environ | sed -n 's/^MIRAI_SECRET=//p' > " +
-                     pattern + "; wc -c < " + pattern + "; grep -l -F -f " + pattern +
-                     " /proc/[0-9]*/cmdline 2>/dev/null | wc -l" + "; echo ${MIRAI_SECRET:-none}";
-  auto r = run(mirai_cmd({"map", "--config", l.config, "-p", l.profile, "-n", "1", "--no-progress",
-                          "--", "sh", "-c", task, ":::", "x"}));
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  std::istringstream out(r.out);
-  std::string length, found, inherited;
-  out >> length >> found >> inherited;
-  CHECK(length == "65");  // 64 hex digits and the newline sed printed
-  CHECK(found == "0");
-  CHECK(inherited == "none");
+std::string check_secret_stays_private(const TempDir& dir, const LiveLauncher& l) {
+  // A task that says whether its daemon's /proc environ still shows MIRAI_SECRET and whether
+  // the task itself inherited it, then waits while the test looks at every command line.
+  std::string task = "tr '\\0' '\\n' < /proc/$PPID/environ | grep -c '^MIRAI_SECRET=' > " +
+                     dir.file("in_environ") + "; echo ${MIRAI_SECRET:-none} > " +
+                     dir.file("inherited") + "; touch " + dir.file("ready") + "; sleep 30";
+  Started procs(mirai_exe());
+  pid_t map = procs.start({"map", "--config", l.config, "-p", l.profile, "-n", "1", "--no-progress",
+                           "--", "sh", "-c", task, ":::", "x"},
+                          {{"XDG_RUNTIME_DIR", dir.path()}});
+  REQUIRE(eventually([&] { return access(dir.file("ready").c_str(), F_OK) == 0; }, 60s));
+  // The pool's secret, as the run's own control socket gives it to this user.
+  auto remote = RemoteDispatcher::connect("ipc://" + dir.path() + "/mirai/dispatcher-" +
+                                              std::to_string(map) + "-" + l.profile + ".sock",
+                                          5s);
+  REQUIRE(remote);
+  auto secret = (*remote)->secret();
+  REQUIRE(secret);
+  CHECK(secret->size() == 64);
+  std::vector<pid_t> shown;
+  DIR* proc = opendir("/proc");
+  while (dirent* e = proc ? readdir(proc) : nullptr) {
+    pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid > 0 && read_file(std::string("/proc/") + e->d_name + "/cmdline").find(*secret) !=
+                       std::string::npos)
+      shown.push_back(pid);
+  }
+  if (proc) closedir(proc);
+  CHECK(shown.empty());                               // on no command line on this machine
+  CHECK(read_file(dir.file("in_environ")) == "0\n");  // gone from the daemon's environ
+  CHECK(read_file(dir.file("inherited")) == "none\n");
+  remote->reset();
+  kill(map, SIGTERM);
+  mirai::wait_for_exit(map, 30s);
+  return *secret;
 }
 
 void check_secret_in_job_script(const TempDir& dir, const LiveLauncher& l) {
-  check_secret_stays_private(dir, l);
+  std::string secret = check_secret_stays_private(dir, l);
   std::string record = dir.file(".mirai/jobs/" + l.profile + "/1/");
-  CHECK_THAT(read_file(record + "script.sh"), Catch::Contains("export MIRAI_SECRET="));
+  CHECK_THAT(read_file(record + "script.sh"), Catch::Contains("export MIRAI_SECRET=" + secret));
   struct stat st {};
   REQUIRE(stat((record + "script.sh").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0700);

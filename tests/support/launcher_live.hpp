@@ -58,10 +58,10 @@ LiveLauncher launched_by_mirai(const TempDir& dir, const std::string& profile);
 // Runs 6 tasks with `map -p`; checks each ran in the submitted array at an index 1-3, and that
 // afterwards the job left the queue and every daemon exited. Returns the job id.
 std::string check_map_runs_in_one_array(const TempDir& dir, const LiveLauncher& l);
-// A task of `map -p` finds the secret its daemon was started with (64 hex digits, from the
-// daemon's initial environment), finds it in no process's command line on this machine, and
-// does not inherit it.
-void check_secret_stays_private(const TempDir& dir, const LiveLauncher& l);
+// While a task of `map -p` runs: the pool's secret (from the run's control socket) is on no
+// command line on this machine, its daemon's /proc environ no longer shows it, and the task
+// did not inherit it. Returns the secret.
+std::string check_secret_stays_private(const TempDir& dir, const LiveLauncher& l);
 // For a scheduler: that, and the secret is exported by the job script, which is 0700, and is
 // not in what the submit command printed.
 void check_secret_in_job_script(const TempDir& dir, const LiveLauncher& l);
