@@ -2,7 +2,6 @@
 // reaped and replaced, a frozen one lost and replaced, a profile that cannot get daemons ending
 // the run with the reason, timeouts that count from a task's start.
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,14 +191,9 @@ TEST_CASE("mirai run on a running dispatcher without daemons says why it waits",
 TEST_CASE("a launch on a full disk fails with the reason and leaves nothing running",
           "[cli][heal]") {
   test::TempDir dir;
-  std::string mnt = dir.file("small");
-  REQUIRE(mkdir(mnt.c_str(), 0700) == 0);
-  // A tmpfs with room for the mirai.yaml and not for the run's records (the tests run as root).
-  REQUIRE(mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=8k") == 0);
-  struct Unmount {
-    std::string at;
-    ~Unmount() { umount(at.c_str()); }
-  } unmount{mnt};
+  // Room for the mirai.yaml and not for the run's records.
+  test::SmallDisk disk(dir, "8k");
+  const std::string& mnt = disk.path();
   // ssh to a host that is never reached: the job script cannot even be written.
   std::ofstream(mnt + "/mirai.yaml") << "profiles:\n  full:\n    launcher: ssh\n"
                                         "    hosts: [ 127.0.0.1:1 ]\n    launch_retries: 0\n"

@@ -1,7 +1,6 @@
 #include "core/file.hpp"
 
 #include <dirent.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,14 +48,8 @@ TEST_CASE("a private file replaces a planted symlink instead of writing through 
 
 TEST_CASE("a full disk is an error that names the file, and leaves nothing behind", "[file]") {
   test::TempDir dir;
-  std::string mnt = dir.file("small");
-  REQUIRE(mkdir(mnt.c_str(), 0700) == 0);
-  // A 64 KiB tmpfs of our own (the tests run as root, as .ci/run does).
-  REQUIRE(mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k") == 0);
-  struct Unmount {
-    std::string at;
-    ~Unmount() { umount(at.c_str()); }
-  } unmount{mnt};
+  test::SmallDisk disk(dir, "64k");
+  const std::string& mnt = disk.path();
   std::string path = mnt + "/job_ids";
   Status s = write_file_atomically(path, std::string(1 << 20, 'x'));
   CHECK_FALSE(s);

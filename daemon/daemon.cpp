@@ -171,6 +171,9 @@ Status DaemonLoop::connect(bool first) {
   // The first join may be refused or cut off (a dispatcher busy with a crowd of newcomers, or a
   // flood): tried again until the join timeout. What no retry can mend fails at once.
   const auto join_deadline = Clock::now() + opt_.join_timeout;
+  // A hang-up after the proof is a wrong secret, or a crowd that pushed this daemon out: it
+  // counts as lasting the second time.
+  int hung_up_after_proof = 0;
   for (;;) {
     bool lasting = false;  // a failure that trying again cannot mend
     TlsClient trust{opt_.tls_ca_pem, opt_.tls_server_name};
@@ -207,7 +210,8 @@ Status DaemonLoop::connect(bool first) {
       cv_.wait_for(lock, kWelcomeTimeout, [this] { return welcomed_ || closed_; });
       if (welcomed_) return {};
       conn_->close();
-      lasting = is_tls_rejection(close_error_) || impostor_ || verified_;
+      if (verified_) ++hung_up_after_proof;
+      lasting = is_tls_rejection(close_error_) || impostor_ || hung_up_after_proof >= 2;
       if (is_tls_rejection(close_error_))
         failure = Status::error(
             "refused the dispatcher at " + opt_.url +
@@ -221,8 +225,9 @@ Status DaemonLoop::connect(bool first) {
             "--secret-file)");
       else if (verified_)
         failure = Status::error("the dispatcher at " + opt_.url +
-                                " refused this daemon's proof: it was given another secret "
-                                "(MIRAI_SECRET, --secret-file) than the dispatcher's");
+                                " hung up after this daemon's proof: this daemon was given "
+                                "another secret (MIRAI_SECRET, --secret-file) than the "
+                                "dispatcher's, or the dispatcher stopped meanwhile");
       else
         failure = Status::error(opt_.url +
                                 " did not welcome this daemon: it is not a mirai dispatcher, or "

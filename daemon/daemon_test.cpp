@@ -510,24 +510,25 @@ std::pair<int, int> other_user() {
   return {uid, gid};
 }
 
+// `argv` run as the user `ids` (uid, gid), through setpriv.
+std::vector<std::string> as_user(std::pair<int, int> ids, std::vector<std::string> argv) {
+  std::vector<std::string> out = {"setpriv", "--reuid=" + std::to_string(ids.first),
+                                  "--regid=" + std::to_string(ids.second), "--clear-groups", "--"};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("another local user can neither join nor clog a dispatcher's local socket",
           "[daemon][auth]") {
-  auto [uid, gid] = other_user();
+  auto other = other_user();
   Profile p;
   test::set_daemons(p, test::local_daemons(1));  // the default: a private abstract socket
   REQUIRE(p.url().rfind("abstract://", 0) == 0);
   // Even with the pool's secret, a daemon of the other user is hung up on before its hello.
   SpawnOptions o;
-  o.argv = {"setpriv",
-            "--reuid=" + std::to_string(uid),
-            "--regid=" + std::to_string(gid),
-            "--clear-groups",
-            "--",
-            test::mirai_exe(),
-            "daemon",
-            p.url()};
+  o.argv = as_user(other, {test::mirai_exe(), "daemon", p.url()});
   o.env["MIRAI_SECRET"] = p.secret();
   o.err = SpawnOptions::Stdio::kPipe;
   auto d = spawn(o);
@@ -540,26 +541,20 @@ TEST_CASE("another local user can neither join nor clog a dispatcher's local soc
   CHECK_THAT(err, Catch::Contains("did not welcome this daemon"));
   // 300 idle connections of the other user's, held open: the socket stays usable.
   SpawnOptions flood;
-  flood.argv = {"setpriv",
-                "--reuid=" + std::to_string(uid),
-                "--regid=" + std::to_string(gid),
-                "--clear-groups",
-                "--",
-                "/usr/bin/python3",
-                "-c",
-                "import socket, sys, time\n"
-                "name = sys.argv[1].encode()\n"
-                "held = []\n"
-                "for _ in range(300):\n"
-                "    s = socket.socket(socket.AF_UNIX)\n"
-                "    try:\n"
-                "        s.connect(b'\\0' + name)\n"
-                "    except OSError:\n"
-                "        pass\n"
-                "    held.append(s)\n"
-                "print('held', flush=True)\n"
-                "time.sleep(30)\n",
-                p.url().substr(std::string("abstract://").size())};
+  flood.argv = as_user(other, {"/usr/bin/python3", "-c",
+                               "import socket, sys, time\n"
+                               "name = sys.argv[1].encode()\n"
+                               "held = []\n"
+                               "for _ in range(300):\n"
+                               "    s = socket.socket(socket.AF_UNIX)\n"
+                               "    try:\n"
+                               "        s.connect(b'\\0' + name)\n"
+                               "    except OSError:\n"
+                               "        pass\n"
+                               "    held.append(s)\n"
+                               "print('held', flush=True)\n"
+                               "time.sleep(30)\n",
+                               p.url().substr(std::string("abstract://").size())});
   flood.out = SpawnOptions::Stdio::kPipe;
   auto f = spawn(flood);
   REQUIRE(f);

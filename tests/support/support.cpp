@@ -1,4 +1,6 @@
 #include "tests/support/support.hpp"
+#include <sys/mount.h>
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 
@@ -94,6 +96,13 @@ Started::~Started() {
     wait_for_exit(p, std::chrono::seconds(5));
   }
 }
+
+SmallDisk::SmallDisk(const TempDir& dir, const std::string& size) : path_(dir.file("small")) {
+  REQUIRE(mkdir(path_.c_str(), 0700) == 0);
+  REQUIRE(mount("tmpfs", path_.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0);
+}
+
+SmallDisk::~SmallDisk() { umount(path_.c_str()); }
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);

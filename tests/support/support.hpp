@@ -38,6 +38,18 @@ class TempDir {
   std::string path_;
 };
 
+// A small tmpfs of `size` ("64k") mounted at dir/small for a test of a full disk (the tests
+// run as root, as .ci/run does), unmounted when it goes.
+class SmallDisk {
+ public:
+  SmallDisk(const TempDir& dir, const std::string& size);
+  ~SmallDisk();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 // Runs a command to completion and returns what it printed and how it ended.
 struct Ran {
   int exit_code = -1;  // -1 if killed by a signal
