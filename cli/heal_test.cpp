@@ -136,7 +136,7 @@ TEST_CASE("a SIGSTOPped local daemon is lost and replaced: the map completes, ea
   REQUIRE(exit_code_within(map, 60s) == 0);
   CHECK(std::chrono::steady_clock::now() - start < 45s);
   CHECK(test::read_file(out) == expected_lines("ok-", 40));
-  // The map killed the frozen daemon (it lost its connection) rather than leave it.
+  // The frozen daemon is not left behind.
   CHECK(test::eventually([&] { return reaped(frozen) || !test::process_alive(frozen); }, 5s));
   kill(frozen, SIGKILL);
 }

@@ -87,8 +87,7 @@ Status Profile::launch_local(int n) {
   return core_->launch_local(n, true);
 }
 
-void Profile::lose_daemon(const std::string& job_id, std::uint32_t index,
-                          const std::string& why) {
+void Profile::lose_daemon(const std::string& job_id, std::uint32_t index, const std::string& why) {
   if (core_) core_->lose_daemon(job_id, index, why);
 }
 

@@ -403,20 +403,20 @@ void ProfileCore::reap(Local& d, int wait_status, Clock::time_point now) {
   }
   ended_[d.pid] = wait_status;
   if (ended_.size() > 256) ended_.erase(ended_.begin());
-  ++failures_;
-  last_failure_ = "daemon process " + std::to_string(d.pid) + " ended with " +
-                  describe_wait_status(wait_status) + " before it connected";
-  auto backoff = config_.relaunch_interval * (1 << std::min(failures_ - 1, 10));
-  next_launch_ = now + std::min<std::chrono::milliseconds>(backoff, kMaxBackoff);
-  if (failures_ > config_.launch_retries) pause();
+  failed_launch("daemon process " + std::to_string(d.pid) + " ended with " +
+                    describe_wait_status(wait_status) + " before it connected",
+                now);
 }
 
-void ProfileCore::pause() {
-  if (paused_) return;
+void ProfileCore::failed_launch(const std::string& why, Clock::time_point now) {
+  ++failures_;
+  auto backoff = config_.relaunch_interval * (1 << std::min(failures_ - 1, 10));
+  next_launch_ = now + std::min<std::chrono::milliseconds>(backoff, kMaxBackoff);
+  if (failures_ <= config_.launch_retries || paused_) return;
   paused_ = true;
   pause_reason_ =
-      (ephemeral_ ? "ephemeral daemons keep failing: " : "local daemons keep failing: ") +
-      last_failure_ + " (" + std::to_string(failures_) + " launches in a row)";
+      (ephemeral_ ? "ephemeral daemons keep failing: " : "local daemons keep failing: ") + why +
+      " (" + std::to_string(failures_) + " launches in a row)";
 }
 
 void ProfileCore::check_missing(Clock::time_point now) {
@@ -472,15 +472,13 @@ void ProfileCore::supervise_round() {
       if (auto* d = dynamic_cast<Dispatcher*>(dispatcher_.get())) d->fail_queued(failure_);
     return;
   }
-  if (target_ == 0 || waiting <= supply || procs_.size() >= target_ || now < next_launch_) return;
+  // Here fewer daemons run than it keeps (short_).
+  if (waiting <= supply || now < next_launch_) return;
   std::size_t launch = std::min(waiting - supply, target_ - procs_.size());
   for (std::size_t i = 0; i < launch; ++i) {
     auto pid = spawn_daemon(ephemeral_ ? 1 : config_.limits.maxtasks);
     if (pid) continue;
-    ++failures_;
-    last_failure_ = pid.message();
-    next_launch_ = now + config_.relaunch_interval;
-    if (failures_ > config_.launch_retries) pause();
+    failed_launch(pid.message(), now);
     break;
   }
   short_.store(procs_.size() < target_, std::memory_order_relaxed);

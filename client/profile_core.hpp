@@ -79,24 +79,23 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   void supervise_round();                                       // REQUIRES: procs_mu_
   void reap(Local& d, int wait_status, Clock::time_point now);  // REQUIRES: procs_mu_
   void check_missing(Clock::time_point now);                    // REQUIRES: procs_mu_
-  void pause();  // REQUIRES: procs_mu_; launches no more daemons
-  void wake();   // makes the supervisor look now (a task arrived, a daemon connected)
+  // A launch that failed (`why`): back-off, and no more launches after too many in a row.
+  void failed_launch(const std::string& why, Clock::time_point now);  // REQUIRES: procs_mu_
+  void wake();  // makes the supervisor look now (a task arrived, a daemon connected)
   // Records a daemon's arrival (the dispatcher's on_connected, with its lock held).
   void arrived(const DaemonStatus& row);
 
   DaemonsConfig config_;
   bool ephemeral_;
-  int ephemeral_limit_ = 0;
   std::unique_ptr<DispatcherLink> dispatcher_;  // in this process, or a `mirai dispatcher`
   std::unique_ptr<ControlServer> control_;      // serve_control(); before dispatcher_ goes
   mutable std::mutex procs_mu_;
   std::vector<Local> procs_;  // GUARDED_BY(procs_mu_): daemons we launched, not yet reaped
   // The supervisor's state, GUARDED_BY(procs_mu_): how many local daemons to keep while tasks
-  // wait; failed launches in a row (a daemon that ended before connecting), the last one's
-  // story, when the next launch may come; paused after too many; why the profile gave up.
+  // wait; failed launches in a row (a daemon that ended before connecting), when the next
+  // launch may come; paused after too many, and why; why the profile gave up.
   std::size_t target_ = 0;
   int failures_ = 0;
-  std::string last_failure_;
   Clock::time_point next_launch_ = Clock::time_point::min();
   Clock::time_point next_missing_check_ = Clock::time_point::min();
   bool paused_ = false, stopping_ = false;

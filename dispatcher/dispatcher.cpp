@@ -19,8 +19,9 @@ struct Dispatcher::Slot {
   bool ready = false;    // proved it holds the secret; takes tasks unless exiting
   bool exiting = false;  // sent its final result, or is leaving
   bool leaving = false;  // stopped by a signal: what it runs is not at fault
-  bool lost = false;     // fell silent: no heartbeat (a frozen or unreachable node)
-  std::string lost_why;  // or the scheduler said its job ended (lose_daemon)
+  // Why it was lost, when it was: it fell silent (no heartbeat), or the scheduler said its job
+  // ended (lose_daemon). Its tasks are then handled as a crash's, with this said.
+  std::string lost_why;
   proto::Hello hello;
   // When it stops taking tasks (its allocation ends soon after); max() when no end is known.
   std::chrono::steady_clock::time_point stops = std::chrono::steady_clock::time_point::max();
@@ -279,7 +280,9 @@ void Dispatcher::on_close(Slot* slot, int error) {
     if (Connection::malformed(error)) {
       ++dropped_;  // a zero or oversized length
     } else if (Connection::lost(error)) {
-      slot->lost = true;
+      slot->lost_why = "nothing from it for " +
+                       format_duration(Connection::kSilentIntervals * heartbeat(*slot)) +
+                       ": a frozen or unreachable node";
     } else if (slot->challenged && !slot->ready && !slot->exiting && !slot->dropped) {
       ++rejected_;  // it left, or was sent away, without proving it holds the secret
     }
@@ -316,15 +319,8 @@ void Dispatcher::drop(Slot* slot, Deliveries& out) {
   } else {
     slot->in_flight.pop_front();
     Result r = Result::error_value_result(ErrorValue::kConnectionReset);
-    r.message = slot->lost ? kDaemonLostMessage : kDaemonDiedMessage;
-    if (slot->lost)
-      r.message += " (" +
-                   (slot->lost_why.empty()
-                        ? "nothing from it for " +
-                              format_duration(Connection::kSilentIntervals * heartbeat(*slot)) +
-                              ": a frozen or unreachable node"
-                        : slot->lost_why) +
-                   ")";
+    r.message = slot->lost_why.empty() ? kDaemonDiedMessage
+                                       : kDaemonLostMessage + (" (" + slot->lost_why + ")");
     if (e.retries > 0)
       r.message += ", on all " + std::to_string(e.lost + 1) +
                    " attempts (retries: " + std::to_string(e.retries) + ")";
@@ -570,11 +566,10 @@ void Dispatcher::lose_daemon(const std::string& job_id, std::uint32_t index,
                              const std::string& why) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [p, s] : slots_) {
-    if (!(s->ready || s->exiting) || s->lost || s->hello.job_id != job_id ||
+    if (!(s->ready || s->exiting) || !s->lost_why.empty() || s->hello.job_id != job_id ||
         s->hello.array_index != index)
       continue;
-    s->lost = true;
-    s->lost_why = why;
+    s->lost_why = why.empty() ? "lost by its launcher" : why;
     s->conn->close();  // on_close requeues its tasks
   }
 }

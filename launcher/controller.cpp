@@ -140,8 +140,7 @@ void Controller::step(bool may_launch) {
   if (want > 0) launch(want, st.info.cumulative);
 }
 
-void Controller::update(Job& j, const std::vector<JobStatus>& states,
-                        std::vector<Ended>& ended) {
+void Controller::update(Job& j, const std::vector<JobStatus>& states, std::vector<Ended>& ended) {
   int last_index = j.first + static_cast<int>(j.elements.size()) - 1;
   for (const auto& r : states) {
     int first = 0, last = 0;
