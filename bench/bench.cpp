@@ -13,6 +13,9 @@
 //   mirai_bench aead         Mbed TLS's AES-256-GCM against ChaCha20-Poly1305: sealing and
 //                            opening a 64-byte and a 1 MiB frame (the choice for encrypting
 //                            every frame on plain tcp)
+//   mirai_bench seal         two connections over tcp on loopback, sealed frames against plain
+//                            ones: the round trip of a 64-byte frame and of a 1 MiB frame (what
+//                            sealing adds to every tcp round trip)
 //   mirai_bench heartbeat MIRAI [DAEMONS]
 //                            CPU of a `mirai dispatcher` process with 200 idle daemons connected,
 //                            with heartbeats (every 5 s, the default) and without; the no-op
@@ -33,8 +36,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -43,6 +48,8 @@
 #include <mbedtls/chachapoly.h>
 #include <mbedtls/gcm.h>
 
+#include "core/seal.hpp"
+#include "core/transport.hpp"
 #include "mirai/mirai.hpp"
 
 using namespace mirai;
@@ -537,6 +544,78 @@ void aead() {
   }
 }
 
+// Round trips of one frame between two Connections over tcp on loopback, plain and sealed (the
+// handshake switches both sides to sealing as the daemon and the dispatcher do): the cost of
+// sealing on its own, apart from tasks and the dispatcher.
+void seal() {
+  const SessionKeys keys =
+      derive_session_keys(std::string(64, 's'), std::string(32, 'd'), std::string(32, 'D'));
+  for (bool sealed : {false, true}) {
+    auto l = Listener::open("tcp://127.0.0.1:0");
+    if (!l) std::exit(1);
+    std::mutex mu;
+    std::condition_variable cv;
+    std::shared_ptr<Connection> accepted;
+    std::size_t replies = 0;
+    (*l)->start([&](std::shared_ptr<Connection> c) {
+      std::lock_guard<std::mutex> lock(mu);
+      accepted = c;
+      Connection* raw = c.get();
+      c->start({[raw, sealed, &keys](std::string f) {
+                  if (f == "proof" && sealed) raw->seal(keys.to_daemon, keys.to_dispatcher);
+                  raw->send(std::move(f));  // echoes everything
+                },
+                [](int) {}},
+               UINT32_MAX);
+    });
+    auto conn = dial((*l)->bound_url(), std::chrono::seconds(5));
+    if (!conn) std::exit(1);
+    Connection* raw = conn->get();
+    // The switch, as the daemon makes it: on the echoed "hello" (in its read handler) it sends
+    // its last plain frame, "proof", and seals; the server seals on reading "proof", so the
+    // echo of "proof" is the first sealed frame.
+    raw->start({[&, raw](std::string f) {
+                  if (f == "hello" && sealed) {
+                    raw->send("proof");
+                    raw->seal(keys.to_dispatcher, keys.to_daemon);
+                  }
+                  std::lock_guard<std::mutex> lock(mu);
+                  ++replies;
+                  cv.notify_all();
+                },
+                [](int) {}},
+               UINT32_MAX);
+    auto round_trip = [&](std::string frame, std::size_t answers = 1) {
+      std::unique_lock<std::mutex> lock(mu);
+      std::size_t want = replies + answers;
+      lock.unlock();
+      raw->send(std::move(frame));
+      lock.lock();
+      cv.wait(lock, [&] { return replies >= want; });
+    };
+    round_trip("hello", sealed ? 2 : 1);
+    const std::string name = sealed ? "sealed" : "plain";
+    for (std::size_t bytes : {std::size_t(64), std::size_t(1) << 20}) {
+      const int rounds = bytes == 64 ? 20000 : 100;
+      std::string frame(bytes, 'x');
+      for (int i = 0; i < rounds / 10; ++i) round_trip(frame);  // warm up
+      std::vector<double> us;
+      us.reserve(rounds);
+      for (int i = 0; i < rounds; ++i) {
+        auto t0 = Clock::now();
+        round_trip(frame);
+        us.push_back(us_since(t0));
+      }
+      report(("seal.tcp." + name + (bytes == 64 ? ".64B" : ".1MiB") + ".rtt.median").c_str(),
+             percentile(us, 0.5), "us");
+    }
+    raw->shutdown();
+    (*l)->close();
+    std::lock_guard<std::mutex> lock(mu);
+    accepted->shutdown();
+  }
+}
+
 void load(const std::string& mirai, int tasks, int daemons) {
   load_run(mirai, tasks, 2);
   load_run(mirai, tasks, daemons);
@@ -568,6 +647,8 @@ int main(int argc, char** argv) {
     load(argv[2], argc > 3 ? std::atoi(argv[3]) : 1000000, argc > 4 ? std::atoi(argv[4]) : 200);
   else if (mode == "aead")
     aead();
+  else if (mode == "seal")
+    seal();
   else if (mode == "heartbeat" && argc > 2)
     heartbeat(argv[2], argc > 3 ? std::atoi(argv[3]) : 200);
   else if (mode == "shell")
@@ -577,7 +658,7 @@ int main(int argc, char** argv) {
         stderr,
         "usage: mirai_bench floors|latency|throughput|memory|startup|payload|tls|typed|transports|"
         "shell N|"
-        "load MIRAI [TASKS [DAEMONS]]|heartbeat MIRAI [DAEMONS]|aead\n");
+        "load MIRAI [TASKS [DAEMONS]]|heartbeat MIRAI [DAEMONS]|aead|seal\n");
     return 2;
   }
   return 0;

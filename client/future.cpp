@@ -3,7 +3,7 @@
 
 #include "client/future_state.hpp"
 #include "client/profile_core.hpp"
-#include "core/protocol_v1.hpp"
+#include "core/protocol.hpp"
 
 namespace mirai {
 namespace detail {

@@ -12,7 +12,7 @@
 #include "client/future_state.hpp"
 #include "client/remote_dispatcher.hpp"
 #include "core/process.hpp"
-#include "core/protocol_v1.hpp"
+#include "core/protocol.hpp"
 #include "core/tls.hpp"
 #include "mirai/daemon.hpp"
 #include "mirai/duration.hpp"

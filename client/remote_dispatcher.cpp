@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "core/protocol_v1.hpp"
+#include "core/protocol.hpp"
 #include "mirai/duration.hpp"
 
 namespace mirai {

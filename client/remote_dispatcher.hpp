@@ -11,7 +11,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "core/protocol_v1.hpp"
+#include "core/protocol.hpp"
 #include "dispatcher/dispatcher.hpp"
 
 namespace mirai {

@@ -38,28 +38,28 @@ std::string make_secret() {
 
 std::string make_nonce() { return random_bytes(kNonceBytes); }
 
-std::string proof(const std::string& secret, const char* role, const std::string& first,
-                  const std::string& second) {
+std::string proof(const std::string& secret, const char* role, std::string_view hello,
+                  std::string_view dispatcher_nonce, bool seal) {
   const mbedtls_md_info_t* sha256 = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
   mbedtls_md_context_t ctx;
   mbedtls_md_init(&ctx);
   unsigned char mac[32];
-  auto bytes = [](const std::string& s) {
-    return reinterpret_cast<const unsigned char*>(s.data());
-  };
-  // Each part is preceded by its length, so no two different triples hash alike.
-  auto part = [&](const unsigned char* data, std::size_t n) {
+  // Each part is preceded by its length, so no two different lists of parts hash alike.
+  auto part = [&](std::string_view data) {
+    std::size_t n = data.size();
     unsigned char len[4] = {static_cast<unsigned char>(n), static_cast<unsigned char>(n >> 8),
                             static_cast<unsigned char>(n >> 16),
                             static_cast<unsigned char>(n >> 24)};
     mbedtls_md_hmac_update(&ctx, len, sizeof len);
-    mbedtls_md_hmac_update(&ctx, data, n);
+    mbedtls_md_hmac_update(&ctx, reinterpret_cast<const unsigned char*>(data.data()), n);
   };
   mbedtls_md_setup(&ctx, sha256, 1);
-  mbedtls_md_hmac_starts(&ctx, bytes(secret), secret.size());
-  part(reinterpret_cast<const unsigned char*>(role), std::strlen(role));
-  part(bytes(first), first.size());
-  part(bytes(second), second.size());
+  mbedtls_md_hmac_starts(&ctx, reinterpret_cast<const unsigned char*>(secret.data()),
+                         secret.size());
+  part(role);
+  part(hello);
+  part(dispatcher_nonce);
+  part(seal ? std::string_view("\1", 1) : std::string_view("\0", 1));
   mbedtls_md_hmac_finish(&ctx, mac);
   mbedtls_md_free(&ctx);
   return std::string(reinterpret_cast<const char*>(mac), sizeof mac);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "mirai/status.hpp"
 
@@ -16,13 +17,15 @@ std::string make_secret();
 // kNonceBytes fresh random bytes.
 std::string make_nonce();
 
-// HMAC-SHA256 over (role, first, second) under `secret`: what one side sends to prove it holds
-// the secret, bound to both sides' nonces and to its role, so a proof cannot be replayed or
-// reflected back.
-std::string proof(const std::string& secret, const char* role, const std::string& first,
-                  const std::string& second);
-inline constexpr const char* kDaemonRole = "mirai daemon v1";
-inline constexpr const char* kDispatcherRole = "mirai dispatcher v1";
+// HMAC-SHA256 under `secret` of the role, the daemon's hello frame as it was sent (its nonce
+// among its fields), the dispatcher's nonce and whether frames are sealed from then on: what one
+// side sends to prove it holds the secret. Bound to both nonces and to its role, a proof cannot
+// be replayed or reflected back; bound to the hello and the seal flag, it fails when anything
+// was changed on the way (a heartbeat turned off, sealing stripped).
+std::string proof(const std::string& secret, const char* role, std::string_view hello,
+                  std::string_view dispatcher_nonce, bool seal);
+inline constexpr const char* kDaemonRole = "mirai daemon v2";
+inline constexpr const char* kDispatcherRole = "mirai dispatcher v2";
 
 // Compares without leaking where the first difference is.
 bool same(const std::string& a, const std::string& b);

@@ -59,6 +59,8 @@ class Reaper {
 
 // on_close's error for a peer that fell silent (not an NNG error code).
 constexpr int kLostError = 0x40000001;
+// The same for a sealed frame that did not open.
+constexpr int kForgedError = 0x40000002;
 
 std::uint32_t read_le32(const char* p) {
   std::uint32_t v;
@@ -91,6 +93,14 @@ Connection::~Connection() {
 bool Connection::malformed(int error) { return error == NNG_EPROTO; }
 
 bool Connection::lost(int error) { return error == kLostError; }
+
+bool Connection::forged(int error) { return error == kForgedError; }
+
+void Connection::seal(const std::string& send_key, const std::string& receive_key) {
+  opener_ = std::make_unique<FrameSealer>(receive_key);
+  std::lock_guard<std::mutex> lock(write_mu_);
+  sealer_ = std::make_unique<FrameSealer>(send_key);
+}
 
 void Connection::start(Handlers handlers, std::uint32_t max_frame) {
   handlers_ = std::move(handlers);
@@ -222,32 +232,55 @@ void Connection::on_read() {
       big_mode_ = false;
       std::string frame = std::move(big_);
       big_.clear();
+      if (opener_) {
+        if (!opener_->open(frame.data(), frame.size(), frame.data())) {
+          close();
+          return finish(kForgedError);
+        }
+        frame.resize(frame.size() - kSealTagBytes);
+      }
       handlers_.on_frame(std::move(frame));
     }
   } else {
     end_ += n;
   }
-  if (!big_mode_ && !parse_frames()) {
-    close();
-    return finish(NNG_EPROTO);
+  if (!big_mode_) {
+    if (int error = parse_frames(); error != 0) {
+      close();
+      return finish(error);
+    }
   }
   if (closing_) return finish(NNG_ECLOSED);
   arm_read();
 }
 
-bool Connection::parse_frames() {
+int Connection::parse_frames() {
   while (end_ - begin_ >= 4) {
     std::uint32_t len = read_le32(in_.data() + begin_);
-    if (len == 0 && heartbeat_) {  // a heartbeat: it counted as a read already
+    // Sealed, a frame carries its tag; a heartbeat is a sealed empty frame.
+    const std::uint32_t overhead = opener_ ? kSealTagBytes : 0;
+    if (len == 0 && heartbeat_ && !opener_) {  // a heartbeat: it counted as a read already
       begin_ += 4;
       continue;
     }
-    if (len == 0 || len > max_frame_) return false;
+    if (len == 0 || len < overhead || len - overhead > max_frame_) return NNG_EPROTO;
     std::size_t have = end_ - begin_ - 4;
     if (have >= len) {
-      handlers_.on_frame(std::string(in_.data() + begin_ + 4, len));
+      const char* at = in_.data() + begin_ + 4;
+      std::string frame;
+      if (opener_) {
+        frame.resize(len - overhead);
+        if (!opener_->open(at, len, frame.data())) return kForgedError;
+      } else {
+        frame.assign(at, len);
+      }
       begin_ += 4 + len;
-      if (closing_) return true;
+      if (frame.empty()) {
+        if (!heartbeat_) return NNG_EPROTO;
+        continue;  // a sealed heartbeat
+      }
+      handlers_.on_frame(std::move(frame));
+      if (closing_) return 0;
       continue;
     }
     if (len > kBigFrame) {
@@ -261,7 +294,7 @@ bool Connection::parse_frames() {
     }
     break;
   }
-  return true;
+  return 0;
 }
 
 void Connection::finish(int error) {
@@ -295,6 +328,11 @@ void Connection::queue(std::shared_ptr<const std::string> head,
   if (write_closed_) return;
   if (heartbeat_.load(std::memory_order_relaxed))
     last_sent_ns_.store(now_ns(), std::memory_order_relaxed);
+  if (sealer_) {
+    head = std::make_shared<const std::string>(
+        sealer_->seal(*head, tail ? std::string_view(*tail) : std::string_view()));
+    tail = nullptr;
+  }
   pending_bytes_ += head->size() + (tail ? tail->size() : 0) + 4;
   pending_.push_back({std::move(head), std::move(tail)});
   if (!writing_) start_write_locked();

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "core/seal.hpp"
+
 struct nng_aio;
 struct nng_stream;
 
@@ -45,6 +47,9 @@ class Connection {
   // Whether on_close's `error` says the peer fell silent: nothing arrived for kSilentIntervals
   // heartbeat intervals.
   static bool lost(int error);
+  // Whether on_close's `error` says a sealed frame did not open: injected, replayed, reordered,
+  // altered or cut short on its way.
+  static bool forged(int error);
 
   // A peer silent this many heartbeat intervals is lost.
   static constexpr int kSilentIntervals = 3;
@@ -59,6 +64,16 @@ class Connection {
   // kSilentIntervals intervals. While traffic flows nothing extra is sent. Call once; both
   // peers must use the same interval. A zero interval does nothing.
   void enable_heartbeat(std::chrono::milliseconds interval);
+
+  // Sealed frames, both ways (core/seal.hpp): from now on every frame sent (heartbeats too) is
+  // sealed with `send_key`, and every frame that arrives must open with `receive_key`, or the
+  // connection closes as forged(). Call once, from this connection's on_frame handler and
+  // after the last plain frame was queued: the next frame read is the peer's first sealed one.
+  void seal(const std::string& send_key, const std::string& receive_key);
+  // Whether this connection crosses a network without TLS (tcp://, ws://): its frames must be
+  // sealed after the handshake. Set by the listener or dialer that made it.
+  bool exposed() const { return exposed_; }
+  void set_exposed(bool exposed) { exposed_ = exposed; }
 
   // Queues a frame for sending; frames are written in order, several per system call when
   // they queue up. Dropped silently once the connection is closed.
@@ -95,7 +110,7 @@ class Connection {
   void on_read();
   void on_write();
   void arm_read();
-  bool parse_frames();  // false: malformed input, connection closed
+  int parse_frames();  // non-zero: malformed (NNG_EPROTO) or forged input; the error to close with
   void queue(std::shared_ptr<const std::string> head, std::shared_ptr<const std::string> tail);
   void start_write_locked();
   void send_chunks();
@@ -109,6 +124,8 @@ class Connection {
   std::atomic<std::uint32_t> max_frame_{0};
   std::atomic<bool> closing_{false};
   std::atomic<bool> finished_{false};
+  bool exposed_ = false;
+  std::unique_ptr<FrameSealer> opener_;  // read side only: touched by the read callback
 
   // Heartbeats: when the last completed read and the last queued frame happened (steady clock,
   // in ns; kept only with heartbeats on). The timer fires when the next heartbeat or the loss
@@ -134,10 +151,11 @@ class Connection {
   struct Outgoing {
     std::shared_ptr<const std::string> head, tail;  // tail may be null
   };
-  std::deque<Outgoing> pending_;   // GUARDED_BY(write_mu_)
-  std::size_t pending_bytes_ = 0;  // GUARDED_BY(write_mu_)
-  bool writing_ = false;           // GUARDED_BY(write_mu_)
-  bool write_closed_ = false;      // GUARDED_BY(write_mu_)
+  std::deque<Outgoing> pending_;         // GUARDED_BY(write_mu_)
+  std::size_t pending_bytes_ = 0;        // GUARDED_BY(write_mu_)
+  bool writing_ = false;                 // GUARDED_BY(write_mu_)
+  bool write_closed_ = false;            // GUARDED_BY(write_mu_)
+  std::unique_ptr<FrameSealer> sealer_;  // GUARDED_BY(write_mu_)
   // Owned by the write in progress (writing_ == true).
   std::vector<std::shared_ptr<const std::string>> batch_;
   std::vector<std::uint32_t> lengths_;

@@ -65,6 +65,11 @@ Status check_url(const std::string& url) {
   return {};
 }
 
+bool is_local_url(const std::string& url) {
+  std::string scheme = scheme_of(url);
+  return scheme == "ipc" || scheme == "unix" || scheme == "abstract";
+}
+
 bool is_tls_url(const std::string& url) {
   std::string scheme = scheme_of(url);
   return scheme == "tls+tcp" || scheme == "tls+tcp4" || scheme == "tls+tcp6" || scheme == "wss" ||
@@ -119,7 +124,8 @@ Expected<std::unique_ptr<Listener>> Listener::open(const std::string& url, const
                                                : ""));
   l->bound_url_ = url;
   std::string scheme = scheme_of(url);
-  l->local_ = scheme == "ipc" || scheme == "abstract";
+  l->local_ = is_local_url(url);
+  l->exposed_ = is_tcp_family(scheme);  // plain tcp or ws: sealed frames
   if (is_tcp_family(scheme) || secure) {
     int port = 0;
     if (nng_stream_listener_get_int(l->listener_, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
@@ -167,7 +173,9 @@ void Listener::accept_cb(void* arg) {
       nng_stream_close(stream);
       nng_stream_free(stream);
     } else {
-      self->on_accept_(Connection::adopt(stream));
+      auto conn = Connection::adopt(stream);
+      conn->set_exposed(self->exposed_);
+      self->on_accept_(std::move(conn));
     }
   }
   // Other errors (a peer that vanished mid-handshake, out of files) affect that peer only.
@@ -213,7 +221,9 @@ Expected<std::shared_ptr<Connection>> dial(const std::string& url,
   nng_aio_free(aio);
   nng_stream_dialer_free(d);
   if (rv != 0) return Status::error("cannot connect to " + url + ": " + nng_strerror(rv));
-  return Connection::adopt(stream);
+  auto conn = Connection::adopt(stream);
+  conn->set_exposed(is_tcp_family(scheme_of(url)));
+  return conn;
 }
 
 }  // namespace mirai

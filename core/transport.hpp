@@ -21,6 +21,9 @@ namespace mirai {
 // write instead.
 Status check_url(const std::string& url);
 
+// Whether `url` is a socket on this machine (ipc://, unix://, abstract://), which only this
+// user's processes may use.
+bool is_local_url(const std::string& url);
 // Whether `url` is a TLS transport (tls+tcp://, wss://).
 bool is_tls_url(const std::string& url);
 // The host part of a tcp-family URL ("127.0.0.1", "node1", "::1"), or "".
@@ -68,7 +71,8 @@ class Listener {
   nng_stream_listener* listener_ = nullptr;
   nng_aio* accept_aio_ = nullptr;
   std::string bound_url_;
-  bool local_ = false;  // ipc or abstract: only this user's processes may connect
+  bool local_ = false;    // ipc or abstract: only this user's processes may connect
+  bool exposed_ = false;  // tcp or ws without TLS: its connections seal their frames
   std::atomic<std::uint64_t> refused_{0};
   std::function<void(std::shared_ptr<Connection>)> on_accept_;
 };

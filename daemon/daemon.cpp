@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -11,7 +12,8 @@
 #include <thread>
 
 #include "core/auth.hpp"
-#include "core/protocol_v1.hpp"
+#include "core/protocol.hpp"
+#include "core/seal.hpp"
 #include "core/transport.hpp"
 #include "daemon/evaluate.hpp"
 #include "mirai/daemon.hpp"
@@ -113,10 +115,11 @@ class DaemonLoop {
   bool welcomed_ = false, closed_ = false, acked_ = false, exit_now_ = false;  // GUARDED_BY(mu_)
   std::uint64_t running_id_ = 0;                                               // GUARDED_BY(mu_)
   int close_error_ = 0;  // GUARDED_BY(mu_): why the connection closed (an NNG error)
-  // The handshake (GUARDED_BY(mu_)): this connection's nonce; whether the dispatcher proved it
-  // holds the secret (verified_) or failed to (impostor_).
-  std::string nonce_;
-  bool verified_ = false, impostor_ = false;
+  // The handshake (GUARDED_BY(mu_)): this connection's nonce and hello frame (the proofs cover
+  // it); whether the dispatcher proved it holds the secret (verified_) or failed to (impostor_),
+  // or would not seal the frames of an exposed connection (unsealed_).
+  std::string nonce_, hello_;
+  bool verified_ = false, impostor_ = false, unsealed_ = false;
   // The daemon's own stream (from the welcome): tasks without one take it, then it moves on
   // to its next substream.
   // GUARDED_BY(mu_).
@@ -184,7 +187,7 @@ Status DaemonLoop::connect(bool first) {
       if (conn_) conn_->close();
       conn_ = *c;
       std::uint64_t gen = ++generation_;
-      welcomed_ = closed_ = acked_ = verified_ = impostor_ = false;
+      welcomed_ = closed_ = acked_ = verified_ = impostor_ = unsealed_ = false;
       close_error_ = 0;
       nonce_ = auth::make_nonce();
       queue_.clear();
@@ -205,24 +208,32 @@ Status DaemonLoop::connect(bool first) {
             std::clamp<std::int64_t>(left.count(), 1, std::numeric_limits<std::uint32_t>::max()));
       }
       h.heartbeat_ms = static_cast<std::uint32_t>(opt_.heartbeat.count());
+      h.seal = conn_->exposed();
       h.nonce = nonce_;
-      conn_->send(proto::encode_hello(h));
+      hello_ = proto::encode_hello(h);
+      conn_->send(hello_);
       cv_.wait_for(lock, kWelcomeTimeout, [this] { return welcomed_ || closed_; });
       if (welcomed_) return {};
       conn_->close();
       if (verified_) ++hung_up_after_proof;
-      lasting = is_tls_rejection(close_error_) || impostor_ || hung_up_after_proof >= 2;
+      lasting =
+          is_tls_rejection(close_error_) || impostor_ || unsealed_ || hung_up_after_proof >= 2;
       if (is_tls_rejection(close_error_))
         failure = Status::error(
             "refused the dispatcher at " + opt_.url +
             ": its TLS certificate is not the trusted one (MIRAI_TLS_CA, --tls-ca) or not for '" +
             (opt_.tls_server_name.empty() ? url_host(opt_.url) : opt_.tls_server_name) + "'");
+      else if (unsealed_)
+        failure = Status::error("refused the dispatcher at " + opt_.url +
+                                ": it would not seal the frames of this connection, which "
+                                "crosses a network without TLS (an attacker on the path "
+                                "stripping it, or a dispatcher of another version)");
       else if (impostor_)
         failure = Status::error(
             "refused the dispatcher at " + opt_.url +
             ": it does not hold this daemon's secret, so nothing it sends is run (it is not "
-            "this pool's dispatcher, or this daemon was given another secret: MIRAI_SECRET, "
-            "--secret-file)");
+            "this pool's dispatcher, this daemon was given another secret: MIRAI_SECRET, "
+            "--secret-file, or the handshake was changed on the way)");
       else if (verified_)
         failure = Status::error("the dispatcher at " + opt_.url +
                                 " hung up after this daemon's proof: this daemon was given "
@@ -264,14 +275,25 @@ void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
     if (fv->type == proto::Type::kChallenge && !verified_) {
       auto c = proto::decode_challenge(fv->body);
       if (!c) return conn_->close();
+      // A genuine dispatcher seals what the hello asks to; the proof covers its answer.
+      if (conn_->exposed() && !c->seal) {
+        unsealed_ = true;
+        return conn_->close();
+      }
       if (!auth::same(c->proof,
-                      auth::proof(opt_.secret, auth::kDispatcherRole, nonce_, c->nonce))) {
+                      auth::proof(opt_.secret, auth::kDispatcherRole, hello_, c->nonce, c->seal))) {
         impostor_ = true;
         return conn_->close();
       }
       verified_ = true;
-      return conn_->send(
-          proto::encode_proof(auth::proof(opt_.secret, auth::kDaemonRole, c->nonce, nonce_)));
+      conn_->send(proto::encode_proof(
+          auth::proof(opt_.secret, auth::kDaemonRole, hello_, c->nonce, c->seal)));
+      // From here on every frame is sealed, both ways: the welcome is the first that opens.
+      if (c->seal) {
+        SessionKeys keys = derive_session_keys(opt_.secret, nonce_, c->nonce);
+        conn_->seal(keys.to_dispatcher, keys.to_daemon);
+      }
+      return;
     }
     auto welcome = fv->type == proto::Type::kWelcome && verified_ ? proto::decode_welcome(fv->body)
                                                                   : std::nullopt;
@@ -326,6 +348,12 @@ void DaemonLoop::on_close(std::uint64_t generation, int error) {
   closed_ = true;
   close_error_ = error;
   queue_.clear();  // the dispatcher gives these to other daemons
+  // Someone between here and the dispatcher changed the stream: nothing more from it is run.
+  if (Connection::forged(error))
+    std::fprintf(stderr,
+                 "mirai daemon: a frame from the dispatcher at %s did not authenticate (injected, "
+                 "replayed, reordered or altered on the way): the connection is closed\n",
+                 opt_.url.c_str());
   // A dispatcher that fell silent gives the running task to another daemon: stop it here too,
   // also without autoexit (the daemon then dials again).
   if (Connection::lost(error) && running_) interrupt_running();

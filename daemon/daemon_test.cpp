@@ -15,8 +15,9 @@
 #include <sstream>
 #include <thread>
 
+#include "core/auth.hpp"
 #include "core/process.hpp"
-#include "core/protocol_v1.hpp"
+#include "core/protocol.hpp"
 #include "core/transport.hpp"
 #include "dispatcher/dispatcher.hpp"
 #include "mirai/profile.hpp"
@@ -429,13 +430,14 @@ TEST_CASE("a daemon runs nothing from a dispatcher that cannot prove it holds th
     std::lock_guard<std::mutex> lock(mu);
     Connection* raw = c.get();
     conns.push_back(c);
-    c->start({[raw, touched](std::string) {
-                raw->send(proto::encode_challenge({std::string(32, 'd'), std::string(32, 'x')}));
-                raw->send(proto::encode_welcome({proto::kVersion, 1, 0, std::nullopt}));
-                raw->send(proto::encode_task(1, Task::shell({"touch", touched})));
-              },
-              [](int) {}},
-             UINT32_MAX);
+    c->start(
+        {[raw, touched](std::string) {
+           raw->send(proto::encode_challenge({std::string(32, 'd'), true, std::string(32, 'x')}));
+           raw->send(proto::encode_welcome({proto::kVersion, 1, 0, std::nullopt}));
+           raw->send(proto::encode_task(1, Task::shell({"touch", touched})));
+         },
+         [](int) {}},
+        UINT32_MAX);
   });
   auto [code, err] = daemon_with_secret((*l)->bound_url(), std::string(64, 'a'));
   CHECK(code == 69);
@@ -444,6 +446,50 @@ TEST_CASE("a daemon runs nothing from a dispatcher that cannot prove it holds th
   (*l)->close();
   std::lock_guard<std::mutex> lock(mu);
   for (auto& c : conns) c->shutdown();
+}
+
+TEST_CASE("a daemon over tcp refuses a dispatcher that will not seal, or changed its hello",
+          "[daemon][auth][seal]") {
+  // A fake dispatcher that holds the secret, like an attacker who learnt it cannot: what it
+  // may not do is drop the sealing of an exposed connection, or accept a hello that was changed
+  // on the way (the proofs cover the hello as the daemon sent it).
+  const std::string secret(64, 's');
+  test::TempDir dir;
+  std::string touched = dir.file("ran");
+  for (bool change_hello : {false, true}) {
+    INFO((change_hello ? "hello changed" : "sealing dropped"));
+    auto l = Listener::open("tcp://127.0.0.1:0");
+    REQUIRE(l);
+    std::mutex mu;
+    std::vector<std::shared_ptr<Connection>> conns;
+    (*l)->start([&](std::shared_ptr<Connection> c) {
+      std::lock_guard<std::mutex> lock(mu);
+      Connection* raw = c.get();
+      conns.push_back(c);
+      c->start(
+          {[raw, touched, &secret, change_hello](std::string hello) {
+             auto h = proto::decode_hello(std::string_view(hello).substr(1));
+             REQUIRE(h);
+             CHECK(h->seal);  // the daemon asks for it
+             std::string nonce(32, 'n');
+             bool seal = change_hello;
+             if (change_hello) h->heartbeat_ms = 0, hello = proto::encode_hello(*h);
+             raw->send(proto::encode_challenge(
+                 {nonce, seal, auth::proof(secret, auth::kDispatcherRole, hello, nonce, seal)}));
+             raw->send(proto::encode_welcome({proto::kVersion, 1, 0, std::nullopt}));
+             raw->send(proto::encode_task(1, Task::shell({"touch", touched})));
+           },
+           [](int) {}},
+          UINT32_MAX);
+    });
+    auto [code, err] = daemon_with_secret((*l)->bound_url(), secret);
+    CHECK(code == 69);
+    CHECK_THAT(err, Catch::Contains(change_hello ? "does not hold" : "would not seal"));
+    CHECK(access(touched.c_str(), F_OK) != 0);
+    (*l)->close();
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& c : conns) c->shutdown();
+  }
 }
 
 TEST_CASE("a fake dispatcher's 4 GiB length prefix costs the daemon no memory", "[daemon][auth]") {

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "core/protocol_v1.hpp"
+#include "core/protocol.hpp"
 
 namespace mirai {
 
@@ -43,6 +43,12 @@ class ControlServer::Target final : public ResultTarget {
 Expected<std::unique_ptr<ControlServer>> ControlServer::start(Dispatcher& dispatcher,
                                                               const std::string& url,
                                                               LauncherSource launcher) {
+  // Clients are not asked for the secret: they get it. Only this user may reach them.
+  if (!is_local_url(url))
+    return Status::error("the control URL " + url +
+                         " is not a local socket: whoever connects to it may submit tasks and "
+                         "ask for the pool's secret; use ipc://PATH or abstract://NAME (by "
+                         "default a socket in a private directory)");
   std::unique_ptr<ControlServer> s(new ControlServer(dispatcher));
   s->launcher_ = std::move(launcher);
   auto l = Listener::open(url);

@@ -135,3 +135,18 @@ TEST_CASE("a client cannot use a dispatcher that is not there", "[control]") {
   c.url = "abstract://x";
   CHECK_THAT(p.set_daemons(c).message(), Catch::Contains("cannot also set url"));
 }
+
+TEST_CASE("the control URL must be a local socket", "[control]") {
+  // Its clients are given the pool's secret on request: a tcp control URL would hand it to
+  // anyone on the network.
+  DispatcherOptions o;
+  o.urls = {local_url()};
+  auto dispatcher = Dispatcher::start(o);
+  REQUIRE(dispatcher);
+  for (const char* url : {"tcp://127.0.0.1:0", "ws://127.0.0.1:0/c"}) {
+    auto server = ControlServer::start(**dispatcher, url);
+    REQUIRE_FALSE(server);
+    CHECK_THAT(server.message(), Catch::Contains("not a local socket") &&
+                                     Catch::Contains("secret") && Catch::Contains("ipc://"));
+  }
+}

@@ -6,6 +6,7 @@
 #include <nng/nng.h>
 
 #include "core/auth.hpp"
+#include "core/seal.hpp"
 #include "mirai/duration.hpp"
 
 namespace mirai {
@@ -15,10 +16,12 @@ struct Dispatcher::Slot {
   bool challenged = false;  // said hello, was sent a challenge; its proof comes next
   bool dropped = false;     // closed by us for breaking the protocol
   std::chrono::steady_clock::time_point accepted = std::chrono::steady_clock::now();
-  std::string nonce;     // the challenge's nonce
-  bool ready = false;    // proved it holds the secret; takes tasks unless exiting
-  bool exiting = false;  // sent its final result, or is leaving
-  bool leaving = false;  // stopped by a signal: what it runs is not at fault
+  std::string nonce;        // the challenge's nonce
+  std::string hello_frame;  // as it came, until the proof (both proofs cover it)
+  bool seal = false;        // frames after the proof are sealed (core/seal.hpp)
+  bool ready = false;       // proved it holds the secret; takes tasks unless exiting
+  bool exiting = false;     // sent its final result, or is leaving
+  bool leaving = false;     // stopped by a signal: what it runs is not at fault
   // Why it was lost, when it was: it fell silent (no heartbeat), or the scheduler said its job
   // ended (lose_daemon). Its tasks are then handled as a crash's, with this said.
   std::string lost_why;
@@ -157,7 +160,7 @@ void Dispatcher::on_frame(Slot* slot, std::string frame) {
     if (!slot->ready && !slot->exiting) {
       // The first frame must be a hello, the second the proof.
       if (fv && !slot->challenged && fv->type == proto::Type::kHello)
-        return on_hello(slot, fv->body);
+        return on_hello(slot, std::move(frame));
       if (fv && slot->challenged && fv->type == proto::Type::kProof)
         return on_proof(slot, fv->body);
       return reject(slot);
@@ -182,27 +185,38 @@ void Dispatcher::reject(Slot* slot) {
   slot->conn->close();
 }
 
-void Dispatcher::on_hello(Slot* slot, std::string_view body) {
-  auto hello = proto::decode_hello(body);
+void Dispatcher::on_hello(Slot* slot, std::string frame) {
+  auto hello = proto::decode_hello(std::string_view(frame).substr(1));
   if (!hello || hello->version != proto::kVersion) return reject(slot);
   slot->hello = std::move(*hello);
+  slot->hello_frame = std::move(frame);
+  // Sealed when either side's end of the connection is exposed: with a relay between them
+  // (an ssh tunnel, a login node) each may see another transport.
+  slot->seal = slot->hello.seal || slot->conn->exposed();
   if (slot->hello.time_left_ms > 0)
     slot->stops =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(slot->hello.time_left_ms);
   slot->nonce = auth::make_nonce();
   slot->challenged = true;
   slot->conn->send(
-      proto::encode_challenge({slot->nonce, auth::proof(options_.secret, auth::kDispatcherRole,
-                                                        slot->hello.nonce, slot->nonce)}));
+      proto::encode_challenge({slot->nonce, slot->seal,
+                               auth::proof(options_.secret, auth::kDispatcherRole,
+                                           slot->hello_frame, slot->nonce, slot->seal)}));
 }
 
 void Dispatcher::on_proof(Slot* slot, std::string_view body) {
   auto proof = proto::decode_proof(body);
   if (!proof) return reject(slot);
   // A daemon without the secret gets nothing; on_close counts it.
-  if (!auth::same(*proof,
-                  auth::proof(options_.secret, auth::kDaemonRole, slot->nonce, slot->hello.nonce)))
+  if (!auth::same(*proof, auth::proof(options_.secret, auth::kDaemonRole, slot->hello_frame,
+                                      slot->nonce, slot->seal)))
     return slot->conn->close();
+  std::string().swap(slot->hello_frame);
+  // Every frame from here on is sealed, both ways: the daemon's next, and the welcome.
+  if (slot->seal) {
+    SessionKeys keys = derive_session_keys(options_.secret, slot->hello.nonce, slot->nonce);
+    slot->conn->seal(keys.to_daemon, keys.to_dispatcher);
+  }
   slot->ready = true;
   slot->instance = ++cumulative_;
   slot->conn->set_max_frame(UINT32_MAX);
@@ -277,8 +291,8 @@ void Dispatcher::on_close(Slot* slot, int error) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
-    if (Connection::malformed(error)) {
-      ++dropped_;  // a zero or oversized length
+    if (Connection::malformed(error) || Connection::forged(error)) {
+      ++dropped_;  // a zero or oversized length, or a sealed frame that did not open
     } else if (Connection::lost(error)) {
       slot->lost_why = "nothing from it for " +
                        format_duration(Connection::kSilentIntervals * heartbeat(*slot)) +

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/connection.hpp"
-#include "core/protocol_v1.hpp"
+#include "core/protocol.hpp"
 #include "core/transport.hpp"
 #include "mirai/info.hpp"
 #include "mirai/rng.hpp"
@@ -181,7 +181,7 @@ class Dispatcher final : public DispatcherLink {
   void on_accept(std::shared_ptr<Connection> conn);
   void on_frame(Slot* slot, std::string frame);
   void on_close(Slot* slot, int error);
-  void on_hello(Slot* slot, std::string_view body);
+  void on_hello(Slot* slot, std::string frame);
   void on_proof(Slot* slot, std::string_view body);
   void reject(Slot* slot);  // REQUIRES: mu_; a peer that broke the protocol
   void on_result(Slot* slot, std::string frame, Deliveries& out);

@@ -1,4 +1,4 @@
-// libFuzzer target for the wire decoder (core/protocol_v1): every decoder gets every input, and
+// libFuzzer target for the wire decoder (core/protocol): every decoder gets every input, and
 // what decodes must agree with the cheap validity check and survive a round trip. Built and run
 // by tests/fuzz/run.sh (clang, with AddressSanitizer and UndefinedBehaviorSanitizer); the seed
 // corpus in fuzz/corpus/ holds one valid frame of each kind (regenerate with
@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "core/protocol_v1.hpp"
+#include "core/protocol.hpp"
 
 using namespace mirai;
 
@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
   h.host = "node1";
   h.job_id = "123_4";
   h.array_index = 4;
+  h.seal = true;
   h.nonce = std::string(32, 'n');
   write("hello", proto::encode_hello(h));
   write("welcome", proto::encode_welcome({proto::kVersion, 7, 5000, RngStream::from_seed(1)}));
@@ -126,7 +127,7 @@ int main(int argc, char** argv) {
   l.reason = "paused";
   s.launcher = l;
   write("status-reply-launcher", proto::encode_status_reply(5, s));
-  write("challenge", proto::encode_challenge({std::string(32, 'c'), std::string(32, 'p')}));
+  write("challenge", proto::encode_challenge({std::string(32, 'c'), true, std::string(32, 'p')}));
   write("proof", proto::encode_proof(std::string(32, 'p')));
   write("secret-reply", proto::encode_secret_reply(6, std::string(64, 'a')));
   return 0;

@@ -10,7 +10,7 @@ seconds=${MIRAI_FUZZ_SECONDS:-20}
 cxx=${MIRAI_FUZZ_CXX:-clang++}
 command -v "$cxx" >/dev/null || { echo "run.sh: $cxx is missing: apt-get install clang libclang-rt-14-dev" >&2; exit 1; }
 mkdir -p "$out/found"
-sources=("$src/fuzz/wire_fuzzer.cpp" "$src/core/protocol_v1.cpp" "$src/core/buffer.cpp" "$src/core/result.cpp"
+sources=("$src/fuzz/wire_fuzzer.cpp" "$src/core/protocol.cpp" "$src/core/buffer.cpp" "$src/core/result.cpp"
   "$src/core/rng.cpp")
 flags=(-std=c++17 -O1 -g -I"$src/include" -I"$src" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
 "$cxx" "${flags[@]}" "${sources[@]}" -o "$out/wire_fuzzer"

@@ -1,4 +1,4 @@
-#include "core/protocol_v1.hpp"
+#include "core/protocol.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -131,12 +131,13 @@ std::string encode_hello(const Hello& h) {
       .u32(h.maxtasks)
       .u32(h.time_left_ms)
       .u32(h.heartbeat_ms)
+      .u8(h.seal ? 1 : 0)
       .str(h.nonce)
       .finish();
 }
 
 std::string encode_challenge(const Challenge& c) {
-  return Writer(Type::kChallenge).str(c.nonce).str(c.proof).finish();
+  return Writer(Type::kChallenge).str(c.nonce).u8(c.seal ? 1 : 0).str(c.proof).finish();
 }
 
 std::string encode_proof(const std::string& proof) {
@@ -300,8 +301,10 @@ std::optional<Hello> decode_hello(std::string_view body) {
   h.maxtasks = r.u32();
   h.time_left_ms = r.u32();
   h.heartbeat_ms = r.u32();
+  std::uint8_t seal = r.u8();
+  h.seal = seal == 1;
   h.nonce = r.str();
-  if (!r.done() || h.nonce.size() != kNonceSize) return std::nullopt;
+  if (!r.done() || seal > 1 || h.nonce.size() != kNonceSize) return std::nullopt;
   return h;
 }
 
@@ -309,8 +312,10 @@ std::optional<Challenge> decode_challenge(std::string_view body) {
   Reader r(body);
   Challenge c;
   c.nonce = r.str();
+  std::uint8_t seal = r.u8();
+  c.seal = seal == 1;
   c.proof = r.str();
-  if (!r.done() || c.nonce.size() != kNonceSize || c.proof.size() != kProofSize)
+  if (!r.done() || seal > 1 || c.nonce.size() != kNonceSize || c.proof.size() != kProofSize)
     return std::nullopt;
   return c;
 }

@@ -1,4 +1,4 @@
-// Wire protocol v1: every message between client, dispatcher and daemon. docs/protocol.md
+// Wire protocol v2: every message between client, dispatcher and daemon. docs/protocol.md
 // describes the bytes; this file is the only place that encodes or decodes them.
 //
 // On the wire a frame is: u32 length (little-endian, the bytes that follow), u8 type, body.
@@ -21,7 +21,7 @@
 
 namespace mirai::proto {
 
-inline constexpr std::uint16_t kVersion = 1;
+inline constexpr std::uint16_t kVersion = 2;
 inline constexpr std::uint32_t kMagic = 0x4152494d;  // "MIRA"
 inline constexpr std::size_t kLengthBytes = 4;
 // A peer that has not yet said hello may send only this much in one frame.
@@ -74,12 +74,16 @@ struct Hello {
   // known. The dispatcher sends it no task that declares a longer expected duration.
   std::uint32_t time_left_ms = 0;
   std::uint32_t heartbeat_ms = 0;  // the daemon's heartbeat interval; 0: none (heartbeat_for)
+  bool seal = false;               // the daemon's link is exposed: frames after the proof sealed
   std::string nonce;               // auth::kNonceBytes fresh random bytes
 };
 
 struct Challenge {
   std::string nonce;  // the dispatcher's, auth::kNonceBytes
-  std::string proof;  // auth::proof(secret, kDispatcherRole, daemon's nonce, this nonce)
+  // Frames after the handshake are sealed (core/seal.hpp): the hello asked for it, or the
+  // dispatcher's side of the connection is exposed.
+  bool seal = false;
+  std::string proof;  // auth::proof(secret, kDispatcherRole, hello frame, this nonce, seal)
 };
 
 struct ClientHello {

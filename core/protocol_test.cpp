@@ -1,4 +1,4 @@
-#include "core/protocol_v1.hpp"
+#include "core/protocol.hpp"
 
 #include <catch2/catch.hpp>
 
