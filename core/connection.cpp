@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "core/buffer.hpp"
 
@@ -97,9 +98,9 @@ bool Connection::lost(int error) { return error == kLostError; }
 bool Connection::forged(int error) { return error == kForgedError; }
 
 void Connection::seal(const std::string& send_key, const std::string& receive_key) {
-  opener_ = std::make_unique<FrameSealer>(receive_key);
+  opener_ = std::make_unique<FrameSealer>(receive_key, FrameSealer::Mode::kOpen);
   std::lock_guard<std::mutex> lock(write_mu_);
-  sealer_ = std::make_unique<FrameSealer>(send_key);
+  sealer_ = std::make_unique<FrameSealer>(send_key, FrameSealer::Mode::kSeal);
 }
 
 void Connection::start(Handlers handlers, std::uint32_t max_frame) {
@@ -251,6 +252,7 @@ void Connection::on_read() {
     }
   }
   if (closing_) return finish(NNG_ECLOSED);
+  if (handlers_.on_batch_end) handlers_.on_batch_end();
   arm_read();
 }
 
@@ -335,7 +337,18 @@ void Connection::queue(std::shared_ptr<const std::string> head,
   }
   pending_bytes_ += head->size() + (tail ? tail->size() : 0) + 4;
   pending_.push_back({std::move(head), std::move(tail)});
-  if (!writing_) start_write_locked();
+  if (!writing_ && !corked_) start_write_locked();
+}
+
+bool Connection::cork() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return !std::exchange(corked_, true);
+}
+
+void Connection::uncork() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  corked_ = false;
+  if (!writing_ && !write_closed_ && !pending_.empty()) start_write_locked();
 }
 
 void Connection::start_write_locked() {
@@ -422,7 +435,7 @@ void Connection::on_write() {
   }
   if (chunk_index_ < chunks_.size()) return send_chunks();
   std::lock_guard<std::mutex> lock(write_mu_);
-  if (!pending_.empty() && !write_closed_) {
+  if (!pending_.empty() && !write_closed_ && !corked_) {
     start_write_locked();
   } else {
     writing_ = false;

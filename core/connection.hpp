@@ -31,6 +31,9 @@ class Connection {
     // The connection ended (peer closed, I/O error, malformed length, or close()). Called once,
     // after the last on_frame. `error` is an NNG error code.
     std::function<void(int error)> on_close;
+    // Optional: every frame of one read was handed to on_frame (more may follow later). Not
+    // called when the read ended the connection (on_close is).
+    std::function<void()> on_batch_end = nullptr;
   };
 
   // Takes ownership of `stream`. The returned pointer's deleter destroys the connection on a
@@ -83,6 +86,12 @@ class Connection {
   // The same for a frame in two parts, written back to back without joining them (a large
   // payload after its header).
   void send(std::string head, std::string tail);
+
+  // Corked, frames queue up and nothing is written until uncork(), which writes them together:
+  // a sender about to queue several frames, under a lock of its own, makes one system call
+  // and makes it after releasing the lock. cork() returns false when already corked.
+  bool cork();
+  void uncork();
 
   // Waits until every queued frame is written (true), the connection fails, or `timeout`
   // passes. Must not be called from this connection's own handlers.
@@ -155,6 +164,7 @@ class Connection {
   std::size_t pending_bytes_ = 0;        // GUARDED_BY(write_mu_)
   bool writing_ = false;                 // GUARDED_BY(write_mu_)
   bool write_closed_ = false;            // GUARDED_BY(write_mu_)
+  bool corked_ = false;                  // GUARDED_BY(write_mu_)
   std::unique_ptr<FrameSealer> sealer_;  // GUARDED_BY(write_mu_)
   // Owned by the write in progress (writing_ == true).
   std::vector<std::shared_ptr<const std::string>> batch_;

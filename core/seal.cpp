@@ -1,9 +1,10 @@
 #include "core/seal.hpp"
 
-#include <mbedtls/chachapoly.h>
 #include <mbedtls/hkdf.h>
 #include <mbedtls/md.h>
+#include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -35,18 +36,11 @@ SessionKeys derive_session_keys(const std::string& secret, const std::string& da
           derive(secret, salt, "mirai v2 dispatcher to daemon")};
 }
 
+// OpenSSL's EVP interface: the cipher is keyed once, each frame only sets its nonce.
 struct FrameSealer::Cipher {
-  mbedtls_chachapoly_context ctx;
-  Cipher() { mbedtls_chachapoly_init(&ctx); }
-  ~Cipher() { mbedtls_chachapoly_free(&ctx); }
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  ~Cipher() { EVP_CIPHER_CTX_free(ctx); }
 };
-
-FrameSealer::FrameSealer(std::string_view key) : cipher_(std::make_unique<Cipher>()) {
-  if (key.size() != kSealKeyBytes || mbedtls_chachapoly_setkey(&cipher_->ctx, bytes(key)) != 0)
-    throw std::invalid_argument("a frame key is 32 bytes");
-}
-
-FrameSealer::~FrameSealer() = default;
 
 namespace {
 
@@ -61,7 +55,41 @@ void le32(std::size_t n, unsigned char out[4]) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<unsigned char>(n >> (8 * i));
 }
 
+// EVP takes lengths as int: a frame (up to 4 GiB) goes through in pieces.
+constexpr std::size_t kPiece = std::size_t{1} << 30;
+
+bool encrypt(EVP_CIPHER_CTX* ctx, const unsigned char* in, std::size_t n, unsigned char* out) {
+  for (std::size_t done = 0; done < n;) {
+    int len = static_cast<int>(std::min(kPiece, n - done)), wrote = 0;
+    if (EVP_EncryptUpdate(ctx, out + done, &wrote, in + done, len) != 1 || wrote != len)
+      return false;
+    done += static_cast<std::size_t>(len);
+  }
+  return true;
+}
+
+bool decrypt(EVP_CIPHER_CTX* ctx, const unsigned char* in, std::size_t n, unsigned char* out) {
+  for (std::size_t done = 0; done < n;) {
+    int len = static_cast<int>(std::min(kPiece, n - done)), wrote = 0;
+    if (EVP_DecryptUpdate(ctx, out + done, &wrote, in + done, len) != 1 || wrote != len)
+      return false;
+    done += static_cast<std::size_t>(len);
+  }
+  return true;
+}
+
 }  // namespace
+
+FrameSealer::FrameSealer(std::string_view key, Mode mode) : cipher_(std::make_unique<Cipher>()) {
+  if (key.size() != kSealKeyBytes || !cipher_->ctx)
+    throw std::invalid_argument("a frame key is 32 bytes");
+  int ok = mode == Mode::kSeal
+               ? EVP_EncryptInit_ex(cipher_->ctx, EVP_aes_256_gcm(), nullptr, bytes(key), nullptr)
+               : EVP_DecryptInit_ex(cipher_->ctx, EVP_aes_256_gcm(), nullptr, bytes(key), nullptr);
+  if (ok != 1) throw std::runtime_error("cannot set up AES-256-GCM");
+}
+
+FrameSealer::~FrameSealer() = default;
 
 std::string FrameSealer::seal(std::string_view head, std::string_view tail) {
   // 2^64 frames never happen; if they did, a repeated nonce would give the key away.
@@ -75,24 +103,33 @@ std::string FrameSealer::seal(std::string_view head, std::string_view tail) {
   make_nonce(count_++, nonce);
   le32(n + kSealTagBytes, length);
   auto* dst = reinterpret_cast<unsigned char*>(out.data());
-  mbedtls_chachapoly_context* ctx = &cipher_->ctx;
-  mbedtls_chachapoly_starts(ctx, nonce, MBEDTLS_CHACHAPOLY_ENCRYPT);
-  mbedtls_chachapoly_update_aad(ctx, length, sizeof length);
-  mbedtls_chachapoly_update(ctx, head.size(), bytes(head), dst);
-  mbedtls_chachapoly_update(ctx, tail.size(), bytes(tail), dst + head.size());
-  mbedtls_chachapoly_finish(ctx, dst + n);
+  EVP_CIPHER_CTX* ctx = cipher_->ctx;
+  int wrote = 0;
+  if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce) != 1 ||
+      EVP_EncryptUpdate(ctx, nullptr, &wrote, length, sizeof length) != 1 ||
+      !encrypt(ctx, bytes(head), head.size(), dst) ||
+      !encrypt(ctx, bytes(tail), tail.size(), dst + head.size()) ||
+      EVP_EncryptFinal_ex(ctx, dst + n, &wrote) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kSealTagBytes, dst + n) != 1)
+    throw std::runtime_error("AES-256-GCM sealing failed");
   return out;
 }
 
 bool FrameSealer::open(const char* sealed, std::size_t n, char* out) {
   if (n < kSealTagBytes || count_ == std::numeric_limits<std::uint64_t>::max()) return false;
-  unsigned char nonce[12], length[4];
+  unsigned char nonce[12], length[4], tag[kSealTagBytes];
   make_nonce(count_, nonce);
   le32(n, length);
   const std::size_t body = n - kSealTagBytes;
   const auto* src = reinterpret_cast<const unsigned char*>(sealed);
-  if (mbedtls_chachapoly_auth_decrypt(&cipher_->ctx, body, nonce, length, sizeof length, src + body,
-                                      src, reinterpret_cast<unsigned char*>(out)) != 0)
+  std::memcpy(tag, src + body, kSealTagBytes);  // `out` may be `sealed`: keep the tag apart
+  EVP_CIPHER_CTX* ctx = cipher_->ctx;
+  int wrote = 0;
+  if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce) != 1 ||
+      EVP_DecryptUpdate(ctx, nullptr, &wrote, length, sizeof length) != 1 ||
+      !decrypt(ctx, src, body, reinterpret_cast<unsigned char*>(out)) ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kSealTagBytes, tag) != 1 ||
+      EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out) + body, &wrote) != 1)
     return false;
   ++count_;
   return true;

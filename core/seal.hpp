@@ -1,7 +1,7 @@
 // Sealed frames: after the handshake, every frame on a plain network transport (tcp://, ws://)
-// is encrypted and authenticated with ChaCha20-Poly1305 under a key of its direction, derived
-// from the pool's secret and both sides' nonces (docs/protocol.md, "Sealed frames"). The nonce
-// of each frame is its number in that direction, so a frame that is injected, replayed,
+// is encrypted and authenticated with AES-256-GCM under a key of its direction, derived from
+// the pool's secret and both sides' nonces (docs/protocol.md, "Sealed frames"). The nonce of
+// each frame is its number in that direction, so a frame that is injected, replayed,
 // reordered, altered or cut short does not open.
 #pragma once
 
@@ -31,16 +31,17 @@ SessionKeys derive_session_keys(const std::string& secret, const std::string& da
 // callback.
 class FrameSealer {
  public:
-  explicit FrameSealer(std::string_view key);
+  enum class Mode { kSeal, kOpen };
+  FrameSealer(std::string_view key, Mode mode);
   ~FrameSealer();
   FrameSealer(const FrameSealer&) = delete;
   FrameSealer& operator=(const FrameSealer&) = delete;
 
-  // The frame `head` + `tail` sealed: its ciphertext, then the tag. The frame's length on the
+  // kSeal: the frame `head` + `tail` sealed: its ciphertext, then the tag. The frame's length on the
   // wire (the result's size) is authenticated with it.
   std::string seal(std::string_view head, std::string_view tail = {});
 
-  // Opens the `n` bytes at `sealed` (n >= kSealTagBytes) into `out`, which has room for
+  // kOpen: opens the `n` bytes at `sealed` (n >= kSealTagBytes) into `out`, which has room for
   // n - kSealTagBytes bytes and may be `sealed` itself. False when the frame is not the next
   // one its sender sealed with this key; the connection must then end.
   bool open(const char* sealed, std::size_t n, char* out);

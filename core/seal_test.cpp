@@ -24,7 +24,7 @@ const std::string kKey(32, 'k');
 }  // namespace
 
 TEST_CASE("a sealed frame opens once, in order, unchanged, under its own key", "[seal]") {
-  FrameSealer sender(kKey), receiver(kKey);
+  FrameSealer sender(kKey, FrameSealer::Mode::kSeal), receiver(kKey, FrameSealer::Mode::kOpen);
   std::string a = sender.seal("type+body of the first frame");
   std::string b = sender.seal("head ", "and tail");
   std::string heartbeat = sender.seal("");
@@ -50,7 +50,7 @@ TEST_CASE("a sealed frame opens once, in order, unchanged, under its own key", "
   }
   SECTION("any one byte changed") {
     for (std::size_t i = 0; i < b.size(); ++i) {
-      FrameSealer fresh(kKey);
+      FrameSealer fresh(kKey, FrameSealer::Mode::kOpen);
       open_one(fresh, a, &ok);  // frame 0
       std::string changed = b;
       changed[i] ^= 0x01;
@@ -75,7 +75,7 @@ TEST_CASE("a sealed frame opens once, in order, unchanged, under its own key", "
     CHECK(in_place.substr(0, in_place.size() - kSealTagBytes) == "head and tail");
   }
   SECTION("under another key") {
-    FrameSealer other(std::string(32, 'K'));
+    FrameSealer other(std::string(32, 'K'), FrameSealer::Mode::kOpen);
     open_one(other, a, &ok);
     CHECK_FALSE(ok);
   }

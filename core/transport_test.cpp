@@ -362,3 +362,26 @@ TEST_CASE("no heartbeat goes out while frames flow, and one does once they stop"
   CHECK(empty <= 4);
   ::close(fd);
 }
+
+TEST_CASE("a corked connection holds its frames until uncorked, in order", "[transport]") {
+  EchoServer server("tcp://127.0.0.1:0");
+  auto conn = dial(server.listener->bound_url(), std::chrono::seconds(5));
+  REQUIRE(conn);
+  Sink sink;
+  (*conn)->start(sink.handlers(), UINT32_MAX);
+  CHECK((*conn)->cork());
+  CHECK_FALSE((*conn)->cork());  // already
+  for (int i = 0; i < 3; ++i) (*conn)->send("frame " + std::to_string(i));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  {
+    std::lock_guard<std::mutex> l(sink.mu);
+    CHECK(sink.frames.empty());  // nothing was written
+  }
+  CHECK((*conn)->queued_bytes() > 0);
+  (*conn)->uncork();
+  REQUIRE(sink.wait_frames(3));
+  CHECK(sink.frames == std::vector<std::string>{"frame 0", "frame 1", "frame 2"});
+  (*conn)->send("after");  // uncorked: written at once
+  REQUIRE(sink.wait_frames(4));
+  (*conn)->shutdown();
+}

@@ -147,7 +147,7 @@ void Dispatcher::on_accept(std::shared_ptr<Connection> conn) {
   slot->conn = conn;
   slots_.emplace(raw, std::move(slot));
   conn->start({[this, raw](std::string f) { on_frame(raw, std::move(f)); },
-               [this, raw](int error) { on_close(raw, error); }},
+               [this, raw](int error) { on_close(raw, error); }, [this] { flush_corked(); }},
               proto::kMaxHelloFrame);
 }
 
@@ -156,6 +156,12 @@ void Dispatcher::on_frame(Slot* slot, std::string frame) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
+    // The read's last frame is followed by flush_corked() (on_batch_end, or on_close).
+    batching_ = true;
+    struct Reset {
+      bool& flag;
+      ~Reset() { flag = false; }
+    } reset{batching_};
     auto fv = proto::view_frame(frame);
     if (!slot->ready && !slot->exiting) {
       // The first frame must be a hello, the second the proof.
@@ -305,6 +311,16 @@ void Dispatcher::on_close(Slot* slot, int error) {
     drain();
   }
   deliver_all(out);
+  flush_corked();  // what frames of its last read assigned
+}
+
+void Dispatcher::flush_corked() {
+  std::vector<std::shared_ptr<Connection>> corked;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    corked.swap(corked_);
+  }
+  for (auto& c : corked) c->uncork();
 }
 
 void Dispatcher::unready(Slot* slot) {
@@ -438,6 +454,7 @@ void Dispatcher::assign(Slot* s, std::uint64_t id, Entry& e) {
   ++s->assigned;
   --awaiting_;
   ++executing_;
+  if (batching_ && s->conn->cork()) corked_.push_back(s->conn);
   s->conn->send(e.frame);
 }
 

@@ -208,6 +208,8 @@ class Dispatcher final : public DispatcherLink {
   void assign(Slot* s, std::uint64_t id, Entry& e);          // REQUIRES: mu_
   void requeue_front(const std::deque<std::uint64_t>& ids);  // REQUIRES: mu_
   static void deliver_all(Deliveries& out);
+  // Writes what assign() corked while a read's frames were handled, after the lock is released.
+  void flush_corked();  // EXCLUDES: mu_
   Info info_locked() const;                          // REQUIRES: mu_
   std::vector<DaemonStatus> daemons_locked() const;  // REQUIRES: mu_
   DaemonStatus row(const Slot& s, std::chrono::steady_clock::time_point now) const;
@@ -232,6 +234,10 @@ class Dispatcher final : public DispatcherLink {
   std::vector<Setup> setups_;                                   // GUARDED_BY(mu_)
   std::vector<Slot*> ready_;  // GUARDED_BY(mu_); said hello, taking tasks, in connect order
   std::size_t rotor_ = 0;     // GUARDED_BY(mu_); where the next search for a daemon starts
+  // While a read's frames are handled, tasks assigned wait in their corked connections, to be
+  // written together once the read is done and the lock released (flush_corked).
+  bool batching_ = false;                          // GUARDED_BY(mu_)
+  std::vector<std::shared_ptr<Connection>> corked_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace mirai

@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(
   cmake g++ make pkg-config
-  libnng-dev libmbedtls-dev libyaml-cpp-dev
+  libnng-dev libmbedtls-dev libssl-dev libyaml-cpp-dev
   libboost-dev libboost-program-options-dev
   catch2 nlohmann-json3-dev
   parallel bc  # only for the side-by-side benchmarks
