@@ -23,6 +23,8 @@ constexpr std::size_t kSmallBuffer = 8 * 1024;
 constexpr std::size_t kBigFrame = 64 * 1024;
 constexpr std::size_t kMaxFramesPerWrite = 32;
 constexpr std::size_t kCoalesceBelow = 4096;
+// The largest record of small sealed frames: a zero byte, then lengths and frames.
+constexpr std::uint32_t kMaxGroupRecord = 1 + kMaxFramesPerWrite * (4 + kCoalesceBelow);
 
 // Destroys connections on a thread of its own: a connection's destructor waits for its
 // callbacks, so it must never run on one of them.
@@ -234,13 +236,18 @@ void Connection::on_read() {
       std::string frame = std::move(big_);
       big_.clear();
       if (opener_) {
-        if (!opener_->open(frame.data(), frame.size(), frame.data())) {
-          close();
-          return finish(kForgedError);
+        int error = opener_->open(frame.data(), frame.size(), frame.data()) ? 0 : kForgedError;
+        if (error == 0) {
+          frame.resize(frame.size() - kSealTagBytes);
+          error = deliver_record(std::move(frame));
         }
-        frame.resize(frame.size() - kSealTagBytes);
+        if (error != 0) {
+          close();
+          return finish(error);
+        }
+      } else {
+        handlers_.on_frame(std::move(frame));
       }
-      handlers_.on_frame(std::move(frame));
     }
   } else {
     end_ += n;
@@ -265,23 +272,22 @@ int Connection::parse_frames() {
       begin_ += 4;
       continue;
     }
-    if (len == 0 || len < overhead || len - overhead > max_frame_) return NNG_EPROTO;
+    // A record of small frames may be larger than one frame may be (before the welcome).
+    const std::uint32_t limit =
+        opener_ ? std::max<std::uint32_t>(max_frame_, kMaxGroupRecord) : max_frame_.load();
+    if (len == 0 || len < overhead || len - overhead > limit) return NNG_EPROTO;
     std::size_t have = end_ - begin_ - 4;
     if (have >= len) {
       const char* at = in_.data() + begin_ + 4;
-      std::string frame;
       if (opener_) {
-        frame.resize(len - overhead);
-        if (!opener_->open(at, len, frame.data())) return kForgedError;
+        std::string record(len - overhead, '\0');
+        if (!opener_->open(at, len, record.data())) return kForgedError;
+        begin_ += 4 + len;
+        if (int error = deliver_record(std::move(record)); error != 0) return error;
       } else {
-        frame.assign(at, len);
+        begin_ += 4 + len;
+        handlers_.on_frame(std::string(at, len));
       }
-      begin_ += 4 + len;
-      if (frame.empty()) {
-        if (!heartbeat_) return NNG_EPROTO;
-        continue;  // a sealed heartbeat
-      }
-      handlers_.on_frame(std::move(frame));
       if (closing_) return 0;
       continue;
     }
@@ -295,6 +301,25 @@ int Connection::parse_frames() {
       begin_ = end_ = 0;
     }
     break;
+  }
+  return 0;
+}
+
+int Connection::deliver_record(std::string record) {
+  if (record.empty()) return heartbeat_ ? 0 : NNG_EPROTO;  // a heartbeat alone
+  if (record[0] != 0) {  // one frame (a frame's type byte is never 0)
+    if (record.size() > max_frame_) return NNG_EPROTO;
+    handlers_.on_frame(std::move(record));
+    return 0;
+  }
+  for (std::size_t at = 1; at < record.size() && !closing_;) {
+    if (record.size() - at < 4) return NNG_EPROTO;
+    std::uint32_t len = read_le32(record.data() + at);
+    at += 4;
+    if (len > record.size() - at || len > max_frame_) return NNG_EPROTO;
+    if (len == 0 && !heartbeat_) return NNG_EPROTO;
+    if (len > 0) handlers_.on_frame(record.substr(at, len));  // else a heartbeat
+    at += len;
   }
   return 0;
 }
@@ -330,13 +355,8 @@ void Connection::queue(std::shared_ptr<const std::string> head,
   if (write_closed_) return;
   if (heartbeat_.load(std::memory_order_relaxed))
     last_sent_ns_.store(now_ns(), std::memory_order_relaxed);
-  if (sealer_) {
-    head = std::make_shared<const std::string>(
-        sealer_->seal(*head, tail ? std::string_view(*tail) : std::string_view()));
-    tail = nullptr;
-  }
   pending_bytes_ += head->size() + (tail ? tail->size() : 0) + 4;
-  pending_.push_back({std::move(head), std::move(tail)});
+  pending_.push_back({std::move(head), std::move(tail), sealer_ != nullptr});
   if (!writing_ && !corked_) start_write_locked();
 }
 
@@ -372,12 +392,50 @@ void Connection::start_write_locked() {
     batch_.push_back(std::move(part));
     chunks_.emplace_back(batch_.back()->data(), batch_.back()->size());
   };
+  // Sealed (frames queued after seal()), they go out as records: small frames together in one
+  // record that starts with a zero byte and gives each its length, a larger one in a record of
+  // its own; each record has its length, then its sealed bytes (docs/protocol.md).
+  std::vector<const Outgoing*> group;  // small sealed frames waiting for their record
+  std::vector<Outgoing> taken;
+  taken.reserve(kMaxFramesPerWrite);
+  auto add_record = [&](std::string sealed) {
+    lengths_.push_back(static_cast<std::uint32_t>(sealed.size()));
+    chunks_.emplace_back(reinterpret_cast<const char*>(&lengths_.back()), 4);
+    add_chunk(std::make_shared<const std::string>(std::move(sealed)));
+  };
+  auto flush_group = [&] {
+    if (group.empty()) return;
+    if (group.size() == 1) {
+      const Outgoing& f = *group.front();
+      add_record(sealer_->seal(*f.head, f.tail ? std::string_view(*f.tail) : std::string_view()));
+    } else {
+      std::string plain(1, '\0');
+      for (const Outgoing* f : group) {
+        auto len = static_cast<std::uint32_t>(f->head->size() + (f->tail ? f->tail->size() : 0));
+        plain.append(reinterpret_cast<const char*>(&len), 4);
+        plain.append(*f->head);
+        if (f->tail) plain.append(*f->tail);
+      }
+      add_record(sealer_->seal(plain));
+    }
+    group.clear();
+  };
   for (std::size_t k = 0; k < kMaxFramesPerWrite && !pending_.empty(); ++k) {
-    Outgoing& f = pending_.front();
+    taken.push_back(std::move(pending_.front()));
+    pending_.pop_front();
+    Outgoing& f = taken.back();
     std::size_t size = f.head->size() + (f.tail ? f.tail->size() : 0);
     pending_bytes_ -= size + 4;
     std::uint32_t len = static_cast<std::uint32_t>(size);
-    if (size < kCoalesceBelow) {
+    if (f.sealed) {
+      flush_small();
+      if (size < kCoalesceBelow) {
+        group.push_back(&f);
+      } else {
+        flush_group();
+        add_record(sealer_->seal(*f.head, f.tail ? std::string_view(*f.tail) : std::string_view()));
+      }
+    } else if (size < kCoalesceBelow) {
       small.append(reinterpret_cast<const char*>(&len), 4);
       small.append(*f.head);
       if (f.tail) small.append(*f.tail);
@@ -388,8 +446,8 @@ void Connection::start_write_locked() {
       add_chunk(std::move(f.head));
       if (f.tail) add_chunk(std::move(f.tail));
     }
-    pending_.pop_front();
   }
+  flush_group();
   flush_small();
   chunk_index_ = 0;
   chunk_offset_ = 0;

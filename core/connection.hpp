@@ -119,6 +119,9 @@ class Connection {
   void on_read();
   void on_write();
   void arm_read();
+  // Hands the frames of an opened record to on_frame: one frame, or (first byte 0) several,
+  // each after its length. Non-zero: malformed.
+  int deliver_record(std::string record);
   int parse_frames();  // non-zero: malformed (NNG_EPROTO) or forged input; the error to close with
   void queue(std::shared_ptr<const std::string> head, std::shared_ptr<const std::string> tail);
   void start_write_locked();
@@ -159,6 +162,7 @@ class Connection {
   std::condition_variable written_cv_;  // signalled when a write ends with nothing queued
   struct Outgoing {
     std::shared_ptr<const std::string> head, tail;  // tail may be null
+    bool sealed;                                    // queued after seal()
   };
   std::deque<Outgoing> pending_;         // GUARDED_BY(write_mu_)
   std::size_t pending_bytes_ = 0;        // GUARDED_BY(write_mu_)

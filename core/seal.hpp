@@ -37,8 +37,8 @@ class FrameSealer {
   FrameSealer(const FrameSealer&) = delete;
   FrameSealer& operator=(const FrameSealer&) = delete;
 
-  // kSeal: the frame `head` + `tail` sealed: its ciphertext, then the tag. The frame's length on the
-  // wire (the result's size) is authenticated with it.
+  // kSeal: the frame `head` + `tail` sealed: its ciphertext, then the tag. The frame's length on
+  // the wire (the result's size) is authenticated with it.
   std::string seal(std::string_view head, std::string_view tail = {});
 
   // kOpen: opens the `n` bytes at `sealed` (n >= kSealTagBytes) into `out`, which has room for

@@ -183,11 +183,20 @@ TEST_CASE("connections seal every frame after the switch, heartbeats and large f
   CHECK(client.frames[2] == "echo small");
   CHECK(client.frames[3] == "echo big:" + big);
   CHECK(client.frames[4] == "echo " + big);
+  // Frames written together: small ones share a record, a larger one has its own, in order.
+  raw->cork();
+  std::vector<std::string> sent;
+  for (int i = 0; i < 40; ++i)
+    sent.push_back(i == 20 ? std::string(100000, 'm') : "together " + std::to_string(i));
+  for (const auto& f : sent) raw->send(f);
+  raw->uncork();
+  REQUIRE(client.wait([&] { return client.frames.size() >= 45; }));
+  for (int i = 0; i < 40; ++i) CHECK(client.frames[5 + i] == "echo " + sent[i]);
   // Quiet for many intervals: sealed heartbeats keep both ends open, and reach no handler.
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   CHECK_FALSE(client.closed);
   CHECK_FALSE(server.closed);
-  CHECK(client.frames.size() == 5);
+  CHECK(client.frames.size() == 45);
   raw->shutdown();
   (*l)->close();
   std::lock_guard<std::mutex> lock(mu);

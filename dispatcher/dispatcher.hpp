@@ -209,7 +209,7 @@ class Dispatcher final : public DispatcherLink {
   void requeue_front(const std::deque<std::uint64_t>& ids);  // REQUIRES: mu_
   static void deliver_all(Deliveries& out);
   // Writes what assign() corked while a read's frames were handled, after the lock is released.
-  void flush_corked();  // EXCLUDES: mu_
+  void flush_corked();                               // EXCLUDES: mu_
   Info info_locked() const;                          // REQUIRES: mu_
   std::vector<DaemonStatus> daemons_locked() const;  // REQUIRES: mu_
   DaemonStatus row(const Slot& s, std::chrono::steady_clock::time_point now) const;
@@ -236,7 +236,7 @@ class Dispatcher final : public DispatcherLink {
   std::size_t rotor_ = 0;     // GUARDED_BY(mu_); where the next search for a daemon starts
   // While a read's frames are handled, tasks assigned wait in their corked connections, to be
   // written together once the read is done and the lock released (flush_corked).
-  bool batching_ = false;                          // GUARDED_BY(mu_)
+  bool batching_ = false;                            // GUARDED_BY(mu_)
   std::vector<std::shared_ptr<Connection>> corked_;  // GUARDED_BY(mu_)
 };
 
