@@ -13,9 +13,9 @@
 //   mirai_bench aead         AES-256-GCM against ChaCha20-Poly1305, in Mbed TLS 2.28 and in
 //                            OpenSSL 3: sealing and opening a 64-byte and a 1 MiB frame (the
 //                            choice for sealing every frame on plain tcp)
-//   mirai_bench seal         two connections over tcp on loopback, sealed frames against plain
-//                            ones: the round trip of a 64-byte frame and of a 1 MiB frame (what
-//                            sealing adds to every tcp round trip)
+//   mirai_bench seal         connections over tcp on loopback, sealed against plain, and over
+//                            a unix socket: the round trip of a 64-byte and of a 1 MiB frame
+//                            (what sealing adds to a tcp round trip, and what tcp itself does)
 //   mirai_bench heartbeat MIRAI [DAEMONS]
 //                            CPU of a `mirai dispatcher` process with 200 idle daemons connected,
 //                            with heartbeats (every 5 s, the default) and without; the no-op
@@ -579,10 +579,10 @@ void aead() {
 // pair switches to sealed frames as a daemon and its dispatcher do.
 class EchoPair {
  public:
-  explicit EchoPair(bool sealed) {
+  explicit EchoPair(bool sealed, const std::string& url = "tcp://127.0.0.1:0") {
     const SessionKeys keys =
         derive_session_keys(std::string(64, 's'), std::string(32, 'd'), std::string(32, 'D'));
-    auto l = Listener::open("tcp://127.0.0.1:0");
+    auto l = Listener::open(url);
     if (!l) std::exit(1);
     listener_ = std::move(*l);
     listener_->start([this, sealed, keys](std::shared_ptr<Connection> c) {
@@ -642,24 +642,28 @@ class EchoPair {
   std::size_t replies_ = 0;
 };
 
-// Round trips of one frame over tcp on loopback, plain and sealed, taken in turns so that both
-// see the same machine: the cost of sealing on its own, apart from tasks and the dispatcher.
+// Round trips of one frame over tcp on loopback, plain and sealed, and over a unix socket,
+// taken in turns so that all see the same machine: the cost of sealing on its own, and of tcp
+// against ipc, apart from tasks and the dispatcher.
 void seal() {
-  EchoPair plain(false), sealed(true);
+  EchoPair plain(false), sealed(true), local(false, local_url());
   for (std::size_t bytes : {std::size_t(64), std::size_t(1) << 20}) {
     const int rounds = bytes == 64 ? 20000 : 200;
     const std::string frame(bytes, 'x');
     for (int i = 0; i < rounds / 10; ++i) plain.round_trip(frame), sealed.round_trip(frame);
-    std::vector<double> p, s;
+    std::vector<double> p, s, l;
     p.reserve(rounds);
     s.reserve(rounds);
+    l.reserve(rounds);
     for (int i = 0; i < rounds; ++i) {
       p.push_back(plain.round_trip(frame));
       s.push_back(sealed.round_trip(frame));
+      l.push_back(local.round_trip(frame));
     }
     const std::string size = bytes == 64 ? "64B" : "1MiB";
     report(("seal.tcp.plain." + size + ".rtt.median").c_str(), percentile(p, 0.5), "us");
     report(("seal.tcp.sealed." + size + ".rtt.median").c_str(), percentile(s, 0.5), "us");
+    report(("seal.ipc.plain." + size + ".rtt.median").c_str(), percentile(l, 0.5), "us");
   }
 }
 
