@@ -266,7 +266,7 @@ void Connection::on_read() {
 int Connection::parse_frames() {
   while (end_ - begin_ >= 4) {
     std::uint32_t len = read_le32(in_.data() + begin_);
-    // Sealed, a frame carries its tag; a heartbeat is a sealed empty frame.
+    // Sealed, a record carries its tag; a heartbeat alone is an empty record.
     const std::uint32_t overhead = opener_ ? kSealTagBytes : 0;
     if (len == 0 && heartbeat_ && !opener_) {  // a heartbeat: it counted as a read already
       begin_ += 4;

@@ -51,7 +51,7 @@ struct DispatcherOptions {
   Policy policy = Policy::kFifo;
   // Prefetch: a daemon whose recent tasks were short gets up to this many tasks in flight, as
   // many as fit in `prefetch_window` of its measured task time. 1 turns prefetch off.
-  int max_prefetch = 32;
+  int max_prefetch = 128;
   std::chrono::microseconds prefetch_window{1000};
   // What daemons must prove they hold before they get a task; "": a fresh one (secret()).
   std::string secret;
