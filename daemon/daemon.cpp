@@ -27,7 +27,7 @@ constexpr auto kAckTimeout = std::chrono::seconds(5);
 constexpr auto kFlushTimeout = std::chrono::seconds(1);
 // Results of prefetched tasks (the next one is already here) are held back and written
 // together, up to this many and for at most this long: fewer system calls on both sides.
-constexpr int kHeldResults = 16;
+constexpr int kHeldResults = 32;
 constexpr auto kHoldResultsFor = std::chrono::microseconds(200);
 constexpr auto kNever = std::chrono::steady_clock::time_point::max();
 // With autoexit, a running function that ignores cancellation gets this long to return after
