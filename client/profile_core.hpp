@@ -120,8 +120,9 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
 std::string find_daemon_command(const std::string& configured);
 
 // Whether no one but this user (or root) could have put `path` there: it and every directory
-// above it belong to one of them and are not writable by others. A build path compiled in under
-// /tmp is not (anyone could plant a `mirai` there), so find_daemon_command skips it.
+// above it belong to one of them, and none is writable by others unless it is a sticky
+// directory above (as /tmp, where others cannot replace what is ours). A `mirai` beside a
+// library in another user's directory, or in a world-writable one, is skipped.
 bool trusted_path(const std::string& path);
 
 }  // namespace mirai

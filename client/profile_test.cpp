@@ -5,11 +5,12 @@
 #include "mirai/daemon.hpp"
 
 #include <signal.h>
-
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <climits>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -399,12 +400,33 @@ TEST_CASE("a seed also applies to tasks sent to a running dispatcher", "[profile
         "1801422725 2236991573 1156894209 1595475487 210384600 2639237639\n");
 }
 
-TEST_CASE("a daemon binary is taken from a build path only where no one else could write",
+TEST_CASE("a daemon binary is taken from beside the library only where no one else could write",
           "[profile]") {
-  test::TempDir dir;  // under /tmp, which every user may write to
-  std::string planted = dir.file("mirai");
+  test::TempDir dir;  // ours, under /tmp: sticky, so others cannot replace it
+  std::string ours = dir.file("mirai");
+  std::ofstream(ours) << "#!/bin/sh\n";
+  chmod(ours.c_str(), 0755);
+  CHECK(trusted_path(ours));
+  // A directory anyone may write to (and not sticky): anyone could have put it there.
+  std::string open_dir = dir.file("open");
+  mkdir(open_dir.c_str(), 0755);
+  chmod(open_dir.c_str(), 0777);
+  std::string planted = open_dir + "/mirai";
   std::ofstream(planted) << "#!/bin/sh\n";
   CHECK_FALSE(trusted_path(planted));
+  // A file others may write to.
+  chmod(ours.c_str(), 0757);
+  CHECK_FALSE(trusted_path(ours));
+  // Another user's file or directory: not ours to trust.
+  std::string theirs = dir.file("theirs");
+  std::ofstream(theirs) << "#!/bin/sh\n";
+  REQUIRE(chown(theirs.c_str(), 65534, 65534) == 0);  // nobody
+  CHECK_FALSE(trusted_path(theirs));
   CHECK(trusted_path("/usr/bin/env"));  // root's, in root's directories
   CHECK_FALSE(trusted_path("/nonexistent/mirai"));
+  // The library finds the `mirai` of its own tree beside it: the test's build, whose bin/ is
+  // where the tests' MIRAI_EXE points.
+  char built[PATH_MAX];
+  REQUIRE(realpath(test::mirai_exe().c_str(), built));
+  CHECK(find_daemon_command("") == built);
 }

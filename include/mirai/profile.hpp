@@ -56,9 +56,10 @@ struct DaemonsConfig {
   // here dial it too. Excludes `url` and `dispatcher = false`.
   std::string dispatcher_url;
   DaemonLimits limits;
-  // The program run as `<daemon_command> daemon URL ...`; empty: $MIRAI_EXE, this program when
-  // it is `mirai`, the mirai binary of this library's build (when no other user could have
-  // written there: not under /tmp), or `mirai` on PATH.
+  // The program run as `<daemon_command> daemon URL ...`; empty: this program when it is
+  // `mirai`, else the `mirai` installed beside libmirai.so (its bindir; in a build tree, the
+  // build's bin/), when no other user could have written there (not under /tmp), else
+  // $MIRAI_EXE, else `mirai` on PATH.
   std::string daemon_command;
   // Added to the environment of the local daemons (and so of their shell tasks).
   std::map<std::string, std::string> env;
