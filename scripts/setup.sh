@@ -3,6 +3,7 @@
 set -euo pipefail
 packages=(
   cmake g++ make pkg-config
+  dpkg-dev file  # cpack -G DEB reads the binaries' dependencies with dpkg-shlibdeps
   libnng-dev libmbedtls-dev libssl-dev libyaml-cpp-dev
   libboost-dev libboost-program-options-dev
   catch2 nlohmann-json3-dev
