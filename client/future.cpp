@@ -49,33 +49,48 @@ bool FutureState::resolve(Result r) {
     std::lock_guard<std::mutex> lock(n.mu);
     n.cv.notify_all();
   }
-  if (callback_.load() != nullptr) run_callback();
+  if (callbacks_.load() != nullptr) run_callbacks();
   return true;
 }
 
-void FutureState::run_callback() {
-  std::unique_ptr<Callback> fn(callback_.exchange(taken()));
-  if (fn.get() == taken() || !fn) {
-    fn.release();  // not ours to run (or free)
-    return;
+void FutureState::run_callbacks() {
+  Node* list = callbacks_.exchange(taken());
+  if (list == taken()) return;  // claimed already
+  Node* oldest = nullptr;       // reverse: they run in the order they were set
+  while (list) {
+    Node* next = list->next;
+    list->next = oldest;
+    oldest = list;
+    list = next;
   }
-  (*fn)(*result_);
+  while (oldest) {
+    std::unique_ptr<Node> node(oldest);
+    oldest = node->next;
+    node->fn(*result_);
+  }
 }
 
-bool FutureState::set_callback(std::function<void(const Result&)> fn) {
-  auto* owned = new Callback(std::move(fn));
-  Callback* expected = nullptr;
-  if (!callback_.compare_exchange_strong(expected, owned)) {
-    delete owned;  // a continuation was set before (and may have run): one per future
-    return false;
+void FutureState::add_callback(std::function<void(const Result&)> fn) {
+  auto node = std::make_unique<Node>(Node{std::move(fn), nullptr});
+  Node* head = callbacks_.load();
+  for (;;) {
+    if (head == taken()) return node->fn(*result_);  // resolved and drained: run it here
+    node->next = head;
+    if (callbacks_.compare_exchange_weak(head, node.get())) break;
   }
-  if (resolved()) run_callback();
-  return true;
+  node.release();
+  // Resolved meanwhile, perhaps before the resolver looked: claim the list (once, whoever).
+  if (resolved()) run_callbacks();
 }
 
 FutureState::~FutureState() {
-  Callback* fn = callback_.load();
-  if (fn != nullptr && fn != taken()) delete fn;
+  Node* list = callbacks_.load();
+  if (list == taken()) return;
+  while (list) {
+    Node* next = list->next;
+    delete list;
+    list = next;
+  }
 }
 
 BudgetHold::~BudgetHold() {
@@ -106,7 +121,8 @@ bool FutureState::wait_until(const std::chrono::steady_clock::time_point* deadli
 bool Future::unresolved() const { return !state_->resolved(); }
 
 bool Future::then(std::function<void(const Result&)> continuation) {
-  return state_->set_callback(std::move(continuation));
+  state_->add_callback(std::move(continuation));
+  return true;
 }
 
 const Result& Future::wait() const& {

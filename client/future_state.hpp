@@ -45,8 +45,8 @@ struct FutureState final : ResultTarget {
   bool wait_until(const std::chrono::steady_clock::time_point* deadline);
 
   // Runs `fn` with the result once resolved: now, on this thread, when it already is; else
-  // on the thread that resolves it. Returns false (and never runs it) when one was already set.
-  bool set_callback(std::function<void(const Result&)> fn);
+  // on the thread that resolves it, after those set before it.
+  void add_callback(std::function<void(const Result&)> fn);
 
   std::uint64_t id = 0;
   std::weak_ptr<ProfileCore> core;   // to cancel on the dispatcher
@@ -58,12 +58,17 @@ struct FutureState final : ResultTarget {
   std::atomic<std::uint8_t> state_{kPending};
   std::atomic<bool> waited_{false};
   std::unique_ptr<Result> result_;  // allocated on resolution: pending tasks stay small
-  // The continuation: null, a callback, or kTaken once the resolver or the setter has claimed
-  // the slot. Whoever exchanges a callback out of it runs it, so it runs exactly once.
+  // The continuations, newest first: null, a list, or taken() once the result is out and the
+  // list was claimed. Whoever exchanges a list out runs it (oldest first), so each runs once;
+  // one set after that runs at once.
   using Callback = std::function<void(const Result&)>;
-  static Callback* taken() { return reinterpret_cast<Callback*>(alignof(Callback)); }
-  std::atomic<Callback*> callback_{nullptr};
-  void run_callback();
+  struct Node {
+    Callback fn;
+    Node* next;
+  };
+  static Node* taken() { return reinterpret_cast<Node*>(alignof(Node)); }
+  std::atomic<Node*> callbacks_{nullptr};
+  void run_callbacks();
 };
 
 }  // namespace detail

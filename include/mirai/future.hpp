@@ -39,8 +39,8 @@ class Future {
   std::uint64_t id() const;
   // Runs `continuation` with the result once the task resolves, without polling (the role of
   // promises in R's mirai): at once on this thread if it already has, else on the thread that
-  // resolves it (a network or timer thread: keep it short; it may submit more tasks). One per
-  // future: returns false, and never runs it, when one was set before.
+  // resolves it (a network or timer thread: keep it short; it may submit more tasks). A future
+  // takes several: each runs once, in the order they were set. Returns true.
   bool then(std::function<void(const Result&)> continuation);
 
  private:

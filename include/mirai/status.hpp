@@ -29,10 +29,15 @@ class Expected {
   Expected(Status error) : v_(std::move(error)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
-  T& value() { return std::get<0>(v_); }
-  const T& value() const { return std::get<0>(v_); }
-  T& operator*() { return value(); }
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  // On a temporary (`*f.get()`, `for (x : *f.get())`) the value moves out: nothing dangles.
+  T value() && { return std::move(std::get<0>(v_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
   const Status& status() const { return std::get<1>(v_); }
   const std::string& message() const { return status().message(); }
 
