@@ -29,6 +29,21 @@ std::string with_port(const std::string& url, int port) {
   return url.substr(0, colon + 1) + std::to_string(port) + url.substr(end);
 }
 
+// A listener on every interface (`tcp://:0`, `0.0.0.0`, `[::]`, `*`) is dialled by this
+// machine's name: that is the URL daemons are given (and what a generated certificate names).
+std::string dialable(const std::string& url) {
+  auto start = url.find("://") + 3;
+  auto end = url.find('/', start);
+  if (end == std::string::npos) end = url.size();
+  auto colon = url.rfind(':', end);
+  if (colon == std::string::npos || colon < start) return url;
+  std::string host = url.substr(start, colon - start);
+  if (!(host.empty() || host == "0.0.0.0" || host == "[::]" || host == "*")) return url;
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || !*name) return url;
+  return url.substr(0, start) + name + url.substr(colon);
+}
+
 // An NNG TLS configuration, freed on scope exit (listeners and dialers keep their own reference).
 struct TlsConfig {
   nng_tls_config* cfg = nullptr;
@@ -130,6 +145,7 @@ Expected<std::unique_ptr<Listener>> Listener::open(const std::string& url, const
     int port = 0;
     if (nng_stream_listener_get_int(l->listener_, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
       l->bound_url_ = with_port(url, port);
+    l->bound_url_ = dialable(l->bound_url_);
   } else if (scheme == "abstract" && url == "abstract://") {
     nng_sockaddr sa;
     if (nng_stream_listener_get_addr(l->listener_, NNG_OPT_LOCADDR, &sa) == 0)

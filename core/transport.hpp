@@ -51,6 +51,8 @@ std::string local_url();
 class Listener {
  public:
   // Binds `url`. Port 0 (tcp, ws) picks a free port; bound_url() then carries the real one.
+  // On every interface (`tcp://:0`, `0.0.0.0`, `[::]`), bound_url() names this machine
+  // (its host name), which daemons elsewhere can dial.
   // A TLS URL needs `tls`; other URLs ignore it.
   static Expected<std::unique_ptr<Listener>> open(const std::string& url,
                                                   const TlsServer* tls = nullptr);

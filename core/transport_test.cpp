@@ -1,6 +1,7 @@
 #include "core/transport.hpp"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -384,4 +385,43 @@ TEST_CASE("a corked connection holds its frames until uncorked, in order", "[tra
   (*conn)->send("after");  // uncorked: written at once
   REQUIRE(sink.wait_frames(4));
   (*conn)->shutdown();
+}
+
+namespace {
+
+bool resolves_to_loopback(const char* name) {
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_family = AF_INET;
+  if (getaddrinfo(name, nullptr, &hints, &found) != 0) return false;
+  bool loopback = found != nullptr;
+  for (addrinfo* a = found; a; a = a->ai_next)
+    loopback = loopback &&
+               (ntohl(reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr.s_addr) >> 24) == 127;
+  freeaddrinfo(found);
+  return loopback;
+}
+
+}  // namespace
+
+TEST_CASE("a listener on every interface hands out this machine's name to dial", "[transport]") {
+  char name[256] = {};
+  REQUIRE(gethostname(name, sizeof name - 1) == 0);
+  for (const char* url : {"tcp://:0", "tcp://0.0.0.0:0", "ws://:0/mirai"}) {
+    INFO(url);
+    EchoServer server(url);
+    std::string bound = server.listener->bound_url();
+    CHECK(url_host(bound) == name);
+    CHECK(bound.find(":0") == std::string::npos);
+    // Tests dial only loopback addresses: this one where the name resolves to one (as in
+    // /etc/hosts here).
+    if (!resolves_to_loopback(name)) continue;
+    auto conn = dial(bound, std::chrono::seconds(5));
+    REQUIRE(conn);
+    Sink sink;
+    (*conn)->start(sink.handlers(), UINT32_MAX);
+    (*conn)->send("by name");
+    REQUIRE(sink.wait_frames(1));
+    CHECK(sink.frames[0] == "by name");
+    (*conn)->shutdown();
+  }
 }
