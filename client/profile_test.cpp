@@ -145,6 +145,14 @@ TEST_CASE("evaluation errors carry type and message and exit code and stderr", "
   CHECK(sig.signal == SIGTERM);
   CHECK_THAT(sig.type, Catch::StartsWith("signal 15"));
 
+  // Interrupted where it runs (SIGINT): mirai's miraiInterrupt, not an evaluation error; what
+  // it printed stays.
+  Result interrupted = p.submit(Task::sh("echo before; kill -INT $$; echo after")).wait();
+  CHECK(interrupted.is_interrupt());
+  CHECK_FALSE(interrupted.is_evaluation_error());
+  CHECK(interrupted.signal == SIGINT);
+  CHECK(interrupted.value == "before\n");
+
   Result unknown = p.submit(Task::call("nope")).wait();
   CHECK(unknown.type == "unknown function");
   CHECK_THAT(unknown.message, Catch::Contains("echo"));

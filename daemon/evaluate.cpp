@@ -222,6 +222,11 @@ Result evaluate_shell(const ShellTask& sh, RunningTask& running, Setup* setup, b
   }
   if (running.context.cancelled()) {
     r = interrupted();
+  } else if (WIFSIGNALED(out->wait_status) && WTERMSIG(out->wait_status) == SIGINT) {
+    // Interrupted where it ran (Ctrl-C on its terminal, `kill -INT`): mirai's miraiInterrupt.
+    r = interrupted();
+    r.exit_code = -1;
+    r.signal = SIGINT;
   } else if (WIFEXITED(out->wait_status) && WEXITSTATUS(out->wait_status) == 0) {
     r.kind = Result::Kind::kValue;
   } else {
