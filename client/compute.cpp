@@ -4,6 +4,8 @@
 #include <memory>
 #include <mutex>
 
+#include "client/future_state.hpp"
+
 namespace mirai {
 
 namespace {
@@ -54,9 +56,42 @@ std::vector<std::string> profile_names() {
 
 const std::string& current_compute() { return current; }
 
-Future submit(const Task& task) { return profile(current).submit(task); }
+namespace {
 
-ComputeScope::ComputeScope(std::string name) : previous_(current), profile_(mirai::profile(name)) {
+// The profile `name` if it exists (the default one is made on first use).
+Profile* find_profile(const std::string& name) {
+  if (name == kDefaultCompute) return &profile(name);
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  auto it = r.profiles.find(name);
+  return it == r.profiles.end() ? nullptr : it->second.get();
+}
+
+Status missing(const std::string& name) {
+  std::string known;
+  for (const auto& n : profile_names()) known += (known.empty() ? "" : ", ") + n;
+  return Status::error("there is no compute profile '" + name + "' (make it first with profile(\"" +
+                       name + "\").set_daemons(...)" +
+                       (known.empty() ? std::string(")") : "; there are: " + known + ")"));
+}
+
+}  // namespace
+
+Future submit(const Task& task) {
+  if (Profile* p = find_profile(current)) return p->submit(task);
+  auto state = std::make_shared<detail::FutureState>();
+  Result r;
+  r.kind = Result::Kind::kError;
+  r.type = "no such compute profile";
+  r.message = missing(current).message();
+  state->resolve(std::move(r));
+  return Future(state);
+}
+
+ComputeScope::ComputeScope(std::string name)
+    : previous_(current),
+      profile_(find_profile(name)),
+      status_(profile_ ? Status() : missing(name)) {
   current = std::move(name);
 }
 

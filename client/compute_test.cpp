@@ -56,3 +56,28 @@ TEST_CASE("named profiles are independent pools, chosen for a scope", "[compute]
   CHECK(remove_profile("cpu"));
   CHECK_FALSE(remove_profile("cpu"));
 }
+
+TEST_CASE("a scope for a compute profile that does not exist fails, and runs nothing",
+          "[compute]") {
+  REQUIRE(profile("cpu").set_daemons(test::local_daemons(1)).ok());
+  {
+    ComputeScope scope("gpux");  // a typo: with_daemons("gpux", ...) is an error in mirai too
+    CHECK_FALSE(scope.ok());
+    CHECK(scope.profile() == nullptr);
+    CHECK_THAT(scope.status().message(),
+               Catch::Contains("no compute profile 'gpux'") && Catch::Contains("cpu"));
+    Result r = submit(Task::sh("echo ran")).wait();  // fails at once, runs nowhere
+    CHECK(r.is_evaluation_error());
+    CHECK(r.type == "no such compute profile");
+    CHECK(r.value.empty());
+  }
+  auto names = profile_names();
+  CHECK(std::set<std::string>(names.begin(), names.end()).count("gpux") == 0);  // none made
+  {
+    ComputeScope scope("cpu");
+    CHECK(scope.ok());
+    CHECK(scope.profile() == &profile("cpu"));
+    CHECK(submit(Task::call("echo", "x")).wait().value == "x");
+  }
+  CHECK(remove_profile("cpu"));
+}
