@@ -16,6 +16,7 @@
 #include "core/process.hpp"
 #include "core/protocol.hpp"
 #include "core/tls.hpp"
+#include "daemon/command_line.hpp"
 #include "mirai/daemon.hpp"
 #include "mirai/duration.hpp"
 
@@ -193,21 +194,15 @@ ProfileCore::~ProfileCore() {
 }
 
 Expected<pid_t> ProfileCore::spawn_daemon(std::uint32_t maxtasks) {
-  const DaemonLimits& l = config_.limits;
+  DaemonCommand command;
+  command.program = find_daemon_command(config_.daemon_command);
+  command.url = url();
+  command.limits = config_.limits;
+  command.limits.maxtasks = maxtasks;
+  command.join_timeout = config_.startup_timeout;
+  command.heartbeat = config_.heartbeat;
   SpawnOptions o;
-  o.argv = {find_daemon_command(config_.daemon_command), "daemon", url()};
-  if (l.idletime.count() > 0)
-    o.argv.insert(o.argv.end(), {"--idletime", format_duration(l.idletime)});
-  if (l.walltime.count() > 0)
-    o.argv.insert(o.argv.end(), {"--walltime", format_duration(l.walltime)});
-  if (maxtasks > 0) o.argv.insert(o.argv.end(), {"--maxtasks", std::to_string(maxtasks)});
-  if (!l.autoexit) o.argv.push_back("--no-autoexit");
-  if (l.asyncdial) o.argv.push_back("--asyncdial");
-  if (l.output) o.argv.push_back("--output");
-  // A crowd of daemons starting at once may be turned away at first: they try again.
-  o.argv.insert(o.argv.end(), {"--join-timeout", format_duration(config_.startup_timeout)});
-  if (config_.heartbeat != DaemonOptions().heartbeat)
-    o.argv.insert(o.argv.end(), {"--heartbeat", format_duration(config_.heartbeat)});
+  o.argv = daemon_argv(command);
   o.env = config_.env;
   // The certificate to trust goes in the environment: it is public, but long for a command line.
   if (std::string ca = tls_certificate(); !ca.empty()) o.env["MIRAI_TLS_CA"] = ca;

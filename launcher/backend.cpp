@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "daemon/command_line.hpp"
 #include "launcher/command.hpp"
 #include "launcher/shell.hpp"
 #include "mirai/duration.hpp"
@@ -31,21 +32,18 @@ const char* to_string(JobState s) {
 }
 
 std::string daemon_command_line(const LaunchSpec& spec, const std::string& url) {
-  std::vector<std::string> argv = {spec.command, "daemon", url};
-  const DaemonLimits& l = spec.profile.limits;
-  if (l.idletime.count() > 0) argv.insert(argv.end(), {"--idletime", format_duration(l.idletime)});
-  if (l.walltime.count() > 0) argv.insert(argv.end(), {"--walltime", format_duration(l.walltime)});
-  if (l.maxtasks > 0) argv.insert(argv.end(), {"--maxtasks", std::to_string(l.maxtasks)});
+  DaemonCommand command;
+  command.program = spec.command;
+  command.url = url;
+  command.limits = spec.profile.limits;
   // Daemons of a big array start at once; those turned away at first try again while their
   // launch may still succeed.
-  argv.insert(argv.end(), {"--join-timeout", format_duration(spec.profile.launch_timeout)});
-  if (spec.profile.heartbeat != ProfileConfig().heartbeat)
-    argv.insert(argv.end(), {"--heartbeat", format_duration(spec.profile.heartbeat)});
+  command.join_timeout = spec.profile.launch_timeout;
+  command.heartbeat = spec.profile.heartbeat;
   // The scheduler's time limit: the daemon takes no task it would not finish before then.
   if (auto t = spec.profile.resources.find("time"); t != spec.profile.resources.end())
-    argv.insert(argv.end(),
-                {"--allocation", format_duration(std::chrono::seconds(std::stoll(t->second)))});
-  return shell_join(argv);
+    command.allocation = std::chrono::seconds(std::stoll(t->second));
+  return shell_join(daemon_argv(command));
 }
 
 std::string shown_command(const Submission& s, const std::string& script_name) {
