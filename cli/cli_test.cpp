@@ -359,3 +359,19 @@ TEST_CASE("mirai status shows a job id that is not text safely, as text and as J
   json j = json::parse(js.out);
   CHECK(j["daemons"][0]["job_id"] == "j\x1b[2J\xef\xbf\xbd");
 }
+
+TEST_CASE("mirai --version, mirai help COMMAND, and a suggestion for a mistyped command", "[cli]") {
+  auto version = run(cmd({"--version"}));
+  CHECK(version.exit_code == 0);
+  CHECK_THAT(version.out, Catch::StartsWith("mirai 0.") && Catch::Contains("wire protocol v2"));
+  auto help = run(cmd({"help", "map"}));
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.out, Catch::Contains("mirai map") && Catch::Contains("--timeout"));
+  auto typo = run(cmd({"mpa", "--", "echo"}));
+  CHECK(typo.exit_code == 2);
+  CHECK_THAT(typo.err, Catch::Contains("unknown command 'mpa' (did you mean 'map'?)"));
+  auto no_such = run(cmd({"help", "zzzzzz"}));
+  CHECK(no_such.exit_code == 2);
+  CHECK_THAT(no_such.err,
+             Catch::Contains("unknown command 'zzzzzz'") && !Catch::Contains("did you mean"));
+}

@@ -5,6 +5,8 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "core/protocol.hpp"
+#include "launcher/diagnostics.hpp"
 
 namespace mirai::cli {
 
@@ -30,7 +32,24 @@ void print_help() {
   std::cout << "usage: mirai <command> [options]\n\ncommands:\n";
   for (const auto& c : mirai::cli::commands())
     std::cout << "  " << c.name << std::string(12 - std::strlen(c.name), ' ') << c.summary << "\n";
-  std::cout << "\n'mirai <command> --help' shows a command's options.\n";
+  std::cout << "\n'mirai help <command>' (or 'mirai <command> --help') shows a command's "
+               "options; 'mirai --version' the version.\n";
+}
+
+const mirai::cli::Command* find(const std::string& name) {
+  for (const auto& c : mirai::cli::commands())
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+int unknown(const std::string& name) {
+  std::vector<std::string> names;
+  for (const auto& c : mirai::cli::commands()) names.push_back(c.name);
+  std::string guess = mirai::launcher::nearest(name, names);
+  std::cerr << "mirai: unknown command '" << name << "'"
+            << (guess.empty() ? std::string() : " (did you mean '" + guess + "'?)") << "\n";
+  print_help();
+  return 2;
 }
 
 }  // namespace
@@ -41,10 +60,22 @@ int main(int argc, char** argv) {
     print_help();
     return argc < 2 ? 2 : 0;
   }
-  mirai::cli::Args args(argv + 2, argv + argc);
-  for (const auto& c : mirai::cli::commands())
-    if (argv[1] == std::string(c.name)) return c.main(args);
-  std::cerr << "mirai: unknown command '" << argv[1] << "'\n";
-  print_help();
-  return 2;
+  const std::string first = argv[1];
+  if (first == "--version" || first == "-V" || first == "version") {
+    std::cout << "mirai " << MIRAI_VERSION << " (wire protocol v" << mirai::proto::kVersion
+              << ")\n";
+    return 0;
+  }
+  if (first == "help") {  // mirai help [command]
+    if (argc < 3) return print_help(), 0;
+    const mirai::cli::Command* c = find(argv[2]);
+    if (!c) return unknown(argv[2]);
+    mirai::cli::Args help = {"--help"};
+    return c->main(help);
+  }
+  if (const mirai::cli::Command* c = find(first)) {
+    mirai::cli::Args args(argv + 2, argv + argc);
+    return c->main(args);
+  }
+  return unknown(first);
 }
