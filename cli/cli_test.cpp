@@ -367,6 +367,10 @@ TEST_CASE("mirai --version, mirai help COMMAND, and a suggestion for a mistyped 
   auto help = run(cmd({"help", "map"}));
   CHECK(help.exit_code == 0);
   CHECK_THAT(help.out, Catch::Contains("mirai map") && Catch::Contains("--timeout"));
+  auto run_help = run(cmd({"run", "--help"}));  // shows what a user writes, nothing internal
+  CHECK(run_help.exit_code == 0);
+  CHECK_THAT(run_help.out, Catch::Contains("--timeout") && !Catch::Contains("--command"));
+  CHECK(run(cmd({"run", "echo", "words", "before", "dashes"})).out == "words before dashes\n");
   auto typo = run(cmd({"mpa", "--", "echo"}));
   CHECK(typo.exit_code == 2);
   CHECK_THAT(typo.err, Catch::Contains("unknown command 'mpa' (did you mean 'map'?)"));

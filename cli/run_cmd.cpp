@@ -17,11 +17,15 @@ int run_main(const Args& all) {
       "expected", po::value<std::string>()->value_name("D"),
       "the command is expected to run this long: no daemon whose job ends sooner gets it");
   add_pool_options(options, pool, 1);
+  // The command's words before `--` (`mirai run echo hi`): parsed, not shown in --help.
+  po::options_description hidden;
+  hidden.add_options()("command", po::value<Args>(), "");
+  po::options_description all_options;
+  all_options.add(options).add(hidden);
   po::positional_options_description positional;
   positional.add("command", -1);
-  options.add_options()("command", po::value<Args>(), "");
   po::variables_map vm;
-  if (!parse("run", args, options, &positional, vm)) return 2;
+  if (!parse("run", args, all_options, &positional, vm)) return 2;
   if (vm.count("help")) {
     std::cout << options << "\n";
     return 0;
