@@ -381,6 +381,16 @@ void Connection::start_write_locked() {
   lengths_.reserve(kMaxFramesPerWrite);
   // Small frames are copied, length first, into one buffer; a larger frame goes out as its own
   // chunks after a 4-byte length chunk, without a copy.
+  auto size_of = [](const Outgoing& f) { return f.head->size() + (f.tail ? f.tail->size() : 0); };
+  auto tail_of = [](const Outgoing& f) {
+    return f.tail ? std::string_view(*f.tail) : std::string_view();
+  };
+  auto append_framed = [&](std::string& to, const Outgoing& f) {
+    auto len = static_cast<std::uint32_t>(size_of(f));
+    to.append(reinterpret_cast<const char*>(&len), 4);
+    to.append(*f.head);
+    to.append(tail_of(f));
+  };
   std::string small;
   auto flush_small = [&] {
     if (small.empty()) return;
@@ -393,55 +403,49 @@ void Connection::start_write_locked() {
     chunks_.emplace_back(batch_.back()->data(), batch_.back()->size());
   };
   // Sealed (frames queued after seal()), they go out as records: small frames together in one
-  // record that starts with a zero byte and gives each its length, a larger one in a record of
-  // its own; each record has its length, then its sealed bytes (docs/protocol.md).
-  std::vector<const Outgoing*> group;  // small sealed frames waiting for their record
-  std::vector<Outgoing> taken;
-  taken.reserve(kMaxFramesPerWrite);
+  // record that starts with a zero byte and gives each its length (one alone is a record of
+  // its own), a larger one in a record of its own; each record has its length, then its sealed
+  // bytes (docs/protocol.md).
   auto add_record = [&](std::string sealed) {
     lengths_.push_back(static_cast<std::uint32_t>(sealed.size()));
     chunks_.emplace_back(reinterpret_cast<const char*>(&lengths_.back()), 4);
     add_chunk(std::make_shared<const std::string>(std::move(sealed)));
   };
-  auto flush_group = [&] {
-    if (group.empty()) return;
-    if (group.size() == 1) {
-      const Outgoing& f = *group.front();
-      add_record(sealer_->seal(*f.head, f.tail ? std::string_view(*f.tail) : std::string_view()));
-    } else {
-      std::string plain(1, '\0');
-      for (const Outgoing* f : group) {
-        auto len = static_cast<std::uint32_t>(f->head->size() + (f->tail ? f->tail->size() : 0));
-        plain.append(reinterpret_cast<const char*>(&len), 4);
-        plain.append(*f->head);
-        if (f->tail) plain.append(*f->tail);
-      }
-      add_record(sealer_->seal(plain));
+  std::size_t grouped = 0;  // small sealed frames waiting for their record
+  Outgoing first{};         // the first of them
+  std::string group;        // with two or more: the record's content
+  auto add_to_group = [&](Outgoing f) {
+    if (grouped++ == 0) return void(first = std::move(f));
+    if (grouped == 2) {
+      group.assign(1, '\0');
+      append_framed(group, first);
     }
-    group.clear();
+    append_framed(group, f);
+  };
+  auto flush_group = [&] {
+    if (grouped == 1) add_record(sealer_->seal(*first.head, tail_of(first)));
+    if (grouped > 1) add_record(sealer_->seal(group));
+    grouped = 0;
+    first = {};
   };
   for (std::size_t k = 0; k < kMaxFramesPerWrite && !pending_.empty(); ++k) {
-    taken.push_back(std::move(pending_.front()));
+    Outgoing f = std::move(pending_.front());
     pending_.pop_front();
-    Outgoing& f = taken.back();
-    std::size_t size = f.head->size() + (f.tail ? f.tail->size() : 0);
+    std::size_t size = size_of(f);
     pending_bytes_ -= size + 4;
-    std::uint32_t len = static_cast<std::uint32_t>(size);
     if (f.sealed) {
       flush_small();
       if (size < kCoalesceBelow) {
-        group.push_back(&f);
+        add_to_group(std::move(f));
       } else {
         flush_group();
-        add_record(sealer_->seal(*f.head, f.tail ? std::string_view(*f.tail) : std::string_view()));
+        add_record(sealer_->seal(*f.head, tail_of(f)));
       }
     } else if (size < kCoalesceBelow) {
-      small.append(reinterpret_cast<const char*>(&len), 4);
-      small.append(*f.head);
-      if (f.tail) small.append(*f.tail);
+      append_framed(small, f);
     } else {
       flush_small();
-      lengths_.push_back(len);
+      lengths_.push_back(static_cast<std::uint32_t>(size));
       chunks_.emplace_back(reinterpret_cast<const char*>(&lengths_.back()), 4);
       add_chunk(std::move(f.head));
       if (f.tail) add_chunk(std::move(f.tail));

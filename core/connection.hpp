@@ -162,7 +162,7 @@ class Connection {
   std::condition_variable written_cv_;  // signalled when a write ends with nothing queued
   struct Outgoing {
     std::shared_ptr<const std::string> head, tail;  // tail may be null
-    bool sealed;                                    // queued after seal()
+    bool sealed = false;                            // queued after seal()
   };
   std::deque<Outgoing> pending_;         // GUARDED_BY(write_mu_)
   std::size_t pending_bytes_ = 0;        // GUARDED_BY(write_mu_)

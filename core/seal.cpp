@@ -58,21 +58,13 @@ void le32(std::size_t n, unsigned char out[4]) {
 // EVP takes lengths as int: a frame (up to 4 GiB) goes through in pieces.
 constexpr std::size_t kPiece = std::size_t{1} << 30;
 
-bool encrypt(EVP_CIPHER_CTX* ctx, const unsigned char* in, std::size_t n, unsigned char* out) {
+// EVP_EncryptUpdate or EVP_DecryptUpdate over `n` bytes, in pieces.
+using Update = int (*)(EVP_CIPHER_CTX*, unsigned char*, int*, const unsigned char*, int);
+bool update(Update step, EVP_CIPHER_CTX* ctx, const unsigned char* in, std::size_t n,
+            unsigned char* out) {
   for (std::size_t done = 0; done < n;) {
     int len = static_cast<int>(std::min(kPiece, n - done)), wrote = 0;
-    if (EVP_EncryptUpdate(ctx, out + done, &wrote, in + done, len) != 1 || wrote != len)
-      return false;
-    done += static_cast<std::size_t>(len);
-  }
-  return true;
-}
-
-bool decrypt(EVP_CIPHER_CTX* ctx, const unsigned char* in, std::size_t n, unsigned char* out) {
-  for (std::size_t done = 0; done < n;) {
-    int len = static_cast<int>(std::min(kPiece, n - done)), wrote = 0;
-    if (EVP_DecryptUpdate(ctx, out + done, &wrote, in + done, len) != 1 || wrote != len)
-      return false;
+    if (step(ctx, out + done, &wrote, in + done, len) != 1 || wrote != len) return false;
     done += static_cast<std::size_t>(len);
   }
   return true;
@@ -107,8 +99,8 @@ std::string FrameSealer::seal(std::string_view head, std::string_view tail) {
   int wrote = 0;
   if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce) != 1 ||
       EVP_EncryptUpdate(ctx, nullptr, &wrote, length, sizeof length) != 1 ||
-      !encrypt(ctx, bytes(head), head.size(), dst) ||
-      !encrypt(ctx, bytes(tail), tail.size(), dst + head.size()) ||
+      !update(EVP_EncryptUpdate, ctx, bytes(head), head.size(), dst) ||
+      !update(EVP_EncryptUpdate, ctx, bytes(tail), tail.size(), dst + head.size()) ||
       EVP_EncryptFinal_ex(ctx, dst + n, &wrote) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kSealTagBytes, dst + n) != 1)
     throw std::runtime_error("AES-256-GCM sealing failed");
@@ -127,7 +119,7 @@ bool FrameSealer::open(const char* sealed, std::size_t n, char* out) {
   int wrote = 0;
   if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce) != 1 ||
       EVP_DecryptUpdate(ctx, nullptr, &wrote, length, sizeof length) != 1 ||
-      !decrypt(ctx, src, body, reinterpret_cast<unsigned char*>(out)) ||
+      !update(EVP_DecryptUpdate, ctx, src, body, reinterpret_cast<unsigned char*>(out)) ||
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kSealTagBytes, tag) != 1 ||
       EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out) + body, &wrote) != 1)
     return false;

@@ -162,11 +162,7 @@ Status prepare(const std::string& url, TlsSettings& t) {
   // Daemons check the name they dial; a wildcard address is dialled by this machine's name.
   std::string host = url_host(url);
   std::vector<std::string> names = {host};
-  if (host.empty() || host == "0.0.0.0" || host == "::" || host == "*") {
-    char name[256] = {};
-    gethostname(name, sizeof name - 1);
-    names = {name, "localhost", "127.0.0.1", "::1"};
-  }
+  if (is_wildcard_host(host)) names = {machine_name(), "localhost", "127.0.0.1", "::1"};
   auto id = self_signed(names);
   if (!id) return id.status();
   t.cert_pem = std::move(id->cert_pem);

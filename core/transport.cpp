@@ -4,6 +4,7 @@
 #include <nng/supplemental/tls/tls.h>
 #include <unistd.h>
 
+#include <optional>
 #include <random>
 
 namespace mirai {
@@ -19,29 +20,33 @@ std::string scheme_of(const std::string& url) {
   return p == std::string::npos ? std::string() : url.substr(0, p);
 }
 
-// Replaces the port of `url` (the part after the authority's last ':') with `port`.
-std::string with_port(const std::string& url, int port) {
+// Where the host and the port of `url` are: the host runs from `start` to `colon` (the
+// authority's last ':'), the port from there to `end`. None when the URL has no port.
+struct HostPort {
+  std::size_t start, colon, end;
+};
+std::optional<HostPort> host_port(const std::string& url) {
   auto start = url.find("://") + 3;
   auto end = url.find('/', start);
   if (end == std::string::npos) end = url.size();
   auto colon = url.rfind(':', end);
-  if (colon == std::string::npos || colon < start) return url;
-  return url.substr(0, colon + 1) + std::to_string(port) + url.substr(end);
+  if (colon == std::string::npos || colon < start) return std::nullopt;
+  return HostPort{start, colon, end};
 }
 
-// A listener on every interface (`tcp://:0`, `0.0.0.0`, `[::]`, `*`) is dialled by this
-// machine's name: that is the URL daemons are given (and what a generated certificate names).
+// Replaces the port of `url` with `port`.
+std::string with_port(const std::string& url, int port) {
+  auto at = host_port(url);
+  if (!at) return url;
+  return url.substr(0, at->colon + 1) + std::to_string(port) + url.substr(at->end);
+}
+
+// A listener on every interface is dialled by this machine's name: that is the URL daemons are
+// given (and what a generated certificate names, core/tls.cpp).
 std::string dialable(const std::string& url) {
-  auto start = url.find("://") + 3;
-  auto end = url.find('/', start);
-  if (end == std::string::npos) end = url.size();
-  auto colon = url.rfind(':', end);
-  if (colon == std::string::npos || colon < start) return url;
-  std::string host = url.substr(start, colon - start);
-  if (!(host.empty() || host == "0.0.0.0" || host == "[::]" || host == "*")) return url;
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0 || !*name) return url;
-  return url.substr(0, start) + name + url.substr(colon);
+  auto at = host_port(url);
+  if (!at || !is_wildcard_host(url_host(url))) return url;
+  return url.substr(0, at->start) + machine_name() + url.substr(at->colon);
 }
 
 // An NNG TLS configuration, freed on scope exit (listeners and dialers keep their own reference).
@@ -78,6 +83,16 @@ Status check_url(const std::string& url) {
   if (missing_port)
     return Status::error("URL '" + url + "' has no port; add one, or :0 for any free port");
   return {};
+}
+
+bool is_wildcard_host(const std::string& host) {
+  return host.empty() || host == "0.0.0.0" || host == "::" || host == "*";
+}
+
+std::string machine_name() {
+  char name[256] = {};
+  gethostname(name, sizeof name - 1);
+  return name;
 }
 
 bool is_local_url(const std::string& url) {

@@ -28,6 +28,11 @@ bool is_local_url(const std::string& url);
 bool is_tls_url(const std::string& url);
 // The host part of a tcp-family URL ("127.0.0.1", "node1", "::1"), or "".
 std::string url_host(const std::string& url);
+// Whether a listener's `host` means every interface ("", 0.0.0.0, ::, *): daemons elsewhere
+// dial it by machine_name().
+bool is_wildcard_host(const std::string& host);
+// This machine's host name.
+std::string machine_name();
 
 // Whether a connection closed with `error` because the TLS handshake failed (the peer's
 // certificate is not trusted or not for the expected name).

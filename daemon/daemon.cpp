@@ -164,6 +164,7 @@ void DaemonLoop::watch_timeouts() {
 }
 
 void DaemonLoop::release_results() {
+  if (held_results_ == 0) return;  // nothing corked: the usual case, with no lock to take
   held_results_ = 0;
   release_at_ = kNever;
   if (conn_) conn_->uncork();

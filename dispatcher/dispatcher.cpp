@@ -315,10 +315,14 @@ void Dispatcher::on_close(Slot* slot, int error) {
 }
 
 void Dispatcher::flush_corked() {
+  // The thread that corked a connection always flushes after it (the end of its read), so a
+  // read that corked nothing need not take the lock to find that out.
+  if (!any_corked_.load(std::memory_order_relaxed)) return;
   std::vector<std::shared_ptr<Connection>> corked;
   {
     std::lock_guard<std::mutex> lock(mu_);
     corked.swap(corked_);
+    any_corked_.store(false, std::memory_order_relaxed);
   }
   for (auto& c : corked) c->uncork();
 }
@@ -454,7 +458,10 @@ void Dispatcher::assign(Slot* s, std::uint64_t id, Entry& e) {
   ++s->assigned;
   --awaiting_;
   ++executing_;
-  if (batching_ && s->conn->cork()) corked_.push_back(s->conn);
+  if (batching_ && s->conn->cork()) {
+    corked_.push_back(s->conn);
+    any_corked_.store(true, std::memory_order_relaxed);
+  }
   s->conn->send(e.frame);
 }
 

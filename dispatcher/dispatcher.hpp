@@ -3,6 +3,7 @@
 // `mirai dispatcher`.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -238,6 +239,7 @@ class Dispatcher final : public DispatcherLink {
   // written together once the read is done and the lock released (flush_corked).
   bool batching_ = false;                            // GUARDED_BY(mu_)
   std::vector<std::shared_ptr<Connection>> corked_;  // GUARDED_BY(mu_)
+  std::atomic<bool> any_corked_{false};              // corked_ is not empty (written under mu_)
 };
 
 }  // namespace mirai
