@@ -6,8 +6,8 @@
 //   mirai_bench startup      until 2 local daemons are connected
 //   mirai_bench payload      a 100 MB round trip
 //   mirai_bench transports   per transport (ipc, tcp, tls+tcp, ws): the no-op round trip, and
-//                            4,000 tasks of ~0.1 ms (`sleep 0ms`) and 20,000 no-ops on 1 and 4
-//                            daemons
+//                            4,000 tasks of ~0.1 ms (`sleep 0ms`) and 50,000 no-ops on 1 and 4
+//                            daemons, in 7 rounds; each rate's ratio to ipc, paired by round
 //   mirai_bench shell N      N `true` commands through 2 daemons (library)
 //   mirai_bench typed        map() of typed calls against raw ones; packed against text vectors;
 //                            everywhere() on 4 daemons

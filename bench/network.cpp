@@ -22,11 +22,11 @@ using namespace mirai;
 
 namespace bench {
 
-// Every transport side by side: the no-op round trip, and the rate of 4,000 no-op tasks and of
+// Every transport side by side: the no-op round trip, and the rate of 50,000 no-op tasks and of
 // 4,000 tasks of about 0.1 ms (the `sleep` function's own wait) on 1 and 4 daemons.
 void transports() {
-  // No-op rows run long enough (20,000 tasks) to be more than their ramp-up.
-  constexpr int kShortTasks = 4000, kNoopTasks = 20000;
+  // No-op rows run long enough (50,000 tasks, 0.1 to 0.3 s) to be more than their ramp-up.
+  constexpr int kShortTasks = 4000, kNoopTasks = 50000;
   const std::vector<std::pair<std::string, std::string>> urls = {{"ipc", ipc_url("transports")},
                                                                  {"tcp", "tcp://127.0.0.1:0"},
                                                                  {"tls", "tls+tcp://127.0.0.1:0"},
@@ -51,31 +51,53 @@ void transports() {
       report(("transport." + urls[k].first + ".latency.median").c_str(), percentile(us[k], 0.5),
              "us");
   }
-  // The task rates: three rounds, each over every transport in turn; the median of the three.
+  // The task rates. A profile per transport, all up at once, taken in turns within each round
+  // (the order rotating from round to round): a round's rows see the same machine, so besides
+  // each row's median rate, the median over rounds of each round's ipc/transport ratio is
+  // printed; on a shared 2-core machine, a row measured seconds apart from its ipc row moved
+  // by up to 1.6x between runs.
+  constexpr int kRounds = 7;
+  std::vector<std::pair<std::string, double>> paired;
   std::map<std::string, std::vector<double>> rates;
   std::vector<std::string> order;
-  for (int round = 0; round < 3; ++round)
-    for (const auto& [name, url] : urls)
-      for (int n : {1, 4}) {
-        Profile p;
-        start(p, n, true, url);
-        for (const auto& [kind, payload] :
-             {std::pair<std::string, std::string>{"noop", ""}, {"short", "0ms"}}) {
-          const int tasks = kind == "noop" ? kNoopTasks : kShortTasks;
+  for (int n : {1, 4}) {
+    std::vector<std::unique_ptr<Profile>> ps;
+    for (const auto& [name, url] : urls) {
+      ps.push_back(std::make_unique<Profile>());
+      start(*ps.back(), n, true, url);
+    }
+    for (const auto& [kind, payload] :
+         {std::pair<std::string, std::string>{"noop", ""}, {"short", "0ms"}}) {
+      const int tasks = kind == "noop" ? kNoopTasks : kShortTasks;
+      auto row = [&, kind = kind](std::size_t k) {
+        return "transport." + urls[k].first + "." + kind + ".d" + std::to_string(n);
+      };
+      for (std::size_t k = 0; k < urls.size(); ++k) order.push_back(row(k));
+      for (int round = 0; round < kRounds; ++round)
+        for (std::size_t j = 0; j < urls.size(); ++j) {
+          const std::size_t k = (j + round) % urls.size();
           std::vector<Future> fs;
           fs.reserve(tasks);
           auto t0 = Clock::now();
           for (int i = 0; i < tasks; ++i)
             fs.push_back(
-                p.submit(kind == "noop" ? Task::call("noop") : Task::call("sleep", payload)));
+                ps[k]->submit(kind == "noop" ? Task::call("noop") : Task::call("sleep", payload)));
           for (auto& f : fs)
             if (!f.wait().ok()) std::exit(1);
-          std::string row = "transport." + name + "." + kind + ".d" + std::to_string(n);
-          if (round == 0) order.push_back(row);
-          rates[row].push_back(tasks / (us_since(t0) / 1e6));
+          rates[row(k)].push_back(tasks / (us_since(t0) / 1e6));
         }
+      for (std::size_t k = 1; k < urls.size(); ++k) {
+        std::vector<double> ratios;
+        for (int round = 0; round < kRounds; ++round)
+          ratios.push_back(rates[row(0)][round] / rates[row(k)][round]);
+        paired.emplace_back(
+            "paired.transport." + kind + ".d" + std::to_string(n) + ".ipc_over_" + urls[k].first,
+            percentile(ratios, 0.5));
       }
+    }
+  }
   for (const auto& row : order) report(row.c_str(), percentile(rates[row], 0.5), "tasks/s");
+  for (const auto& [name, ratio] : paired) std::printf("%s %.2f x\n", name.c_str(), ratio);
 }
 
 // Seals (encrypts and tags) and opens (checks and decrypts) a frame of `bytes` with each AEAD
