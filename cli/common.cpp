@@ -94,7 +94,7 @@ void add_pool_options(po::options_description& options, PoolOptions& pool, int d
         pool.seed = v;
       }),
       "give each task the next L'Ecuyer-CMRG stream from seed N, in input order, as "
-      "MIRAI_STREAM: the same results whatever the number of daemons")(
+      "MIRAI_STREAM (R's .Random.seed): the same results whatever the number of daemons")(
       "retries", po::value<int>()->value_name("K")->notifier([&pool](int v) { pool.retries = v; }),
       "run a task again, up to K times (0 to 255), when its daemon dies while running it "
       "(default: the profile's retries, else 0)");

@@ -30,8 +30,8 @@ class SyncProfile {
     if (task.stream) {
       running.context.set_rng(*task.stream);
     } else if (task_stream_) {  // seeded: the next stream, as with daemons
-      task_stream_ = task_stream_->next_stream();
       running.context.set_rng(*task_stream_);
+      task_stream_ = task_stream_->next_stream();
     } else {
       running.context.set_rng(own_stream_);
       own_stream_ = own_stream_.next_substream();

@@ -270,12 +270,13 @@ std::optional<Future> ProfileCore::submit(const Task& task, bool wait) {
   state->core = weak_from_this();
   std::string frame;
   if (task_stream_ && !task.stream) {
-    // A seeded profile: the next stream, in submission order.
+    // A seeded profile: the streams in submission order, the first the seed's own (R
+    // mirai's order: set.seed(S), then nextRNGStream after each task).
     Task seeded = task;
     {
       std::lock_guard<std::mutex> lock(stream_mu_);
-      task_stream_ = task_stream_->next_stream();
       seeded.stream = task_stream_;
+      task_stream_ = task_stream_->next_stream();
     }
     frame = proto::encode_task(0, seeded);
   } else {

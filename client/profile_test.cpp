@@ -293,8 +293,10 @@ TEST_CASE("with a seed every task gets the next stream, whatever the number of d
   };
   auto one = streams(1), two = streams(2);
   CHECK(one == two);
-  // The first task's stream is R's parallel::nextRNGStream after set.seed(123, "L'Ecuyer-CMRG").
-  CHECK(one[0] == "1801422725 2236991573 1156894209 1595475487 210384600 2639237639\n");
+  // As R mirai gives them, as R's .Random.seed: the first task the state set.seed(123,
+  // "L'Ecuyer-CMRG") leaves, the next (task 3: tasks 2 and 4 are calls) two nextRNGStream on.
+  CHECK(one[0] == "10407 1806547166 -983674937 643431772 1162448557 -959247990 -133913213\n");
+  CHECK(one[2] == RngStream::from_seed(123).next_stream().next_stream().to_r_seed() + "\n");
   // Call tasks draw from their stream through CallContext::rng().
   CHECK(one[1].find(' ') != std::string::npos);
   CHECK(one[1] != one[3]);
@@ -405,7 +407,7 @@ TEST_CASE("a seed also applies to tasks sent to a running dispatcher", "[profile
   Profile p;
   test::set_daemons(p, c);
   CHECK(p.submit(Task::sh("echo $MIRAI_STREAM")).wait().value ==
-        "1801422725 2236991573 1156894209 1595475487 210384600 2639237639\n");
+        "10407 1806547166 -983674937 643431772 1162448557 -959247990 -133913213\n");
 }
 
 TEST_CASE("a daemon binary is taken from beside the library only where no one else could write",

@@ -1,6 +1,8 @@
 #include "mirai/rng.hpp"
 
+#include <cstdint>
 #include <sstream>
+#include <vector>
 
 namespace mirai {
 
@@ -8,6 +10,9 @@ namespace {
 
 constexpr std::uint64_t kM1 = 4294967087ULL;
 constexpr std::uint64_t kM2 = 4294944443ULL;
+// .Random.seed[1] for L'Ecuyer-CMRG with R's default normal (inversion) and sample (rejection)
+// kinds.
+constexpr std::int64_t kRSeedKind = 10407;
 
 // A^(2^127) for each component: L'Ecuyer, Simard, Chen and Kelton (2002), as in R's parallel.
 constexpr std::uint64_t kA1p127[3][3] = {{2427906178ULL, 3580155704ULL, 949770784ULL},
@@ -65,11 +70,31 @@ std::optional<RngStream> RngStream::from_state(const std::array<std::uint64_t, 6
 
 std::optional<RngStream> RngStream::parse(const std::string& text) {
   std::istringstream in(text);
+  std::vector<std::int64_t> values;
+  for (std::string word; in >> word;) {
+    std::size_t used = 0;
+    try {
+      values.push_back(std::stoll(word, &used));
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    if (used != word.size()) return std::nullopt;
+  }
   std::array<std::uint64_t, 6> state{};
-  for (auto& v : state)
-    if (!(in >> v)) return std::nullopt;
-  std::string rest;
-  if (in >> rest) return std::nullopt;
+  if (values.size() == 6) {  // the six, unsigned
+    for (std::size_t j = 0; j < 6; ++j) {
+      if (values[j] < 0) return std::nullopt;
+      state[j] = static_cast<std::uint64_t>(values[j]);
+    }
+  } else if (values.size() == 7 && values[0] == kRSeedKind) {  // R's .Random.seed
+    for (std::size_t j = 0; j < 6; ++j) {
+      const std::int64_t v = values[j + 1];
+      if (v < INT32_MIN || v > INT32_MAX) return std::nullopt;
+      state[j] = static_cast<std::uint32_t>(static_cast<std::int32_t>(v));
+    }
+  } else {
+    return std::nullopt;
+  }
   return from_state(state);
 }
 
@@ -110,6 +135,13 @@ double RngStream::uniform() {
 std::string RngStream::to_string() const {
   std::string out;
   for (std::size_t j = 0; j < s_.size(); ++j) out += (j ? " " : "") + std::to_string(s_[j]);
+  return out;
+}
+
+std::string RngStream::to_r_seed() const {
+  std::string out = std::to_string(kRSeedKind);
+  for (std::uint64_t v : s_)
+    out += " " + std::to_string(static_cast<std::int32_t>(static_cast<std::uint32_t>(v)));
   return out;
 }
 

@@ -33,6 +33,19 @@ TEST_CASE("seeding and jumping streams match R's L'Ecuyer-CMRG", "[rng]") {
   CHECK(s.uniform() == Approx(0.1663742155).epsilon(1e-9));
 }
 
+TEST_CASE("a stream as R's .Random.seed: 10407 and six signed integers, read back", "[rng]") {
+  RngStream s = RngStream::from_seed(123);
+  CHECK(s.to_r_seed() == "10407 1806547166 -983674937 643431772 1162448557 -959247990 -133913213");
+  auto back = RngStream::parse(s.to_r_seed());
+  REQUIRE(back);
+  CHECK(*back == s);
+  CHECK_FALSE(RngStream::parse("10403 1 2 3 4 5 6"));           // another kind (Mersenne-Twister)
+  CHECK_FALSE(RngStream::parse("10407 1 2 3 4 5"));             // too few
+  CHECK_FALSE(RngStream::parse("10407 1 2 3 4 5 4294967296"));  // not a 32-bit integer
+  CHECK_FALSE(RngStream::parse("10407 0 0 0 1 1 1"));           // a triple of zeros
+  CHECK_FALSE(RngStream::parse("-1 2 3 4 5 6"));                // the unsigned form is not negative
+}
+
 TEST_CASE("streams are six integers in text, checked when read", "[rng]") {
   RngStream s = RngStream::from_seed(42).next_stream();
   auto back = RngStream::parse(s.to_string());

@@ -193,7 +193,7 @@ Result evaluate_shell(const ShellTask& sh, RunningTask& running, Setup* setup, b
     o.env = *setup->env;
   }
   for (const auto& [k, v] : sh.env) o.env[k] = v;
-  o.env.emplace("MIRAI_STREAM", running.context.rng().to_string());  // unless the task set it
+  o.env.emplace("MIRAI_STREAM", running.context.rng().to_r_seed());  // unless the task set it
   o.cwd = resolve(setup ? setup->cwd : std::string(), sh.cwd);
   o.die_with_parent = true;  // run from the daemon's loop thread, which lives as long as it does
   auto t0 = std::chrono::steady_clock::now();

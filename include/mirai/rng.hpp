@@ -17,7 +17,8 @@ class RngStream {
   // From six integers (the first three below 4294967087, the last three below 4294944443, and
   // neither triple all zero); nullopt otherwise.
   static std::optional<RngStream> from_state(const std::array<std::uint64_t, 6>& state);
-  // From their text: six integers separated by spaces (as in MIRAI_STREAM).
+  // From their text: six integers separated by spaces, or R's `.Random.seed` (as MIRAI_STREAM
+  // holds it): 10407, then the six as signed 32-bit integers.
   static std::optional<RngStream> parse(const std::string& text);
 
   // The start of the next stream (R's parallel::nextRNGStream).
@@ -31,6 +32,10 @@ class RngStream {
   const std::array<std::uint64_t, 6>& state() const { return s_; }
   // The six integers, space-separated.
   std::string to_string() const;
+  // As R's `.Random.seed` holds this stream: 10407 (L'Ecuyer-CMRG, inversion, rejection) and
+  // the six integers as R's signed 32-bit integers, space-separated. An Rscript task takes it
+  // with `.Random.seed <- as.integer(strsplit(Sys.getenv("MIRAI_STREAM"), " ")[[1]])`.
+  std::string to_r_seed() const;
   bool operator==(const RngStream& o) const { return s_ == o.s_; }
 
  private:
