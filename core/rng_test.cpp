@@ -39,8 +39,8 @@ TEST_CASE("a stream as R's .Random.seed: 10407 and six signed integers, read bac
   auto back = RngStream::parse(s.to_r_seed());
   REQUIRE(back);
   CHECK(*back == s);
-  CHECK_FALSE(RngStream::parse("10403 1 2 3 4 5 6"));           // another kind (Mersenne-Twister)
-  CHECK_FALSE(RngStream::parse("10407 1 2 3 4 5"));             // too few
+  CHECK_FALSE(RngStream::parse("10403 1 2 3 4 5 6"));  // another kind (Mersenne-Twister)
+  CHECK_FALSE(RngStream::parse("10407 -1 2 3 4 5"));   // six, so unsigned, but one negative
   CHECK_FALSE(RngStream::parse("10407 1 2 3 4 5 4294967296"));  // not a 32-bit integer
   CHECK_FALSE(RngStream::parse("10407 0 0 0 1 1 1"));           // a triple of zeros
   CHECK_FALSE(RngStream::parse("-1 2 3 4 5 6"));                // the unsigned form is not negative
