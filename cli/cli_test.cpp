@@ -107,6 +107,8 @@ TEST_CASE("mirai map --json and --jsonl are machine-readable", "[cli]") {
   CHECK(out[1]["stdout"] == "in y\n");
   CHECK(out[2]["stdout"] == "p");
   CHECK(out[3]["error_value"] == 5);
+  CHECK(out[3]["cause"] == "timed out");
+  CHECK(out[0]["cause"] == "none");
   CHECK(l.exit_code == 1);
 }
 

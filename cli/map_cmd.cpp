@@ -165,7 +165,8 @@ int run_everywhere(Pool& pool, const std::string& script) {
   // the run ends instead of launching forever.
   auto failures = std::make_shared<std::atomic<int>>(0);
   auto later = [&pool, failures](const Result& r) {
-    if (r.code() == 19) return;  // a daemon that died meanwhile is not the script's fault
+    // A daemon that died or was lost meanwhile is not the script's fault.
+    if (r.cause == Cause::kCrashed || r.cause == Cause::kLost) return;
     if (r.ok()) {
       failures->store(0);
       return;

@@ -14,13 +14,13 @@ int exit_status(const Result& r) {
     case Result::Kind::kInterrupt:
       return 130;
     case Result::Kind::kErrorValue:
-      return r.error_value == ErrorValue::kTimedOut ? 124 : 125;
+      return r.cause == Cause::kTimedOut ? 124 : 125;
   }
   return 125;
 }
 
 std::string failure_text(const Result& r, std::chrono::milliseconds timeout) {
-  if (r.kind == Result::Kind::kErrorValue && r.error_value == ErrorValue::kTimedOut)
+  if (r.cause == Cause::kTimedOut)
     return "timed out after " + format_duration(timeout) + " (error value 5)";
   if (r.kind == Result::Kind::kError) return r.type == "exec failed" ? r.message : r.type;
   return r.describe();
@@ -33,6 +33,7 @@ nlohmann::json result_json(const Result& r) {
   j["exit_code"] = r.kind == Result::Kind::kValue ? 0 : r.exit_code;
   j["signal"] = r.signal;
   j["error_value"] = r.code();
+  j["cause"] = cause_text(r.cause);
   j["message"] = r.kind == Result::Kind::kValue ? "" : r.message;
   j["type"] = r.type;
   j["stdout"] = r.value;

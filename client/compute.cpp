@@ -83,6 +83,7 @@ Future submit(const Task& task) {
   Result r;
   r.kind = Result::Kind::kError;
   r.type = "no such compute profile";
+  r.cause = Cause::kRefused;
   r.message = missing(current).message();
   state->resolve(std::move(r));
   return Future(state);

@@ -69,6 +69,7 @@ TEST_CASE("a scope for a compute profile that does not exist fails, and runs not
     Result r = submit(Task::sh("echo ran")).wait();  // fails at once, runs nowhere
     CHECK(r.is_evaluation_error());
     CHECK(r.type == "no such compute profile");
+    CHECK(r.cause == Cause::kRefused);
     CHECK(r.value.empty());
   }
   auto names = profile_names();

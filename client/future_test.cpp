@@ -54,6 +54,14 @@ TEST_CASE("result predicates follow mirai's", "[future]") {
   CHECK(t.is_error_value());
   CHECK_FALSE(t.is_evaluation_error());
   CHECK(t.describe() == "error value 5 (Timed out)");
+  CHECK(t.cause == Cause::kTimedOut);
+  // Each cause has its error value, as R mirai numbers them.
+  CHECK(Result::failure(Cause::kCancelled).code() == 20);
+  CHECK(Result::failure(Cause::kClosed).code() == 7);
+  CHECK(Result::failure(Cause::kTimedOut, "late").message == "late");
+  CHECK(Result::failure(Cause::kCrashed).describe() == "error value 19 (Connection reset)");
+  CHECK(std::string(cause_text(Cause::kTimedOut)) == "timed out");
+  CHECK(i.cause == Cause::kNone);
 }
 
 TEST_CASE("a continuation runs exactly once, before or after resolution", "[future]") {

@@ -36,11 +36,7 @@ namespace {
 
 // The dispatcher's answer for a task whose daemon died under it, or fell silent (a node that
 // thrashes for memory freezes), on every attempt.
-bool crashed(const Result& r) {
-  return r.kind == Result::Kind::kErrorValue && r.error_value == ErrorValue::kConnectionReset &&
-         (r.message.rfind(kDaemonDiedMessage, 0) == 0 ||
-          r.message.rfind(kDaemonLostMessage, 0) == 0);
-}
+bool crashed(const Result& r) { return r.cause == Cause::kCrashed || r.cause == Cause::kLost; }
 
 void submit_to(const std::shared_ptr<detail::GroupState>& group, Profile& profile,
                const std::string& name, const std::shared_ptr<detail::Relay>& relay) {

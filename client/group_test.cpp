@@ -57,6 +57,7 @@ TEST_CASE("a group routes tasks by profile name and escalates crashed ones to th
   // Killed at the end of the chain too: the last profile's 19, saying where.
   r = wait_replacing(*g.submit("small", dies_on("small big")), {&small, &big}, 1);
   CHECK(r.code() == 19);
+  CHECK(r.cause == Cause::kCrashed);
   CHECK(r.describe() ==
         "error value 19 (Connection reset): its daemon died while running it on profile 'big', "
         "the backup after 'small'");

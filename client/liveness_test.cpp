@@ -55,6 +55,7 @@ TEST_CASE("a frozen daemon is lost after 3 silent heartbeats and its task runs e
   CHECK(g.wait().describe() ==
         "error value 19 (Connection reset): its daemon stopped answering while running it "
         "(nothing from it for 900ms: a frozen or unreachable node)");
+  CHECK(g.wait().cause == Cause::kLost);
   kill(second, SIGKILL);
 }
 
@@ -83,6 +84,7 @@ TEST_CASE("a daemon whose dispatcher freezes kills its task and exits", "[livene
   // The client was lost too, and says so rather than waiting.
   REQUIRE(f.wait_for(5s));
   CHECK(f.wait().code() == 19);
+  CHECK(f.wait().cause == Cause::kDisconnected);
   CHECK_THAT(f.wait().message, Catch::Contains("stopped answering"));
   kill(dispatcher, SIGCONT);
 }

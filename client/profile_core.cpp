@@ -301,8 +301,7 @@ std::optional<Future> ProfileCore::submit(const Task& task, bool wait) {
   state->id = dispatcher_->submit(std::move(frame), state);
   if (std::string why = failed_.load(std::memory_order_relaxed) ? failure() : ""; !why.empty()) {
     // No daemon is left and none can be launched: say so now rather than wait.
-    Result r = Result::error_value_result(ErrorValue::kConnectionReset);
-    r.message = why;
+    Result r = Result::failure(Cause::kRefused, why);
     if (state->resolve(std::move(r))) dispatcher_->cancel(state->id);
   }
   if (short_.load(std::memory_order_relaxed)) wake();  // it launches a daemon for the task

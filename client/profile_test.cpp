@@ -60,6 +60,7 @@ TEST_CASE("a daemon killed mid-task gives 19 and the other finishes the rest", "
   const Result& r = doomed.wait();
   CHECK(r.kind == Result::Kind::kErrorValue);
   CHECK(r.code() == 19);
+  CHECK(r.cause == Cause::kCrashed);
   for (int i = 0; i < 50; ++i) CHECK(rest[i].wait().value == std::to_string(i));
   // Gone from the pool (its supervisor may have started a replacement meanwhile).
   for (const DaemonStatus& d : p.status().daemons)
@@ -79,6 +80,7 @@ TEST_CASE("a queued task that is stopped never runs", "[profile]") {
   CHECK(queued.unresolved());
   CHECK(queued.stop());
   CHECK(queued.wait().code() == 20);
+  CHECK(queued.wait().cause == Cause::kCancelled);
   CHECK_FALSE(queued.stop());  // already resolved
   CHECK(busy.stop());
   Future after = p.submit(Task::call("echo", "next"));
@@ -120,6 +122,7 @@ TEST_CASE("a timeout gives 5 and kills the task and frees the daemon", "[profile
   t.timeout = 500ms;
   Future f = p.submit(std::move(t));
   CHECK(f.wait().code() == 5);
+  CHECK(f.wait().cause == Cause::kTimedOut);
   pid_t sleep_pid = test::wait_pid(dir, "t.pid");
   CHECK(test::eventually([&] { return !test::process_alive(sleep_pid); }, 5s));
   CHECK(p.submit(Task::call("echo", "after")).wait().value == "after");
@@ -247,6 +250,8 @@ TEST_CASE("reset resolves pending tasks with 7 and stops the daemons", "[profile
   p.reset();
   CHECK(running.wait().code() == 7);
   CHECK(queued.wait().code() == 7);
+  CHECK(running.wait().cause == Cause::kClosed);
+  CHECK(queued.wait().cause == Cause::kClosed);
   CHECK_FALSE(test::process_alive(daemon));
   CHECK(test::eventually([&] { return !test::process_alive(sleep_pid); }, 5s));
   CHECK(p.info().connections == 0);
@@ -273,6 +278,32 @@ TEST_CASE("a daemon that cannot start is reported and nothing is left running", 
   c.daemon_command = "/nonexistent/mirai";
   s = p.set_daemons(c);
   CHECK_THAT(s.message(), Catch::Contains("/nonexistent/mirai"));
+}
+
+TEST_CASE("once no daemon can be launched, the waiting tasks are refused, saying why",
+          "[profile]") {
+  test::TempDir dir;
+  // The node breaks once a task has run: later daemons exit at once.
+  std::string broken = dir.file("broken"), command = dir.file("daemon.sh");
+  std::ofstream(command) << "#!/bin/sh\n[ -e " << broken << " ] && exit 3\nexec "
+                         << test::mirai_exe() << " \"$@\"\n";
+  chmod(command.c_str(), 0755);
+  Profile p;
+  DaemonsConfig c = local(1);
+  c.daemon_command = command;
+  c.relaunch_interval = 50ms;
+  c.launch_retries = 1;
+  REQUIRE(p.set_daemons(c).ok());
+  Future dies = p.submit(Task::sh("touch " + broken + "; kill -9 $PPID").with_retries(0));
+  Future waits = p.submit(Task::call("echo", "never"));
+  CHECK(dies.wait().cause == Cause::kCrashed);
+  REQUIRE(waits.wait_for(20s));
+  const Result& r = waits.wait();
+  CHECK(r.code() == 19);
+  CHECK(r.cause == Cause::kRefused);
+  CHECK_THAT(r.message, Catch::Contains("no daemon is left to run the tasks"));
+  // Submitted now, a task is refused at once.
+  CHECK(p.submit(Task::call("echo", "late")).wait().cause == Cause::kRefused);
 }
 
 TEST_CASE("with a seed every task gets the next stream, whatever the number of daemons",

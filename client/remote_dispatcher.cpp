@@ -40,11 +40,11 @@ Expected<std::unique_ptr<RemoteDispatcher>> RemoteDispatcher::connect(
 }
 
 RemoteDispatcher::~RemoteDispatcher() {
-  fail_pending(ErrorValue::kClosed);
+  fail_pending(Cause::kClosed);
   conn_->shutdown();
 }
 
-void RemoteDispatcher::fail_pending(ErrorValue why, const std::string& message) {
+void RemoteDispatcher::fail_pending(Cause why, const std::string& message) {
   std::unordered_map<std::uint64_t, std::shared_ptr<ResultTarget>> pending;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -52,8 +52,7 @@ void RemoteDispatcher::fail_pending(ErrorValue why, const std::string& message) 
     pending.swap(pending_);
     cv_.notify_all();
   }
-  Result r = Result::error_value_result(why);
-  r.message = message;
+  Result r = Result::failure(why, message);
   for (auto& [id, t] : pending) t->deliver(proto::encode_result(id, 0, r));
 }
 
@@ -185,7 +184,7 @@ void RemoteDispatcher::on_frame(std::string frame) {
 }
 
 void RemoteDispatcher::on_close(int error) {
-  fail_pending(ErrorValue::kConnectionReset,
+  fail_pending(Cause::kDisconnected,
                Connection::lost(error)
                    ? "the dispatcher at " + control_url_ + " stopped answering (a frozen process?)"
                    : "the connection to the dispatcher at " + control_url_ + " ended");

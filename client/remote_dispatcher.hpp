@@ -51,7 +51,7 @@ class RemoteDispatcher final : public DispatcherLink {
   void on_frame(std::string frame);
   void on_close(int error);
   // Resolves every pending task with `why` (and `message`).
-  void fail_pending(ErrorValue why, const std::string& message = "");
+  void fail_pending(Cause why, const std::string& message = "");
 
   std::string control_url_, daemon_url_;
   std::shared_ptr<Connection> conn_;

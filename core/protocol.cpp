@@ -219,7 +219,8 @@ namespace {
 // Everything of a result frame up to and including the value's length: the value follows.
 Writer result_head(std::uint64_t id, std::uint8_t flags, const Result& r, std::size_t reserve) {
   Writer w(Type::kResult, 64 + r.stderr_output.size() + r.message.size() + reserve);
-  w.u64(id).u8(flags).u8(static_cast<std::uint8_t>(r.kind)).i32(static_cast<int>(r.error_value));
+  w.u64(id).u8(flags).u8(static_cast<std::uint8_t>(r.kind)).u8(static_cast<std::uint8_t>(r.cause));
+  w.i32(static_cast<int>(r.error_value));
   w.i32(r.exit_code).i32(r.signal).u64(r.wall_us);
   w.str(r.message).str(r.type).str(r.stderr_output);  // value last: see take_last
   w.u32(static_cast<std::uint32_t>(r.value.size()));
@@ -425,8 +426,11 @@ std::optional<ResultFrame> decode_result(std::string frame) {
   f.id = r.u64();
   f.flags = r.u8();
   std::uint8_t kind = r.u8();
-  if (kind > static_cast<std::uint8_t>(Result::Kind::kErrorValue)) return std::nullopt;
+  std::uint8_t cause = r.u8();
+  if (kind > static_cast<std::uint8_t>(Result::Kind::kErrorValue) || cause > kMaxCause)
+    return std::nullopt;
   f.result.kind = static_cast<Result::Kind>(kind);
+  f.result.cause = static_cast<Cause>(cause);
   f.result.error_value = static_cast<ErrorValue>(r.i32());
   f.result.exit_code = r.i32();
   f.result.signal = r.i32();
@@ -532,6 +536,7 @@ std::optional<ResultHeader> peek_result(std::string_view frame) {
   h.id = r.u64();
   h.flags = r.u8();
   std::uint8_t kind = r.u8();
+  r.u8();   // cause
   r.i32();  // error value
   r.i32();  // exit code
   r.i32();  // signal

@@ -58,6 +58,16 @@ TEST_CASE("a call task and a result survive encoding", "[protocol]") {
   CHECK(d->result.exit_code == 2);
   CHECK(d->result.value == "out");
   CHECK(d->result.stderr_output == "err");
+  CHECK(d->result.cause == Cause::kNone);
+
+  // An error value keeps its cause: 19 alone does not say crashed from lost.
+  for (Cause c : {Cause::kCrashed, Cause::kLost, Cause::kRefused, Cause::kDisconnected}) {
+    auto lost = proto::decode_result(proto::encode_result(3, 0, Result::failure(c, "why")));
+    REQUIRE(lost);
+    CHECK(lost->result.code() == 19);
+    CHECK(lost->result.cause == c);
+    CHECK(lost->result.message == "why");
+  }
 }
 
 TEST_CASE("large payloads and values come out of their frames intact", "[protocol]") {
@@ -161,6 +171,9 @@ TEST_CASE("malformed input is rejected and never trusted", "[protocol]") {
   r.value = std::string(2 << 20, 'v');
   std::string rf = proto::encode_result(1, 0, r);
   CHECK_FALSE(proto::decode_result(rf.substr(0, rf.size() - 1)));
+  rf = proto::encode_result(1, 0, Result::failure(Cause::kLost));
+  rf[11] = static_cast<char>(kMaxCause + 1);  // after type, id, flags and kind: a cause unknown
+  CHECK_FALSE(proto::decode_result(rf));
   CHECK_FALSE(proto::decode_recalled(std::string(9, '\x02')));
 }
 

@@ -17,11 +17,79 @@ const char* error_value_text(int code) {
   }
 }
 
+const char* cause_text(Cause cause) {
+  switch (cause) {
+    case Cause::kNone:
+      return "none";
+    case Cause::kCrashed:
+      return "crashed";
+    case Cause::kLost:
+      return "lost";
+    case Cause::kClosed:
+      return "closed";
+    case Cause::kCancelled:
+      return "cancelled";
+    case Cause::kTimedOut:
+      return "timed out";
+    case Cause::kRefused:
+      return "refused";
+    case Cause::kDisconnected:
+      return "disconnected";
+  }
+  return "?";
+}
+
+namespace {
+
+Cause usual_cause(ErrorValue v) {
+  switch (v) {
+    case ErrorValue::kTimedOut:
+      return Cause::kTimedOut;
+    case ErrorValue::kClosed:
+      return Cause::kClosed;
+    case ErrorValue::kCanceled:
+      return Cause::kCancelled;
+    case ErrorValue::kConnectionReset:
+      return Cause::kCrashed;
+    case ErrorValue::kNone:
+      break;
+  }
+  return Cause::kNone;
+}
+
+ErrorValue error_value_of(Cause cause) {
+  switch (cause) {
+    case Cause::kTimedOut:
+      return ErrorValue::kTimedOut;
+    case Cause::kClosed:
+      return ErrorValue::kClosed;
+    case Cause::kCancelled:
+      return ErrorValue::kCanceled;
+    case Cause::kNone:
+    case Cause::kCrashed:
+    case Cause::kLost:
+    case Cause::kRefused:
+    case Cause::kDisconnected:
+      break;
+  }
+  return ErrorValue::kConnectionReset;
+}
+
+}  // namespace
+
 Result Result::error_value_result(ErrorValue v) {
   Result r;
   r.kind = Kind::kErrorValue;
   r.error_value = v;
+  r.cause = usual_cause(v);
   r.message = error_value_text(static_cast<int>(v));
+  return r;
+}
+
+Result Result::failure(Cause cause, std::string message) {
+  Result r = error_value_result(error_value_of(cause));
+  r.cause = cause;
+  if (!message.empty()) r.message = std::move(message);
   return r;
 }
 

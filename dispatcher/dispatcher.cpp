@@ -10,6 +10,15 @@
 #include "mirai/duration.hpp"
 
 namespace mirai {
+namespace {
+
+// The message of a task whose daemon died under it on every attempt its retries allowed (its
+// cause is Cause::kCrashed), and of one whose daemon fell silent instead (no heartbeat: a frozen
+// or unreachable node; Cause::kLost).
+constexpr char kDaemonDiedMessage[] = "its daemon died while running it";
+constexpr char kDaemonLostMessage[] = "its daemon stopped answering while running it";
+
+}  // namespace
 
 struct Dispatcher::Slot {
   std::shared_ptr<Connection> conn;
@@ -352,9 +361,10 @@ void Dispatcher::drop(Slot* slot, Deliveries& out) {
     ++retried_;
   } else {
     slot->in_flight.pop_front();
-    Result r = Result::error_value_result(ErrorValue::kConnectionReset);
-    r.message = slot->lost_why.empty() ? kDaemonDiedMessage
-                                       : kDaemonLostMessage + (" (" + slot->lost_why + ")");
+    Result r =
+        slot->lost_why.empty()
+            ? Result::failure(Cause::kCrashed, kDaemonDiedMessage)
+            : Result::failure(Cause::kLost, kDaemonLostMessage + (" (" + slot->lost_why + ")"));
     if (e.retries > 0)
       r.message += ", on all " + std::to_string(e.lost + 1) +
                    " attempts (retries: " + std::to_string(e.retries) + ")";
@@ -616,8 +626,7 @@ void Dispatcher::fail_queued(const std::string& why) {
   Deliveries out;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    Result r = Result::error_value_result(ErrorValue::kConnectionReset);
-    r.message = why;
+    Result r = Result::failure(Cause::kRefused, why);
     for (auto it = tasks_.begin(); it != tasks_.end();) {
       if (it->second.daemon) {
         ++it;

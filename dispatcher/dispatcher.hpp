@@ -27,12 +27,6 @@ struct nng_aio;
 
 namespace mirai {
 
-// How the message of a task's 19 starts when its daemon died under it on every attempt its
-// retries allowed (ProfileGroup hands such a task to a backup profile).
-inline constexpr char kDaemonDiedMessage[] = "its daemon died while running it";
-// The same when its daemon fell silent instead (no heartbeat: a frozen or unreachable node).
-inline constexpr char kDaemonLostMessage[] = "its daemon stopped answering while running it";
-
 // Receives the outcome of one task: a kResult frame from the daemon, or one the dispatcher made
 // (19 when the daemon died, 7 when the dispatcher stopped). Called on an NNG thread without the
 // dispatcher's lock held; it may be called after the caller already resolved the task itself

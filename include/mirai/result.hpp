@@ -19,6 +19,24 @@ enum class ErrorValue : int {
 // Text for an error value, as nng_strerror gives it ("Timed out", ...).
 const char* error_value_text(int code);
 
+// Why a task gave no value of its own: code to branch on, where the message is for people.
+// Each error value has one cause or two (19 is kCrashed or kLost).
+enum class Cause : std::uint8_t {
+  kNone = 0,          // it ran: a value, an evaluation error or an interrupt (Result::Kind says)
+  kCrashed = 1,       // its daemon died while running it, on every attempt its retries allow (19)
+  kLost = 2,          // its daemon fell silent or was lost by its launcher (19)
+  kClosed = 3,        // the profile or dispatcher was reset or stopped while it was pending (7)
+  kCancelled = 4,     // stopped by the caller (20)
+  kTimedOut = 5,      // its timeout elapsed (5)
+  kRefused = 6,       // it could not be run at all: no such compute profile, or no daemon is left
+                      // and none can be launched (19, or an evaluation error for no profile)
+  kDisconnected = 7,  // the connection to the running dispatcher it went to ended (19)
+};
+inline constexpr std::uint8_t kMaxCause = static_cast<std::uint8_t>(Cause::kDisconnected);
+
+// The cause's name in lower case, as `mirai map --jsonl` prints it: "crashed", "timed out", ...
+const char* cause_text(Cause cause);
+
 struct Result {
   enum class Kind : std::uint8_t {
     kValue = 0,      // the task succeeded
@@ -29,6 +47,7 @@ struct Result {
 
   Kind kind = Kind::kValue;
   ErrorValue error_value = ErrorValue::kNone;  // set when kind == kErrorValue
+  Cause cause = Cause::kNone;                  // why it gave no value of its own
   // For call tasks: the returned bytes. For shell tasks: the command's stdout (also on error).
   std::string value;
   // Shell tasks: the command's stderr (whole, not only the tail).
@@ -56,7 +75,12 @@ struct Result {
   // One line that says what happened: "value", "error: exit status 2: <message>", ...
   std::string describe() const;
 
+  // An error value with its usual cause (5: kTimedOut, 7: kClosed, 20: kCancelled, 19:
+  // kCrashed) and text.
   static Result error_value_result(ErrorValue v);
+  // An error value for `cause` (kCrashed, kLost, kRefused and kDisconnected give 19), with
+  // `message` (or the error value's text).
+  static Result failure(Cause cause, std::string message = {});
 };
 
 }  // namespace mirai
