@@ -34,6 +34,13 @@ TEST_CASE("mirai run prints the output and exits with the command status", "[cli
   auto missing = run(cmd({"run", "--", "no-such-command-here"}));
   CHECK(missing.exit_code == 127);
   CHECK_THAT(missing.err, Catch::Contains("no-such-command-here"));
+  // A file that is there but cannot be run: 126, as a shell and timeout(1) say it.
+  mirai::test::TempDir dir;
+  std::ofstream(dir.file("script.sh")) << "#!/bin/sh\necho ran\n";
+  auto not_executable = run(cmd({"run", "--", dir.file("script.sh")}));
+  CHECK(not_executable.exit_code == 126);
+  CHECK_THAT(not_executable.err, Catch::Contains("Permission denied"));
+  CHECK(run(cmd({"run", "--", dir.path()})).exit_code == 126);  // a directory
 }
 
 TEST_CASE("mirai map substitutes {} and prints results in input order", "[cli]") {
@@ -380,4 +387,17 @@ TEST_CASE("mirai --version, mirai help COMMAND, and a suggestion for a mistyped 
   CHECK(no_such.exit_code == 2);
   CHECK_THAT(no_such.err,
              Catch::Contains("unknown command 'zzzzzz'") && !Catch::Contains("did you mean"));
+}
+
+TEST_CASE("a usage error exits 2 from every command, and 64 from mirai daemon", "[cli]") {
+  // The README's exit-code table: 1, 2 and 3 are the daemon's idletime, walltime and maxtasks.
+  for (const char* command :
+       {"run", "map", "config", "render", "launch", "status", "dispatcher", "help"}) {
+    auto r = run(cmd({command, "--no-such-option"}));
+    INFO(command << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("--help") || Catch::Contains("unknown command"));
+  }
+  CHECK(run(cmd({"daemon", "--no-such-option"})).exit_code == 64);
+  CHECK(run(cmd({"dispatcher", "--max-prefetch", "0"})).exit_code == 2);
 }

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/exit_codes.hpp"
 #include "mirai/duration.hpp"
 
 namespace mirai::cli {
@@ -19,7 +20,7 @@ namespace mirai::cli {
 int usage_error(const char* command, const std::string& message) {
   std::cerr << "mirai " << command << ": " << message << "\n"
             << "Try 'mirai " << command << " --help'.\n";
-  return 2;
+  return kExitUsage;
 }
 
 bool parse(const char* command, const Args& args, const po::options_description& options,

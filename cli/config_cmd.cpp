@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/common.hpp"
+#include "cli/exit_codes.hpp"
 #include "launcher/config.hpp"
 #include "launcher/launch.hpp"
 
@@ -18,7 +19,7 @@ int config_main(const Args& all) {
       "config", po::value(&config_path)->value_name("FILE"),
       "the mirai.yaml to check (default: $MIRAI_CONFIG, ./mirai.yaml)");
   po::variables_map vm;
-  if (!parse("config", args, options, nullptr, vm)) return 2;
+  if (!parse("config", args, options, nullptr, vm)) return kExitUsage;
   if (vm.count("help") || all[0] != "check") {
     std::cout << options << "\n";
     return 0;
@@ -26,7 +27,7 @@ int config_main(const Args& all) {
   std::string file = launcher::find_config(config_path);
   if (file.empty()) {
     std::cerr << "mirai config: no mirai.yaml here; give one with --config FILE\n";
-    return 2;
+    return kExitUsage;
   }
   launcher::Diagnostics diagnostics(file);
   launcher::Config config = launcher::load_config(file, diagnostics);
@@ -46,7 +47,7 @@ int config_main(const Args& all) {
   }
   if (problems > 0) {
     std::cerr << file << ": " << problems << " problem(s)\n";
-    return 1;
+    return kExitFailed;
   }
   std::cout << file << ": " << config.profiles.size() << " profile(s), no problems:";
   for (const auto& [name, profile] : config.profiles)

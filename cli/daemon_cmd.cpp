@@ -12,14 +12,12 @@
 #include <sstream>
 
 #include "cli/common.hpp"
+#include "cli/exit_codes.hpp"
 #include "core/auth.hpp"
 #include "mirai/daemon.hpp"
 
 namespace mirai::cli {
 namespace {
-
-constexpr int kUsage = 64;
-constexpr int kUnavailable = 69;
 
 void silence_output() {
   int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -111,14 +109,15 @@ int daemon_main(const Args& args) {
   po::positional_options_description positional;
   positional.add("url", 1);
   po::variables_map vm;
-  if (!parse("daemon", args, options, &positional, vm)) return kUsage;
+  if (!parse("daemon", args, options, &positional, vm)) return kExitDaemonUsage;
   if (vm.count("help")) {
     std::cout << options << "\n";
     return 0;
   }
-  if (o.url.empty()) return usage_error("daemon", "missing the dispatcher URL"), kUsage;
+  if (o.url.empty()) return usage_error("daemon", "missing the dispatcher URL"), kExitDaemonUsage;
   if (vm.count("autoexit") && vm.count("no-autoexit"))
-    return usage_error("daemon", "--autoexit and --no-autoexit contradict each other"), kUsage;
+    return usage_error("daemon", "--autoexit and --no-autoexit contradict each other"),
+           kExitDaemonUsage;
   o.autoexit = !vm.count("no-autoexit");
   auto idle = duration_option(vm, "idletime", "daemon");
   auto wall = duration_option(vm, "walltime", "daemon");
@@ -128,7 +127,7 @@ int daemon_main(const Args& args) {
   auto heartbeat = heartbeat_option(vm, "daemon", o.heartbeat);
   auto join = duration_option(vm, "join-timeout", "daemon");
   if (!idle || !wall || !dial_timeout || !allocation || !margin || !heartbeat || !join)
-    return kUsage;
+    return kExitDaemonUsage;
   o.join_timeout = *join;
   o.heartbeat = *heartbeat;
   if (vm.count("allocation-margin")) o.allocation_margin = *margin;
@@ -141,14 +140,14 @@ int daemon_main(const Args& args) {
     std::stringstream pem;
     if (!(in && pem << in.rdbuf()))
       return usage_error("daemon", "cannot read --tls-ca " + vm["tls-ca"].as<std::string>()),
-             kUsage;
+             kExitDaemonUsage;
     o.tls_ca_pem = pem.str();
   } else if (const char* env = std::getenv("MIRAI_TLS_CA")) {
     o.tls_ca_pem = env;
   }
   if (vm.count("secret-file")) {
     auto secret = auth::read_secret_file(vm["secret-file"].as<std::string>());
-    if (!secret) return usage_error("daemon", secret.message()), kUsage;
+    if (!secret) return usage_error("daemon", secret.message()), kExitDaemonUsage;
     o.secret = *secret;
   }
   if (const char* env = std::getenv("MIRAI_TLS_SERVER_NAME"); env && o.tls_server_name.empty())
@@ -162,10 +161,10 @@ int daemon_main(const Args& args) {
   FunctionRegistry functions;
   add_builtin_functions(functions);
   auto code = run_daemon(o, functions);
-  if (int sig = signals.caught()) return 128 + sig;
+  if (int sig = signals.caught()) return kExitSignalBase + sig;
   if (!code) {
     std::cerr << "mirai daemon: " << code.message() << "\n";
-    return kUnavailable;
+    return kExitUnavailable;
   }
   return *code;
 }

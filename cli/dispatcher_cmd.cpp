@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "cli/common.hpp"
+#include "cli/exit_codes.hpp"
 #include "cli/pool.hpp"
 #include "core/auth.hpp"
 #include "core/file.hpp"
@@ -22,12 +23,7 @@
 #include "launcher/controller.hpp"
 
 namespace mirai::cli {
-namespace {
-
-constexpr int kUsage = 64;
-constexpr int kCannotStart = 69;
-
-}  // namespace
+namespace {}  // namespace
 
 int dispatcher_main(const Args& args) {
   std::string listen, control, url_file;
@@ -66,30 +62,30 @@ int dispatcher_main(const Args& args) {
   add_profile_options(options, profile_options,
                       "launch daemons for, as the backlog needs them (`mirai status` shows them)");
   po::variables_map vm;
-  if (!parse("dispatcher", args, options, nullptr, vm)) return kUsage;
+  if (!parse("dispatcher", args, options, nullptr, vm)) return kExitUsage;
   if (vm.count("help")) {
     std::cout << options << "\n";
     return 0;
   }
   if (max_prefetch < 1)
-    return usage_error("dispatcher", "--max-prefetch must be at least 1"), kUsage;
+    return usage_error("dispatcher", "--max-prefetch must be at least 1"), kExitUsage;
   std::string socket_path;  // the default control socket, removed on exit
   if (control.empty()) {
     auto dir = runtime_dir();
-    if (!dir) return usage_error("dispatcher", dir.message()), kCannotStart;
+    if (!dir) return usage_error("dispatcher", dir.message()), kExitUnavailable;
     socket_path = *dir + "/dispatcher-" + std::to_string(getpid()) + ".sock";
     control = "ipc://" + socket_path;
   }
   for (const std::string* url : {&listen, &control})
     if (!url->empty())
-      if (Status s = check_url(*url); !s) return usage_error("dispatcher", s.message()), kUsage;
+      if (Status s = check_url(*url); !s) return usage_error("dispatcher", s.message()), kExitUsage;
   std::optional<ChosenProfile> chosen;
   if (!profile_options.profile.empty()) {
     chosen = choose_profile("dispatcher", profile_options);
-    if (!chosen) return kUsage;
+    if (!chosen) return kExitUsage;
     if (tls_files.empty()) tls_files = chosen->profile.tls;
   } else if (!profile_options.config.empty() || profile_options.n_given) {
-    return usage_error("dispatcher", "--config and -n go with --profile"), kUsage;
+    return usage_error("dispatcher", "--config and -n go with --profile"), kExitUsage;
   }
 
   std::mutex mu;
@@ -105,31 +101,31 @@ int dispatcher_main(const Args& args) {
   std::vector<std::string> candidates = {listen.empty() ? local_url() : listen};
   if (chosen && listen.empty()) {
     auto urls = listen_urls(chosen->profile);
-    if (!urls) return usage_error("dispatcher", urls.message()), kUsage;
+    if (!urls) return usage_error("dispatcher", urls.message()), kExitUsage;
     if (!urls->empty()) candidates = *urls;
   }
   d.urls = {candidates.front()};
   d.max_prefetch = max_prefetch;
   auto heartbeat =
       heartbeat_option(vm, "dispatcher", chosen ? chosen->profile.heartbeat : d.heartbeat);
-  if (!heartbeat) return kUsage;
+  if (!heartbeat) return kExitUsage;
   d.heartbeat = *heartbeat;
   if (!secret_file.empty()) {
     if (access(secret_file.c_str(), F_OK) == 0) {
       auto secret = auth::read_secret_file(secret_file);
-      if (!secret) return usage_error("dispatcher", secret.message()), kUsage;
+      if (!secret) return usage_error("dispatcher", secret.message()), kExitUsage;
       d.secret = *secret;
     } else {
       d.secret = auth::make_secret();
       if (Status s = write_file_atomically(secret_file, d.secret + "\n"); !s) {
         std::cerr << "mirai dispatcher: " << s.message() << "\n";
-        return kCannotStart;
+        return kExitUnavailable;
       }
     }
   }
   if (!tls_files.empty() && !is_tls_url(d.urls[0]))
     return usage_error("dispatcher", "--tls-* options need a tls+tcp:// or wss:// --listen URL"),
-           kUsage;
+           kExitUsage;
   if (is_tls_url(d.urls[0])) {
     auto settings = tls::load(tls_files);
     if (settings) {
@@ -137,7 +133,7 @@ int dispatcher_main(const Args& args) {
     }
     if (!settings) {
       std::cerr << "mirai dispatcher: " << settings.message() << "\n";
-      return kCannotStart;
+      return kExitUnavailable;
     }
     d.tls = {settings->cert_pem, settings->key_pem, settings->key_passphrase};
     d.tls_trust = tls::trusted(*settings);
@@ -151,7 +147,7 @@ int dispatcher_main(const Args& args) {
   }
   if (!started) {
     std::cerr << "mirai dispatcher: cannot listen: " << started.message() << "\n";
-    return kCannotStart;
+    return kExitUnavailable;
   }
   std::unique_ptr<Dispatcher> dispatcher = std::move(*started);
   std::unique_ptr<launcher::Controller> controller;
@@ -166,21 +162,21 @@ int dispatcher_main(const Args& args) {
     controller =
         start_controller("dispatcher", chosen->profile, std::move(chosen->backend), chosen->root,
                          {raw->url(), d.tls_trust, *raw->secret(), std::move(source)});
-    if (!controller) return kCannotStart;
+    if (!controller) return kExitUnavailable;
   }
   ControlServer::LauncherSource launcher_status;
   if (controller) launcher_status = [c = controller.get()] { return std::optional(c->status()); };
   auto opened = ControlServer::start(*dispatcher, control, launcher_status);
   if (!opened) {
     std::cerr << "mirai dispatcher: cannot open the control URL: " << opened.message() << "\n";
-    return kCannotStart;
+    return kExitUnavailable;
   }
   std::unique_ptr<ControlServer> server = std::move(*opened);
   std::string urls = "listen " + dispatcher->url() + "\ncontrol " + server->url() + "\n";
   if (!url_file.empty())
     if (Status s = write_file_atomically(url_file, urls); !s) {
       std::cerr << "mirai dispatcher: " << s.message() << "\n";
-      return kCannotStart;
+      return kExitUnavailable;
     }
   std::cout << urls << std::flush;
 

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/common.hpp"
+#include "cli/exit_codes.hpp"
 #include "cli/pool.hpp"
 #include "core/transport.hpp"
 #include "launcher/launch.hpp"
@@ -24,7 +25,7 @@ int launch_main(const Args& args) {
       "url", po::value(&url)->value_name("URL"),
       "the URL daemons dial (default: the one the dispatcher listens on)");
   po::variables_map vm;
-  if (!parse("launch", args, options, nullptr, vm)) return 2;
+  if (!parse("launch", args, options, nullptr, vm)) return kExitUsage;
   if (vm.count("help")) {
     std::cout << options << "\n";
     return 0;
@@ -34,7 +35,7 @@ int launch_main(const Args& args) {
                        "give the running dispatcher with --dispatcher (its control URL, "
                        "printed by `mirai dispatcher`) or the URL daemons dial with --url");
   auto chosen = choose_profile("launch", chosen_options);
-  if (!chosen) return 2;
+  if (!chosen) return kExitUsage;
   const launcher::ProfileConfig& profile = chosen->profile;
   int n = chosen->n;
   if (url.empty()) {
@@ -43,7 +44,7 @@ int launch_main(const Args& args) {
     config.dispatcher_url = dispatcher;
     if (Status s = remote.set_daemons(config); !s) {
       std::cerr << "mirai launch: " << s.message() << "\n";
-      return 69;
+      return kExitUnavailable;
     }
     ProfileStatus status = remote.status();
     url = status.url;
@@ -68,7 +69,7 @@ int launch_main(const Args& args) {
   auto launch = launcher::Launch::start(std::move(chosen->backend), spec, chosen->root);
   if (!launch) {
     std::cerr << "mirai launch: " << launch.message() << "\n";
-    return 1;
+    return kExitFailed;
   }
   std::cout << "launched " << n << " daemon(s) of profile '" << profile.name << "' dialing " << url
             << "\njobs:";

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
 #include "core/protocol.hpp"
 #include "launcher/diagnostics.hpp"
 
@@ -49,7 +50,7 @@ int unknown(const std::string& name) {
   std::cerr << "mirai: unknown command '" << name << "'"
             << (guess.empty() ? std::string() : " (did you mean '" + guess + "'?)") << "\n";
   print_help();
-  return 2;
+  return mirai::cli::kExitUsage;
 }
 
 }  // namespace

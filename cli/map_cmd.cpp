@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/common.hpp"
+#include "cli/exit_codes.hpp"
 #include "cli/pool.hpp"
 #include "cli/report.hpp"
 #include "client/progress.hpp"
@@ -185,7 +186,7 @@ int run_everywhere(Pool& pool, const std::string& script) {
     if (r.ok()) continue;
     if (std::string why = pool.failure(); !why.empty()) {
       std::cerr << "mirai map: " << why << "\n";
-      return 125;
+      return kExitCannotRun;
     }
     std::cerr << "mirai map: --everywhere failed on a daemon (" << i + 1 << " of " << m.size()
               << "): " << r.describe() << "\n";
@@ -219,14 +220,14 @@ int map_main(const Args& all) {
       "it exports and the directory it ends in stay for the tasks");
   add_pool_options(options, pool, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
   po::variables_map vm;
-  if (!parse("map", args, options, nullptr, vm)) return 2;
+  if (!parse("map", args, options, nullptr, vm)) return kExitUsage;
   if (vm.count("help")) {
     std::cout << options << "\n";
     return 0;
   }
   auto timeout = duration_option(vm, "timeout", "map");
   auto expected = duration_option(vm, "expected", "map");
-  if (!timeout || !expected) return 2;
+  if (!timeout || !expected) return kExitUsage;
   bool jsonl = vm.count("jsonl"), as_json = vm.count("json"),
        stop_on_error = vm.count("stop-on-error");
   if (jsonl && as_json) return usage_error("map", "--json and --jsonl exclude each other");
@@ -287,14 +288,14 @@ int map_main(const Args& all) {
       pool.also.push_back(job.profile);
 
   auto daemons = Pool::start("map", pool);
-  if (!daemons) return 125;
+  if (!daemons) return kExitCannotRun;
   for (const auto& script : setup)
     if (int code = run_everywhere(*daemons, script); code != 0) return code;
   std::vector<Future> futures;
   futures.reserve(jobs.size());
   for (auto& job : jobs) {
     auto f = daemons->submit(job.profile, job.task);
-    if (!f) return usage_error("map", f.message()), 125;
+    if (!f) return usage_error("map", f.message()), kExitCannotRun;
     futures.push_back(std::move(*f));
   }
 
@@ -309,7 +310,7 @@ int map_main(const Args& all) {
     if (!r.ok()) {
       if (std::string why = daemons->failure(); !why.empty()) {
         std::cerr << "mirai map: " << why << "\n";
-        return 125;
+        return kExitCannotRun;
       }
     }
     if (jsonl || as_json) {
@@ -334,7 +335,7 @@ int map_main(const Args& all) {
         if (as_json) std::cout << "\n]\n";
         std::cerr << "mirai map: stopped at the first failure (task " << i + 1 << " of "
                   << futures.size() << ")\n";
-        return 1;
+        return kExitFailed;
       }
     }
     progress.draw(daemons->completed());
@@ -345,7 +346,7 @@ int map_main(const Args& all) {
     std::cerr << "mirai map: " << failed << " of " << futures.size()
               << " tasks failed (first: task " << first_failed + 1 << ", "
               << jobs[first_failed].label << ")\n";
-    return 1;
+    return kExitFailed;
   }
   return 0;
 }

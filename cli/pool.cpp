@@ -8,6 +8,7 @@
 #include <deque>
 #include <iostream>
 
+#include "cli/exit_codes.hpp"
 #include "launcher/url.hpp"
 #include "mirai/daemon.hpp"
 #include "mirai/duration.hpp"
@@ -251,7 +252,7 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
     pool->signals_ = std::make_unique<SignalWatcher>([raw] {
       std::cerr << "mirai " << raw->command_ << ": interrupted; cancelling the launched jobs\n";
       raw->shut_down();
-      _exit(128 + raw->signals_->caught());
+      _exit(kExitSignalBase + raw->signals_->caught());
     });
   for (const auto& profile : profiles) {
     Member& m = pool->add_member(profile.name);

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/common.hpp"
+#include "cli/exit_codes.hpp"
 #include "cli/pool.hpp"
 #include "launcher/launch.hpp"
 #include "launcher/shell.hpp"
@@ -20,13 +21,13 @@ int render_main(const Args& args) {
       "url", po::value(&url)->value_name("URL"),
       "the URL daemons dial (default: the profile's url; a port 0 is chosen at launch)");
   po::variables_map vm;
-  if (!parse("render", args, options, nullptr, vm)) return 2;
+  if (!parse("render", args, options, nullptr, vm)) return kExitUsage;
   if (vm.count("help")) {
     std::cout << options << "\n";
     return 0;
   }
   auto chosen = choose_profile("render", chosen_options);
-  if (!chosen) return 2;
+  if (!chosen) return kExitUsage;
   const launcher::ProfileConfig& profile = chosen->profile;
   auto& backend = chosen->backend;
   if (url.empty()) {
@@ -41,7 +42,7 @@ int render_main(const Args& args) {
   auto submissions = backend->render(spec);
   if (!submissions) {
     std::cerr << "mirai render: " << submissions.message() << "\n";
-    return 1;
+    return kExitFailed;
   }
   for (const auto& s : *submissions) {
     std::cout << "# daemons " << s.first << "-" << s.last << ": "

@@ -1,5 +1,6 @@
 #include "cli/report.hpp"
 
+#include "cli/exit_codes.hpp"
 #include "mirai/duration.hpp"
 
 namespace mirai::cli {
@@ -7,16 +8,16 @@ namespace mirai::cli {
 int exit_status(const Result& r) {
   switch (r.kind) {
     case Result::Kind::kValue:
-      return 0;
+      return kExitOk;
     case Result::Kind::kError:
-      if (r.signal > 0) return 128 + r.signal;
-      return r.exit_code > 0 ? r.exit_code : 125;
+      if (r.signal > 0) return kExitSignalBase + r.signal;
+      return r.exit_code > 0 ? r.exit_code : kExitCannotRun;
     case Result::Kind::kInterrupt:
-      return 130;
+      return kExitSignalBase + 2;  // SIGINT
     case Result::Kind::kErrorValue:
-      return r.cause == Cause::kTimedOut ? 124 : 125;
+      return r.cause == Cause::kTimedOut ? kExitTimedOut : kExitCannotRun;
   }
-  return 125;
+  return kExitCannotRun;
 }
 
 std::string failure_text(const Result& r, std::chrono::milliseconds timeout) {

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/common.hpp"
+#include "cli/exit_codes.hpp"
 #include "cli/pool.hpp"
 #include "cli/report.hpp"
 
@@ -25,7 +26,7 @@ int run_main(const Args& all) {
   po::positional_options_description positional;
   positional.add("command", -1);
   po::variables_map vm;
-  if (!parse("run", args, all_options, &positional, vm)) return 2;
+  if (!parse("run", args, all_options, &positional, vm)) return kExitUsage;
   if (vm.count("help")) {
     std::cout << options << "\n";
     return 0;
@@ -37,20 +38,20 @@ int run_main(const Args& all) {
   if (command.empty()) return usage_error("run", "no command given (write: mirai run -- CMD ARGS)");
   auto timeout = duration_option(vm, "timeout", "run");
   auto expected = duration_option(vm, "expected", "run");
-  if (!timeout || !expected) return 2;
+  if (!timeout || !expected) return kExitUsage;
   pool.longest_expected = *expected;
 
   auto daemons = Pool::start("run", pool);
-  if (!daemons) return 125;
+  if (!daemons) return kExitCannotRun;
   Task task = Task::shell(command);
   task.timeout = *timeout;
   task.expected = *expected;
   auto submitted = daemons->submit("", task);
-  if (!submitted) return usage_error("run", submitted.message()), 125;
+  if (!submitted) return usage_error("run", submitted.message()), kExitCannotRun;
   Result r = submitted->wait();
   if (std::string why = daemons->failure(); !r.ok() && !why.empty()) {
     std::cerr << "mirai run: " << why << "\n";
-    return 125;
+    return kExitCannotRun;
   }
   std::cout << r.value << std::flush;
   std::cerr << r.stderr_output << std::flush;

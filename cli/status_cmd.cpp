@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
+#include "cli/exit_codes.hpp"
 #include "client/remote_dispatcher.hpp"
 
 namespace mirai::cli {
@@ -181,7 +182,7 @@ int status_main(const Args& args) {
       "control URL of the dispatcher (default: $MIRAI_DISPATCHER, else every dispatcher this "
       "user runs with the default control socket)")("json", "print JSON");
   po::variables_map vm;
-  if (!parse("status", args, options, nullptr, vm)) return 2;
+  if (!parse("status", args, options, nullptr, vm)) return kExitUsage;
   if (vm.count("help")) {
     std::cout << options << "\n";
     return 0;
@@ -210,7 +211,7 @@ int status_main(const Args& args) {
     }
     if (!s) {
       std::cerr << "mirai status: " << s.message() << "\n";
-      rc = 1;
+      rc = kExitFailed;
       continue;
     }
     if (vm.count("json")) {

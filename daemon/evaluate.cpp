@@ -216,7 +216,9 @@ Result evaluate_shell(const ShellTask& sh, RunningTask& running, Setup* setup, b
     r.kind = Result::Kind::kError;
     r.type = "exec failed";
     r.message = out.message();
-    r.exit_code = 127;
+    // As a shell says it: 127 when there is no such command, 126 when it cannot be run.
+    const int e = out.status().error_number();
+    r.exit_code = e == ENOENT || e == ENOTDIR ? 127 : 126;
     r.wall_us = micros_since(t0);
     return r;
   }

@@ -11,14 +11,22 @@ namespace mirai {
 class Status {
  public:
   Status() = default;
-  static Status error(std::string message) { return Status(std::move(message)); }
+  static Status error(std::string message) { return Status(std::move(message), 0); }
+  // A failure of a system call, with its errno for code that branches on it.
+  static Status error(std::string message, int error_number) {
+    return Status(std::move(message), error_number);
+  }
   bool ok() const { return !failed_; }
   explicit operator bool() const { return ok(); }
   const std::string& message() const { return message_; }
+  // The errno of the system call that failed; 0 when none is known.
+  int error_number() const { return errno_; }
 
  private:
-  explicit Status(std::string message) : failed_(true), message_(std::move(message)) {}
+  Status(std::string message, int error_number)
+      : failed_(true), errno_(error_number), message_(std::move(message)) {}
   bool failed_ = false;
+  int errno_ = 0;
   std::string message_;
 };
 
