@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -400,4 +401,33 @@ TEST_CASE("a usage error exits 2 from every command, and 64 from mirai daemon", 
   }
   CHECK(run(cmd({"daemon", "--no-such-option"})).exit_code == 64);
   CHECK(run(cmd({"dispatcher", "--max-prefetch", "0"})).exit_code == 2);
+}
+
+TEST_CASE("mirai launch --print gives the command for a daemon started by hand", "[cli][manual]") {
+  mirai::test::TempDir dir;
+  std::string control = "ipc://" + dir.file("control.sock");
+  Started procs(mirai::test::mirai_exe());
+  procs.start({"dispatcher", "--listen", "tcp://127.0.0.1:0", "--control", control, "--url-file",
+               dir.file("urls")});
+  REQUIRE(
+      mirai::test::eventually([&] { return !mirai::test::read_file(dir.file("urls")).empty(); }));
+  auto printed =
+      run(cmd({"launch", "--print", "--dispatcher", control, "--files", dir.file("files")}));
+  REQUIRE(printed.exit_code == 0);
+  CHECK_THAT(printed.out, Catch::StartsWith("mirai daemon tcp://127.0.0.1:") &&
+                              Catch::Contains(" --secret-file " + dir.file("files") + "/"));
+  CHECK(std::count(printed.out.begin(), printed.out.end(), '\n') == 1);
+  CHECK_THAT(printed.err, Catch::Contains("(mode 0600)"));
+  // As printed (with the mirai of these tests for `mirai`), it joins and runs tasks.
+  std::string line = printed.out.substr(std::string("mirai").size());
+  line.pop_back();
+  Started sh("/bin/sh");
+  sh.start({"-c", "exec " + mirai::test::mirai_exe() + line});
+  auto r = run(cmd({"run", "--dispatcher", control, "--", "echo", "by hand"}));
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "by hand\n");
+  // What --print does not take is refused, saying what to use instead.
+  auto with_profile = run(cmd({"launch", "--print", "-p", "x", "--dispatcher", control}));
+  CHECK(with_profile.exit_code == 2);
+  CHECK_THAT(with_profile.err, Catch::Contains("mirai render -p"));
 }

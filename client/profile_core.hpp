@@ -58,6 +58,7 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   const std::string& tls_certificate() const { return tls_trust_; }
   // The pool's secret (also a running dispatcher's).
   const std::string& secret() const { return secret_; }
+  const DaemonsConfig& config() const { return config_; }
 
  private:
   using Clock = std::chrono::steady_clock;

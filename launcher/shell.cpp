@@ -4,40 +4,6 @@
 
 namespace mirai::launcher {
 
-namespace {
-
-bool shell_safe(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) ||
-         std::string_view("_-+=./:,@%").find(c) != std::string_view::npos;
-}
-
-}  // namespace
-
-std::string shell_quote(const std::string& value) {
-  if (!value.empty()) {
-    bool safe = true;
-    for (char c : value) safe = safe && shell_safe(c);
-    if (safe) return value;
-  }
-  std::string out = "'";
-  for (char c : value) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
-std::string shell_join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& w : words) {
-    if (!out.empty()) out += ' ';
-    out += shell_quote(w);
-  }
-  return out;
-}
-
 std::string directive_problem(const std::string& value) {
   if (value.empty()) return "it is empty";
   for (char c : value) {

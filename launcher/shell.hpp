@@ -3,15 +3,13 @@
 #pragma once
 
 #include <string>
-#include <vector>
+
+#include "core/shell_words.hpp"  // shell_quote, shell_join
 
 namespace mirai::launcher {
 
-// `value` as one sh word: unchanged when it holds only safe characters, else in single quotes
-// (a quote inside becomes '\'').
-std::string shell_quote(const std::string& value);
-// The words quoted and joined with spaces.
-std::string shell_join(const std::vector<std::string>& words);
+using mirai::shell_join;
+using mirai::shell_quote;
 
 // Why `value` cannot stand in a scheduler directive line such as `#SBATCH --partition=VALUE`,
 // or "" when it can. Directive lines are read by the scheduler, which splits them at spaces and

@@ -109,6 +109,19 @@ struct DaemonsConfig {
   std::string secret;
 };
 
+// What starts one daemon by hand for a profile (R mirai's launch_remote() without a remote: the
+// command to run on another machine, Profile::manual_launch). The secret, and for TLS the
+// dispatcher's certificate, are in files named on the command line, never on it.
+struct ManualLaunch {
+  // `mirai daemon URL [the profile's daemon options] --secret-file F [--tls-ca C]`; the program
+  // is the profile's daemon_command, else `mirai` (found on the daemon's PATH).
+  std::vector<std::string> argv;
+  std::string secret_file;       // mode 0600: copy it to the daemon's machine with that mode
+  std::string certificate_file;  // the certificate to trust (public); "" without TLS
+  // The argv as one POSIX shell line, each word quoted where it needs it.
+  std::string command_line() const;
+};
+
 class Profile {
  public:
   Profile();
@@ -178,6 +191,11 @@ class Profile {
   // The secret daemons must hold to join (for daemons started by hand: MIRAI_SECRET or
   // `mirai daemon --secret-file`); "" when no daemons are set.
   std::string secret() const;
+  // For daemons started by hand: writes the secret (and, for a TLS url, the certificate) into
+  // `dir` (made, mode 0700, when missing; each file mode 0600, written in one step, never
+  // through a symlink) and returns the command that starts one daemon for this profile. Also
+  // for a profile that uses a running dispatcher. Fails with no daemons set or in sync mode.
+  Expected<ManualLaunch> manual_launch(const std::string& dir) const;
 
  private:
   std::shared_ptr<ProfileCore> core_;
