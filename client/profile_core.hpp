@@ -117,13 +117,4 @@ class ProfileCore : public std::enable_shared_from_this<ProfileCore> {
   std::string secret_, tls_trust_;          // the dispatcher's, asked once at start
 };
 
-// The program that serves as `mirai daemon`, as DaemonsConfig::daemon_command documents.
-std::string find_daemon_command(const std::string& configured);
-
-// Whether no one but this user (or root) could have put `path` there: it and every directory
-// above it belong to one of them, and none is writable by others unless it is a sticky
-// directory above (as /tmp, where others cannot replace what is ours). A `mirai` beside a
-// library in another user's directory, or in a world-writable one, is skipped.
-bool trusted_path(const std::string& path);
-
 }  // namespace mirai

@@ -1,7 +1,7 @@
 // Profiles against real `mirai daemon` processes over real sockets.
 #include "mirai/profile.hpp"
 
-#include "client/profile_core.hpp"
+#include "daemon/command_line.hpp"
 #include "mirai/daemon.hpp"
 
 #include <signal.h>

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "mirai/profile.hpp"
 #include "mirai/status.hpp"
+#include "mirai/tls.hpp"
 
 namespace mirai::tls {
 

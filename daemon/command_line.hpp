@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "mirai/profile.hpp"
+#include "mirai/daemon_limits.hpp"
 
 namespace mirai {
 
@@ -21,5 +21,14 @@ struct DaemonCommand {
 };
 
 std::vector<std::string> daemon_argv(const DaemonCommand& c);
+
+// The program that serves as `mirai daemon`, as DaemonsConfig::daemon_command documents.
+std::string find_daemon_command(const std::string& configured);
+
+// Whether no one but this user (or root) could have put `path` there: it and every directory
+// above it belong to one of them, and none is writable by others unless it is a sticky
+// directory above (as /tmp, where others cannot replace what is ours). A `mirai` beside a
+// library in another user's directory, or in a world-writable one, is skipped.
+bool trusted_path(const std::string& path);
 
 }  // namespace mirai

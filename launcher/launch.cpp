@@ -8,8 +8,8 @@
 #include <fstream>
 #include <thread>
 
-#include "client/profile_core.hpp"
 #include "core/file.hpp"
+#include "daemon/command_line.hpp"
 #include "launcher/shell.hpp"
 
 namespace mirai::launcher {

@@ -11,37 +11,19 @@
 #include <string>
 #include <vector>
 
+#include "mirai/daemon_limits.hpp"
 #include "mirai/future.hpp"
 #include "mirai/info.hpp"
 #include "mirai/map.hpp"
 #include "mirai/status.hpp"
 #include "mirai/task.hpp"
+#include "mirai/tls.hpp"
 
 namespace mirai {
 
 class ProfileCore;
 class SyncProfile;
 class FunctionRegistry;
-
-// Arguments given to every daemon this profile launches (mirai daemon's options).
-struct DaemonLimits {
-  std::chrono::milliseconds idletime{0};  // 0: none
-  std::chrono::milliseconds walltime{0};  // 0: none
-  std::uint32_t maxtasks = 0;             // 0: none
-  bool autoexit = true;
-  bool asyncdial = false;
-  bool output = false;  // keep the daemon's own stdout/stderr
-};
-
-// TLS for a tls+tcp:// or wss:// url. With no certificate, set_daemons makes a single-use
-// self-signed one for the URL's host, in memory: its key is never written anywhere, and daemons
-// are given only the certificate, which they require the dispatcher to present.
-struct TlsSettings {
-  std::string cert_pem;        // the dispatcher's certificate chain (PEM)
-  std::string key_pem;         // its private key (PEM), encrypted when key_passphrase is set
-  std::string key_passphrase;  // opens key_pem
-  std::string ca_pem;          // what daemons trust (the CA that signed cert_pem); "": cert_pem
-};
 
 struct DaemonsConfig {
   // Local daemons to launch now. 0 with a url: daemons are started elsewhere and dial in.
