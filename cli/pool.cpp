@@ -9,11 +9,22 @@
 #include <iostream>
 
 #include "cli/exit_codes.hpp"
+#include "launcher/registry.hpp"
 #include "launcher/url.hpp"
 #include "mirai/daemon.hpp"
 #include "mirai/duration.hpp"
 
 namespace mirai::cli {
+namespace {
+
+// Whether the profile's daemons are this process's children (started through the client
+// library) rather than jobs.
+bool in_process(const launcher::ProfileConfig& profile) {
+  const launcher::BackendKind* kind = launcher::kind_of(profile);
+  return kind && kind->in_process;
+}
+
+}  // namespace
 
 std::optional<launcher::ProfileConfig> load_profile(const char* command,
                                                     const std::string& config_path,
@@ -31,14 +42,15 @@ std::optional<launcher::ProfileConfig> load_profile(const char* command,
               << " problem(s) in " << file << "; nothing was started\n";
     return std::nullopt;
   }
+  const std::string in_process = launcher::in_process_backend();
   std::string chosen = name.empty() ? config.default_profile : name;
-  if (chosen.empty()) chosen = "local";
+  if (chosen.empty()) chosen = in_process;
   auto it = config.profiles.find(chosen);
   if (it == config.profiles.end() && name.empty() && config.default_profile.empty()) {
     // No profile asked for and none named as the default: plain local daemons.
     launcher::ProfileConfig local;
-    local.name = "local";
-    local.launcher = "local";
+    local.name = in_process;
+    local.launcher = in_process;
     local.workers = 0;  // the command's own default
     root = ".";
     return local;
@@ -151,7 +163,7 @@ Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& ta
   // Local daemons are replaced with the controller's budget and back-off.
   config.launch_retries = profile.launch_retries;
   config.relaunch_interval = profile.interval;
-  if (profile.launcher == "local") {
+  if (in_process(profile)) {
     config.daemon_command = profile.command;
     for (const auto& [name, value] : profile.env) config.env[name] = value;
   }
@@ -246,8 +258,8 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
   }
   // From here on an interrupt must cancel what was submitted: watch signals before any thread.
   Pool* raw = pool.get();
-  bool launched = std::any_of(profiles.begin(), profiles.end(),
-                              [](const auto& p) { return p.launcher != "local"; });
+  bool launched =
+      std::any_of(profiles.begin(), profiles.end(), [](const auto& p) { return !in_process(p); });
   if (launched)
     pool->signals_ = std::make_unique<SignalWatcher>([raw] {
       std::cerr << "mirai " << raw->command_ << ": interrupted; cancelling the launched jobs\n";
@@ -277,7 +289,7 @@ bool Pool::start_member(Member& m, launcher::ProfileConfig profile, const std::s
                         const PoolOptions& options) {
   const char* command = command_.c_str();
   int n = profile.workers > 0 ? profile.workers : 1;
-  if (profile.launcher == "local") {
+  if (in_process(profile)) {
     if (Status s = listen_profile(profile, n, m.profile, options); !s) {
       std::cerr << "mirai " << command << ": cannot start daemons: " << s.message() << "\n";
       return false;

@@ -128,9 +128,6 @@ Expected<std::pair<std::string, std::string>> template_text(const ProfileConfig&
   return std::make_pair(profile.template_file, ss.str());
 }
 
-namespace {
-
-// `text` as a whole number of at most 9 digits.
 bool parse_index(const std::string& text, int& value) {
   if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
     return false;
@@ -138,51 +135,20 @@ bool parse_index(const std::string& text, int& value) {
   return true;
 }
 
-}  // namespace
+bool element_between(const std::string& id, const std::string& head, const std::string& tail,
+                     int& index) {
+  if (id.size() <= head.size() + tail.size() || id.compare(0, head.size(), head) != 0 ||
+      id.compare(id.size() - tail.size(), tail.size(), tail) != 0)
+    return false;
+  return parse_index(id.substr(head.size(), id.size() - head.size() - tail.size()), index);
+}
 
-bool element_range(const std::string& job, const std::string& id, int& first, int& last) {
-  if (id == job) {
-    first = 0;
-    last = INT_MAX;
-    return true;
-  }
-  if (auto brackets = job.find("[]"); brackets != std::string::npos) {  // PBS: 123[].server
-    std::string head = job.substr(0, brackets + 1), tail = job.substr(brackets + 1);
-    if (id.size() <= head.size() + tail.size() || id.compare(0, head.size(), head) != 0 ||
-        id.compare(id.size() - tail.size(), tail.size(), tail) != 0)
-      return false;
-    if (!parse_index(id.substr(head.size(), id.size() - head.size() - tail.size()), first))
-      return false;
-    last = first;
-    return true;
-  }
-  if (id.size() <= job.size() + 1 || id.compare(0, job.size(), job) != 0) return false;
-  char sep = id[job.size()];
-  std::string rest = id.substr(job.size() + 1);
-  if (sep == '_') {  // slurm
-    if (!parse_index(rest, first)) return false;
-    last = first;
-    return true;
-  }
-  if (sep == '[') {  // LSF
-    if (rest.back() != ']' || !parse_index(rest.substr(0, rest.size() - 1), first)) return false;
-    last = first;
-    return true;
-  }
-  if (sep != '.') return false;
-  // SGE: one task, or a range of pending ones, "1-5:1".
-  auto dash = rest.find('-');
-  if (dash == std::string::npos) {
-    if (!parse_index(rest, first)) return false;
-    last = first;
-    return true;
-  }
-  auto colon = rest.find(':', dash);
-  return parse_index(rest.substr(0, dash), first) &&
-         parse_index(rest.substr(dash + 1,
-                                 colon == std::string::npos ? std::string::npos : colon - dash - 1),
-                     last) &&
-         first <= last;
+bool Backend::element_range(const std::string& job, const std::string& id, int& first,
+                            int& last) const {
+  if (id != job) return false;
+  first = 0;
+  last = INT_MAX;
+  return true;
 }
 
 std::vector<std::pair<int, int>> array_chunks(int n, int max_array_size) {

@@ -86,11 +86,12 @@ class Backend {
   virtual Status cancel(const std::vector<std::string>& ids) = 0;
   // The site's cap on array indices (slurm: MaxArraySize); 0 when there is none.
   virtual int max_array_size(const ProfileConfig&) { return 0; }
+  // Whether `id` (a row of status()) is job `job` or elements of it, and which: [first, last],
+  // or [0, INT_MAX] for the whole job. By default only the job itself is known; an array
+  // scheduler knows its element ids ("17_4" for Slurm's job "17").
+  virtual bool element_range(const std::string& job, const std::string& id, int& first,
+                             int& last) const;
 };
-
-// The backend for the profile's launcher (it may keep settings such as the PBS flavour), or
-// nullptr when this build has none.
-std::unique_ptr<Backend> make_backend(const ProfileConfig& profile);
 
 // Shared by the backends -------------------------------------------------------------------
 
@@ -104,10 +105,11 @@ const std::set<std::string>& common_placeholders();
 // The profile's template file, or the built-in one named `name` (templates/<name>.sh).
 Expected<std::pair<std::string, std::string>> template_text(const ProfileConfig& profile,
                                                             const std::string& name);
-// Whether the scheduler's `id` (a row of Backend::status) is job `job` or elements of it, and
-// which: [first, last], or [0, INT_MAX] for the whole job. Knows "17_4" (slurm), "3.4" and
-// "3.1-5:1" (SGE), "77[4]" (LSF) and "123[4].server" for job "123[].server" (PBS).
-bool element_range(const std::string& job, const std::string& id, int& first, int& last);
+// A whole number of at most 9 digits, as array indices are written; false for anything else.
+bool parse_index(const std::string& text, int& value);
+// Whether `id` is `head`, an index, then `tail` ("17_4" for "17_" and ""), and which index.
+bool element_between(const std::string& id, const std::string& head, const std::string& tail,
+                     int& index);
 
 // Splits 1..n into arrays whose indices stay below `max_array_size` (when non-zero).
 std::vector<std::pair<int, int>> array_chunks(int n, int max_array_size);

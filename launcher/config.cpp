@@ -6,10 +6,13 @@
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
 #include "core/transport.hpp"
+#include "launcher/command_backend.hpp"
+#include "launcher/registry.hpp"
 #include "launcher/resources.hpp"
 #include "launcher/shell.hpp"
 #include "launcher/ssh_options.hpp"
@@ -17,11 +20,6 @@
 #include "mirai/duration.hpp"
 
 namespace mirai::launcher {
-
-const std::vector<std::string>& launcher_names() {
-  static const std::vector<std::string> names = {"local", "ssh", "slurm", "sge", "pbs", "lsf"};
-  return names;
-}
 
 namespace {
 
@@ -147,12 +145,33 @@ class Reader {
   Diagnostics& d_;
 };
 
-const Keys kTopKeys = {"profiles", "default"};
+const Keys kTopKeys = {"profiles", "default", "backends"};
+const Keys kBackendKeys = {"template", "directive",      "submit", "job_id",
+                           "status",   "status_line",    "states", "cancel",
+                           "element",  "max_array_size", "gone"};
+
+// The backends a file defines; a backend with problems maps to nullptr.
+using Defined = std::map<std::string, std::shared_ptr<const BackendKind>>;
+// A profile's own keys; each backend with keys of its own adds its section (`slurm:`).
 const Keys kProfileKeys = {
-    "launcher", "workers",        "url",      "daemon",   "slurm",    "sge", "pbs",
-    "lsf",      "directives",     "prologue", "epilogue", "template", "env", "workdir",
-    "log",      "launch_timeout", "hosts",    "tunnel",   "ssh",      "tls", "retries",
-    "interval", "launch_retries", "backup",   "heartbeat"};
+    "launcher", "workers", "url",     "daemon",   "directives",     "prologue", "epilogue",
+    "template", "env",     "workdir", "log",      "launch_timeout", "hosts",    "tunnel",
+    "ssh",      "tls",     "retries", "interval", "launch_retries", "backup",   "heartbeat"};
+
+Keys profile_keys() {
+  Keys keys = kProfileKeys;
+  for (const auto& name : backend_names())
+    if (!find_backend(name)->keys.empty()) keys.push_back(name);
+  return keys;
+}
+
+// The names of the backends with `property`, for messages: "slurm, sge".
+std::string names_with(bool BackendKind::*property) {
+  std::string out;
+  for (const auto& name : backend_names())
+    if (find_backend(name)->*property) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
 const Keys kDaemonKeys = {"idletime", "walltime", "maxtasks", "command"};
 const Keys kSshKeys = {"connect_timeout", "remote_port", "identity_file", "config_file", "options"};
 const Keys kTlsKeys = {"cert", "key", "passphrase_file", "passphrase_env", "ca"};
@@ -209,7 +228,8 @@ std::optional<SshHost> parse_host(const std::string& text, std::string& problem)
 
 class ProfileReader {
  public:
-  ProfileReader(Reader& r, const std::string& base_dir) : r_(r), base_dir_(base_dir) {}
+  ProfileReader(Reader& r, const std::string& base_dir, const Defined& defined)
+      : r_(r), base_dir_(base_dir), defined_(defined) {}
 
   // Each profile's `backup:` value, checked once every profile is read.
   std::vector<std::pair<std::string, YAML::Node>> backups;
@@ -231,7 +251,7 @@ class ProfileReader {
                "at least: launcher: local");
       return false;
     }
-    auto entries = r_.entries(node, where, kProfileKeys);
+    auto entries = r_.entries(node, where, profile_keys());
     std::map<std::string, YAML::Node> by_key, key_nodes;
     for (auto& [k, v] : entries) {
       by_key[k.Scalar()] = v;
@@ -239,13 +259,23 @@ class ProfileReader {
     }
     if (!by_key.count("launcher")) {
       r_.error(key, where + " has no 'launcher'",
-               "add launcher: with one of " + Reader::join(launcher_names()));
+               "add launcher: with one of " + Reader::join(launchers()));
       return false;
     }
     if (auto l = r_.string(by_key["launcher"], "launcher")) {
       p.launcher = *l;
-      const auto& names = launcher_names();
-      if (std::find(names.begin(), names.end(), p.launcher) == names.end()) {
+      if (auto it = defined_.find(p.launcher); it != defined_.end()) {
+        if (!it->second) {
+          r_.error(by_key["launcher"], "launcher '" + p.launcher +
+                                           "' is defined under 'backends', with the problems "
+                                           "reported there");
+          return false;
+        }
+        p.backend = it->second;
+      }
+      kind_ = kind_of(p);
+      if (!kind_) {
+        const auto names = launchers();
         std::string near = nearest(p.launcher, names);
         r_.error(
             by_key["launcher"], "unknown launcher '" + p.launcher + "'",
@@ -256,14 +286,15 @@ class ProfileReader {
       return false;
     }
     for (auto& [k, v] : entries) read_key(k, v, p);
-    if (p.launcher == "ssh" && p.ssh.hosts.empty() && !key_nodes.count("hosts"))
-      r_.error(key, where + " uses launcher ssh but has no 'hosts'",
+    if (kind_->remote_hosts && p.ssh.hosts.empty() && !key_nodes.count("hosts"))
+      r_.error(key, where + " uses launcher " + p.launcher + " but has no 'hosts'",
                "add hosts: [ \"ssh://user@host\" ]");
-    if (p.launcher != "ssh") {
+    if (!kind_->remote_hosts) {
       for (const char* k : {"hosts", "tunnel", "ssh"})
         if (key_nodes.count(k))
-          r_.error(key_nodes[k],
-                   std::string("'") + k + "' only applies to launcher ssh, not " + p.launcher);
+          r_.error(key_nodes[k], std::string("'") + k + "' only applies to launcher " +
+                                     names_with(&BackendKind::remote_hosts) + ", not " +
+                                     p.launcher);
     }
     if (key_nodes.count("tls")) {
       if (p.url.empty() || !is_tls_url(p.url))
@@ -280,18 +311,24 @@ class ProfileReader {
                  "give the key's passphrase once: 'passphrase_file' or "
                  "'passphrase_env'");
     }
-    if (p.launcher == "local" || p.launcher == "ssh") {
+    if (!kind_->job_scripts) {
       for (const char* k : {"directives", "template"})
         if (key_nodes.count(k))
-          r_.error(key_nodes[k], std::string("'") + k +
-                                     "' only applies to scheduler launchers "
-                                     "(slurm, sge, pbs, lsf), not " +
+          r_.error(key_nodes[k], std::string("'") + k + "' only applies to scheduler launchers (" +
+                                     names_with(&BackendKind::job_scripts) + "), not " +
                                      p.launcher);
     }
     return d.list().size() == errors_before;
   }
 
  private:
+  // What `launcher:` may name: the registered backends and the file's own.
+  Keys launchers() const {
+    Keys names = backend_names();
+    for (const auto& [name, kind] : defined_) names.push_back(name);
+    return names;
+  }
+
   void read_key(const YAML::Node& k, const YAML::Node& v, ProfileConfig& p) {
     const std::string key = k.Scalar();
     if (key == "launcher") return;
@@ -304,7 +341,7 @@ class ProfileReader {
       }
     } else if (key == "daemon") {
       read_daemon(v, p);
-    } else if (key == "slurm" || key == "sge" || key == "pbs" || key == "lsf") {
+    } else if (const BackendKind* section = find_backend(key); section && !section->keys.empty()) {
       if (key != p.launcher) {
         r_.error(k,
                  "the '" + key + "' map belongs to launcher " + key +
@@ -350,16 +387,19 @@ class ProfileReader {
       }
     } else if (key == "workdir") {
       if (auto s = r_.string(v, "workdir")) {
-        // ssh: a directory on the host, relative to the login directory there.
-        p.workdir = p.launcher == "ssh" ? *s : absolute(*s, base_dir_);
+        // On other hosts (ssh): a directory there, relative to the login directory.
+        p.workdir = kind_->remote_hosts ? *s : absolute(*s, base_dir_);
         if (auto problem = control_problem(*s); !problem.empty())
           r_.error(v, "'workdir': " + problem);
       }
     } else if (key == "log") {
       if (auto s = r_.string(v, "log")) {
-        // ssh and local quote it on a shell line; schedulers read it from a directive line.
-        bool shell = p.launcher == "ssh" || p.launcher == "local";
-        if (auto problem = shell ? control_problem(*s) : log_problem(p.launcher, *s);
+        // Backends without job scripts quote it on a shell line; schedulers read it from a
+        // directive line.
+        bool shell = !kind_->job_scripts;
+        if (auto problem = shell                ? control_problem(*s)
+                           : kind_->log_problem ? kind_->log_problem(*s)
+                                                : directive_problem(*s);
             !problem.empty() || s->empty())
           r_.error(
               v,
@@ -368,7 +408,7 @@ class ProfileReader {
                     : "schedulers read it from a directive line; choose a path without spaces or "
                       "quotes");
         else
-          p.log = p.launcher == "ssh" ? *s : absolute(*s, base_dir_);
+          p.log = kind_->remote_hosts ? *s : absolute(*s, base_dir_);
       }
     } else if (key == "retries") {
       if (auto n = r_.whole(v, "retries", 0, 255)) p.retries = static_cast<int>(*n);
@@ -443,7 +483,7 @@ class ProfileReader {
   }
 
   void read_resources(const YAML::Node& v, ProfileConfig& p) {
-    const auto& table = resource_keys(p.launcher);
+    const auto& table = kind_->keys;
     Keys known;
     for (const auto& rk : table) known.push_back(rk.name);
     for (auto& [k, value] : r_.entries(v, p.launcher, known)) {
@@ -575,6 +615,8 @@ class ProfileReader {
 
   Reader& r_;
   std::string base_dir_;
+  const Defined& defined_;             // the backends the file defines
+  const BackendKind* kind_ = nullptr;  // the profile's backend, once its launcher is read
 };
 
 // Every backup names another profile, and no chain of backups comes back to where it started.
@@ -628,6 +670,135 @@ std::string directory_of(const std::string& file) {
   return dir;
 }
 
+// A command of a backend: a list of words, the program first.
+std::vector<std::string> read_command(Reader& r, const YAML::Node& v, const std::string& what) {
+  if (!v.IsSequence()) {
+    r.error(v, "'" + what + "' must be a list of words, the program first",
+            "for example [sbatch, --parsable]; no shell runs it");
+    return {};
+  }
+  auto words = r.lines(v, what);
+  for (const auto& w : words)
+    if (!control_problem(w).empty()) {
+      r.error(v, "a word of '" + what + "' " + control_problem(w));
+      return {};
+    }
+  if (words.empty() || words[0].empty() || words[0].find("{ids}") != std::string::npos) {
+    r.error(v, "'" + what + "' must start with the program to run");
+    return {};
+  }
+  return words;
+}
+
+std::optional<std::regex> read_regex(Reader& r, const YAML::Node& v, const std::string& what,
+                                     unsigned groups, const std::string& hint) {
+  auto s = r.string(v, what);
+  if (!s) return std::nullopt;
+  try {
+    std::regex re(*s, std::regex::ECMAScript);
+    if (re.mark_count() < groups) {
+      r.error(v, "'" + what + "' needs " + std::to_string(groups) + " group(s) in parentheses",
+              hint);
+      return std::nullopt;
+    }
+    return re;
+  } catch (const std::regex_error& e) {
+    r.error(v, "'" + what + "' is not a regular expression: " + e.what(), hint);
+    return std::nullopt;
+  }
+}
+
+// `backends:`: each a backend defined by its commands (launcher/command_backend.hpp).
+Defined read_backends(Reader& r, const YAML::Node& node, const std::string& base_dir,
+                      Diagnostics& d) {
+  Defined out;
+  if (!node.IsMap()) {
+    r.error(node, "'backends' must be a mapping from backend names to their commands");
+    return out;
+  }
+  for (auto& [key, v] : r.entries(node, "backends", {})) {
+    const std::size_t errors_before = d.list().size();
+    CommandBackendSpec spec;
+    spec.name = key.Scalar();
+    const std::string where = "backend '" + spec.name + "'";
+    if (spec.name.empty() ||
+        spec.name.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+            std::string::npos ||
+        spec.name[0] == '-') {
+      r.error(key, "backend name '" + spec.name + "' may hold only letters, digits, _ and -");
+      continue;
+    }
+    if (find_backend(spec.name)) {
+      r.error(key, where + " has the name of a built-in launcher", "give yours another name");
+      continue;
+    }
+    std::map<std::string, YAML::Node> by_key;
+    for (auto& [k, value] : r.entries(v, where, kBackendKeys)) by_key[k.Scalar()] = value;
+    for (const char* needed :
+         {"template", "submit", "job_id", "status", "status_line", "states", "cancel"})
+      if (!by_key.count(needed) && v.IsMap())
+        r.error(key, where + " has no '" + needed + "'",
+                "a backend needs template, submit, job_id, status, status_line, states and "
+                "cancel (docs/config.md, \"A backend of your own\")");
+    if (by_key.count("template"))
+      if (auto s = r.string(by_key["template"], "template")) {
+        spec.template_file = absolute(*s, base_dir);
+        if (access(spec.template_file.c_str(), R_OK) != 0)
+          r.error(by_key["template"], "cannot read the template " + spec.template_file);
+      }
+    if (by_key.count("directive"))
+      if (auto s = r.string(by_key["directive"], "directive")) {
+        if (s->empty() || (*s)[0] != '#' || !directive_problem(*s).empty())
+          r.error(by_key["directive"],
+                  "'directive' must be one word starting with '#', as \"#SBATCH\"");
+        else
+          spec.directive = *s;
+      }
+    if (by_key.count("submit")) spec.submit = read_command(r, by_key["submit"], "submit");
+    if (by_key.count("status")) spec.status = read_command(r, by_key["status"], "status");
+    if (by_key.count("cancel")) spec.cancel = read_command(r, by_key["cancel"], "cancel");
+    if (by_key.count("job_id"))
+      if (auto re = read_regex(r, by_key["job_id"], "job_id", 1,
+                               "its first group is the job id in what submit prints, as "
+                               "'^([0-9]+)'")) {
+        spec.job_id = *re;
+        spec.job_id_text = by_key["job_id"].Scalar();
+      }
+    if (by_key.count("status_line"))
+      if (auto re = read_regex(r, by_key["status_line"], "status_line", 2,
+                               "group 1 is a job's id and group 2 its state, as "
+                               "'^(\\S+) (\\S+)'"))
+        spec.status_line = *re;
+    if (by_key.count("states")) {
+      for (auto& [word, ours] : r.entries(by_key["states"], "states", {})) {
+        auto s = r.string(ours, "states: " + word.Scalar());
+        JobState state;
+        if (s && !parse_job_state(*s, state))
+          r.error(ours, "'" + *s + "' is not a state",
+                  "use pending, running, stopping, finished, failed or cancelled");
+        else if (s)
+          spec.states[word.Scalar()] = state;
+      }
+    }
+    if (by_key.count("element"))
+      if (auto s = r.string(by_key["element"], "element")) {
+        if (s->find("{index}") == std::string::npos)
+          r.error(by_key["element"], "'element' must hold {index}",
+                  "how an array element's id is written, as \"{job}_{index}\"");
+        else
+          spec.element = *s;
+      }
+    if (by_key.count("gone")) spec.gone = r.lines(by_key["gone"], "gone");
+    if (by_key.count("max_array_size"))
+      if (auto n = r.whole(by_key["max_array_size"], "max_array_size", 2, 100000000))
+        spec.max_array_size = static_cast<int>(*n);
+    std::string name = spec.name;  // the right side of = runs first: spec is moved from
+    out[name] = d.list().size() == errors_before ? command_backend(std::move(spec)) : nullptr;
+  }
+  return out;
+}
+
 }  // namespace
 
 Config parse_config(const std::string& text, const std::string& file, Diagnostics& diagnostics) {
@@ -646,11 +817,12 @@ Config parse_config(const std::string& text, const std::string& file, Diagnostic
                       "start with profiles: and one profile per key");
     return config;
   }
-  YAML::Node profiles, default_node;
-  bool has_profiles = false, has_default = false;
+  YAML::Node profiles, default_node, backends;
+  bool has_profiles = false, has_default = false, has_backends = false;
   for (auto& [k, v] : r.entries(root, "the top level", kTopKeys)) {
     if (k.Scalar() == "profiles") profiles = v, has_profiles = true;
     if (k.Scalar() == "default") default_node = v, has_default = true;
+    if (k.Scalar() == "backends") backends = v, has_backends = true;
   }
   if (!has_profiles) {
     diagnostics.error(1, 1, "no 'profiles' key", "add profiles: with at least one profile");
@@ -660,7 +832,9 @@ Config parse_config(const std::string& text, const std::string& file, Diagnostic
     r.error(profiles, "'profiles' must be a mapping from profile names to their settings");
     return config;
   }
-  ProfileReader reader(r, directory_of(file));
+  const Defined defined =
+      has_backends ? read_backends(r, backends, directory_of(file), diagnostics) : Defined{};
+  ProfileReader reader(r, directory_of(file), defined);
   for (auto& [k, v] : r.entries(profiles, "profiles", {})) {
     ProfileConfig p;
     if (reader.read(k, v, p, diagnostics)) config.profiles[p.name] = std::move(p);

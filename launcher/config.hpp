@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -11,13 +12,11 @@
 
 #include "core/tls.hpp"
 #include "launcher/diagnostics.hpp"
+#include "launcher/registry.hpp"
 #include "launcher/resources.hpp"
 #include "mirai/profile.hpp"
 
 namespace mirai::launcher {
-
-// The backends a profile can name in `launcher:`.
-const std::vector<std::string>& launcher_names();
 
 struct SshHost {
   std::string user;  // may be empty
@@ -70,6 +69,9 @@ struct ProfileConfig {
   std::string backup;
   SshSettings ssh;
   tls::TlsFiles tls;  // absolute paths; for a tls+tcp:// or wss:// url
+  // The backend its mirai.yaml defined under `backends:`; nullptr: the one registered under
+  // `launcher:` (launcher/registry.hpp, kind_of).
+  std::shared_ptr<const BackendKind> backend;
 };
 
 struct Config {

@@ -1,8 +1,10 @@
 // mirai.yaml: what a user writes is read as written, and every mistake is reported at its place.
 #include "launcher/config.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 
 #include "launcher/backend.hpp"
 #include "launcher/launch.hpp"
@@ -154,8 +156,8 @@ TEST_CASE("every mistake is reported with line, column and a hint", "[config]") 
       "/proj/mirai.yaml:6:25: 'idletime': invalid duration '5 minutes': '5' has no unit (write it "
       "like 300ms, 5s, 2m, 1h or 1h30m)",
       "/proj/mirai.yaml:9:15: unknown launcher 'slurmm' (did you mean 'slurm'?)",
-      "/proj/mirai.yaml:10:3: profile 'c' has no 'launcher' (add launcher: with one of local, ssh, "
-      "slurm, sge, pbs, lsf)",
+      "/proj/mirai.yaml:10:3: profile 'c' has no 'launcher' (add launcher: with one of local, lsf, "
+      "pbs, sge, slurm, ssh)",
       "/proj/mirai.yaml:14:5: the 'slurm' map belongs to launcher slurm, but this profile's "
       "launcher is sge (rename it to 'sge' or change the launcher)"};
   CHECK(p.problems == expected);
@@ -377,4 +379,86 @@ TEST_CASE("backup names another profile, and chains of backups end", "[config]")
       "/proj/mirai.yaml:5:33: profile 'd' cannot be its own backup (name a profile with more "
       "resources, which takes a task after its daemon died here on every attempt)"};
   CHECK(bad.problems == expected);
+}
+
+TEST_CASE("backends: a backend defined by its commands, and every mistake in one", "[config]") {
+  const std::string dir = std::filesystem::temp_directory_path() / "mirai-backends-test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/job.sh") << "#!/bin/sh\n#X --array={{ array }}\n{{ directives }}\n"
+                                    "{{ env }}\n{{ daemon }}\n";
+  auto parse_in = [&](const std::string& text) {
+    Diagnostics d(dir + "/mirai.yaml");
+    Parsed p;
+    p.config = parse_config(text, dir + "/mirai.yaml", d);
+    for (const auto& x : d.list()) p.problems.push_back(format(x));
+    return p;
+  };
+  const std::string good =
+      "backends:\n"
+      "  mine:\n"
+      "    template: job.sh\n"
+      "    directive: \"#X\"\n"
+      "    submit: [xsub]\n"
+      "    job_id: 'job ([0-9]+)'\n"
+      "    status: [xstat, '--jobs={ids}']\n"
+      "    status_line: '^(\\S+) (\\S+)'\n"
+      "    states: { Q: pending, R: running }\n"
+      "    cancel: [xdel, '{ids}']\n"
+      "    element: '{job}.{index}'\n"
+      "profiles:\n"
+      "  p:\n"
+      "    launcher: mine\n"
+      "    workers: 2\n"
+      "    directives: [ \"--fast\" ]\n";
+  auto ok = parse_in(good);
+  INFO(ok.problems.size());
+  REQUIRE(ok.problems.empty());
+  const ProfileConfig& p = ok.config.profiles.at("p");
+  REQUIRE(p.backend);
+  CHECK(kind_of(p)->name == "mine");
+  CHECK(find_backend("mine") == nullptr);  // the file's own: not registered for the process
+  auto backend = make_backend(p);
+  REQUIRE(backend);
+  LaunchSpec spec = make_spec(p, 2, "tcp://10.0.0.1:5555");
+  auto subs = backend->render(spec);
+  REQUIRE(subs);
+  CHECK_THAT((*subs)[0].script, Catch::Contains("#X --array=1-2\n#X --fast\n") &&
+                                    Catch::Contains(" daemon tcp://10.0.0.1:5555"));
+  CHECK((*subs)[0].argv == std::vector<std::string>{"xsub"});
+  int first = 0, last = 0;
+  CHECK(backend->element_range("42", "42.7", first, last));
+  CHECK(first == 7);
+  CHECK_FALSE(backend->element_range("42", "42_7", first, last));
+
+  auto bad = parse_in(
+      "backends:\n"
+      "  slurm: { }\n"                // 2: a built-in's name
+      "  b:\n"                        // 3: no submit, no cancel
+      "    template: nosuch.sh\n"     // 4
+      "    job_id: '([0-9]+'\n"       // 5: not a regex
+      "    status: xstat\n"           // 6: not a list
+      "    status_line: '^(\\S+)'\n"  // 7: one group
+      "    states: { Q: queued }\n"   // 8: not a state
+      "    element: '{job}'\n"        // 9: no {index}
+      "profiles:\n"
+      "  p: { launcher: b }\n");   // 11: b has problems
+  std::vector<std::string> lines;  // "LINE:COLUMN: ..." after the file's path
+  for (const auto& problem : bad.problems) lines.push_back(problem.substr(dir.size() + 12));
+  for (const auto& l : lines) UNSCOPED_INFO(l);
+  CHECK_THAT(lines[0], Catch::StartsWith("2:3: backend 'slurm' has the name of a built-in"));
+  CHECK(lines.size() == 10);  // each below, and nothing else
+  auto has = [&](const std::string& text) {
+    return std::any_of(lines.begin(), lines.end(),
+                       [&](const std::string& l) { return l.find(text) != std::string::npos; });
+  };
+  CHECK(has("3:3: backend 'b' has no 'submit'"));
+  CHECK(has("3:3: backend 'b' has no 'cancel'"));
+  CHECK(has("4:15: cannot read the template " + dir + "/nosuch.sh"));
+  CHECK(has("5:13: 'job_id' is not a regular expression"));
+  CHECK(has("6:13: 'status' must be a list of words, the program first"));
+  CHECK(has("7:18: 'status_line' needs 2 group(s) in parentheses"));
+  CHECK(has("8:18: 'queued' is not a state"));
+  CHECK(has("9:14: 'element' must hold {index}"));
+  CHECK(has("11:18: launcher 'b' is defined under 'backends', with the problems reported there"));
+  std::filesystem::remove_all(dir);
 }

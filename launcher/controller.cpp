@@ -144,7 +144,7 @@ void Controller::update(Job& j, const std::vector<JobStatus>& states, std::vecto
   int last_index = j.first + static_cast<int>(j.elements.size()) - 1;
   for (const auto& r : states) {
     int first = 0, last = 0;
-    if (!element_range(j.id, r.id, first, last)) continue;
+    if (!launch_->backend().element_range(j.id, r.id, first, last)) continue;
     for (int k = std::max(first, j.first); k <= std::min(last, last_index); ++k) {
       Element& e = j.elements[k - j.first];
       if (final_state(e.state)) continue;

@@ -33,19 +33,15 @@ LaunchSpec make_spec(const ProfileConfig& profile, int n, const std::string& url
   spec.profile = profile;
   spec.n = n;
   spec.url = url;
-  spec.command = !profile.command.empty()    ? profile.command
-                 : profile.launcher == "ssh" ? "mirai"
-                                             : find_daemon_command("");
-  // ssh: the profile's workdir on the host, else the login directory there.
-  spec.workdir = profile.workdir.empty() && profile.launcher != "ssh" ? cwd() : profile.workdir;
+  // On other hosts (ssh): `mirai` on their PATH, and the profile's workdir there, else the
+  // login directory.
+  const BackendKind* kind = kind_of(profile);
+  const bool remote = kind && kind->remote_hosts;
+  spec.command = !profile.command.empty() ? profile.command
+                 : remote                 ? "mirai"
+                                          : find_daemon_command("");
+  spec.workdir = profile.workdir.empty() && !remote ? cwd() : profile.workdir;
   return spec;
-}
-
-std::string listen_url_template(const ProfileConfig& profile) {
-  if (!profile.url.empty()) return profile.url;
-  if (profile.launcher == "local") return "";
-  if (profile.launcher == "ssh" && profile.ssh.tunnel) return "tcp://127.0.0.1:0";
-  return "tcp://{hostname}:0";
 }
 
 Expected<std::string> make_job_dir(const std::string& root, const std::string& profile) {
@@ -94,9 +90,10 @@ Expected<Launch::Batch> Launch::submit(LaunchSpec spec) {
   if (!submissions) return submissions.status();
   // Schedulers fail a job whose log directory is missing, so make it (when it has no pattern).
   // An SGE log that is a directory ("logs/") gets one file per task in it.
-  // An ssh profile's log is on the host, where the script makes its directory.
+  // A log on other hosts (ssh) is made there, by the script.
+  const BackendKind* kind = kind_of(spec.profile);
   if (auto slash = spec.profile.log.rfind('/');
-      spec.profile.launcher != "ssh" && slash != std::string::npos && slash > 0) {
+      !(kind && kind->remote_hosts) && slash != std::string::npos && slash > 0) {
     std::string log_dir = spec.profile.log.substr(0, slash);
     if (log_dir.find_first_of("%$") == std::string::npos) {
       for (std::size_t at = 1; at != std::string::npos; at = log_dir.find('/', at + 1))

@@ -10,15 +10,12 @@
 #include <vector>
 
 #include "launcher/backend.hpp"
+#include "launcher/registry.hpp"
 
 namespace mirai::launcher {
 
 // Fills in what a profile leaves to the launch: the mirai executable, the working directory.
 LaunchSpec make_spec(const ProfileConfig& profile, int n, const std::string& url);
-
-// The URL the dispatcher listens on for this profile: its `url:`, else a private socket for
-// local daemons and tcp://{hostname}:0 for every other launcher.
-std::string listen_url_template(const ProfileConfig& profile);
 
 // The jobs of one run of a profile, launched in one or more batches (the controller adds one
 // each time it scales up), recorded under .mirai/jobs/<profile>/<n>/.

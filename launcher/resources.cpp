@@ -10,64 +10,6 @@
 
 namespace mirai::launcher {
 
-const std::vector<ResourceKey>& resource_keys(const std::string& launcher) {
-  using T = ResourceType;
-  static const std::vector<ResourceKey> slurm = {{"partition", T::kName},
-                                                 {"account", T::kName},
-                                                 {"qos", T::kName},
-                                                 {"time", T::kTime},
-                                                 {"mem", T::kSize},
-                                                 {"mem_per_cpu", T::kSize},
-                                                 {"cpus_per_task", T::kCount},
-                                                 {"gpus", T::kWord},
-                                                 {"constraint", T::kWord},
-                                                 {"job_name", T::kName},
-                                                 {"max_array_size", T::kCount}};
-  static const std::vector<ResourceKey> sge = {
-      {"queue", T::kName},    {"project", T::kName},
-      {"time", T::kTime},     {"mem", T::kSize},
-      {"pe", T::kName},       {"slots", T::kCount},
-      {"job_name", T::kName}, {"max_array_size", T::kCount}};
-  static const std::vector<ResourceKey> pbs = {
-      {"flavour", T::kFlavour}, {"queue", T::kName},    {"account", T::kName},
-      {"time", T::kTime},       {"mem", T::kSize},      {"cpus", T::kCount},
-      {"gpus", T::kCount},      {"job_name", T::kName}, {"max_array_size", T::kCount}};
-  static const std::vector<ResourceKey> lsf = {
-      {"queue", T::kName},    {"project", T::kName},        {"time", T::kTime},
-      {"mem", T::kSize},      {"cpus", T::kCount},          {"gpus", T::kCount},
-      {"job_name", T::kName}, {"max_array_size", T::kCount}};
-  static const std::vector<ResourceKey> none;
-  if (launcher == "slurm") return slurm;
-  if (launcher == "sge") return sge;
-  if (launcher == "pbs") return pbs;
-  if (launcher == "lsf") return lsf;
-  return none;
-}
-
-std::string log_problem(const std::string& launcher, const std::string& log) {
-  if (launcher != "sge") return directive_problem(log);
-  std::string rest;
-  for (std::size_t i = 0; i < log.size(); ++i) {
-    if (log[i] != '$') {
-      rest += log[i];
-      continue;
-    }
-    bool known = false;
-    for (const std::string var : {"JOB_ID", "TASK_ID", "JOB_NAME", "HOSTNAME", "USER", "HOME"}) {
-      if (log.compare(i + 1, var.size(), var) == 0) {
-        i += var.size();
-        known = true;
-        break;
-      }
-    }
-    if (!known)
-      return "'$' may only start one of SGE's $JOB_ID, $TASK_ID, $JOB_NAME, $HOSTNAME, $USER "
-             "or $HOME";
-    rest += '_';
-  }
-  return directive_problem(rest);
-}
-
 std::optional<long long> parse_size_mib(const std::string& text) {
   std::size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))

@@ -1,6 +1,7 @@
 #include "schedulers/local/local.hpp"
 
 #include "launcher/process_jobs.hpp"
+#include "launcher/registry.hpp"
 
 namespace mirai::launcher::local {
 
@@ -43,5 +44,20 @@ class Local : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> make() { return std::make_unique<Local>(); }
+
+namespace {
+
+// Registered by name before main(); nothing outside this directory names it.
+const bool kRegistered = register_backend([] {
+  BackendKind k;
+  k.name = "local";
+  k.job_scripts = false;
+  k.in_process = true;
+  k.default_url = [](const ProfileConfig&) { return std::string(); };  // a private ipc socket
+  k.make = [](const ProfileConfig&) { return make(); };
+  return k;
+}());
+
+}  // namespace
 
 }  // namespace mirai::launcher::local

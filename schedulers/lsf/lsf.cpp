@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "launcher/command.hpp"
+#include "launcher/registry.hpp"
 
 namespace mirai::launcher::lsf {
 
@@ -14,11 +15,20 @@ constexpr int kDefaultMaxJobArraySize = 1000;  // LSF's MAX_JOB_ARRAY_SIZE unles
 const std::vector<std::string> kGone = {"is not found", "No matching job found",
                                         "Job has already finished"};
 
+const std::vector<ResourceKey>& keys() {
+  using T = ResourceType;
+  static const std::vector<ResourceKey> k = {{"queue", T::kName},    {"project", T::kName},
+                                             {"time", T::kTime},     {"mem", T::kSize},
+                                             {"cpus", T::kCount},    {"gpus", T::kCount},
+                                             {"job_name", T::kName}, {"max_array_size", T::kCount}};
+  return k;
+}
+
 class Lsf : public Backend {
  public:
   Expected<std::vector<Submission>> render(const LaunchSpec& spec) const override {
     std::set<std::string> known = common_placeholders();
-    for (const auto& k : resource_keys("lsf")) known.insert(k.name);
+    for (const auto& k : keys()) known.insert(k.name);
     known.insert("job_array");
     return render_arrays(spec, "lsf", "#BSUB", known,
                          [&](int first, int last) { return script_values(spec, first, last); },
@@ -56,11 +66,33 @@ class Lsf : public Backend {
         it != profile.resources.end() ? std::atoi(it->second.c_str()) : kDefaultMaxJobArraySize;
     return cap + 1;
   }
+
+  // LSF's array elements are "77[4]" for job "77".
+  bool element_range(const std::string& job, const std::string& id, int& first,
+                     int& last) const override {
+    if (Backend::element_range(job, id, first, last)) return true;
+    if (!element_between(id, job + "[", "]", first)) return false;
+    last = first;
+    return true;
+  }
 };
 
 }  // namespace
 
 std::unique_ptr<Backend> make() { return std::make_unique<Lsf>(); }
+
+namespace {
+
+// Registered by name before main(); nothing outside this directory names it.
+const bool kRegistered = register_backend([] {
+  BackendKind k;
+  k.name = "lsf";
+  k.keys = keys();
+  k.make = [](const ProfileConfig&) { return make(); };
+  return k;
+}());
+
+}  // namespace
 
 Expected<TemplateValues> script_values(const LaunchSpec& spec, int first, int last) {
   TemplateValues v = common_values(spec, "#BSUB", first, last);

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "launcher/command.hpp"
+#include "launcher/registry.hpp"
 
 namespace mirai::launcher::pbs {
 
@@ -24,13 +25,22 @@ std::string array_of(const std::string& id) {
 // What qstat and qdel say about jobs that already left.
 const std::vector<std::string> kGone = {"Unknown Job Id", "Job has finished"};
 
+const std::vector<ResourceKey>& keys() {
+  using T = ResourceType;
+  static const std::vector<ResourceKey> k = {
+      {"flavour", T::kFlavour}, {"queue", T::kName},    {"account", T::kName},
+      {"time", T::kTime},       {"mem", T::kSize},      {"cpus", T::kCount},
+      {"gpus", T::kCount},      {"job_name", T::kName}, {"max_array_size", T::kCount}};
+  return k;
+}
+
 class Pbs : public Backend {
  public:
   explicit Pbs(bool is_torque) : torque_(is_torque) {}
 
   Expected<std::vector<Submission>> render(const LaunchSpec& spec) const override {
     std::set<std::string> known = common_placeholders();
-    for (const auto& k : resource_keys("pbs")) known.insert(k.name);
+    for (const auto& k : keys()) known.insert(k.name);
     known.insert({"pro_array", "torque_array", "resources"});
     return render_arrays(spec, "pbs", "#PBS", known,
                          [&](int first, int last) { return script_values(spec, first, last); },
@@ -73,6 +83,18 @@ class Pbs : public Backend {
 
  private:
   const bool torque_;
+
+  // PBS's array elements are "123[4].server" for job "123[].server".
+  bool element_range(const std::string& job, const std::string& id, int& first,
+                     int& last) const override {
+    if (Backend::element_range(job, id, first, last)) return true;
+    auto brackets = job.find("[]");
+    if (brackets == std::string::npos) return false;
+    if (!element_between(id, job.substr(0, brackets + 1), job.substr(brackets + 1), first))
+      return false;
+    last = first;
+    return true;
+  }
 };
 
 }  // namespace
@@ -80,6 +102,19 @@ class Pbs : public Backend {
 std::unique_ptr<Backend> make(const ProfileConfig& profile) {
   return std::make_unique<Pbs>(torque(profile));
 }
+
+namespace {
+
+// Registered by name before main(); nothing outside this directory names it.
+const bool kRegistered = register_backend([] {
+  BackendKind k;
+  k.name = "pbs";
+  k.keys = keys();
+  k.make = [](const ProfileConfig& profile) { return make(profile); };
+  return k;
+}());
+
+}  // namespace
 
 Expected<TemplateValues> script_values(const LaunchSpec& spec, int first, int last) {
   TemplateValues v = common_values(spec, "#PBS", first, last);

@@ -4,6 +4,8 @@
 #include <sstream>
 
 #include "launcher/command.hpp"
+#include "launcher/registry.hpp"
+#include "launcher/shell.hpp"
 
 namespace mirai::launcher::sge {
 
@@ -25,11 +27,46 @@ std::string element(const std::string& block, const std::string& tag) {
 // The job number of a task id ("12.3" -> "12").
 std::string job_of(const std::string& id) { return id.substr(0, id.find('.')); }
 
+const std::vector<ResourceKey>& keys() {
+  using T = ResourceType;
+  static const std::vector<ResourceKey> k = {{"queue", T::kName},    {"project", T::kName},
+                                             {"time", T::kTime},     {"mem", T::kSize},
+                                             {"pe", T::kName},       {"slots", T::kCount},
+                                             {"job_name", T::kName}, {"max_array_size", T::kCount}};
+  return k;
+}
+
+// Why `log` cannot be an SGE `log:` path, or "": one word that is safe in a directive line,
+// which may hold SGE's own $JOB_ID, $TASK_ID, $JOB_NAME, $HOSTNAME, $USER and $HOME (SGE expands
+// them; no shell reads the line).
+std::string log_problem(const std::string& log) {
+  std::string rest;
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    if (log[i] != '$') {
+      rest += log[i];
+      continue;
+    }
+    bool known = false;
+    for (const std::string var : {"JOB_ID", "TASK_ID", "JOB_NAME", "HOSTNAME", "USER", "HOME"}) {
+      if (log.compare(i + 1, var.size(), var) == 0) {
+        i += var.size();
+        known = true;
+        break;
+      }
+    }
+    if (!known)
+      return "'$' may only start one of SGE's $JOB_ID, $TASK_ID, $JOB_NAME, $HOSTNAME, $USER "
+             "or $HOME";
+    rest += '_';
+  }
+  return directive_problem(rest);
+}
+
 class Sge : public Backend {
  public:
   Expected<std::vector<Submission>> render(const LaunchSpec& spec) const override {
     std::set<std::string> known = common_placeholders();
-    for (const auto& k : resource_keys("sge")) known.insert(k.name);
+    for (const auto& k : keys()) known.insert(k.name);
     return render_arrays(spec, "sge", "#$", known,
                          [&](int first, int last) { return script_values(spec, first, last); },
                          {"qsub", "-terse"});
@@ -91,11 +128,46 @@ class Sge : public Backend {
     int tasks = parse_max_aj_tasks(out->out);
     return tasks > 0 ? tasks + 1 : 0;  // a cap on the count: indices 1..max_aj_tasks
   }
+
+  // SGE's elements are "3.4" for job "3", and a range of pending ones "3.1-5:1".
+  bool element_range(const std::string& job, const std::string& id, int& first,
+                     int& last) const override {
+    if (Backend::element_range(job, id, first, last)) return true;
+    if (id.size() <= job.size() + 1 || id.compare(0, job.size(), job) != 0 || id[job.size()] != '.')
+      return false;
+    std::string rest = id.substr(job.size() + 1);
+    auto dash = rest.find('-');
+    if (dash == std::string::npos) {
+      if (!parse_index(rest, first)) return false;
+      last = first;
+      return true;
+    }
+    auto colon = rest.find(':', dash);
+    return parse_index(rest.substr(0, dash), first) &&
+           parse_index(rest.substr(dash + 1, colon == std::string::npos ? std::string::npos
+                                                                        : colon - dash - 1),
+                       last) &&
+           first <= last;
+  }
 };
 
 }  // namespace
 
 std::unique_ptr<Backend> make() { return std::make_unique<Sge>(); }
+
+namespace {
+
+// Registered by name before main(); nothing outside this directory names it.
+const bool kRegistered = register_backend([] {
+  BackendKind k;
+  k.name = "sge";
+  k.keys = keys();
+  k.log_problem = log_problem;
+  k.make = [](const ProfileConfig&) { return make(); };
+  return k;
+}());
+
+}  // namespace
 
 Expected<TemplateValues> script_values(const LaunchSpec& spec, int first, int last) {
   TemplateValues v = common_values(spec, "#$", first, last);
@@ -115,7 +187,7 @@ Expected<TemplateValues> script_values(const LaunchSpec& spec, int first, int la
                          "(e.g. pe: smp)");
   if (r.count("pe") && !r.count("slots")) v["slots"] = {"1"};
   if (!spec.profile.log.empty()) {
-    if (auto problem = log_problem("sge", spec.profile.log); !problem.empty())
+    if (auto problem = log_problem(spec.profile.log); !problem.empty())
       return Status::error("profile '" + spec.profile.name + "': log '" + spec.profile.log +
                            "' cannot be an SGE output path: " + problem);
     v["log"] = {spec.profile.log, false, true};

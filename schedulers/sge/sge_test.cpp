@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "launcher/registry.hpp"
+#include "launcher/shell.hpp"
 #include "tests/support/launch_specs.hpp"
 #include "tests/support/support.hpp"
 
@@ -60,6 +62,12 @@ TEST_CASE("sge checks slots, pe and the log path", "[sge]") {
   REQUIRE(one_slot);
   CHECK_THAT((*one_slot)[0].script, Catch::Contains("#$ -pe smp 1\n"));
 
+  // As a profile's `log:` is checked: by its backend's own rule, else as a directive word.
+  auto log_problem = [](const std::string& launcher, const std::string& log) {
+    const BackendKind* kind = find_backend(launcher);
+    REQUIRE(kind);
+    return kind->log_problem ? kind->log_problem(log) : directive_problem(log);
+  };
   CHECK(log_problem("sge", "logs/").empty());
   CHECK(log_problem("sge", "/scratch/$USER/$JOB_ID.$TASK_ID").empty());
   CHECK_THAT(log_problem("sge", "$(reboot)"), Catch::Contains("'$' may only start one of"));

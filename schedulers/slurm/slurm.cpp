@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "launcher/command.hpp"
+#include "launcher/registry.hpp"
 
 namespace mirai::launcher::slurm {
 
@@ -24,11 +25,27 @@ std::string slurm_time(long long seconds) {
   return format_hms(seconds);
 }
 
+const std::vector<ResourceKey>& keys() {
+  using T = ResourceType;
+  static const std::vector<ResourceKey> k = {{"partition", T::kName},
+                                             {"account", T::kName},
+                                             {"qos", T::kName},
+                                             {"time", T::kTime},
+                                             {"mem", T::kSize},
+                                             {"mem_per_cpu", T::kSize},
+                                             {"cpus_per_task", T::kCount},
+                                             {"gpus", T::kWord},
+                                             {"constraint", T::kWord},
+                                             {"job_name", T::kName},
+                                             {"max_array_size", T::kCount}};
+  return k;
+}
+
 class Slurm : public Backend {
  public:
   Expected<std::vector<Submission>> render(const LaunchSpec& spec) const override {
     std::set<std::string> known = common_placeholders();
-    for (const auto& k : resource_keys("slurm")) known.insert(k.name);
+    for (const auto& k : keys()) known.insert(k.name);
     return render_arrays(spec, "slurm", "#SBATCH", known,
                          [&](int first, int last) { return script_values(spec, first, last); },
                          {"sbatch", "--parsable"});
@@ -87,11 +104,33 @@ class Slurm : public Backend {
     if (!out || out->exit_code != 0) return 0;
     return parse_max_array_size(out->out);
   }
+
+  // Slurm's array elements are "17_4" for job "17".
+  bool element_range(const std::string& job, const std::string& id, int& first,
+                     int& last) const override {
+    if (Backend::element_range(job, id, first, last)) return true;
+    if (!element_between(id, job + "_", "", first)) return false;
+    last = first;
+    return true;
+  }
 };
 
 }  // namespace
 
 std::unique_ptr<Backend> make() { return std::make_unique<Slurm>(); }
+
+namespace {
+
+// Registered by name before main(); nothing outside this directory names it.
+const bool kRegistered = register_backend([] {
+  BackendKind k;
+  k.name = "slurm";
+  k.keys = keys();
+  k.make = [](const ProfileConfig&) { return make(); };
+  return k;
+}());
+
+}  // namespace
 
 Expected<TemplateValues> script_values(const LaunchSpec& spec, int first, int last) {
   TemplateValues v = common_values(spec, "#SBATCH", first, last);

@@ -289,3 +289,59 @@ TEST_CASE("slurm: a setup that fails on every replacement daemon ends the run", 
   CHECK(std::count(ids.begin(), ids.end(), '\n') == 3);
   CHECK(active_of(l, ids) == "");
 }
+
+TEST_CASE("slurm, defined in mirai.yaml alone: map runs in its array and leaves nothing behind",
+          "[slurm][live][backends]") {
+  // crew's launcher plugins without code: Slurm as a user would define it under `backends:`,
+  // its commands, how to read job ids and states, and a job script template.
+  TempDir dir;
+  std::ofstream(dir.file("byhand.sh")) << "#!/bin/sh\n"
+                                          "#SBATCH --job-name={{ job_name }}\n"
+                                          "#SBATCH --array={{ array }}\n"
+                                          "#SBATCH --output={{ log | /dev/null }}\n"
+                                          "{{ directives }}\n"
+                                          "cd {{ workdir }} || exit 1\n"
+                                          "{{ env }}\n"
+                                          "{{ daemon }}\n";
+  std::ofstream(dir.file("mirai.yaml"))
+      << "backends:\n"
+         "  byhand:\n"
+         "    template: byhand.sh\n"
+         "    directive: \"#SBATCH\"\n"
+         "    submit: [sbatch, --parsable]\n"
+         "    job_id: '^([0-9]+)'\n"
+         "    status: [squeue, --noheader, --array, --states=all, '--format=%i %T', "
+         "'--jobs={ids}']\n"
+         "    status_line: '^(\\S+) (\\S+)'\n"
+         "    states: { PENDING: pending, RUNNING: running, COMPLETING: stopping, COMPLETED: "
+         "finished, CANCELLED: cancelled, FAILED: failed, TIMEOUT: failed, NODE_FAIL: failed }\n"
+         "    cancel: [scancel, '{ids}']\n"
+         "    gone: [ \"Invalid job id\" ]\n"
+         "    element: '{job}_{index}'\n"
+         "profiles:\n"
+         "  cluster:\n"
+         "    launcher: byhand\n"
+         "    workers: 3\n"
+         "    url: tcp://127.0.0.1:0\n"
+         "    log: "
+      << dir.file("logs/%A_%a.log")
+      << "\n"
+         "    daemon: { idletime: 2m }\n"
+         "    directives: [ \"--partition=debug\", \"--time=10\" ]\n";
+  auto active = [](const std::string& id) {
+    return run({"squeue", "-h", "-r", "-t", "PD,R,CG,CF,S", "-o", "%i %T", "-j", id}).out;
+  };
+  LiveLauncher l{dir.file("mirai.yaml"), "cluster", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID",
+                 active};
+  auto check = run(mirai_cmd({"config", "check", "--config", l.config}));
+  INFO(check.err);
+  REQUIRE(check.exit_code == 0);
+  std::string id = check_map_runs_in_one_array(dir, l);
+  std::string record = dir.file(".mirai/jobs/cluster/1/");
+  CHECK_THAT(read_file(record + "script.sh"), Catch::Contains("#SBATCH --array=1-3\n") &&
+                                                  Catch::Contains("#SBATCH --partition=debug\n"));
+  CHECK_THAT(read_file(record + "submit.out"),
+             Catch::StartsWith("$ sbatch --parsable < script.sh\n"));
+  // `mirai status`-style questions go through its status command too: gone now.
+  CHECK(active(id).empty());
+}

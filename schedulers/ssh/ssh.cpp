@@ -2,6 +2,7 @@
 
 #include "core/transport.hpp"
 #include "launcher/process_jobs.hpp"
+#include "launcher/registry.hpp"
 #include "launcher/shell.hpp"
 #include "launcher/url.hpp"
 
@@ -78,6 +79,24 @@ class Ssh : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> make() { return std::make_unique<Ssh>(); }
+
+namespace {
+
+// Registered by name before main(); nothing outside this directory names it.
+const bool kRegistered = register_backend([] {
+  BackendKind k;
+  k.name = "ssh";
+  k.job_scripts = false;
+  k.remote_hosts = true;
+  // Through a tunnel, daemons dial the host's end of it, which forwards to this machine.
+  k.default_url = [](const ProfileConfig& p) {
+    return p.ssh.tunnel ? std::string("tcp://127.0.0.1:0") : std::string("tcp://{hostname}:0");
+  };
+  k.make = [](const ProfileConfig&) { return make(); };
+  return k;
+}());
+
+}  // namespace
 
 std::vector<std::pair<std::size_t, int>> spread(int n, std::size_t hosts) {
   std::vector<std::pair<std::size_t, int>> out;
