@@ -104,7 +104,6 @@ int dispatcher_main(const Args& args) {
     if (!urls) return usage_error("dispatcher", urls.message()), kExitUsage;
     if (!urls->empty()) candidates = *urls;
   }
-  d.urls = {candidates.front()};
   d.max_prefetch = max_prefetch;
   auto heartbeat =
       heartbeat_option(vm, "dispatcher", chosen ? chosen->profile.heartbeat : d.heartbeat);
@@ -123,28 +122,21 @@ int dispatcher_main(const Args& args) {
       }
     }
   }
-  if (!tls_files.empty() && !is_tls_url(d.urls[0]))
+  if (!tls_files.empty() && !is_tls_url(candidates.front()))
     return usage_error("dispatcher", "--tls-* options need a tls+tcp:// or wss:// --listen URL"),
            kExitUsage;
-  if (is_tls_url(d.urls[0])) {
+  TlsSettings tls;
+  if (is_tls_url(candidates.front())) {
     auto settings = tls::load(tls_files);
-    if (settings) {
-      if (Status s = tls::prepare(d.urls[0], *settings); !s) settings = s;
-    }
     if (!settings) {
       std::cerr << "mirai dispatcher: " << settings.message() << "\n";
       return kExitUnavailable;
     }
-    d.tls = {settings->cert_pem, settings->key_pem, settings->key_passphrase};
-    d.tls_trust = tls::trusted(*settings);
+    tls = std::move(*settings);
   }
   auto arrivals = std::make_shared<launcher::Arrivals>();
   if (chosen) d.on_connected = launcher::Arrivals::recorder(arrivals);
-  auto started = Dispatcher::start(d);
-  for (std::size_t k = 1; !started && k < candidates.size(); ++k) {  // the url's next address
-    d.urls = {candidates[k]};
-    started = Dispatcher::start(d);
-  }
+  auto started = Dispatcher::start_first(d, candidates, tls);
   if (!started) {
     std::cerr << "mirai dispatcher: cannot listen: " << started.message() << "\n";
     return kExitUnavailable;

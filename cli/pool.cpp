@@ -174,14 +174,11 @@ Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& ta
   }
   auto candidates = listen_urls(profile);
   if (!candidates) return candidates.status();
-  if (candidates->empty()) return target.set_daemons(config);
-  Status last;
-  for (const auto& candidate : *candidates) {
-    config.url = candidate;
-    last = target.set_daemons(config);
-    if (last) return last;
+  if (!candidates->empty()) {
+    config.url = candidates->front();
+    config.fallback_urls.assign(candidates->begin() + 1, candidates->end());
   }
-  return last;
+  return target.set_daemons(config);
 }
 
 namespace {

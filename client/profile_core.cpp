@@ -13,7 +13,6 @@
 #include "client/remote_dispatcher.hpp"
 #include "core/process.hpp"
 #include "core/protocol.hpp"
-#include "core/tls.hpp"
 #include "daemon/command_line.hpp"
 #include "mirai/daemon.hpp"
 #include "mirai/duration.hpp"
@@ -62,13 +61,8 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
     core->dispatcher_ = std::move(*remote);
   } else {
     DispatcherOptions d;
-    d.urls = {config.url.empty() ? local_url() : config.url};
-    if (is_tls_url(d.urls[0])) {
-      TlsSettings& t = core->config_.tls;
-      if (Status s = tls::prepare(d.urls[0], t); !s) return s;
-      d.tls = {t.cert_pem, t.key_pem, t.key_passphrase};
-      d.tls_trust = tls::trusted(t);
-    }
+    std::vector<std::string> candidates = {config.url.empty() ? local_url() : config.url};
+    candidates.insert(candidates.end(), config.fallback_urls.begin(), config.fallback_urls.end());
     d.policy = config.dispatcher ? DispatcherOptions::Policy::kFifo
                                  : DispatcherOptions::Policy::kRoundRobin;
     d.max_prefetch = ephemeral ? 1 : config.max_prefetch;
@@ -80,7 +74,7 @@ Expected<std::shared_ptr<ProfileCore>> ProfileCore::start(const DaemonsConfig& c
       raw->arrived(row);
       if (user) user(row);
     };
-    auto dispatcher = Dispatcher::start(d);
+    auto dispatcher = Dispatcher::start_first(d, candidates, config.tls);
     if (!dispatcher) return dispatcher.status();
     core->dispatcher_ = std::move(*dispatcher);
   }

@@ -471,3 +471,26 @@ TEST_CASE("a daemon binary is taken from beside the library only where no one el
   REQUIRE(realpath(test::mirai_exe().c_str(), built));
   CHECK(find_daemon_command("") == built);
 }
+
+TEST_CASE("a url that cannot be bound falls to the next candidate, TLS included", "[profile]") {
+  // A port held by another listener: the profile takes the next candidate.
+  Profile holder;
+  test::set_daemons(holder, local(0, "tcp://127.0.0.1:0"));
+  const std::string taken = holder.url();
+  for (const std::string fallback : {"tcp://127.0.0.1:0", "tls+tcp://127.0.0.1:0"}) {
+    Profile p;
+    DaemonsConfig c = local(1, fallback.rfind("tls", 0) == 0 ? "tls+tcp" + taken.substr(3) : taken);
+    c.fallback_urls = {fallback};
+    test::set_daemons(p, c);
+    CHECK(p.url() != taken);
+    CHECK(p.url().rfind(fallback.substr(0, fallback.size() - 1), 0) == 0);
+    CHECK(p.submit(Task::call("echo", "here")).wait().value == "here");
+  }
+  // With no candidate left, the reason is the last one's.
+  Profile none;
+  DaemonsConfig c = local(0, taken);
+  c.fallback_urls = {taken};
+  Status s = none.set_daemons(c);
+  CHECK_FALSE(s.ok());
+  CHECK_THAT(s.message(), Catch::Contains(taken.substr(6)));
+}

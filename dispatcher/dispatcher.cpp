@@ -7,6 +7,7 @@
 
 #include "core/auth.hpp"
 #include "core/seal.hpp"
+#include "core/tls.hpp"
 #include "mirai/duration.hpp"
 
 namespace mirai {
@@ -72,6 +73,25 @@ Expected<std::unique_ptr<Dispatcher>> Dispatcher::start(DispatcherOptions option
   for (auto& l : d->listeners_)
     l->start([self](std::shared_ptr<Connection> c) { self->on_accept(std::move(c)); });
   return d;
+}
+
+Expected<std::unique_ptr<Dispatcher>> Dispatcher::start_first(
+    DispatcherOptions options, const std::vector<std::string>& candidates, const TlsSettings& tls) {
+  if (candidates.empty()) return Status::error("the dispatcher needs at least one URL");
+  Status last;
+  for (const auto& url : candidates) {
+    options.urls = {url};
+    if (is_tls_url(url)) {
+      TlsSettings t = tls;  // a certificate made for this candidate's host
+      if (Status s = tls::prepare(url, t); !s) return s;
+      options.tls = {t.cert_pem, t.key_pem, t.key_passphrase};
+      options.tls_trust = tls::trusted(t);
+    }
+    auto started = start(options);
+    if (started) return started;
+    last = started.status();
+  }
+  return last;
 }
 
 Dispatcher::~Dispatcher() {

@@ -22,6 +22,7 @@
 #include "mirai/info.hpp"
 #include "mirai/rng.hpp"
 #include "mirai/status.hpp"
+#include "mirai/tls.hpp"
 
 struct nng_aio;
 
@@ -110,6 +111,15 @@ class DispatcherLink {
 class Dispatcher final : public DispatcherLink {
  public:
   static Expected<std::unique_ptr<Dispatcher>> start(DispatcherOptions options);
+  // The one way a dispatcher is built from a listening spec: it listens on the first of
+  // `candidates` that can be bound (a URL's addresses, the ports of a range, in order), which
+  // becomes options.urls. For a tls+tcp:// or wss:// candidate, `tls` is made ready for it
+  // first (a single-use certificate for its host when it has none; tls::prepare) and goes into
+  // options.tls and tls_trust. Fails with the last candidate's reason, or at once on TLS
+  // settings that cannot serve.
+  static Expected<std::unique_ptr<Dispatcher>> start_first(
+      DispatcherOptions options, const std::vector<std::string>& candidates,
+      const TlsSettings& tls = {});
   // Stops: closes the listeners and every daemon connection (daemons with autoexit then exit)
   // and resolves every pending task with error value 7.
   ~Dispatcher();

@@ -33,6 +33,9 @@ struct DaemonsConfig {
   bool dispatcher = true;
   // Where daemons dial in; empty: a private abstract socket on this machine.
   std::string url;
+  // Tried in order when `url` cannot be bound (the other addresses of a host, the other ports
+  // of a range): the first that can be is where daemons dial in.
+  std::vector<std::string> fallback_urls;
   // Use the running `mirai dispatcher` whose control URL this is, instead of starting a
   // dispatcher here: its daemons run this profile's tasks, and the `n` local daemons launched
   // here dial it too. Excludes `url` and `dispatcher = false`.
