@@ -100,7 +100,7 @@ int dispatcher_main(const Args& args) {
   DispatcherOptions d;
   std::vector<std::string> candidates = {listen.empty() ? local_url() : listen};
   if (chosen && listen.empty()) {
-    auto urls = listen_urls(chosen->profile);
+    auto urls = launcher::listen_urls(chosen->profile);
     if (!urls) return usage_error("dispatcher", urls.message()), kExitUsage;
     if (!urls->empty()) candidates = *urls;
   }
@@ -151,10 +151,16 @@ int dispatcher_main(const Args& args) {
         [raw](const std::string& job_id, std::uint32_t index, const std::string& why) {
           raw->lose_daemon(job_id, index, why);
         }};
-    controller =
-        start_controller("dispatcher", chosen->profile, std::move(chosen->backend), chosen->root,
-                         {raw->url(), d.tls_trust, *raw->secret(), std::move(source)});
-    if (!controller) return kExitUnavailable;
+    // What daemons trust: the certificate start_first made ready (status says it).
+    auto started_controller = launcher::start_controller(
+        chosen->profile, std::move(chosen->backend), chosen->root,
+        {raw->url(), raw->status()->tls_certificate, *raw->secret(), std::move(source)},
+        [](const std::string& line) { std::cerr << "mirai dispatcher: " << line << "\n"; });
+    if (!started_controller) {
+      std::cerr << "mirai dispatcher: " << started_controller.message() << "\n";
+      return kExitUnavailable;
+    }
+    controller = std::move(*started_controller);
   }
   ControlServer::LauncherSource launcher_status;
   if (controller) launcher_status = [c = controller.get()] { return std::optional(c->status()); };

@@ -111,76 +111,6 @@ std::optional<ChosenProfile> choose_profile(const char* command, const ProfileOp
   return chosen;
 }
 
-Expected<std::vector<std::string>> listen_urls(const launcher::ProfileConfig& profile) {
-  std::string url = launcher::listen_url_template(profile);
-  if (url.empty()) return std::vector<std::string>{};
-  auto parsed = launcher::parse_url_template(url);
-  if (!parsed) return Status::error("profile '" + profile.name + "': url: " + parsed.message());
-  auto candidates = launcher::resolve_url(*parsed);
-  if (!candidates) return Status::error("profile '" + profile.name + "': " + candidates.message());
-  return *candidates;
-}
-
-std::unique_ptr<launcher::Controller> start_controller(const std::string& command,
-                                                       launcher::ProfileConfig profile,
-                                                       std::unique_ptr<launcher::Backend> backend,
-                                                       const std::string& root,
-                                                       const ControllerTarget& target) {
-  launcher::LaunchSpec spec = launcher::make_spec(profile, profile.workers, target.url);
-  spec.tls_ca_pem = target.tls_ca_pem;
-  spec.secret = target.secret;
-  spec.max_array_size = backend->max_array_size(profile);
-  if (auto rendered = backend->render(spec); !rendered) {
-    std::cerr << "mirai " << command << ": " << rendered.message() << "\n";
-    return nullptr;
-  }
-  auto launch = launcher::Launch::open(std::move(backend), root, profile.name);
-  if (!launch) {
-    std::cerr << "mirai " << command << ": " << launch.message() << "\n";
-    return nullptr;
-  }
-  launcher::Controller::Options o;
-  o.interval = profile.interval;
-  o.max_failed_launches = profile.launch_retries + 1;
-  auto controller = std::make_unique<launcher::Controller>(
-      target.source, std::move(*launch), spec, o, [command](const std::string& line) {
-        std::cerr << "mirai " << command << ": " << line << "\n";
-      });
-  controller->start();
-  return controller;
-}
-
-Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target,
-                      const PoolOptions& options,
-                      std::function<void(const DaemonStatus&)> on_connected) {
-  DaemonsConfig config;
-  config.on_connected = std::move(on_connected);
-  config.seed = options.seed;
-  config.retries = static_cast<std::uint8_t>(options.retries.value_or(profile.retries));
-  config.n = n;
-  config.limits = profile.limits;
-  config.heartbeat = profile.heartbeat;
-  // Local daemons are replaced with the controller's budget and back-off.
-  config.launch_retries = profile.launch_retries;
-  config.relaunch_interval = profile.interval;
-  if (in_process(profile)) {
-    config.daemon_command = profile.command;
-    for (const auto& [name, value] : profile.env) config.env[name] = value;
-  }
-  if (!profile.tls.empty()) {
-    auto settings = tls::load(profile.tls);
-    if (!settings) return Status::error("profile '" + profile.name + "': " + settings.message());
-    config.tls = std::move(*settings);
-  }
-  auto candidates = listen_urls(profile);
-  if (!candidates) return candidates.status();
-  if (!candidates->empty()) {
-    config.url = candidates->front();
-    config.fallback_urls.assign(candidates->begin() + 1, candidates->end());
-  }
-  return target.set_daemons(config);
-}
-
 namespace {
 
 // Refuses a task that could never run: expected to take longer than the profile's jobs last.
@@ -217,7 +147,7 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
       return nullptr;
     }
     auto& m = pool->add_member("");
-    if (!start_pool(command, options, m.profile)) return nullptr;
+    if (!start_pool(command, options, m.own)) return nullptr;
     pool->daemons_ = options.dispatcher.empty() ? options.n : 0;
     // A running dispatcher may have no daemon now and get some later: say so while it waits.
     if (!options.dispatcher.empty()) {
@@ -266,7 +196,7 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
   for (const auto& profile : profiles) {
     Member& m = pool->add_member(profile.name);
     if (!pool->start_member(m, profile, root, options)) return nullptr;
-    if (Status s = pool->group_.add(profile.name, m.profile, profile.backup); !s) {
+    if (Status s = pool->group_.add(profile.name, m.profile(), profile.backup); !s) {
       std::cerr << "mirai " << command << ": " << s.message() << "\n";
       return nullptr;
     }
@@ -284,53 +214,42 @@ Pool::Member& Pool::add_member(const std::string& name) {
 
 bool Pool::start_member(Member& m, launcher::ProfileConfig profile, const std::string& root,
                         const PoolOptions& options) {
-  const char* command = command_.c_str();
-  int n = profile.workers > 0 ? profile.workers : 1;
-  if (in_process(profile)) {
-    if (Status s = listen_profile(profile, n, m.profile, options); !s) {
-      std::cerr << "mirai " << command << ": cannot start daemons: " << s.message() << "\n";
-      return false;
-    }
-    return true;
-  }
-  auto backend = backend_for(command, profile);
-  if (!backend) return false;
-  auto arrivals = std::make_shared<launcher::Arrivals>();
-  if (Status s =
-          listen_profile(profile, 0, m.profile, options, launcher::Arrivals::recorder(arrivals));
-      !s) {
-    std::cerr << "mirai " << command << ": cannot listen for daemons: " << s.message() << "\n";
+  LaunchOptions o;
+  o.seed = options.seed;
+  o.retries = options.retries;
+  o.on_event = [command = command_](const std::string& line) {
+    std::cerr << "mirai " << command << ": " << line << "\n";
+  };
+  auto launched = launcher::start_launched(profile, root, o);
+  if (!launched) {
+    std::cerr << "mirai " << command_ << ": " << launched.message() << "\n";
     return false;
   }
-  profile.workers = n;  // the controller launches up to this many
-  launcher::Controller::Source source = launcher::Controller::source_of(m.profile);
-  source.arrivals = arrivals;
-  auto controller =
-      start_controller(command_, profile, std::move(backend), root,
-                       {m.profile.url(), m.profile.tls_certificate(), m.profile.secret(), source});
-  if (!controller) return false;
-  // `mirai status` shows this run's profile while it lasts, as it does a `mirai dispatcher`'s.
-  if (auto dir = runtime_dir()) {
-    std::string socket =
-        *dir + "/dispatcher-" + std::to_string(getpid()) + "-" + profile.name + ".sock";
-    launcher::Controller* c = controller.get();
-    if (m.profile.serve_control("ipc://" + socket, [c] { return std::optional(c->status()); }))
-      m.control_socket = socket;
-  }
+  launcher::Controller* c = launcher::controller_of(**launched);
+  // `mirai status` shows this run's launched profile while it lasts, as it does a `mirai
+  // dispatcher`'s.
+  if (c)
+    if (auto dir = runtime_dir()) {
+      std::string socket =
+          *dir + "/dispatcher-" + std::to_string(getpid()) + "-" + profile.name + ".sock";
+      if ((*launched)->profile().serve_control("ipc://" + socket,
+                                               [c] { return std::optional(c->status()); }))
+        m.control_socket = socket;
+    }
   std::lock_guard<std::mutex> lock(mutex_);
-  m.controller = std::move(controller);
+  m.launched = std::move(*launched);
   return true;
 }
 
 Expected<Future> Pool::submit(const std::string& profile, const Task& task) {
   const std::string& name = profile.empty() ? members_.front()->name : profile;
-  if (name.empty()) return members_.front()->profile.submit(task);  // -n local daemons
+  if (name.empty()) return members_.front()->profile().submit(task);  // -n local daemons
   return group_.submit(name, task);
 }
 
 std::uint64_t Pool::completed() {
   std::uint64_t n = 0;
-  for (auto& m : members_) n += m->profile.info().completed;
+  for (auto& m : members_) n += m->profile().info().completed;
   return n;
 }
 
@@ -340,16 +259,16 @@ void Pool::watch() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& m : members_)
-      if (m->controller) watched.push_back(m.get());
+      if (m->controller()) watched.push_back(m.get());
   }
   while (!stop_.load() && !watched.empty()) {
     std::this_thread::sleep_for(100ms);
     if (give_up_.load()) {
-      members_.front()->profile.reset();
+      members_.front()->profile().reset();
       return;
     }
     for (auto it = watched.begin(); it != watched.end();) {
-      std::string why = (*it)->controller->failure();
+      std::string why = (*it)->controller()->failure();
       if (why.empty()) {
         ++it;
         continue;
@@ -359,7 +278,7 @@ void Pool::watch() {
         if (failure_.empty()) failure_ = why;
       }
       // Pending tasks of that profile now resolve with an error, which ends the command.
-      (*it)->profile.reset();
+      (*it)->profile().reset();
       it = watched.erase(it);
     }
   }
@@ -371,7 +290,7 @@ void Pool::watch_remote(const std::string& url) {
   auto next_notice = quiet_since + kWaitingNotice;
   while (!stop_.load()) {
     std::this_thread::sleep_for(500ms);
-    Info i = members_.front()->profile.info();
+    Info i = members_.front()->profile().info();
     auto now = std::chrono::steady_clock::now();
     if (i.connections > 0 || i.awaiting == 0) {
       quiet_since = now;
@@ -399,7 +318,7 @@ std::string Pool::failure() const {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!failure_.empty()) return failure_;
   for (const auto& m : members_)
-    if (std::string why = m->profile.failure(); !why.empty())
+    if (std::string why = m->profile().failure(); !why.empty())
       return m->name.empty() ? why : "profile '" + m->name + "': " + why;
   return "";
 }
@@ -409,8 +328,8 @@ void Pool::shut_down() {
   if (shut_down_) return;
   shut_down_ = true;
   for (auto& m : members_) {
-    if (m->controller)
-      if (Status s = m->controller->shutdown(kJobsGoneTimeout); !s)
+    if (m->launched)
+      if (Status s = m->launched->shutdown(kJobsGoneTimeout); !s)
         std::cerr << "mirai " << command_ << ": cancelling the launched jobs of profile '"
                   << m->name << "': " << s.message() << "\n";
     if (!m->control_socket.empty()) unlink(m->control_socket.c_str());

@@ -15,7 +15,9 @@
 #include "cli/common.hpp"
 #include "launcher/config.hpp"
 #include "launcher/controller.hpp"
+#include "launcher/launched_profile.hpp"
 #include "mirai/group.hpp"
+#include "mirai/launched.hpp"
 #include "mirai/profile.hpp"
 
 namespace mirai::cli {
@@ -52,31 +54,6 @@ struct ChosenProfile {
 };
 std::optional<ChosenProfile> choose_profile(const char* command, const ProfileOptions& o);
 
-// The URLs the profile's dispatcher may listen on, in order (its url resolved: each address, each
-// port of a range); empty: a private socket.
-Expected<std::vector<std::string>> listen_urls(const launcher::ProfileConfig& profile);
-
-// Where a controller's daemons go: the dispatcher they dial, what they must trust and hold, and
-// what the controller watches.
-struct ControllerTarget {
-  std::string url, tls_ca_pem, secret;
-  launcher::Controller::Source source;
-};
-// Renders `profile`'s job for `target`, opens this run's record under `root` and starts the
-// controller, which launches up to profile.workers daemons; prints the problem as
-// `mirai COMMAND: ...` and returns nullptr.
-std::unique_ptr<launcher::Controller> start_controller(const std::string& command,
-                                                       launcher::ProfileConfig profile,
-                                                       std::unique_ptr<launcher::Backend> backend,
-                                                       const std::string& root,
-                                                       const ControllerTarget& target);
-
-// Binds the profile's URL (trying each port of a range) with `n` local daemons.
-// `options` gives the seed and, when set, the retries instead of the profile's.
-Status listen_profile(const launcher::ProfileConfig& profile, int n, Profile& target,
-                      const PoolOptions& options = {},
-                      std::function<void(const DaemonStatus&)> on_connected = {});
-
 // The daemons behind one command: the profile it was given, and the profiles its tasks name and
 // their backups (a ProfileGroup), each started once.
 class Pool {
@@ -86,7 +63,7 @@ class Pool {
   ~Pool();  // cancels the launched jobs
 
   // The profile the command was given.
-  Profile& profile() { return members_.front()->profile; }
+  Profile& profile() { return members_.front()->profile(); }
   // Queues `task` on the profile named `profile` ("": the command's), with backups.
   Expected<Future> submit(const std::string& profile, const Task& task);
   // Tasks answered so far, on all its profiles.
@@ -104,11 +81,13 @@ class Pool {
  private:
   struct Member {
     std::string name;
-    // For launched profiles. Declared before the profile, whose control socket asks it for its
-    // status, so that it outlives that socket.
-    std::unique_ptr<launcher::Controller> controller;
-    Profile profile;
-    std::string control_socket;  // where `mirai status` finds it; removed at the end
+    Profile own;  // without a mirai.yaml: -n local daemons, or a running dispatcher's
+    std::unique_ptr<LaunchedProfile> launched;  // a profile of the mirai.yaml
+    std::string control_socket;                 // where `mirai status` finds it; removed at the end
+    Profile& profile() { return launched ? launched->profile() : own; }
+    launcher::Controller* controller() {
+      return launched ? launcher::controller_of(*launched) : nullptr;
+    }
   };
   Pool() = default;
   Member& add_member(const std::string& name);

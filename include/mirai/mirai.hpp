@@ -21,6 +21,7 @@
 #include "mirai/daemon.hpp"
 #include "mirai/future.hpp"
 #include "mirai/group.hpp"
+#include "mirai/launched.hpp"
 #include "mirai/map.hpp"
 #include "mirai/profile.hpp"
 #include "mirai/task.hpp"

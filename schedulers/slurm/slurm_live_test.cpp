@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
+#include "mirai/launched.hpp"
 #include "tests/support/launcher_live.hpp"
 
 using namespace mirai::test;
@@ -344,4 +346,46 @@ TEST_CASE("slurm, defined in mirai.yaml alone: map runs in its array and leaves 
              Catch::StartsWith("$ sbatch --parsable < script.sh\n"));
   // `mirai status`-style questions go through its status command too: gone now.
   CHECK(active(id).empty());
+}
+
+TEST_CASE("slurm, from C++: a LaunchedProfile runs tasks in its array and cancels it at the end",
+          "[slurm][live][launched]") {
+  TempDir dir;
+  LiveLauncher l = slurm(dir);
+  std::vector<std::string> events;
+  std::mutex events_mu;
+  std::string job;
+  {
+    mirai::LaunchOptions o;
+    o.config = l.config;
+    o.profile = l.profile;
+    o.workers = 2;
+    o.on_event = [&](const std::string& line) {
+      std::lock_guard<std::mutex> lock(events_mu);
+      events.push_back(line);
+    };
+    auto launched = mirai::LaunchedProfile::start(o);
+    INFO((launched ? std::string() : launched.message()));
+    REQUIRE(launched);
+    mirai::Profile& p = (*launched)->profile();
+    std::vector<mirai::Future> fs;
+    for (int i = 0; i < 4; ++i)
+      fs.push_back(p.submit(mirai::Task::sh("echo $SLURM_ARRAY_JOB_ID").with_timeout(60s)));
+    for (auto& f : fs) {
+      const mirai::Result& r = f.wait();
+      INFO(r.describe());
+      REQUIRE(r.ok());
+      if (job.empty()) job = r.value.substr(0, r.value.size() - 1);
+      CHECK(r.value == job + "\n");  // one array for all
+    }
+    auto status = (*launched)->status();
+    REQUIRE(status);
+    CHECK(status->launcher == "slurm");
+    CHECK(status->launched >= 1);
+    CHECK(status->launched <= 2);
+    CHECK((*launched)->failure().empty());
+  }  // destroyed: the array is cancelled and waited for
+  CHECK(l.active(job).empty());
+  std::lock_guard<std::mutex> lock(events_mu);
+  CHECK(events.empty());  // the controller speaks of failed launches only: none
 }

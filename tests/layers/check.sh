@@ -15,7 +15,7 @@ header_layer() {  # a public header's layer: what it declares
   case $1 in
     status | duration | result | rng | task | codec | json | info | tls) echo 0 ;;
     daemon | daemon_limits) echo 1 ;;
-    future | map | profile | compute | group) echo 2 ;;
+    future | map | profile | compute | group | launched) echo 2 ;;
     mirai) echo 4 ;;
     *) echo "unknown" ;;
   esac

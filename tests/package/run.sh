@@ -34,7 +34,7 @@ cmake --build "$work/consumer" -j2 >/dev/null
 PKG_CONFIG_PATH=$libdir/pkgconfig g++ -o "$work/consumer-pc" "$src/tests/package/consumer/main.cpp" \
   $(PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --cflags --libs mirai) -Wl,-rpath,"$libdir"
 
-expected='from a call|from a shell'
+expected='from a call|launched|from a shell'
 for exe in "$work/consumer/consumer" "$work/consumer-pc"; do
   out=$(cd "$work" && env -u MIRAI_EXE PATH=/usr/bin:/bin "$exe")
   if [ "$out" != "$expected" ]; then

@@ -1,6 +1,8 @@
 // Starts two local daemons from the installed library (which finds the installed `mirai`
-// binary beside itself) and runs a call and a shell task on them.
+// binary beside itself) and runs a call and a shell task on them; then the same through a
+// launched profile read from a mirai.yaml it writes in the working directory.
 #include <cstdio>
+#include <fstream>
 
 #include "mirai/mirai.hpp"
 
@@ -18,6 +20,21 @@ int main() {
     std::fprintf(stderr, "consumer: %s %s\n", call.message.c_str(), shell.message.c_str());
     return 1;
   }
-  std::printf("%s|%s", call.value.c_str(), shell.value.c_str());
+  std::ofstream("mirai.yaml") << "profiles:\n  here: { launcher: local, workers: 1 }\n";
+  mirai::LaunchOptions o;
+  o.config = "mirai.yaml";
+  o.profile = "here";
+  auto launched = mirai::LaunchedProfile::start(o);
+  if (!launched) {
+    std::fprintf(stderr, "consumer: %s\n", launched.message().c_str());
+    return 1;
+  }
+  mirai::Result profiled =
+      (*launched)->profile().submit(mirai::Task::call("echo", "launched")).wait();
+  if (!profiled.ok()) {
+    std::fprintf(stderr, "consumer: %s\n", profiled.describe().c_str());
+    return 1;
+  }
+  std::printf("%s|%s|%s", call.value.c_str(), profiled.value.c_str(), shell.value.c_str());
   return 0;
 }

@@ -1,0 +1,194 @@
+#include "launcher/launched_profile.hpp"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include "launcher/launch.hpp"
+#include "launcher/registry.hpp"
+#include "launcher/url.hpp"
+
+namespace mirai {
+
+struct LaunchedProfile::Impl {
+  std::string name;
+  // Declared before the profile, whose control socket (when served) asks it for its status, so
+  // that it outlives that socket; nullptr for local daemons.
+  std::unique_ptr<launcher::Controller> controller;
+  Profile profile;
+  bool shut_down = false;
+};
+
+struct LaunchedAccess {
+  static std::unique_ptr<LaunchedProfile> make(std::unique_ptr<LaunchedProfile::Impl> impl) {
+    return std::unique_ptr<LaunchedProfile>(new LaunchedProfile(std::move(impl)));
+  }
+  static launcher::Controller* controller(LaunchedProfile& l) { return l.impl_->controller.get(); }
+};
+
+LaunchedProfile::LaunchedProfile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+LaunchedProfile::~LaunchedProfile() {
+  shutdown();
+  impl_->profile.reset();  // before the controller: see Impl
+}
+
+const std::string& LaunchedProfile::name() const { return impl_->name; }
+Profile& LaunchedProfile::profile() { return impl_->profile; }
+
+std::optional<LauncherStatus> LaunchedProfile::status() const {
+  if (!impl_->controller) return std::nullopt;
+  return impl_->controller->status();
+}
+
+std::string LaunchedProfile::failure() const {
+  if (impl_->controller)
+    if (std::string why = impl_->controller->failure(); !why.empty()) return why;
+  return impl_->profile.failure();
+}
+
+Status LaunchedProfile::shutdown(std::chrono::milliseconds timeout) {
+  if (impl_->shut_down) return Status();
+  impl_->shut_down = true;
+  return impl_->controller ? impl_->controller->shutdown(timeout) : Status();
+}
+
+Expected<std::unique_ptr<LaunchedProfile>> LaunchedProfile::start(const LaunchOptions& options) {
+  std::string file = launcher::find_config(options.config);
+  if (file.empty())
+    return Status::error(options.config.empty()
+                             ? "no mirai.yaml here and no $MIRAI_CONFIG: give LaunchOptions::config"
+                             : "cannot find the mirai.yaml " + options.config);
+  launcher::Diagnostics diagnostics(file);
+  launcher::Config config = launcher::load_config(file, diagnostics);
+  if (!diagnostics.empty())
+    return Status::error(diagnostics.summary() + std::to_string(diagnostics.list().size()) +
+                         " problem(s) in " + file + "; nothing was started");
+  std::string name = options.profile.empty() ? config.default_profile : options.profile;
+  if (name.empty())
+    return Status::error(file + " names no default profile: give LaunchOptions::profile");
+  auto it = config.profiles.find(name);
+  if (it == config.profiles.end()) {
+    std::vector<std::string> names;
+    for (const auto& [n, p] : config.profiles) names.push_back(n);
+    std::string near = launcher::nearest(name, names);
+    return Status::error(file + " has no profile '" + name + "'" +
+                         (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+  }
+  std::string root = options.root;
+  if (root.empty()) {
+    auto slash = file.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : file.substr(0, slash == 0 ? 1 : slash);
+    char resolved[PATH_MAX];
+    root = realpath(dir.c_str(), resolved) ? resolved : dir;
+  }
+  launcher::ProfileConfig profile = it->second;
+  if (options.workers > 0) profile.workers = options.workers;
+  return launcher::start_launched(profile, root, options);
+}
+
+}  // namespace mirai
+
+namespace mirai::launcher {
+
+Expected<std::vector<std::string>> listen_urls(const ProfileConfig& profile) {
+  std::string url = listen_url_template(profile);
+  if (url.empty()) return std::vector<std::string>{};
+  auto parsed = parse_url_template(url);
+  if (!parsed) return Status::error("profile '" + profile.name + "': url: " + parsed.message());
+  auto candidates = resolve_url(*parsed);
+  if (!candidates) return Status::error("profile '" + profile.name + "': " + candidates.message());
+  return *candidates;
+}
+
+Status listen_profile(const ProfileConfig& profile, int n, Profile& target,
+                      std::optional<std::uint32_t> seed, std::optional<int> retries,
+                      std::function<void(const DaemonStatus&)> on_connected) {
+  DaemonsConfig config;
+  config.on_connected = std::move(on_connected);
+  config.seed = seed;
+  config.retries = static_cast<std::uint8_t>(retries.value_or(profile.retries));
+  config.n = n;
+  config.limits = profile.limits;
+  config.heartbeat = profile.heartbeat;
+  // Local daemons are replaced with the controller's budget and back-off.
+  config.launch_retries = profile.launch_retries;
+  config.relaunch_interval = profile.interval;
+  if (const BackendKind* kind = kind_of(profile); kind && kind->in_process) {
+    config.daemon_command = profile.command;
+    for (const auto& [name, value] : profile.env) config.env[name] = value;
+  }
+  if (!profile.tls.empty()) {
+    auto settings = tls::load(profile.tls);
+    if (!settings) return Status::error("profile '" + profile.name + "': " + settings.message());
+    config.tls = std::move(*settings);
+  }
+  auto candidates = listen_urls(profile);
+  if (!candidates) return candidates.status();
+  if (!candidates->empty()) {
+    config.url = candidates->front();
+    config.fallback_urls.assign(candidates->begin() + 1, candidates->end());
+  }
+  return target.set_daemons(config);
+}
+
+Expected<std::unique_ptr<Controller>> start_controller(
+    ProfileConfig profile, std::unique_ptr<Backend> backend, const std::string& root,
+    const ControllerTarget& target, std::function<void(const std::string&)> report) {
+  LaunchSpec spec = make_spec(profile, profile.workers, target.url);
+  spec.tls_ca_pem = target.tls_ca_pem;
+  spec.secret = target.secret;
+  spec.max_array_size = backend->max_array_size(profile);
+  if (auto rendered = backend->render(spec); !rendered) return rendered.status();
+  auto launch = Launch::open(std::move(backend), root, profile.name);
+  if (!launch) return launch.status();
+  Controller::Options o;
+  o.interval = profile.interval;
+  o.max_failed_launches = profile.launch_retries + 1;
+  if (!report) report = [](const std::string&) {};
+  auto controller =
+      std::make_unique<Controller>(target.source, std::move(*launch), spec, o, std::move(report));
+  controller->start();
+  return controller;
+}
+
+Expected<std::unique_ptr<LaunchedProfile>> start_launched(const ProfileConfig& given,
+                                                          const std::string& root,
+                                                          const LaunchOptions& options) {
+  if (options.retries && (*options.retries < 0 || *options.retries > 255))
+    return Status::error("retries must be from 0 to 255");
+  ProfileConfig profile = given;
+  const int n = profile.workers > 0 ? profile.workers : 1;
+  auto impl = std::make_unique<LaunchedProfile::Impl>();
+  impl->name = profile.name;
+  const BackendKind* kind = kind_of(profile);
+  if (!kind)
+    return Status::error("profile '" + profile.name + "': launcher '" + profile.launcher +
+                         "' is not available in this build");
+  if (kind->in_process) {
+    if (Status s = listen_profile(profile, n, impl->profile, options.seed, options.retries); !s)
+      return Status::error("cannot start daemons: " + s.message());
+    return LaunchedAccess::make(std::move(impl));
+  }
+  auto backend = kind->make(profile);
+  auto arrivals = std::make_shared<Arrivals>();
+  if (Status s = listen_profile(profile, 0, impl->profile, options.seed, options.retries,
+                                Arrivals::recorder(arrivals));
+      !s)
+    return Status::error("cannot listen for daemons: " + s.message());
+  profile.workers = n;  // the controller launches up to this many
+  Controller::Source source = Controller::source_of(impl->profile);
+  source.arrivals = arrivals;
+  auto controller = start_controller(
+      profile, std::move(backend), root,
+      {impl->profile.url(), impl->profile.tls_certificate(), impl->profile.secret(), source},
+      options.on_event);
+  if (!controller) return controller.status();
+  impl->controller = std::move(*controller);
+  return LaunchedAccess::make(std::move(impl));
+}
+
+Controller* controller_of(LaunchedProfile& launched) {
+  return LaunchedAccess::controller(launched);
+}
+
+}  // namespace mirai::launcher

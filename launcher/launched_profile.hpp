@@ -1,0 +1,50 @@
+// The steps of a launched profile (mirai/launched.hpp), also used one by one by the `mirai`
+// command: where a profile's dispatcher listens, its local daemons, its controller.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "launcher/config.hpp"
+#include "launcher/controller.hpp"
+#include "mirai/launched.hpp"
+#include "mirai/profile.hpp"
+
+namespace mirai::launcher {
+
+// The URLs the profile's dispatcher may listen on, in order (its url resolved: each address,
+// each port of a range); empty: a private socket.
+Expected<std::vector<std::string>> listen_urls(const ProfileConfig& profile);
+
+// Binds the profile's URL (trying each candidate) with `n` local daemons, with `seed` and,
+// when set, `retries` instead of the profile's.
+Status listen_profile(const ProfileConfig& profile, int n, Profile& target,
+                      std::optional<std::uint32_t> seed = {}, std::optional<int> retries = {},
+                      std::function<void(const DaemonStatus&)> on_connected = {});
+
+// Where a controller's daemons go: the dispatcher they dial, what they must trust and hold, and
+// what the controller watches.
+struct ControllerTarget {
+  std::string url, tls_ca_pem, secret;
+  Controller::Source source;
+};
+// Renders `profile`'s job for `target` (a script that cannot be rendered fails here, before
+// anything is submitted), opens this run's record under `root` and starts the controller,
+// which launches up to profile.workers daemons and says what it does through `report`.
+Expected<std::unique_ptr<Controller>> start_controller(
+    ProfileConfig profile, std::unique_ptr<Backend> backend, const std::string& root,
+    const ControllerTarget& target, std::function<void(const std::string&)> report);
+
+// A launched profile from a profile already read (the `mirai` command reads and reports the
+// file itself); profile.workers is the most daemons it keeps.
+Expected<std::unique_ptr<LaunchedProfile>> start_launched(const ProfileConfig& profile,
+                                                          const std::string& root,
+                                                          const LaunchOptions& options);
+
+// The controller of a launched profile, for `mirai status`; nullptr for local daemons.
+Controller* controller_of(LaunchedProfile& launched);
+
+}  // namespace mirai::launcher
