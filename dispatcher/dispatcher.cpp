@@ -23,15 +23,12 @@ constexpr char kDaemonLostMessage[] = "its daemon stopped answering while runnin
 
 struct Dispatcher::Slot {
   std::shared_ptr<Connection> conn;
-  bool challenged = false;  // said hello, was sent a challenge; its proof comes next
-  bool dropped = false;     // closed by us for breaking the protocol
+  SlotState state = SlotState::kJoining;  // moved only by advance()
   std::chrono::steady_clock::time_point accepted = std::chrono::steady_clock::now();
   std::string nonce;        // the challenge's nonce
   std::string hello_frame;  // as it came, until the proof (both proofs cover it)
   bool seal = false;        // frames after the proof are sealed (core/seal.hpp)
-  bool ready = false;       // proved it holds the secret; takes tasks unless exiting
-  bool exiting = false;     // sent its final result, or is leaving
-  bool leaving = false;     // stopped by a signal: what it runs is not at fault
+  bool leaving = false;     // exiting because stopped by a signal: what it ran is not at fault
   // Why it was lost, when it was: it fell silent (no heartbeat), or the scheduler said its job
   // ended (lose_daemon). Its tasks are then handled as a crash's, with this said.
   std::string lost_why;
@@ -129,7 +126,7 @@ std::size_t Dispatcher::sweep_pending() {
   auto now = std::chrono::steady_clock::now();
   std::size_t pending = 0;
   for (auto& [p, s] : slots_) {
-    if (s->ready || s->exiting || s->dropped) continue;
+    if (!authenticating(s->state)) continue;
     if (now - s->accepted > options_.auth_timeout)
       reject(s.get());
     else
@@ -164,9 +161,12 @@ void Dispatcher::on_accept(std::shared_ptr<Connection> conn) {
   if (sweep_pending() >= options_.max_pending) {
     Slot* evict = nullptr;
     for (auto& [p, s] : slots_) {
-      if (s->ready || s->exiting || s->dropped) continue;
-      bool better = !evict || (!s->challenged && evict->challenged) ||
-                    (s->challenged == evict->challenged && s->accepted < evict->accepted);
+      if (!authenticating(s->state)) continue;
+      // The oldest of those that have not said hello first, then the oldest challenged one.
+      const bool silent = s->state == SlotState::kJoining;
+      const bool evict_silent = evict && evict->state == SlotState::kJoining;
+      bool better = !evict || (silent && !evict_silent) ||
+                    (silent == evict_silent && s->accepted < evict->accepted);
       if (better) evict = s.get();
     }
     if (evict) reject(evict);
@@ -192,11 +192,12 @@ void Dispatcher::on_frame(Slot* slot, std::string frame) {
       ~Reset() { flag = false; }
     } reset{batching_};
     auto fv = proto::view_frame(frame);
-    if (!slot->ready && !slot->exiting) {
+    if (slot->state == SlotState::kDropped) return;  // closed: on_close follows
+    if (authenticating(slot->state)) {
       // The first frame must be a hello, the second the proof.
-      if (fv && !slot->challenged && fv->type == proto::Type::kHello)
+      if (fv && slot->state == SlotState::kJoining && fv->type == proto::Type::kHello)
         return on_hello(slot, std::move(frame));
-      if (fv && slot->challenged && fv->type == proto::Type::kProof)
+      if (fv && slot->state == SlotState::kChallenged && fv->type == proto::Type::kProof)
         return on_proof(slot, fv->body);
       return reject(slot);
     }
@@ -206,7 +207,7 @@ void Dispatcher::on_frame(Slot* slot, std::string frame) {
       on_recalled(slot, fv->body);
     } else if (fv && fv->type == proto::Type::kLeaving && fv->body.empty()) {
       slot->leaving = true;  // the connection closes next; drop() requeues its tasks
-      unready(slot);
+      unready(slot, SlotEvent::kLeaving);
     } else {
       reject(slot);  // not something a daemon sends: drop it (on_close follows)
     }
@@ -214,9 +215,16 @@ void Dispatcher::on_frame(Slot* slot, std::string frame) {
   deliver_all(out);
 }
 
+bool Dispatcher::advance(Slot* slot, SlotEvent event) {
+  auto next = next_state(slot->state, event);
+  if (!next) return false;
+  slot->state = *next;
+  return true;
+}
+
 void Dispatcher::reject(Slot* slot) {
+  if (!advance(slot, SlotEvent::kBroke)) return;  // dropped already
   ++dropped_;
-  slot->dropped = true;
   slot->conn->close();
 }
 
@@ -232,7 +240,7 @@ void Dispatcher::on_hello(Slot* slot, std::string frame) {
     slot->stops =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(slot->hello.time_left_ms);
   slot->nonce = auth::make_nonce();
-  slot->challenged = true;
+  advance(slot, SlotEvent::kHello);
   slot->conn->send(
       proto::encode_challenge({slot->nonce, slot->seal,
                                auth::proof(options_.secret, auth::kDispatcherRole,
@@ -252,7 +260,7 @@ void Dispatcher::on_proof(Slot* slot, std::string_view body) {
     SessionKeys keys = derive_session_keys(options_.secret, slot->hello.nonce, slot->nonce);
     slot->conn->seal(keys.to_daemon, keys.to_dispatcher);
   }
-  slot->ready = true;
+  advance(slot, SlotEvent::kProof);
   slot->instance = ++cumulative_;
   slot->conn->set_max_frame(UINT32_MAX);
   daemon_stream_ = daemon_stream_.next_stream();
@@ -332,7 +340,7 @@ void Dispatcher::on_close(Slot* slot, int error) {
       slot->lost_why = "nothing from it for " +
                        format_duration(Connection::kSilentIntervals * heartbeat(*slot)) +
                        ": a frozen or unreachable node";
-    } else if (slot->challenged && !slot->ready && !slot->exiting && !slot->dropped) {
+    } else if (slot->state == SlotState::kChallenged) {
       ++rejected_;  // it left, or was sent away, without proving it holds the secret
     }
     drop(slot, out);
@@ -356,9 +364,8 @@ void Dispatcher::flush_corked() {
   for (auto& c : corked) c->uncork();
 }
 
-void Dispatcher::unready(Slot* slot) {
-  slot->exiting = true;
-  slot->ready = false;
+void Dispatcher::unready(Slot* slot, SlotEvent why) {
+  advance(slot, why);
   auto r = std::find(ready_.begin(), ready_.end(), slot);
   if (r != ready_.end()) ready_.erase(r);
 }
@@ -417,7 +424,8 @@ void Dispatcher::requeue_front(const std::deque<std::uint64_t>& ids) {
 }
 
 bool Dispatcher::has_capacity(const Slot& s) const {
-  return s.ready && s.setting_up == 0 && (s.hello.maxtasks == 0 || s.assigned < s.hello.maxtasks);
+  return s.state == SlotState::kReady && s.setting_up == 0 &&
+         (s.hello.maxtasks == 0 || s.assigned < s.hello.maxtasks);
 }
 
 void Dispatcher::send_setups(Slot* s) {
@@ -634,7 +642,7 @@ void Dispatcher::lose_daemon(const std::string& job_id, std::uint32_t index,
                              const std::string& why) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [p, s] : slots_) {
-    if (!(s->ready || s->exiting) || !s->lost_why.empty() || s->hello.job_id != job_id ||
+    if (!joined(s->state) || !s->lost_why.empty() || s->hello.job_id != job_id ||
         s->hello.array_index != index)
       continue;
     s->lost_why = why.empty() ? "lost by its launcher" : why;
@@ -701,7 +709,7 @@ std::vector<DaemonStatus> Dispatcher::daemons_locked() const {
   std::vector<DaemonStatus> rows;
   auto now = std::chrono::steady_clock::now();
   for (const auto& [p, s] : slots_)
-    if (s->ready || s->exiting) rows.push_back(row(*s, now));
+    if (joined(s->state)) rows.push_back(row(*s, now));
   std::sort(rows.begin(), rows.end(),
             [](const DaemonStatus& a, const DaemonStatus& b) { return a.instance < b.instance; });
   return rows;

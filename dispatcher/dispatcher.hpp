@@ -19,6 +19,7 @@
 #include "core/connection.hpp"
 #include "core/protocol.hpp"
 #include "core/transport.hpp"
+#include "dispatcher/slot_state.hpp"
 #include "mirai/info.hpp"
 #include "mirai/rng.hpp"
 #include "mirai/status.hpp"
@@ -192,9 +193,14 @@ class Dispatcher final : public DispatcherLink {
   void on_result(Slot* slot, std::string frame, Deliveries& out);
   void on_recalled(Slot* slot, std::string_view body);
   void drop(Slot* slot, Deliveries& out);  // REQUIRES: mu_
-  void unready(Slot* slot);                // REQUIRES: mu_; it takes no more tasks
-  void drain();                            // REQUIRES: mu_
-  void maybe_recall();                     // REQUIRES: mu_
+  // REQUIRES: mu_; it takes no more tasks: it exits after its last result (kFinal), or was
+  // stopped by a signal (kLeaving).
+  void unready(Slot* slot, SlotEvent why = SlotEvent::kFinal);
+  // REQUIRES: mu_; moves its state by next_state(); false (and no move) when `event` cannot
+  // happen in it.
+  bool advance(Slot* slot, SlotEvent event);
+  void drain();         // REQUIRES: mu_
+  void maybe_recall();  // REQUIRES: mu_
   // A daemon for task `e`: one with time left for it and, for a copy of an everywhere() task,
   // one that has no copy yet.
   Slot* pick(const Entry& e);  // REQUIRES: mu_
