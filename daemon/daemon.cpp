@@ -16,6 +16,7 @@
 #include "core/seal.hpp"
 #include "core/transport.hpp"
 #include "daemon/evaluate.hpp"
+#include "daemon/link_state.hpp"
 #include "mirai/daemon.hpp"
 
 namespace mirai {
@@ -86,7 +87,7 @@ class DaemonLoop {
     std::lock_guard<std::mutex> lock(mu_);
     // A signal (preemption, the end of the job, Ctrl-C): the running task is not at fault, and
     // the dispatcher gives it to another daemon instead of counting it as a crash.
-    if (conn_ && welcomed_ && !closed_ && !exit_now_)
+    if (conn_ && link_ == LinkState::kWelcomed && !closed_ && !exit_now_)
       conn_->send(proto::encode_empty(proto::Type::kLeaving));
     exit_now_ = true;
     interrupt_running();
@@ -116,14 +117,15 @@ class DaemonLoop {
   std::shared_ptr<Connection> conn_;  // GUARDED_BY(mu_)
   std::uint64_t generation_ = 0;      // GUARDED_BY(mu_); counts connections, ignores stale ones
   std::deque<std::pair<std::uint64_t, std::string>> queue_;  // GUARDED_BY(mu_); not started
-  bool welcomed_ = false, closed_ = false, acked_ = false, exit_now_ = false;  // GUARDED_BY(mu_)
-  std::uint64_t running_id_ = 0;                                               // GUARDED_BY(mu_)
-  int close_error_ = 0;  // GUARDED_BY(mu_): why the connection closed (an NNG error)
+  // The connection ended, the exit after a final result was acknowledged, the daemon was told
+  // to stop. GUARDED_BY(mu_).
+  bool closed_ = false, acked_ = false, exit_now_ = false;
+  std::uint64_t running_id_ = 0;  // GUARDED_BY(mu_)
+  int close_error_ = 0;           // GUARDED_BY(mu_): why the connection closed (an NNG error)
   // The handshake (GUARDED_BY(mu_)): this connection's nonce and hello frame (the proofs cover
-  // it); whether the dispatcher proved it holds the secret (verified_) or failed to (impostor_),
-  // or would not seal the frames of an exposed connection (unsealed_).
+  // it), and how far it got or why it failed, moved only by next_link().
   std::string nonce_, hello_;
-  bool verified_ = false, impostor_ = false, unsealed_ = false;
+  LinkState link_ = LinkState::kHello;
   // The daemon's own stream (from the welcome): tasks without one take it, then it moves on
   // to its next substream.
   // GUARDED_BY(mu_).
@@ -180,7 +182,7 @@ Clock::time_point DaemonLoop::stop_time(const DaemonOptions& o) {
 }
 
 void DaemonLoop::leave(std::unique_lock<std::mutex>& lock) {
-  if (!conn_ || !welcomed_ || closed_) return;
+  if (!conn_ || link_ != LinkState::kWelcomed || closed_) return;
   std::shared_ptr<Connection> conn = conn_;
   release_results();
   conn->send(proto::encode_empty(proto::Type::kLeaving));
@@ -207,7 +209,8 @@ Status DaemonLoop::connect(bool first) {
       if (conn_) conn_->close();
       conn_ = *c;
       std::uint64_t gen = ++generation_;
-      welcomed_ = closed_ = acked_ = verified_ = impostor_ = unsealed_ = false;
+      closed_ = acked_ = false;
+      link_ = LinkState::kHello;
       close_error_ = 0;
       held_results_ = 0;
       release_at_ = kNever;
@@ -234,29 +237,29 @@ Status DaemonLoop::connect(bool first) {
       h.nonce = nonce_;
       hello_ = proto::encode_hello(h);
       conn_->send(hello_);
-      cv_.wait_for(lock, kWelcomeTimeout, [this] { return welcomed_ || closed_; });
-      if (welcomed_) return {};
+      cv_.wait_for(lock, kWelcomeTimeout,
+                   [this] { return link_ == LinkState::kWelcomed || closed_; });
+      if (link_ == LinkState::kWelcomed) return {};
       conn_->close();
-      if (verified_) ++hung_up_after_proof;
-      lasting =
-          is_tls_rejection(close_error_) || impostor_ || unsealed_ || hung_up_after_proof >= 2;
+      if (link_ == LinkState::kVerified) ++hung_up_after_proof;
+      lasting = is_tls_rejection(close_error_) || refused(link_) || hung_up_after_proof >= 2;
       if (is_tls_rejection(close_error_))
         failure = Status::error(
             "refused the dispatcher at " + opt_.url +
             ": its TLS certificate is not the trusted one (MIRAI_TLS_CA, --tls-ca) or not for '" +
             (opt_.tls_server_name.empty() ? url_host(opt_.url) : opt_.tls_server_name) + "'");
-      else if (unsealed_)
+      else if (link_ == LinkState::kUnsealed)
         failure = Status::error("refused the dispatcher at " + opt_.url +
                                 ": it would not seal the frames of this connection, which "
                                 "crosses a network without TLS (an attacker on the path "
                                 "stripping it, or a dispatcher of another version)");
-      else if (impostor_)
+      else if (link_ == LinkState::kImpostor)
         failure = Status::error(
             "refused the dispatcher at " + opt_.url +
             ": it does not hold this daemon's secret, so nothing it sends is run (it is not "
             "this pool's dispatcher, this daemon was given another secret: MIRAI_SECRET, "
             "--secret-file, or the handshake was changed on the way)");
-      else if (verified_)
+      else if (link_ == LinkState::kVerified)
         failure = Status::error("the dispatcher at " + opt_.url +
                                 " hung up after this daemon's proof: this daemon was given "
                                 "another secret (MIRAI_SECRET, --secret-file) than the "
@@ -291,23 +294,28 @@ void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
   if (generation != generation_) return;
   auto fv = proto::view_frame(frame);
   if (!fv) return conn_->close();
-  if (!welcomed_) {
+  if (link_ != LinkState::kWelcomed) {
     // Before the welcome only the challenge (once) and then the welcome may come: no task is
     // taken from a dispatcher that has not proved it holds the secret.
-    if (fv->type == proto::Type::kChallenge && !verified_) {
+    auto move = [this](LinkEvent e) {
+      auto next = next_link(link_, e);
+      if (next) link_ = *next;
+      return next.has_value();
+    };
+    if (fv->type == proto::Type::kChallenge) {
       auto c = proto::decode_challenge(fv->body);
       if (!c) return conn_->close();
       // A genuine dispatcher seals what the hello asks to; the proof covers its answer.
       if (conn_->exposed() && !c->seal) {
-        unsealed_ = true;
+        move(LinkEvent::kUnsealedChallenge);
         return conn_->close();
       }
       if (!auth::same(c->proof,
                       auth::proof(opt_.secret, auth::kDispatcherRole, hello_, c->nonce, c->seal))) {
-        impostor_ = true;
+        move(LinkEvent::kForgedChallenge);
         return conn_->close();
       }
-      verified_ = true;
+      if (!move(LinkEvent::kChallenge)) return conn_->close();  // a second challenge
       conn_->send(proto::encode_proof(
           auth::proof(opt_.secret, auth::kDaemonRole, hello_, c->nonce, c->seal)));
       // From here on every frame is sealed, both ways: the welcome is the first that opens.
@@ -317,11 +325,12 @@ void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
       }
       return;
     }
-    auto welcome = fv->type == proto::Type::kWelcome && verified_ ? proto::decode_welcome(fv->body)
-                                                                  : std::nullopt;
+    auto welcome = fv->type == proto::Type::kWelcome && link_ == LinkState::kVerified
+                       ? proto::decode_welcome(fv->body)
+                       : std::nullopt;
     if (!welcome) return conn_->close();
     if (welcome->stream) stream_ = *welcome->stream;
-    welcomed_ = true;
+    move(LinkEvent::kWelcome);
     conn_->set_max_frame(UINT32_MAX);
     conn_->enable_heartbeat(proto::heartbeat_for(static_cast<std::uint32_t>(opt_.heartbeat.count()),
                                                  welcome->heartbeat_ms));
