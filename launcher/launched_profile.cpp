@@ -3,6 +3,8 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include <mutex>
+
 #include "launcher/launch.hpp"
 #include "launcher/registry.hpp"
 #include "launcher/url.hpp"
@@ -15,7 +17,8 @@ struct LaunchedProfile::Impl {
   // that it outlives that socket; nullptr for local daemons.
   std::unique_ptr<launcher::Controller> controller;
   Profile profile;
-  bool shut_down = false;
+  std::mutex mu;           // serializes shutdown(): a signal's thread may call it too
+  bool shut_down = false;  // GUARDED_BY(mu)
 };
 
 struct LaunchedAccess {
@@ -47,6 +50,7 @@ std::string LaunchedProfile::failure() const {
 }
 
 Status LaunchedProfile::shutdown(std::chrono::milliseconds timeout) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
   if (impl_->shut_down) return Status();
   impl_->shut_down = true;
   return impl_->controller ? impl_->controller->shutdown(timeout) : Status();

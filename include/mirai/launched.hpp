@@ -51,7 +51,8 @@ class LaunchedProfile {
   // local daemons keep failing), once that is known; "" while they can.
   std::string failure() const;
   // Cancels every job it launched and waits until the scheduler no longer lists them, up to
-  // `timeout`; says which are left when some are. Later calls do nothing.
+  // `timeout`; says which are left when some are. Later calls do nothing. Safe from any
+  // thread (a signal handler's).
   Status shutdown(std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   struct Impl;
