@@ -304,7 +304,7 @@ int map_main(const Args& all) {
   if (as_json) std::cout << "[";
   for (std::size_t i = 0; i < futures.size(); ++i) {
     while (progress.enabled() && !futures[i].wait_for(std::chrono::milliseconds(200)))
-      progress.draw(daemons->completed());
+      if (progress.due()) progress.draw(daemons->completed());
     const Result& r = futures[i].wait();
     progress.clear();
     if (!r.ok()) {
@@ -338,7 +338,9 @@ int map_main(const Args& all) {
         return kExitFailed;
       }
     }
-    progress.draw(daemons->completed());
+    // Asked only when it would be drawn: the count is a status query (a round trip to a
+    // running dispatcher), once per task it cost more than the task.
+    if (progress.due()) progress.draw(daemons->completed());
   }
   progress.clear();
   if (as_json) std::cout << "\n]\n";

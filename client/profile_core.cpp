@@ -448,7 +448,11 @@ Status ProfileCore::serve_control(const std::string& url,
   return {};
 }
 
-Info ProfileCore::info() const { return status().info; }
+Info ProfileCore::info() const {
+  // A dispatcher here counts without building a row per daemon.
+  if (auto* d = dynamic_cast<Dispatcher*>(dispatcher_.get())) return d->info();
+  return status().info;
+}
 
 ProfileStatus ProfileCore::status() const {
   auto s = dispatcher_->status();

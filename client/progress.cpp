@@ -22,6 +22,10 @@ void Progress::draw(std::size_t done) {
   shown_ = true;
 }
 
+bool Progress::due() const {
+  return enabled_ && std::chrono::steady_clock::now() - last_ >= std::chrono::milliseconds(100);
+}
+
 void Progress::clear() {
   if (!shown_) return;
   std::fprintf(stderr, "\r\033[K");

@@ -11,7 +11,10 @@ class Progress {
   Progress(std::size_t total, bool enabled);
   bool enabled() const { return enabled_; }
   void draw(std::size_t done);  // redraws at most every 100 ms
-  void clear();                 // erases the bar (before other output)
+  // Whether draw() would redraw now: enabled, and 100 ms since the last drawing (what it is
+  // given may then be worth asking for: a running dispatcher's count is a round trip).
+  bool due() const;
+  void clear();  // erases the bar (before other output)
 
  private:
   std::size_t total_;
