@@ -40,18 +40,17 @@ class CommandBackend : public Backend {
       : spec_(std::move(spec)) {}
 
   Expected<std::vector<Submission>> render(const LaunchSpec& spec) const override {
+    if (spec_->directive.empty() && !spec.profile.directives.empty())
+      return Status::error("profile '" + spec.profile.name + "': launcher " + spec_->name +
+                           " takes no 'directives' (its backend gives no 'directive' prefix)");
     LaunchSpec s = spec;
     if (s.profile.template_file.empty()) s.profile.template_file = spec_->template_file;
-    if (!spec_->directive.empty() || s.profile.directives.empty()) {
-      return render_arrays(
-          s, spec_->name, spec_->directive, common_placeholders(),
-          [&](int first, int last) -> Expected<TemplateValues> {
-            return common_values(s, spec_->directive, first, last);
-          },
-          spec_->submit);
-    }
-    return Status::error("profile '" + spec.profile.name + "': launcher " + spec_->name +
-                         " takes no 'directives' (its backend gives no 'directive' prefix)");
+    return render_arrays(
+        s, spec_->name, spec_->directive, common_placeholders(),
+        [&](int first, int last) -> Expected<TemplateValues> {
+          return common_values(s, spec_->directive, first, last);
+        },
+        spec_->submit);
   }
 
   Expected<Submitted> submit(const Submission& s) override {

@@ -429,6 +429,15 @@ TEST_CASE("backends: a backend defined by its commands, and every mistake in one
   CHECK(backend->element_range("42", "42.7", first, last));
   CHECK(first == 7);
   CHECK_FALSE(backend->element_range("42", "42_7", first, last));
+  // Without a `directive` prefix, a profile's `directives:` cannot be written: said at render.
+  std::string no_prefix = good;
+  no_prefix.replace(no_prefix.find("    directive: \"#X\"\n"), 20, "");
+  auto bare = parse_in(no_prefix);
+  REQUIRE(bare.problems.empty());
+  auto refused = make_backend(bare.config.profiles.at("p"))
+                     ->render(make_spec(bare.config.profiles.at("p"), 2, "tcp://10.0.0.1:5555"));
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.message(), Catch::Contains("launcher mine takes no 'directives'"));
 
   auto bad = parse_in(
       "backends:\n"
