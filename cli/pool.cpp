@@ -119,7 +119,7 @@ bool fits_time_limit(const char* command, const launcher::ProfileConfig& profile
   auto t = profile.resources.find("time");
   if (t == profile.resources.end()) return true;
   // A daemon stops taking tasks a margin before its job's end.
-  std::chrono::milliseconds limit = std::chrono::seconds(std::stoll(t->second));
+  std::chrono::milliseconds limit = std::chrono::seconds(t->second.amount);
   if (expected <= limit - default_allocation_margin(limit)) return true;
   usage_error(command, "a task is expected to run " + format_duration(expected) +
                            ", longer than the jobs of profile '" + profile.name + "' may run (" +

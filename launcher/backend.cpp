@@ -42,7 +42,7 @@ std::string daemon_command_line(const LaunchSpec& spec, const std::string& url) 
   command.heartbeat = spec.profile.heartbeat;
   // The scheduler's time limit: the daemon takes no task it would not finish before then.
   if (auto t = spec.profile.resources.find("time"); t != spec.profile.resources.end())
-    command.allocation = std::chrono::seconds(std::stoll(t->second));
+    command.allocation = std::chrono::seconds(t->second.amount);
   return shell_join(daemon_argv(command));
 }
 
@@ -71,7 +71,7 @@ TemplateValues common_values(const LaunchSpec& spec, const std::string& prefix, 
   const ProfileConfig& p = spec.profile;
   TemplateValues v;
   auto name = p.resources.find("job_name");
-  v["job_name"] = {name != p.resources.end() ? name->second : "mirai-" + p.name};
+  v["job_name"] = {name != p.resources.end() ? name->second.text : "mirai-" + p.name};
   v["array"] = {std::to_string(first) + "-" + std::to_string(last)};
   v["first"] = {std::to_string(first)};
   v["last"] = {std::to_string(last)};

@@ -492,6 +492,7 @@ class ProfileReader {
                              [&](const ResourceKey& r) { return key == r.name; });
       auto s = r_.string(value, key);
       if (!s) continue;
+      long long amount = 0;  // for times, sizes and counts
       std::string what = p.launcher + ": " + key;
       switch (rk->type) {
         case ResourceType::kName:
@@ -514,7 +515,7 @@ class ProfileReader {
                      "write it like 55m, 2h30m, 01:00:00 or 1-12:00:00");
             continue;
           }
-          *s = std::to_string(*t);
+          amount = *t;
           break;
         }
         case ResourceType::kSize: {
@@ -524,11 +525,14 @@ class ProfileReader {
                      "write it like 4G, 512M or 4096 (megabytes)");
             continue;
           }
-          *s = std::to_string(*m);
+          amount = *m;
           break;
         }
         case ResourceType::kCount:
-          if (!r_.whole(value, what, 1, 100000000)) continue;
+          if (auto n = r_.whole(value, what, 1, 100000000))
+            amount = *n;
+          else
+            continue;
           break;
         case ResourceType::kFlavour:
           if (*s != "pro" && *s != "torque") {
@@ -537,7 +541,7 @@ class ProfileReader {
           }
           break;
       }
-      p.resources[key] = *s;
+      p.resources[key] = amount > 0 ? Resource(amount) : Resource(*s);
     }
   }
 

@@ -43,10 +43,10 @@ struct ProfileConfig {
   std::string url;  // as written; empty: the backend's default
   DaemonLimits limits;
   std::string command;  // the mirai executable where daemons run; empty: this one
-  std::map<std::string, std::string> resources;  // normalized, see ResourceType
-  std::vector<std::string> directives;           // extra directive lines, prefix added
-  std::vector<std::string> prologue, epilogue;   // shell lines around the daemon
-  std::string template_file;                     // absolute; empty: the default template
+  Resources resources;  // its backend's section, each value read once (launcher/resources.hpp)
+  std::vector<std::string> directives;          // extra directive lines, prefix added
+  std::vector<std::string> prologue, epilogue;  // shell lines around the daemon
+  std::string template_file;                    // absolute; empty: the default template
   std::vector<std::pair<std::string, std::string>> env;
   // Absolute; empty: the directory the launch runs in. ssh: as written, a directory on the host
   // (relative to the login directory there); empty: the login directory.

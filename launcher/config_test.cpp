@@ -52,10 +52,12 @@ TEST_CASE("the sketch from the design reads as written", "[config]") {
   CHECK(c.url == "tls+tcp://{interface:ib0}:0");
   CHECK(c.limits.idletime == std::chrono::minutes(5));
   CHECK(c.limits.walltime == std::chrono::minutes(55));
-  CHECK(c.resources.at("partition") == "short");
-  CHECK(c.resources.at("time") == "3600");  // seconds
-  CHECK(c.resources.at("mem") == "4096");   // MiB
-  CHECK(c.resources.at("account") == "lab");
+  CHECK(c.resources.at("partition").text == "short");
+  CHECK(c.resources.at("time").amount == 3600);  // seconds, read once
+  CHECK(c.resources.at("time").text == "3600");
+  CHECK(c.resources.at("mem").amount == 4096);  // MiB
+  CHECK(c.resources.at("account").text == "lab");
+  CHECK(c.resources.at("account").amount == 0);
   CHECK(c.prologue == std::vector<std::string>{"module load gcc/12"});
   const auto& l = p.config.profiles["laptop"];
   REQUIRE(l.ssh.hosts.size() == 1);

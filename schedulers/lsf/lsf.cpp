@@ -62,8 +62,8 @@ class Lsf : public Backend {
   // LSF caps the array index itself (at most MAX_JOB_ARRAY_SIZE), one above Slurm's rule.
   int max_array_size(const ProfileConfig& profile) override {
     auto it = profile.resources.find("max_array_size");
-    int cap =
-        it != profile.resources.end() ? std::atoi(it->second.c_str()) : kDefaultMaxJobArraySize;
+    int cap = it != profile.resources.end() ? static_cast<int>(it->second.amount)
+                                            : kDefaultMaxJobArraySize;
     return cap + 1;
   }
 
@@ -100,14 +100,14 @@ Expected<TemplateValues> script_values(const LaunchSpec& spec, int first, int la
   for (const auto& [key, value] : spec.profile.resources) {
     if (key == "max_array_size" || key == "job_name") continue;
     if (key == "time") {  // -W takes [hours:]minutes; round up to whole minutes
-      long long minutes = (std::atoll(value.c_str()) + 59) / 60;
+      long long minutes = (value.amount + 59) / 60;
       char buf[32];
       std::snprintf(buf, sizeof buf, "%lld:%02lld", minutes / 60, minutes % 60);
       v[key] = {buf};
     } else if (key == "mem") {
-      v[key] = {value + "MB"};
+      v[key] = {value.text + "MB"};
     } else {
-      v[key] = {value};
+      v[key] = {value.text};
     }
   }
   return v;

@@ -18,8 +18,8 @@ std::string fixture(const std::string& name) {
 LaunchSpec full_spec() {
   LaunchSpec spec = mirai::test::full_spec("lsf", "farm", 30);
   ProfileConfig& p = spec.profile;
-  p.resources = {{"queue", "normal"}, {"project", "lab"}, {"time", "5430"},    {"mem", "2048"},
-                 {"cpus", "2"},       {"gpus", "1"},      {"job_name", "sims"}};
+  p.resources = {{"queue", "normal"}, {"project", "lab"}, {"time", 5430},      {"mem", 2048},
+                 {"cpus", 2},         {"gpus", 1},        {"job_name", "sims"}};
   p.directives = {"-R \"span[hosts=1]\"", "#BSUB -x"};
   p.log = "/home/me/logs/mirai.%J.%I.log";
   return spec;

@@ -12,7 +12,7 @@ namespace {
 
 bool torque(const ProfileConfig& p) {
   auto it = p.resources.find("flavour");
-  return it != p.resources.end() && it->second == "torque";
+  return it != p.resources.end() && it->second.text == "torque";
 }
 
 // The array a subjob belongs to: "12[3].server" -> "12[].server".
@@ -78,7 +78,7 @@ class Pbs : public Backend {
 
   int max_array_size(const ProfileConfig& profile) override {
     auto it = profile.resources.find("max_array_size");
-    return it != profile.resources.end() ? std::atoi(it->second.c_str()) : 0;
+    return it != profile.resources.end() ? static_cast<int>(it->second.amount) : 0;
   }
 
  private:
@@ -126,11 +126,11 @@ Expected<TemplateValues> script_values(const LaunchSpec& spec, int first, int la
     v["pro_array"] = v["array"];
   auto get = [&](const char* key) {
     auto it = r.find(key);
-    return it == r.end() ? std::string() : it->second;
+    return it == r.end() ? std::string() : it->second.text;
   };
   if (auto q = get("queue"); !q.empty()) v["queue"] = {q};
   if (auto a = get("account"); !a.empty()) v["account"] = {a};
-  if (auto t = get("time"); !t.empty()) v["time"] = {format_hms(std::atoll(t.c_str()))};
+  if (auto t = r.find("time"); t != r.end()) v["time"] = {format_hms(t->second.amount)};
   std::string cpus = get("cpus"), mem = get("mem"), gpus = get("gpus");
   std::string resources;
   if (is_torque) {

@@ -19,8 +19,8 @@ LaunchSpec full_spec(const std::string& flavour) {
   LaunchSpec spec = mirai::test::full_spec("pbs", "hpc", 12);
   ProfileConfig& p = spec.profile;
   p.resources = {{"flavour", flavour}, {"queue", "workq"},  {"account", "lab"},
-                 {"time", "7200"},     {"mem", "4096"},     {"cpus", "2"},
-                 {"gpus", "1"},        {"job_name", "sims"}};
+                 {"time", 7200},       {"mem", 4096},       {"cpus", 2},
+                 {"gpus", 1},          {"job_name", "sims"}};
   p.directives = {"-l place=scatter", "#PBS -m n"};
   p.log = "/home/me/logs/mirai.^array_index^.log";
   return spec;

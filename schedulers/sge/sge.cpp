@@ -122,7 +122,7 @@ class Sge : public Backend {
 
   int max_array_size(const ProfileConfig& profile) override {
     if (auto it = profile.resources.find("max_array_size"); it != profile.resources.end())
-      return std::atoi(it->second.c_str());
+      return static_cast<int>(it->second.amount);
     auto out = run_command({"qconf", "-sconf"}, "", kSchedulerCommandTimeout);
     if (!out || out->exit_code != 0) return 0;
     int tasks = parse_max_aj_tasks(out->out);
@@ -175,11 +175,11 @@ Expected<TemplateValues> script_values(const LaunchSpec& spec, int first, int la
   for (const auto& [key, value] : r) {
     if (key == "max_array_size" || key == "job_name") continue;
     if (key == "time")
-      v[key] = {format_hms(std::atoll(value.c_str()))};
+      v[key] = {format_hms(value.amount)};
     else if (key == "mem")
-      v[key] = {value + "M"};
+      v[key] = {value.text + "M"};
     else
-      v[key] = {value};
+      v[key] = {value.text};
   }
   if (r.count("slots") && !r.count("pe"))
     return Status::error("profile '" + spec.profile.name +

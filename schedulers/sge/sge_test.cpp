@@ -22,10 +22,10 @@ LaunchSpec full_spec() {
   ProfileConfig& p = spec.profile;
   p.resources = {{"queue", "all.q@node1,long.q"},
                  {"project", "lab"},
-                 {"time", "90061"},
-                 {"mem", "2048"},
+                 {"time", 90061},
+                 {"mem", 2048},
                  {"pe", "smp"},
-                 {"slots", "4"},
+                 {"slots", 4},
                  {"job_name", "sims"}};
   p.directives = {"-l gpu=1", "#$ -m n"};
   p.log = "logs/$JOB_NAME.$JOB_ID.$TASK_ID.log";

@@ -99,7 +99,7 @@ class Slurm : public Backend {
 
   int max_array_size(const ProfileConfig& profile) override {
     if (auto it = profile.resources.find("max_array_size"); it != profile.resources.end())
-      return std::atoi(it->second.c_str());
+      return static_cast<int>(it->second.amount);
     auto out = run_command({"scontrol", "show", "config"}, "", kSchedulerCommandTimeout);
     if (!out || out->exit_code != 0) return 0;
     return parse_max_array_size(out->out);
@@ -137,11 +137,11 @@ Expected<TemplateValues> script_values(const LaunchSpec& spec, int first, int la
   for (const auto& [key, value] : spec.profile.resources) {
     if (key == "max_array_size" || key == "job_name") continue;
     if (key == "time")
-      v[key] = {slurm_time(std::atoll(value.c_str()))};
+      v[key] = {slurm_time(value.amount)};
     else if (key == "mem" || key == "mem_per_cpu")
-      v[key] = {value + "M"};
+      v[key] = {value.text + "M"};
     else
-      v[key] = {value};
+      v[key] = {value.text};
   }
   return v;
 }

@@ -18,9 +18,10 @@ std::string fixture(const std::string& name) {
 LaunchSpec full_spec() {
   LaunchSpec spec = mirai::test::full_spec("slurm", "cluster", 200);
   ProfileConfig& p = spec.profile;
-  p.resources = {{"partition", "short"}, {"account", "lab"},        {"qos", "normal"},
-                 {"time", "3300"},       {"mem", "4096"},           {"cpus_per_task", "2"},
-                 {"gpus", "a100:1"},     {"constraint", "ib&avx2"}, {"job_name", "sims"}};
+  p.resources = {
+      {"partition", "short"}, {"account", "lab"},   {"qos", "normal"},  {"time", 3300},
+      {"mem", 4096},          {"cpus_per_task", 2}, {"gpus", "a100:1"}, {"constraint", "ib&avx2"},
+      {"job_name", "sims"}};
   p.directives = {"--exclusive", "#SBATCH --mail-type=NONE"};
   p.log = "/home/me/logs/%A_%a.log";
   return spec;
