@@ -2,17 +2,14 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <thread>
 
 #include "cli/exit_codes.hpp"
+#include "core/file.hpp"
 #include "mirai/duration.hpp"
 
 namespace mirai::cli {
@@ -145,17 +142,8 @@ Expected<std::string> runtime_dir() {
   const char* xdg = std::getenv("XDG_RUNTIME_DIR");
   std::string dir = xdg && *xdg ? std::string(xdg) + "/mirai"
                                 : "/tmp/mirai-" + std::to_string(static_cast<long>(getuid()));
-  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return Status::error("cannot create " + dir + ": " + std::strerror(errno));
-  struct stat st;
-  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    return Status::error(dir + " is not a directory; remove it or set XDG_RUNTIME_DIR");
-  if (st.st_uid != getuid() || (st.st_mode & 0077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
-    return Status::error(dir + " belongs to another user or is open to others (mode " + mode +
-                         "); remove it or set XDG_RUNTIME_DIR to a private directory");
-  }
+  if (Status s = make_private_directory(dir); !s)
+    return Status::error(s.message() + ", or set XDG_RUNTIME_DIR to a private directory");
   return dir;
 }
 

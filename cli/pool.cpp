@@ -3,8 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <climits>
-#include <cstdlib>
 #include <deque>
 #include <iostream>
 
@@ -55,24 +53,13 @@ std::optional<launcher::ProfileConfig> load_profile(const char* command,
     root = ".";
     return local;
   }
-  if (it == config.profiles.end()) {
-    std::vector<std::string> names;
-    std::string list;
-    for (const auto& [n, p] : config.profiles) {
-      names.push_back(n);
-      list += (list.empty() ? "" : ", ") + n;
-    }
-    std::string near = launcher::nearest(chosen, names);
-    std::cerr << "mirai " << command << ": " << file << " has no profile '" << chosen << "'"
-              << (near.empty() ? "" : " (did you mean '" + near + "'?)")
-              << "; its profiles: " << list << "\n";
+  auto profile = launcher::profile_named(config, chosen);
+  if (!profile) {
+    std::cerr << "mirai " << command << ": " << profile.message() << "\n";
     return std::nullopt;
   }
-  auto slash = file.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : file.substr(0, slash == 0 ? 1 : slash);
-  char resolved[PATH_MAX];
-  root = realpath(dir.c_str(), resolved) ? resolved : dir;
-  return it->second;
+  root = launcher::config_root(file);
+  return std::move(*profile);
 }
 
 std::unique_ptr<launcher::Backend> backend_for(const char* command,

@@ -1,10 +1,6 @@
 // Profile::manual_launch: the command for a daemon started by hand, with its secret in a file.
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 
 #include "client/profile_core.hpp"
 #include "core/file.hpp"
@@ -30,19 +26,6 @@ std::string file_stem(const std::string& url) {
   return out.empty() ? "daemon" : out;
 }
 
-Status private_directory(const std::string& dir) {
-  if (dir.empty()) return Status::error("manual_launch needs a directory for the secret's file");
-  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return Status::error("cannot create " + dir + ": " + std::strerror(errno));
-  struct stat st {};
-  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    return Status::error(dir + " is not a directory");
-  if (st.st_uid != geteuid() || (st.st_mode & 0077) != 0)
-    return Status::error(dir + " must be this user's own and closed to others (chmod 700 " + dir +
-                         "): the secret goes there");
-  return Status();
-}
-
 }  // namespace
 
 std::string ManualLaunch::command_line() const { return shell_join(argv); }
@@ -52,7 +35,8 @@ Expected<ManualLaunch> Profile::manual_launch(const std::string& dir) const {
     return Status::error(sync_ ? "a synchronous profile runs tasks in this process: it has no "
                                  "daemons to start"
                                : "no daemons are set for this profile: call set_daemons first");
-  if (Status s = private_directory(dir); !s) return s;
+  if (dir.empty()) return Status::error("manual_launch needs a directory for the secret's file");
+  if (Status s = make_private_directory(dir); !s) return s;
   const DaemonsConfig& config = core_->config();
   DaemonCommand command;
   command.program = config.daemon_command.empty() ? "mirai" : config.daemon_command;

@@ -53,4 +53,19 @@ Status write_file_atomically(const std::string& path, const std::string& text, m
   return {};
 }
 
+Status make_private_directory(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return Status::error("cannot create " + dir + ": " + std::strerror(errno));
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Status::error(dir + " is not a directory");
+  if (st.st_uid != geteuid() || (st.st_mode & 0077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
+    return Status::error(dir + " belongs to another user or is open to others (mode " + mode +
+                         "): make it private (chmod 700 " + dir + ") or choose another");
+  }
+  return Status();
+}
+
 }  // namespace mirai

@@ -16,4 +16,8 @@ namespace mirai {
 // leaves nothing behind.
 Status write_file_atomically(const std::string& path, const std::string& text, mode_t mode = 0600);
 
+// Makes `dir` (mode 0700) when it is missing, and checks that it is a directory of this user
+// that no one else may enter: where secrets and sockets go. Fails saying what to do.
+Status make_private_directory(const std::string& dir);
+
 }  // namespace mirai

@@ -214,8 +214,8 @@ Expected<Child> spawn(const SpawnOptions& options) {
     close_fd(out_pipe[0]);
     close_fd(err_pipe[0]);
     std::string where = options.cwd.empty() ? "" : " in directory '" + options.cwd + "'";
-    return Status::error(
-        "cannot run '" + options.argv[0] + "'" + where + ": " + std::strerror(rv), rv);
+    return Status::error("cannot run '" + options.argv[0] + "'" + where + ": " + std::strerror(rv),
+                         rv);
   }
   return Child{pid, in_pipe[1], out_pipe[0], err_pipe[0]};
 }

@@ -1,5 +1,7 @@
 #include "mirai/result.hpp"
 
+#include <utility>
+
 namespace mirai {
 
 const char* error_value_text(int code) {
@@ -41,37 +43,22 @@ const char* cause_text(Cause cause) {
 
 namespace {
 
+// Each error value and its usual cause; the causes not here (lost, refused, disconnected) are
+// 19s too.
+constexpr std::pair<ErrorValue, Cause> kUsual[] = {{ErrorValue::kTimedOut, Cause::kTimedOut},
+                                                   {ErrorValue::kClosed, Cause::kClosed},
+                                                   {ErrorValue::kCanceled, Cause::kCancelled},
+                                                   {ErrorValue::kConnectionReset, Cause::kCrashed}};
+
 Cause usual_cause(ErrorValue v) {
-  switch (v) {
-    case ErrorValue::kTimedOut:
-      return Cause::kTimedOut;
-    case ErrorValue::kClosed:
-      return Cause::kClosed;
-    case ErrorValue::kCanceled:
-      return Cause::kCancelled;
-    case ErrorValue::kConnectionReset:
-      return Cause::kCrashed;
-    case ErrorValue::kNone:
-      break;
-  }
+  for (auto [value, cause] : kUsual)
+    if (value == v) return cause;
   return Cause::kNone;
 }
 
-ErrorValue error_value_of(Cause cause) {
-  switch (cause) {
-    case Cause::kTimedOut:
-      return ErrorValue::kTimedOut;
-    case Cause::kClosed:
-      return ErrorValue::kClosed;
-    case Cause::kCancelled:
-      return ErrorValue::kCanceled;
-    case Cause::kNone:
-    case Cause::kCrashed:
-    case Cause::kLost:
-    case Cause::kRefused:
-    case Cause::kDisconnected:
-      break;
-  }
+ErrorValue error_value_of(Cause c) {
+  for (auto [value, cause] : kUsual)
+    if (cause == c) return value;
   return ErrorValue::kConnectionReset;
 }
 

@@ -202,16 +202,22 @@ bool only_gone_jobs(const std::string& err, const std::vector<std::string>& gone
   return true;
 }
 
+Expected<CommandOutput> run_unless_gone(const std::vector<std::string>& argv,
+                                        const std::vector<std::string>& gone) {
+  auto out = run_command(argv, "", kSchedulerCommandTimeout);
+  if (!out) return out.status();
+  if (out->exit_code != 0 && (gone.empty() || !only_gone_jobs(out->err, gone)))
+    return Status::error(describe_failure(argv, *out));
+  return out;
+}
+
 Status cancel_jobs(const std::string& command, const std::vector<std::string>& ids,
                    const std::vector<std::string>& gone) {
   if (ids.empty()) return Status();
   std::vector<std::string> argv = {command};
   argv.insert(argv.end(), ids.begin(), ids.end());
-  auto out = run_command(argv, "", kSchedulerCommandTimeout);
-  if (!out) return out.status();
-  if (out->exit_code != 0 && !only_gone_jobs(out->err, gone))
-    return Status::error(describe_failure(argv, *out));
-  return Status();
+  auto out = run_unless_gone(argv, gone);
+  return out ? Status() : out.status();
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "launcher/command.hpp"
 #include "launcher/config.hpp"
 #include "launcher/template.hpp"
 #include "mirai/status.hpp"
@@ -131,6 +132,10 @@ Expected<Backend::Submitted> submit_script(
 
 // Whether every line of `err` says (with one of `gone`) that a job already left the system.
 bool only_gone_jobs(const std::string& err, const std::vector<std::string>& gone);
+// Runs a scheduler's command about jobs (squeue, qdel, ...): its output, also when it failed
+// only saying, with one of `gone` (none: never), that some jobs already left; else the failure.
+Expected<CommandOutput> run_unless_gone(const std::vector<std::string>& argv,
+                                        const std::vector<std::string>& gone);
 // Runs `command ids...` (scancel, qdel, bkill); a failure that only says, with one of `gone`,
 // that some jobs already ended is not one.
 Status cancel_jobs(const std::string& command, const std::vector<std::string>& ids,

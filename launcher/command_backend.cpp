@@ -1,7 +1,5 @@
 #include "launcher/command_backend.hpp"
 
-#include <climits>
-
 #include "launcher/command.hpp"
 
 namespace mirai::launcher {
@@ -15,21 +13,23 @@ bool safe_id(const std::string& id) {
   return true;
 }
 
+// `text` with every `placeholder` replaced by `value`.
+std::string with(std::string text, const std::string& placeholder, const std::string& value) {
+  for (auto at = text.find(placeholder); at != std::string::npos;
+       at = text.find(placeholder, at + value.size()))
+    text.replace(at, placeholder.size(), value);
+  return text;
+}
+
+// A word that is exactly {ids} becomes one word per id; {ids} inside a word, the ids joined.
 std::vector<std::string> with_ids(const std::vector<std::string>& argv,
                                   const std::vector<std::string>& ids) {
   std::vector<std::string> out;
   for (const auto& word : argv) {
-    if (word == "{ids}") {
+    if (word == "{ids}")
       out.insert(out.end(), ids.begin(), ids.end());
-      continue;
-    }
-    std::string w = word;
-    for (auto at = w.find("{ids}"); at != std::string::npos; at = w.find("{ids}", at)) {
-      const std::string joined = join(ids, ",");
-      w.replace(at, 5, joined);
-      at += joined.size();
-    }
-    out.push_back(std::move(w));
+    else
+      out.push_back(with(word, "{ids}", join(ids, ",")));
   }
   return out;
 }
@@ -68,11 +68,8 @@ class CommandBackend : public Backend {
 
   Expected<std::vector<JobStatus>> status(const std::vector<std::string>& ids) override {
     if (ids.empty()) return std::vector<JobStatus>{};
-    auto argv = with_ids(spec_->status, ids);
-    auto out = run_command(argv, "", kSchedulerCommandTimeout);
+    auto out = run_unless_gone(with_ids(spec_->status, ids), spec_->gone);
     if (!out) return out.status();
-    if (out->exit_code != 0 && (spec_->gone.empty() || !only_gone_jobs(out->err, spec_->gone)))
-      return Status::error(describe_failure(argv, *out));
     std::vector<JobStatus> rows;
     for (const auto& line : lines_of(out->out)) {
       std::smatch m;
@@ -96,12 +93,8 @@ class CommandBackend : public Backend {
 
   Status cancel(const std::vector<std::string>& ids) override {
     if (ids.empty()) return Status();
-    auto argv = with_ids(spec_->cancel, ids);
-    auto out = run_command(argv, "", kSchedulerCommandTimeout);
-    if (!out) return out.status();
-    if (out->exit_code != 0 && (spec_->gone.empty() || !only_gone_jobs(out->err, spec_->gone)))
-      return Status::error(describe_failure(argv, *out));
-    return Status();
+    auto out = run_unless_gone(with_ids(spec_->cancel, ids), spec_->gone);
+    return out ? Status() : out.status();
   }
 
   int max_array_size(const ProfileConfig&) override { return spec_->max_array_size; }
@@ -112,14 +105,9 @@ class CommandBackend : public Backend {
     const std::string& pattern = spec_->element;
     auto at = pattern.find("{index}");
     if (at == std::string::npos) return false;
-    std::string head = pattern.substr(0, at), tail = pattern.substr(at + 7);
-    for (auto j = head.find("{job}"); j != std::string::npos;
-         j = head.find("{job}", j + job.size()))
-      head.replace(j, 5, job);
-    for (auto j = tail.find("{job}"); j != std::string::npos;
-         j = tail.find("{job}", j + job.size()))
-      tail.replace(j, 5, job);
-    if (!element_between(id, head, tail, first)) return false;
+    if (!element_between(id, with(pattern.substr(0, at), "{job}", job),
+                         with(pattern.substr(at + 7), "{job}", job), first))
+      return false;
     last = first;
     return true;
   }
@@ -131,14 +119,14 @@ class CommandBackend : public Backend {
 }  // namespace
 
 bool parse_job_state(const std::string& word, JobState& state) {
-  static const std::map<std::string, JobState> words = {
-      {"pending", JobState::kPending},   {"running", JobState::kRunning},
-      {"stopping", JobState::kStopping}, {"finished", JobState::kFinished},
-      {"failed", JobState::kFailed},     {"cancelled", JobState::kCancelled}};
-  auto it = words.find(word);
-  if (it == words.end()) return false;
-  state = it->second;
-  return true;
+  // The words to_string() gives: one table of them.
+  for (JobState s : {JobState::kPending, JobState::kRunning, JobState::kStopping,
+                     JobState::kFinished, JobState::kFailed, JobState::kCancelled})
+    if (word == to_string(s)) {
+      state = s;
+      return true;
+    }
+  return false;
 }
 
 std::shared_ptr<const BackendKind> command_backend(CommandBackendSpec spec) {

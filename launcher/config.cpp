@@ -1,5 +1,6 @@
 #include "launcher/config.hpp"
 
+#include <limits.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -875,6 +876,23 @@ std::string find_config(const std::string& explicit_path) {
   if (const char* env = std::getenv("MIRAI_CONFIG"); env && *env) return env;
   if (access("mirai.yaml", F_OK) == 0) return "mirai.yaml";
   return "";
+}
+
+Expected<ProfileConfig> profile_named(const Config& config, const std::string& name) {
+  if (auto it = config.profiles.find(name); it != config.profiles.end()) return it->second;
+  std::vector<std::string> names;
+  for (const auto& [n, p] : config.profiles) names.push_back(n);
+  std::string near = nearest(name, names);
+  return Status::error(config.file + " has no profile '" + name + "'" +
+                       (near.empty() ? "" : " (did you mean '" + near + "'?)") +
+                       "; its profiles: " + Reader::join(names));
+}
+
+std::string config_root(const std::string& file) {
+  auto slash = file.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : file.substr(0, slash == 0 ? 1 : slash);
+  char resolved[PATH_MAX];
+  return realpath(dir.c_str(), resolved) ? resolved : dir;
 }
 
 }  // namespace mirai::launcher

@@ -91,4 +91,10 @@ Config load_config(const std::string& file, Diagnostics& diagnostics);
 // exists; "" when there is none.
 std::string find_config(const std::string& explicit_path);
 
+// The profile `name` of `config`; fails naming the file, the nearest name and every profile.
+Expected<ProfileConfig> profile_named(const Config& config, const std::string& name);
+
+// Where the runs of the config at `file` keep .mirai/jobs: its directory, resolved.
+std::string config_root(const std::string& file);
+
 }  // namespace mirai::launcher

@@ -1,8 +1,5 @@
 #include "launcher/launched_profile.hpp"
 
-#include <limits.h>
-#include <stdlib.h>
-
 #include <mutex>
 
 #include "launcher/launch.hpp"
@@ -70,24 +67,11 @@ Expected<std::unique_ptr<LaunchedProfile>> LaunchedProfile::start(const LaunchOp
   std::string name = options.profile.empty() ? config.default_profile : options.profile;
   if (name.empty())
     return Status::error(file + " names no default profile: give LaunchOptions::profile");
-  auto it = config.profiles.find(name);
-  if (it == config.profiles.end()) {
-    std::vector<std::string> names;
-    for (const auto& [n, p] : config.profiles) names.push_back(n);
-    std::string near = launcher::nearest(name, names);
-    return Status::error(file + " has no profile '" + name + "'" +
-                         (near.empty() ? "" : " (did you mean '" + near + "'?)"));
-  }
-  std::string root = options.root;
-  if (root.empty()) {
-    auto slash = file.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : file.substr(0, slash == 0 ? 1 : slash);
-    char resolved[PATH_MAX];
-    root = realpath(dir.c_str(), resolved) ? resolved : dir;
-  }
-  launcher::ProfileConfig profile = it->second;
-  if (options.workers > 0) profile.workers = options.workers;
-  return launcher::start_launched(profile, root, options);
+  auto profile = launcher::profile_named(config, name);
+  if (!profile) return profile.status();
+  if (options.workers > 0) profile->workers = options.workers;
+  return launcher::start_launched(
+      *profile, options.root.empty() ? launcher::config_root(file) : options.root, options);
 }
 
 }  // namespace mirai

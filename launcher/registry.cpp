@@ -1,6 +1,5 @@
 #include "launcher/registry.hpp"
 
-#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -12,7 +11,7 @@ namespace {
 
 struct Registry {
   std::mutex mu;
-  std::map<std::string, std::shared_ptr<const BackendKind>> kinds;  // GUARDED_BY(mu)
+  std::map<std::string, std::unique_ptr<const BackendKind>> kinds;  // GUARDED_BY(mu)
 };
 
 // Made on first use, so that registering from a static initializer in any order is safe.
@@ -28,19 +27,16 @@ bool register_backend(BackendKind kind) {
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   auto [it, added] = r.kinds.try_emplace(kind.name, nullptr);
-  if (added) it->second = std::make_shared<const BackendKind>(std::move(kind));
+  if (added) it->second = std::make_unique<const BackendKind>(std::move(kind));
   return added;
 }
 
-std::shared_ptr<const BackendKind> shared_backend(const std::string& name) {
+const BackendKind* find_backend(const std::string& name) {
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   auto it = r.kinds.find(name);
-  return it == r.kinds.end() ? nullptr : it->second;
+  return it == r.kinds.end() ? nullptr : it->second.get();  // kinds are never removed
 }
-
-// Kinds are never removed: the registry's pointer outlives every caller.
-const BackendKind* find_backend(const std::string& name) { return shared_backend(name).get(); }
 
 const BackendKind* kind_of(const ProfileConfig& profile) {
   return profile.backend ? profile.backend.get() : find_backend(profile.launcher);

@@ -43,7 +43,6 @@ struct BackendKind {
 bool register_backend(BackendKind kind);
 // The backend registered as `name`, or nullptr.
 const BackendKind* find_backend(const std::string& name);
-std::shared_ptr<const BackendKind> shared_backend(const std::string& name);
 // The profile's backend: the one its mirai.yaml defined (ProfileConfig::backend), else the one
 // registered under its `launcher:`; nullptr when there is none.
 const BackendKind* kind_of(const ProfileConfig& profile);

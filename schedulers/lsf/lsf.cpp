@@ -42,10 +42,8 @@ class Lsf : public Backend {
     std::vector<std::string> argv = {"bjobs", "-a", "-noheader", "-o",
                                      "jobid stat exit_code jobindex delimiter='|'"};
     argv.insert(argv.end(), ids.begin(), ids.end());
-    auto out = run_command(argv, "", kSchedulerCommandTimeout);
+    auto out = run_unless_gone(argv, kGone);
     if (!out) return out.status();
-    if (out->exit_code != 0 && !only_gone_jobs(out->err, kGone))
-      return Status::error(describe_failure(argv, *out));
     std::vector<JobStatus> result = parse_bjobs(out->out);
     for (const auto& id : ids) {
       bool seen = false;

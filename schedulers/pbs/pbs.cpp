@@ -56,10 +56,8 @@ class Pbs : public Backend {
     std::vector<std::string> argv = {"qstat", "-f", "-t"};
     if (!torque_) argv.push_back("-x");
     argv.insert(argv.end(), ids.begin(), ids.end());
-    auto out = run_command(argv, "", kSchedulerCommandTimeout);
+    auto out = run_unless_gone(argv, kGone);
     if (!out) return out.status();
-    if (out->exit_code != 0 && !only_gone_jobs(out->err, kGone))
-      return Status::error(describe_failure(argv, *out));
     std::vector<JobStatus> result;
     for (auto& s : parse_qstat_full(out->out))
       for (const auto& id : ids)
