@@ -7,7 +7,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -19,6 +18,7 @@
 #include "core/connection.hpp"
 #include "core/protocol.hpp"
 #include "core/transport.hpp"
+#include "dispatcher/schedule.hpp"
 #include "dispatcher/slot_state.hpp"
 #include "mirai/info.hpp"
 #include "mirai/rng.hpp"
@@ -28,16 +28,6 @@
 struct nng_aio;
 
 namespace mirai {
-
-// Receives the outcome of one task: a kResult frame from the daemon, or one the dispatcher made
-// (19 when the daemon died, 7 when the dispatcher stopped). Called on an NNG thread without the
-// dispatcher's lock held; it may be called after the caller already resolved the task itself
-// (cancel, timeout) and must then ignore it.
-class ResultTarget {
- public:
-  virtual ~ResultTarget() = default;
-  virtual void deliver(std::string frame) = 0;
-};
 
 struct DispatcherOptions {
   std::vector<std::string> urls;  // listen on each (at least one)
@@ -52,12 +42,12 @@ struct DispatcherOptions {
   std::chrono::microseconds prefetch_window{1000};
   // What daemons must prove they hold before they get a task; "": a fresh one (secret()).
   std::string secret;
-  // A connection that has not proved the secret this long after it was accepted is dropped (a
-  // timer looks several times a timeout), and at most `max_pending` such connections are kept:
-  // a newcomer evicts the one that waited longest without a hello.
   // Each daemon's own L'Ecuyer-CMRG stream is the next one after this seed's (a random seed
   // when unset): streams of different daemons never overlap.
   std::optional<std::uint32_t> seed;
+  // A connection that has not proved the secret this long after it was accepted is dropped (a
+  // timer looks several times a timeout), and at most `max_pending` such connections are kept:
+  // a newcomer evicts the one that waited longest without a hello.
   std::chrono::milliseconds auth_timeout{10000};
   std::size_t max_pending = 256;
   // Heartbeats with each daemon (and client of a control server) whose connection is quiet for
@@ -109,7 +99,7 @@ class DispatcherLink {
   virtual void exit_all() = 0;
 };
 
-class Dispatcher final : public DispatcherLink {
+class Dispatcher final : public DispatcherLink, private Schedule::Outbox {
  public:
   static Expected<std::unique_ptr<Dispatcher>> start(DispatcherOptions options);
   // The one way a dispatcher is built from a listening spec: it listens on the first of
@@ -150,33 +140,7 @@ class Dispatcher final : public DispatcherLink {
 
  private:
   struct Slot;
-  // The copies of one everywhere() task: the daemons (by instance) holding one.
-  struct Group {
-    std::vector<std::uint32_t> took;
-    std::size_t copies = 0;
-  };
-  // A task every daemon runs first, also those that connect later (everywhere() with `later`).
-  struct Setup {
-    std::string frame;  // its id is replaced for each copy
-    std::shared_ptr<Group> group;
-    std::shared_ptr<ResultTarget> later;
-  };
-  struct Entry {
-    std::shared_ptr<const std::string> frame;
-    std::shared_ptr<ResultTarget> target;
-    Slot* daemon = nullptr;  // null while queued
-    bool cancelled = false;
-    std::shared_ptr<Group> group;           // set for a copy of an everywhere() task
-    std::uint8_t retries = 0;               // from the task frame
-    std::chrono::milliseconds expected{0};  // from the task frame; 0: not declared
-    std::uint32_t lost = 0;                 // times its daemon died while running it
-    bool setup = false;  // a standing setup's copy for a daemon that connected later
-  };
-  struct Delivery {
-    std::shared_ptr<ResultTarget> target;
-    std::string frame;
-  };
-  using Deliveries = std::vector<Delivery>;
+  using Deliveries = Schedule::Deliveries;
 
   explicit Dispatcher(DispatcherOptions options);
   // Drops the peers that have not proved the secret within auth_timeout; returns how many
@@ -190,40 +154,19 @@ class Dispatcher final : public DispatcherLink {
   void on_hello(Slot* slot, std::string frame);
   void on_proof(Slot* slot, std::string_view body);
   void reject(Slot* slot);  // REQUIRES: mu_; a peer that broke the protocol
-  void on_result(Slot* slot, std::string frame, Deliveries& out);
-  void on_recalled(Slot* slot, std::string_view body);
-  void drop(Slot* slot, Deliveries& out);  // REQUIRES: mu_
-  // REQUIRES: mu_; it takes no more tasks: it exits after its last result (kFinal), or was
-  // stopped by a signal (kLeaving).
-  void unready(Slot* slot, SlotEvent why = SlotEvent::kFinal);
   // REQUIRES: mu_; moves its state by next_state(); false (and no move) when `event` cannot
   // happen in it.
   bool advance(Slot* slot, SlotEvent event);
-  void drain();         // REQUIRES: mu_
-  void maybe_recall();  // REQUIRES: mu_
-  // A daemon for task `e`: one with time left for it and, for a copy of an everywhere() task,
-  // one that has no copy yet.
-  Slot* pick(const Entry& e);  // REQUIRES: mu_
-  // Whether `s` takes tasks long enough for `e` to finish before its allocation ends.
-  static bool fits(const Slot& s, const Entry& e, std::chrono::steady_clock::time_point now);
-  // After the head of the queue found no daemon: a later task (before the next everywhere()
-  // unit) that one of the idle daemons has time for, which then runs first. Looks this far.
-  static constexpr std::size_t kLookahead = 1024;
-  bool assign_lookahead();  // REQUIRES: mu_
-  std::size_t depth(const Slot& s) const;
   std::chrono::milliseconds heartbeat(const Slot& s) const;  // of its connection; 0: none
-  bool has_capacity(const Slot& s) const;
-  void enqueue(std::uint64_t id, Entry e);  // REQUIRES: mu_
-  // Sends a newly ready daemon a copy of each standing setup it has not run.
-  void send_setups(Slot* s);                                 // REQUIRES: mu_
-  void assign(Slot* s, std::uint64_t id, Entry& e);          // REQUIRES: mu_
-  void requeue_front(const std::deque<std::uint64_t>& ids);  // REQUIRES: mu_
   static void deliver_all(Deliveries& out);
   // Writes what assign() corked while a read's frames were handled, after the lock is released.
   void flush_corked();                               // EXCLUDES: mu_
   Info info_locked() const;                          // REQUIRES: mu_
   std::vector<DaemonStatus> daemons_locked() const;  // REQUIRES: mu_
   DaemonStatus row(const Slot& s, std::chrono::steady_clock::time_point now) const;
+  // Schedule::Outbox: a task is corked while a read's frames are handled.
+  void send_task(Schedule::Worker& w, const std::shared_ptr<const std::string>& frame) override;
+  void send(Schedule::Worker& w, std::string frame) override;
 
   DispatcherOptions options_;
   std::vector<std::unique_ptr<Listener>> listeners_;
@@ -232,19 +175,13 @@ class Dispatcher final : public DispatcherLink {
 
   // The dispatcher's state has one owner: this mutex. Handlers of every connection take it.
   mutable std::mutex mu_;
-  std::condition_variable connected_cv_;            // signalled when a daemon becomes ready
-  bool stopping_ = false;                           // GUARDED_BY(mu_)
-  std::uint64_t next_id_ = 1;                       // GUARDED_BY(mu_)
-  std::unordered_map<std::uint64_t, Entry> tasks_;  // GUARDED_BY(mu_)
-  std::deque<std::uint64_t> queue_;  // GUARDED_BY(mu_); may hold ids of cancelled tasks
-  std::uint64_t awaiting_ = 0, executing_ = 0, submitted_ = 0;  // GUARDED_BY(mu_)
-  std::uint32_t cumulative_ = 0;                                // GUARDED_BY(mu_)
-  std::uint64_t rejected_ = 0, dropped_ = 0, retried_ = 0;      // GUARDED_BY(mu_)
-  RngStream daemon_stream_ = RngStream::from_seed(0);           // GUARDED_BY(mu_)
-  std::unordered_map<Slot*, std::unique_ptr<Slot>> slots_;      // GUARDED_BY(mu_)
-  std::vector<Setup> setups_;                                   // GUARDED_BY(mu_)
-  std::vector<Slot*> ready_;  // GUARDED_BY(mu_); said hello, taking tasks, in connect order
-  std::size_t rotor_ = 0;     // GUARDED_BY(mu_); where the next search for a daemon starts
+  std::condition_variable connected_cv_;                    // signalled when a daemon becomes ready
+  bool stopping_ = false;                                   // GUARDED_BY(mu_)
+  Schedule schedule_;                                       // GUARDED_BY(mu_)
+  std::uint32_t cumulative_ = 0;                            // GUARDED_BY(mu_)
+  std::uint64_t rejected_ = 0, dropped_ = 0;                // GUARDED_BY(mu_)
+  RngStream daemon_stream_ = RngStream::from_seed(0);       // GUARDED_BY(mu_)
+  std::unordered_map<Slot*, std::unique_ptr<Slot>> slots_;  // GUARDED_BY(mu_)
   // While a read's frames are handled, tasks assigned wait in their corked connections, to be
   // written together once the read is done and the lock released (flush_corked).
   bool batching_ = false;                            // GUARDED_BY(mu_)

@@ -1,0 +1,192 @@
+// The dispatcher's policy (docs/dispatcher.md): which daemon runs which task, and when. Tasks
+// wait in one FIFO queue and go to idle daemons first; a daemon whose recent tasks were short
+// gets more in flight (adaptive prefetch), and gives the newest back to a daemon that falls
+// idle (recall); a task whose daemon dies runs again under its retries; the copies of an
+// everywhere() task go to different daemons, and standing setups to each daemon first; a task
+// that declares its time goes only to a daemon whose allocation has that much left.
+//
+// Pure: no socket, thread or clock of its own. The Dispatcher owns one under its lock, tells it
+// what happened, and carries out what it decides through an Outbox; tests drive it with fake
+// daemons and a manual clock (dispatcher/schedule_test.cpp).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "mirai/result.hpp"
+
+namespace mirai {
+
+// Receives the outcome of one task: a kResult frame from the daemon, or one the dispatcher made
+// (19 when the daemon died, 7 when the dispatcher stopped). Called on an NNG thread without the
+// dispatcher's lock held; it may be called after the caller already resolved the task itself
+// (cancel, timeout) and must then ignore it.
+class ResultTarget {
+ public:
+  virtual ~ResultTarget() = default;
+  virtual void deliver(std::string frame) = 0;
+};
+
+class Schedule {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  struct Options {
+    // Round robin ("no dispatcher"): every task goes at once to the next daemon in turn, and
+    // nothing is prefetched or recalled.
+    bool round_robin = false;
+    // A daemon whose recent tasks were short gets up to this many tasks in flight, as many as
+    // fit in `prefetch_window` of its measured task time. 1 turns prefetch off.
+    int max_prefetch = 128;
+    std::chrono::microseconds prefetch_window{1000};
+    // Now; steady_clock::now() when empty. Tests set a manual clock.
+    std::function<Clock::time_point()> clock;
+  };
+
+  // A daemon as the schedule sees it; the dispatcher's connection slot derives from it.
+  struct Worker {
+    std::uint32_t instance = 0;  // set by the owner before join()
+    std::uint32_t maxtasks = 0;  // from its hello: it exits after this many; 0: no limit
+    // When it stops taking tasks (its allocation ends soon after); max() when no end is known.
+    Clock::time_point stops = Clock::time_point::max();
+    bool ready = false;                   // joined and taking tasks
+    std::deque<std::uint64_t> in_flight;  // sent, unanswered, in the order the daemon runs them
+    // Tasks handed to it and not given back by a recall, and results it returned.
+    std::uint64_t assigned = 0, completed = 0;
+    std::size_t setting_up = 0;  // copies of standing setups sent and not yet answered
+    double task_us = -1;         // moving average of task time; negative: not yet measured
+    bool recall_pending = false;
+  };
+
+  // Carries out the schedule's decisions; called with the owner's lock held.
+  class Outbox {
+   public:
+    virtual ~Outbox() = default;
+    // A task for `w` to run (the frame is shared with the queue entry: a retry resends it).
+    virtual void send_task(Worker& w, const std::shared_ptr<const std::string>& frame) = 0;
+    // Any other frame for `w`: cancel, recall, exit, exit ack.
+    virtual void send(Worker& w, std::string frame) = 0;
+  };
+
+  struct Delivery {
+    std::shared_ptr<ResultTarget> target;
+    std::string frame;
+  };
+  // Outcomes to hand to their targets after the owner's lock is released.
+  using Deliveries = std::vector<Delivery>;
+
+  // What became of a result a daemon sent.
+  enum class Answer {
+    kTaken,    // the outcome of a task it was given
+    kForeign,  // not a task it holds: the daemon broke the protocol
+    kExits,    // taken, and the daemon takes no more tasks (a limit, or its setup failed)
+  };
+
+  Schedule(Options options, Outbox& outbox);
+  Schedule(const Schedule&) = delete;
+  Schedule& operator=(const Schedule&) = delete;
+
+  Clock::time_point now() const { return options_.clock ? options_.clock() : Clock::now(); }
+
+  // Tasks ------------------------------------------------------------------------------------
+  // Queues the task in `frame` (its id replaced by the returned one) for `target`.
+  std::uint64_t submit(std::string frame, std::shared_ptr<ResultTarget> target);
+  // One copy per target, each for a different daemon, as one unit of the queue; with `later`,
+  // a standing setup too (DispatcherLink::submit_everywhere).
+  std::vector<std::uint64_t> submit_everywhere(const std::string& frame,
+                                               std::vector<std::shared_ptr<ResultTarget>> targets,
+                                               std::shared_ptr<ResultTarget> later);
+  // A queued task never runs; a running one is told to stop on its daemon.
+  void cancel(std::uint64_t id);
+  // Every queued task resolves with `why` (refused: no daemon will come).
+  void fail_queued(const Result& why, Deliveries& out);
+  // Every task, queued or running, resolves with error value 7 (the dispatcher stops).
+  void close(Deliveries& out);
+
+  // Daemons ----------------------------------------------------------------------------------
+  // `w` proved the secret: it runs each standing setup, then takes tasks.
+  void join(Worker& w);
+  // `w` takes no more tasks (it said it is leaving); what it holds stays with it.
+  void stop_taking(Worker& w);
+  // A result frame from `w`.
+  Answer result(Worker& w, std::string frame, Deliveries& out);
+  // `w` answered a recall: the task goes back to the head of the queue unless it had started.
+  // False for a malformed answer.
+  bool recalled(Worker& w, std::string_view body);
+  // `w` is gone. What it was running goes back to the head of the queue when it left blameless
+  // (stopped by a signal) or the task has retries left; otherwise the task fails as crashed, or
+  // as lost with `lost_why` when that is set. What it had not started goes back in any case.
+  void remove(Worker& w, bool blameless, const std::string& lost_why, Deliveries& out);
+
+  // Counters and views ---------------------------------------------------------------------
+  const std::vector<Worker*>& ready() const { return ready_; }
+  std::uint64_t awaiting() const { return awaiting_; }
+  std::uint64_t executing() const { return executing_; }
+  std::uint64_t submitted() const { return submitted_; }
+  std::uint64_t retried() const { return retried_; }
+  // An id no task has, for an answer the owner makes itself (to a task it no longer takes).
+  std::uint64_t unused_id() { return next_id_++; }
+
+  // After the head of the queue found no daemon: a later task (before the next everywhere()
+  // unit) that one of the idle daemons has time for runs first. Looks this far.
+  static constexpr std::size_t kLookahead = 1024;
+
+ private:
+  // The copies of one everywhere() task: the daemons (by instance) holding one.
+  struct Group {
+    std::vector<std::uint32_t> took;
+    std::size_t copies = 0;
+  };
+  // A task every daemon runs first, also those that connect later (everywhere() with `later`).
+  struct Setup {
+    std::string frame;  // its id is replaced for each copy
+    std::shared_ptr<Group> group;
+    std::shared_ptr<ResultTarget> later;
+  };
+  struct Entry {
+    std::shared_ptr<const std::string> frame;
+    std::shared_ptr<ResultTarget> target;
+    Worker* daemon = nullptr;  // null while queued
+    bool cancelled = false;
+    std::shared_ptr<Group> group;           // set for a copy of an everywhere() task
+    std::uint8_t retries = 0;               // from the task frame
+    std::chrono::milliseconds expected{0};  // from the task frame; 0: not declared
+    std::uint32_t lost = 0;                 // times its daemon died while running it
+    bool setup = false;  // a standing setup's copy for a daemon that connected later
+  };
+
+  void enqueue(std::uint64_t id, Entry e);
+  void drain();
+  void maybe_recall();
+  void unready(Worker& w);
+  // A daemon for task `e`: an idle one with time left for it and, for a copy of an everywhere()
+  // task, one that has no copy yet; else (FIFO) the least loaded one that may prefetch.
+  Worker* pick(const Entry& e);
+  // Whether `w` takes tasks long enough for `e` to finish before its allocation ends.
+  static bool fits(const Worker& w, const Entry& e, Clock::time_point now);
+  bool assign_lookahead();
+  std::size_t depth(const Worker& w) const;  // how many tasks it may hold
+  bool has_capacity(const Worker& w) const;
+  void send_setups(Worker& w);
+  void assign(Worker& w, std::uint64_t id, Entry& e);
+  void requeue_front(const std::deque<std::uint64_t>& ids);
+
+  Options options_;
+  Outbox& outbox_;
+  std::uint64_t next_id_ = 1;
+  std::unordered_map<std::uint64_t, Entry> tasks_;
+  std::deque<std::uint64_t> queue_;  // may hold ids of cancelled tasks
+  std::uint64_t awaiting_ = 0, executing_ = 0, submitted_ = 0, retried_ = 0;
+  std::vector<Setup> setups_;
+  std::vector<Worker*> ready_;  // taking tasks, in the order they joined
+  std::size_t rotor_ = 0;       // where the next search for a daemon starts
+};
+
+}  // namespace mirai
