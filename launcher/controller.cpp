@@ -48,30 +48,35 @@ Controller::~Controller() { stop(); }
 
 void Controller::start() {
   thread_ = std::thread([this] {
-    auto last_round = Clock::time_point();
-    std::uint64_t last_demand = 0;
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
-      // A full round once per interval, and at once when the backlog calls for a launch that
-      // the interval and the back-off allow and it has stopped growing for a tick (tasks
-      // submitted in a burst go into one launch).
-      Info i = source_.info();
-      auto now = Clock::now();
-      std::uint64_t demand = i.awaiting + i.executing;
-      int supply = static_cast<int>(i.connections) + launching();
-      bool wanted = static_cast<int>(demand) > supply && supply < spec_.profile.workers &&
-                    !paused_ && now >= not_before_ && now - last_launch_ >= options_.interval &&
-                    demand == last_demand;
-      last_demand = demand;
-      if (wanted || now - last_round >= options_.interval) {
-        lock.unlock();
-        step(wanted);
-        lock.lock();
-        last_round = Clock::now();
-      }
+      lock.unlock();
+      tick();
+      lock.lock();
       cv_.wait_for(lock, kTick, [this] { return stopping_; });
     }
   });
+}
+
+Clock::time_point Controller::now() const {
+  return options_.clock ? options_.clock() : Clock::now();
+}
+
+void Controller::tick() {
+  std::unique_lock<std::mutex> lock(mu_);
+  Info i = source_.info();
+  auto now = this->now();
+  std::uint64_t demand = i.awaiting + i.executing;
+  int supply = static_cast<int>(i.connections) + launching();
+  bool wanted = static_cast<int>(demand) > supply && supply < spec_.profile.workers && !paused_ &&
+                now >= not_before_ && now - last_launch_ >= options_.interval &&
+                demand == last_demand_;
+  last_demand_ = demand;
+  if (!wanted && now - last_round_ < options_.interval) return;
+  lock.unlock();
+  step(wanted);
+  lock.lock();
+  last_round_ = this->now();
 }
 
 void Controller::stop() {
@@ -115,7 +120,7 @@ void Controller::step(bool may_launch) {
   std::vector<Ended> ended;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto now = Clock::now();
+    auto now = this->now();
     job_states_.clear();
     for (auto& b : batches_) {
       for (auto& j : b.jobs) {
@@ -252,7 +257,7 @@ void Controller::failed_launch(const std::string& why) {
   }
   milliseconds backoff = options_.interval * (1 << std::min(failures_in_a_row_ - 1, 16));
   backoff = std::min(backoff, options_.max_backoff);
-  not_before_ = Clock::now() + backoff;
+  not_before_ = now() + backoff;
   report_(name + "launching again in " + seconds_text(backoff) + " (failed launch " +
           std::to_string(failures_in_a_row_) + " of at most " +
           std::to_string(options_.max_failed_launches) + " in a row)");
@@ -263,7 +268,7 @@ void Controller::launch(int n, std::uint64_t cumulative) {
   spec.n = n;
   auto submitted = launch_->submit(spec);
   std::lock_guard<std::mutex> lock(mu_);
-  last_launch_ = Clock::now();
+  last_launch_ = now();
   if (!submitted) return failed_launch("a launch failed: " + submitted.message());
   Batch b;
   b.number = submitted->number;

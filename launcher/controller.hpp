@@ -48,6 +48,8 @@ class Controller {
     int max_failed_launches = 3;
     // A failed launch waits interval * 2^(failures - 1) before the next, at most this long.
     std::chrono::milliseconds max_backoff{std::chrono::seconds(60)};
+    // Now; steady_clock::now() when empty. Tests drive tick() with a manual clock.
+    std::function<std::chrono::steady_clock::time_point()> clock;
   };
 
   // What the controller watches: the backlog and the daemons connected, of a Profile or of a
@@ -73,8 +75,12 @@ class Controller {
                    std::move(report)) {}
   ~Controller();  // stop(); does not cancel the jobs: shutdown() does
 
-  // Starts the control loop on a thread of its own.
+  // Starts the control loop on a thread of its own: tick() every 100 ms.
   void start();
+  // One look of the loop: a full round (step) once per interval, and at once when the backlog
+  // calls for a launch that the interval and the back-off allow and it has stopped growing
+  // since the last look (tasks submitted in a burst go into one launch).
+  void tick();
   // Runs one round now: look at the daemons and jobs, and launch if the backlog needs it and
   // `may_launch`.
   void step(bool may_launch = true);
@@ -137,6 +143,7 @@ class Controller {
   int launching() const;                           // REQUIRES: mu_
   // Submits a batch of `n` daemons (without mu_: the scheduler may be slow).
   void launch(int n, std::uint64_t cumulative);
+  std::chrono::steady_clock::time_point now() const;
 
   Source source_;
   std::unique_ptr<Launch> launch_;
@@ -153,6 +160,8 @@ class Controller {
   std::chrono::steady_clock::time_point not_before_;   // GUARDED_BY(mu_); back-off
   std::chrono::steady_clock::time_point last_launch_;  // GUARDED_BY(mu_)
   bool paused_ = false;                                // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point last_round_;   // GUARDED_BY(mu_)
+  std::uint64_t last_demand_ = 0;                      // GUARDED_BY(mu_); at the last tick
   std::string reason_;                                 // GUARDED_BY(mu_)
   std::map<std::string, int> job_states_;              // GUARDED_BY(mu_)
   std::vector<std::string> to_cancel_;  // GUARDED_BY(mu_); jobs of failed launches still listed
