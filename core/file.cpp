@@ -68,4 +68,9 @@ Status make_private_directory(const std::string& dir) {
   return Status();
 }
 
+std::string working_directory() {
+  char buf[4096];
+  return getcwd(buf, sizeof buf) ? buf : ".";
+}
+
 }  // namespace mirai

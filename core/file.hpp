@@ -20,4 +20,7 @@ Status write_file_atomically(const std::string& path, const std::string& text, m
 // that no one else may enter: where secrets and sockets go. Fails saying what to do.
 Status make_private_directory(const std::string& dir);
 
+// The working directory, absolute; "." when it cannot be read.
+std::string working_directory();
+
 }  // namespace mirai

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/file.hpp"
 #include "core/transport.hpp"
 #include "launcher/command_backend.hpp"
 #include "launcher/registry.hpp"
@@ -662,15 +663,11 @@ std::string directory_of(const std::string& file) {
   std::string dir;
   auto slash = file.rfind('/');
   if (slash == std::string::npos) {
-    char buf[4096];
-    dir = getcwd(buf, sizeof buf) ? buf : ".";
+    dir = working_directory();
   } else {
     dir = file.substr(0, slash);
     if (dir.empty()) dir = "/";
-    if (dir[0] != '/') {
-      char buf[4096];
-      if (getcwd(buf, sizeof buf)) dir = std::string(buf) + "/" + dir;
-    }
+    if (dir[0] != '/') dir = working_directory() + "/" + dir;
   }
   return dir;
 }

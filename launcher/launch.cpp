@@ -21,11 +21,6 @@ Status make_dir(const std::string& path) {
   return Status::error("cannot create " + path + ": " + std::strerror(errno));
 }
 
-std::string cwd() {
-  char buf[4096];
-  return getcwd(buf, sizeof buf) ? buf : ".";
-}
-
 }  // namespace
 
 LaunchSpec make_spec(const ProfileConfig& profile, int n, const std::string& url) {
@@ -40,7 +35,7 @@ LaunchSpec make_spec(const ProfileConfig& profile, int n, const std::string& url
   spec.command = !profile.command.empty() ? profile.command
                  : remote                 ? "mirai"
                                           : find_daemon_command("");
-  spec.workdir = profile.workdir.empty() && !remote ? cwd() : profile.workdir;
+  spec.workdir = profile.workdir.empty() && !remote ? working_directory() : profile.workdir;
   return spec;
 }
 

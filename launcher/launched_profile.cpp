@@ -1,12 +1,106 @@
 #include "launcher/launched_profile.hpp"
 
 #include <mutex>
+#include <set>
 
+#include <yaml-cpp/yaml.h>
+
+#include "core/file.hpp"
 #include "launcher/launch.hpp"
 #include "launcher/registry.hpp"
 #include "launcher/url.hpp"
+#include "mirai/duration.hpp"
 
 namespace mirai {
+namespace {
+
+// Where a profile given as values is said to come from, in its problems.
+constexpr char kValuesFile[] = "ProfileValues";
+
+// A key given twice: the reader of a file says so, and a map would keep only the last.
+std::string twice(const std::vector<std::pair<std::string, std::string>>& entries) {
+  std::set<std::string> seen;
+  for (const auto& [key, value] : entries)
+    if (!seen.insert(key).second) return key;
+  return "";
+}
+
+// The values as a mirai.yaml of one profile. Every value is a scalar of its own, quoted by the
+// emitter where it needs to be: nothing in a value becomes a key or another line.
+std::string values_yaml(const ProfileValues& v) {
+  YAML::Node p(YAML::NodeType::Map);
+  p["launcher"] = v.launcher;
+  p["workers"] = v.workers;
+  if (!v.url.empty()) p["url"] = v.url;
+  auto list = [&p](const char* key, const std::vector<std::string>& lines) {
+    if (lines.empty()) return;
+    YAML::Node seq(YAML::NodeType::Sequence);
+    for (const auto& line : lines) seq.push_back(line);
+    p[key] = seq;
+  };
+  auto map = [](const std::vector<std::pair<std::string, std::string>>& entries) {
+    YAML::Node m(YAML::NodeType::Map);
+    for (const auto& [key, value] : entries) m[key] = value;
+    return m;
+  };
+  YAML::Node daemon(YAML::NodeType::Map);
+  if (v.idletime.count() > 0) daemon["idletime"] = format_duration(v.idletime);
+  if (v.walltime.count() > 0) daemon["walltime"] = format_duration(v.walltime);
+  if (v.maxtasks > 0) daemon["maxtasks"] = v.maxtasks;
+  if (!v.command.empty()) daemon["command"] = v.command;
+  if (daemon.size() > 0) p["daemon"] = daemon;
+  if (!v.resources.empty()) p[v.launcher.empty() ? "resources" : v.launcher] = map(v.resources);
+  if (!v.env.empty()) p["env"] = map(v.env);
+  list("directives", v.directives);
+  list("prologue", v.prologue);
+  list("epilogue", v.epilogue);
+  list("hosts", v.hosts);
+  for (const auto& [key, value] : {std::pair{"template", &v.template_file},
+                                   {"workdir", &v.workdir},
+                                   {"log", &v.log},
+                                   {"backup", &v.backup}})
+    if (!value->empty()) p[key] = *value;
+  for (const auto& [key, value] : {std::pair{"launch_timeout", &v.launch_timeout},
+                                   {"interval", &v.interval},
+                                   {"heartbeat", &v.heartbeat}})
+    if (*value) p[key] = format_duration(**value);
+  if (v.retries) p["retries"] = *v.retries;
+  if (v.launch_retries) p["launch_retries"] = *v.launch_retries;
+  if (v.tunnel) p["tunnel"] = *v.tunnel;
+  YAML::Node root;
+  root["profiles"][v.name] = p;
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
+}
+
+// The profile the values describe, read as mirai.yaml is, its relative paths from `dir`.
+Expected<launcher::ProfileConfig> read_values(const ProfileValues& v, const std::string& dir) {
+  if (v.name.empty()) return Status::error("ProfileValues::name is empty: give the profile a name");
+  for (const auto* entries : {&v.resources, &v.env})
+    if (std::string key = twice(*entries); !key.empty())
+      return Status::error(
+          "ProfileValues::" + std::string(entries == &v.env ? "env" : "resources") + " has '" +
+          key + "' twice");
+  std::string text = values_yaml(v);
+  // Read as a file in `dir` (its relative paths are from there), named for what it is.
+  launcher::Diagnostics diagnostics(kValuesFile);
+  launcher::Config config = launcher::parse_config(text, dir + "/" + kValuesFile, diagnostics);
+  if (!diagnostics.empty()) {
+    std::string numbered;
+    int line = 0;
+    for (std::size_t at = 0, end; at < text.size(); at = end + 1) {
+      end = text.find('\n', at);
+      numbered += std::to_string(++line) + "  " + text.substr(at, end - at) + "\n";
+    }
+    return Status::error(diagnostics.summary() + std::to_string(diagnostics.list().size()) +
+                         " problem(s) in the profile values, which read as this mirai.yaml:\n" +
+                         numbered + "nothing was started");
+  }
+  return launcher::profile_named(config, v.name);
+}
+
+}  // namespace
 
 struct LaunchedProfile::Impl {
   std::string name;
@@ -54,6 +148,15 @@ Status LaunchedProfile::shutdown(std::chrono::milliseconds timeout) {
 }
 
 Expected<std::unique_ptr<LaunchedProfile>> LaunchedProfile::start(const LaunchOptions& options) {
+  if (options.values) {
+    if (!options.config.empty() || !options.profile.empty())
+      return Status::error("LaunchOptions: give either values or a config and profile, not both");
+    std::string root = options.root.empty() ? working_directory() : options.root;
+    auto profile = read_values(*options.values, root);
+    if (!profile) return profile.status();
+    if (options.workers > 0) profile->workers = options.workers;
+    return launcher::start_launched(*profile, root, options);
+  }
   std::string file = launcher::find_config(options.config);
   if (file.empty())
     return Status::error(options.config.empty()

@@ -348,8 +348,11 @@ TEST_CASE("slurm, defined in mirai.yaml alone: map runs in its array and leaves 
   CHECK(active(id).empty());
 }
 
-TEST_CASE("slurm, from C++: a LaunchedProfile runs tasks in its array and cancels it at the end",
-          "[slurm][live][launched]") {
+TEST_CASE(
+    "slurm, from C++: a LaunchedProfile of mirai.yaml or of values runs tasks in its array "
+    "and cancels it at the end",
+    "[slurm][live][launched]") {
+  const bool from_values = GENERATE(false, true);
   TempDir dir;
   LiveLauncher l = slurm(dir);
   std::vector<std::string> events;
@@ -357,8 +360,21 @@ TEST_CASE("slurm, from C++: a LaunchedProfile runs tasks in its array and cancel
   std::string job;
   {
     mirai::LaunchOptions o;
-    o.config = l.config;
-    o.profile = l.profile;
+    if (from_values) {  // the profile slurm() writes, as values
+      mirai::ProfileValues v;
+      v.name = "cluster";
+      v.launcher = "slurm";
+      v.workers = 3;
+      v.url = "tcp://127.0.0.1:0";
+      v.log = dir.file("logs/%A_%a.log");
+      v.idletime = std::chrono::minutes(2);
+      v.resources = {{"partition", "debug"}, {"time", "10m"}};
+      o.values = v;
+      o.root = dir.path();
+    } else {
+      o.config = l.config;
+      o.profile = l.profile;
+    }
     o.workers = 2;
     o.on_event = [&](const std::string& line) {
       std::lock_guard<std::mutex> lock(events_mu);
@@ -386,6 +402,7 @@ TEST_CASE("slurm, from C++: a LaunchedProfile runs tasks in its array and cancel
     CHECK((*launched)->failure().empty());
   }  // destroyed: the array is cancelled and waited for
   CHECK(l.active(job).empty());
+  CHECK_THAT(read_file(dir.file(".mirai/jobs/cluster/1/job_ids")), Catch::Contains(job));
   std::lock_guard<std::mutex> lock(events_mu);
   CHECK(events.empty());  // the controller speaks of failed launches only: none
 }
