@@ -17,6 +17,10 @@
 //   mirai_bench seal         connections over tcp on loopback, sealed against plain, and over
 //                            a unix socket: the round trip of a 64-byte and of a 1 MiB frame
 //                            (what sealing adds to a tcp round trip, and what tcp itself does)
+//   mirai_bench scale MIRAI [TASKS [DAEMONS...]]
+//                            for each count of daemons (4 when none): a `mirai dispatcher`
+//                            process, the time to connect that many, then 200,000 no-op calls
+//                            through them: the rate and the dispatcher's CPU per task
 //   mirai_bench heartbeat MIRAI [DAEMONS]
 //                            CPU of a `mirai dispatcher` process with 200 idle daemons connected,
 //                            with heartbeats (every 5 s, the default) and without; the no-op
@@ -465,6 +469,50 @@ void heartbeat(const std::string& mirai, int daemons) {
   report("heartbeat.off.latency.median", percentile(off, 0.5), "us");
 }
 
+// A `mirai dispatcher` process with `daemons` local daemons connected first (timed, with nothing
+// queued), then `tasks` no-op calls from a client through it: the rate and the dispatcher's CPU
+// per task. Reports under "scale.d<daemons>.".
+void scale_run(const std::string& mirai, int tasks, int daemons) {
+  std::string control;
+  pid_t dispatcher = start_dispatcher(mirai, "scale" + std::to_string(daemons), control);
+  std::string name = "scale.d" + std::to_string(daemons) + ".";
+  auto out = [&](const std::string& what, double value, const char* unit) {
+    report((name + what).c_str(), value, unit);
+  };
+  auto must = [](const Status& st) {
+    if (!st) {
+      std::fprintf(stderr, "bench: %s\n", st.message().c_str());
+      std::exit(1);
+    }
+  };
+  {
+    Profile workers;
+    DaemonsConfig w;
+    w.dispatcher_url = control;
+    w.n = daemons;
+    auto t0 = Clock::now();
+    must(workers.set_daemons(w));
+    out("connect", us_since(t0) / 1000, "ms");
+    Profile client;
+    DaemonsConfig c;
+    c.dispatcher_url = control;
+    must(client.set_daemons(c));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the connections settle
+    std::vector<Future> fs;
+    fs.reserve(static_cast<std::size_t>(tasks));
+    ProcessUse before = process_use(dispatcher);
+    auto t1 = Clock::now();
+    for (int i = 0; i < tasks; ++i) fs.push_back(client.submit(Task::call("noop")));
+    for (auto& f : fs) f.wait();
+    double secs = us_since(t1) / 1e6;
+    ProcessUse after = process_use(dispatcher);
+    out("rate", tasks / secs, "tasks/s");
+    out("dispatcher.cpu_per_task", (after.cpu - before.cpu) * 1e6 / tasks, "us");
+  }
+  kill(dispatcher, SIGTERM);
+  waitpid(dispatcher, nullptr, 0);
+}
+
 void load(const std::string& mirai, int tasks, int daemons) {
   load_run(mirai, tasks, 2);
   load_run(mirai, tasks, daemons);
@@ -494,6 +542,9 @@ int main(int argc, char** argv) {
     transports();
   else if (mode == "load" && argc > 2)
     load(argv[2], argc > 3 ? std::atoi(argv[3]) : 1000000, argc > 4 ? std::atoi(argv[4]) : 200);
+  else if (mode == "scale" && argc > 2)
+    for (int i = 4; i < std::max(argc, 5); ++i)
+      scale_run(argv[2], argc > 3 ? std::atoi(argv[3]) : 200000, argc > i ? std::atoi(argv[i]) : 4);
   else if (mode == "aead")
     aead();
   else if (mode == "seal")
@@ -507,7 +558,8 @@ int main(int argc, char** argv) {
         stderr,
         "usage: mirai_bench floors|latency|throughput|memory|startup|payload|tls|typed|transports|"
         "shell N|"
-        "load MIRAI [TASKS [DAEMONS]]|heartbeat MIRAI [DAEMONS]|aead|seal\n");
+        "load MIRAI [TASKS [DAEMONS]]|scale MIRAI [TASKS [DAEMONS...]]|heartbeat MIRAI "
+        "[DAEMONS]|aead|seal\n");
     return 2;
   }
   return 0;

@@ -93,8 +93,10 @@ void Schedule::close(Deliveries& out) {
   tasks_.clear();
   queue_.clear();
   setups_.clear();
-  for (Worker* w : ready_) w->ready = false;
+  for (Worker* w : ready_) w->ready = w->listed_idle = w->listed_roomy = false;
   ready_.clear();
+  idle_.clear();
+  roomy_.clear();
   awaiting_ = executing_ = 0;
 }
 
@@ -102,14 +104,54 @@ void Schedule::join(Worker& w) {
   w.ready = true;
   ready_.push_back(&w);
   send_setups(w);
+  note(w);
   drain();
   maybe_recall();
+}
+
+bool Schedule::idle(const Worker& w) const { return w.in_flight.empty() && has_capacity(w); }
+
+bool Schedule::roomy(const Worker& w) const {
+  return !w.in_flight.empty() && has_capacity(w) && w.in_flight.size() < depth(w);
+}
+
+void Schedule::note(Worker& w) {
+  if (!w.listed_idle && idle(w)) {
+    w.listed_idle = true;
+    idle_.push_back(&w);
+  } else if (!w.listed_roomy && roomy(w)) {
+    w.listed_roomy = true;
+    roomy_.push_back(&w);
+  }
+}
+
+Schedule::Worker* Schedule::first_of(std::deque<Worker*>& list, bool Worker::*flag,
+                                     bool (Schedule::*still)(const Worker&) const,
+                                     const Eligible& eligible) {
+  for (auto it = list.begin(); it != list.end();) {
+    Worker* w = *it;
+    if (!(this->*still)(*w)) {
+      w->*flag = false;
+      it = list.erase(it);
+    } else if (eligible(w)) {
+      return w;
+    } else {
+      ++it;
+    }
+  }
+  return nullptr;
 }
 
 void Schedule::unready(Worker& w) {
   if (!w.ready) return;
   w.ready = false;
   ready_.erase(std::find(ready_.begin(), ready_.end(), &w));
+  for (auto [list, flag] :
+       {std::pair{&idle_, &Worker::listed_idle}, {&roomy_, &Worker::listed_roomy}})
+    if (w.*flag) {
+      list->erase(std::find(list->begin(), list->end(), &w));
+      w.*flag = false;
+    }
 }
 
 void Schedule::stop_taking(Worker& w) { unready(w); }
@@ -142,6 +184,7 @@ Schedule::Answer Schedule::result(Worker& w, std::string frame, Deliveries& out)
     outbox_.send(w, proto::encode_empty(setup_failed ? proto::Type::kExit : proto::Type::kExitAck));
     answer = Answer::kExits;
   }
+  note(w);
   drain();
   maybe_recall();
   return answer;
@@ -156,6 +199,7 @@ bool Schedule::recalled(Worker& w, std::string_view body) {
   w.in_flight.erase(it);
   --w.assigned;
   requeue_front({r->first});
+  note(w);
   drain();
   return true;
 }
@@ -249,29 +293,27 @@ bool Schedule::fits(const Worker& w, const Entry& e, Clock::time_point now) {
 }
 
 Schedule::Worker* Schedule::pick(const Entry& e) {
-  std::size_t n = ready_.size();
-  if (n == 0) return nullptr;
+  if (ready_.empty()) return nullptr;
   const Group* group = e.group.get();
   auto now = e.expected.count() > 0 ? this->now() : Clock::time_point();
   auto eligible = [group, &e, now](const Worker* w) {
     return fits(*w, e, now) && (!group || std::find(group->took.begin(), group->took.end(),
                                                     w->instance) == group->took.end());
   };
-  for (std::size_t k = 0; k < n; ++k) {
-    Worker* w = ready_[(rotor_ + k) % n];
-    if (has_capacity(*w) && eligible(w) && (options_.round_robin || w->in_flight.empty())) {
-      rotor_ = (rotor_ + k + 1) % n;
-      return w;
+  if (options_.round_robin) {
+    std::size_t n = ready_.size();
+    for (std::size_t k = 0; k < n; ++k) {
+      Worker* w = ready_[(rotor_ + k) % n];
+      if (has_capacity(*w) && eligible(w)) {
+        rotor_ = (rotor_ + k + 1) % n;
+        return w;
+      }
     }
+    return nullptr;
   }
-  if (options_.round_robin) return nullptr;
-  // Nobody idle: prefetch to the least loaded daemon whose recent tasks were short.
-  Worker* best = nullptr;
-  for (Worker* w : ready_)
-    if (has_capacity(*w) && eligible(w) && w->in_flight.size() < depth(*w) &&
-        (!best || w->in_flight.size() < best->in_flight.size()))
-      best = w;
-  return best;
+  // The daemon idle longest; else, prefetching, the one that made room longest ago.
+  if (Worker* w = first_of(idle_, &Worker::listed_idle, &Schedule::idle, eligible)) return w;
+  return first_of(roomy_, &Worker::listed_roomy, &Schedule::roomy, eligible);
 }
 
 void Schedule::assign(Worker& w, std::uint64_t id, Entry& e) {
@@ -281,6 +323,7 @@ void Schedule::assign(Worker& w, std::uint64_t id, Entry& e) {
   ++w.assigned;
   --awaiting_;
   ++executing_;
+  note(w);  // it may take more
   outbox_.send_task(w, e.frame);
 }
 
@@ -324,17 +367,18 @@ void Schedule::maybe_recall() {
   // An idle daemon and an empty queue while another daemon holds prefetched tasks: ask for the
   // newest of them back, so that it runs now on the idle one.
   if (options_.round_robin || awaiting_ > 0) return;
-  std::vector<const Worker*> idle;
-  for (Worker* w : ready_)
-    if (w->in_flight.empty() && has_capacity(*w)) idle.push_back(w);
-  if (idle.empty()) return;
+  auto idle_one = [this](const Eligible& eligible) {
+    return first_of(idle_, &Worker::listed_idle, &Schedule::idle, eligible);
+  };
+  if (!idle_one([](const Worker*) { return true; })) return;
   // Never a copy of an everywhere() task, nor one no idle daemon has time left for: it would
   // only go back to where it was.
   auto now = this->now();
   auto movable = [&](const Worker* w) {
     const Entry& e = tasks_.at(w->in_flight.back());
-    return !e.group && !e.setup &&
-           std::any_of(idle.begin(), idle.end(), [&](const Worker* i) { return fits(*i, e, now); });
+    return !e.group && !e.setup && (e.expected.count() == 0 || idle_one([&e, now](const Worker* i) {
+                                      return fits(*i, e, now);
+                                    }));
   };
   Worker* victim = nullptr;
   for (Worker* w : ready_)

@@ -63,6 +63,8 @@ class Schedule {
     std::size_t setting_up = 0;  // copies of standing setups sent and not yet answered
     double task_us = -1;         // moving average of task time; negative: not yet measured
     bool recall_pending = false;
+    bool listed_idle = false;   // in the schedule's list of idle daemons
+    bool listed_roomy = false;  // in its list of busy daemons that may take more
   };
 
   // Carries out the schedule's decisions; called with the owner's lock held.
@@ -163,7 +165,18 @@ class Schedule {
   };
 
   void enqueue(std::uint64_t id, Entry e);
+  // Hands out tasks from the head of the queue while daemons take them.
   void drain();
+  // Lists `w` as idle (it takes tasks and holds none), or as roomy (it holds fewer than its
+  // prefetch depth), when it is.
+  void note(Worker& w);
+  bool idle(const Worker& w) const;
+  bool roomy(const Worker& w) const;
+  // The first eligible daemon of `list` for which `still` holds; the entries for which it no
+  // longer holds go (`flag` is the daemon's mark of being listed).
+  using Eligible = std::function<bool(const Worker*)>;
+  Worker* first_of(std::deque<Worker*>& list, bool Worker::*flag,
+                   bool (Schedule::*still)(const Worker&) const, const Eligible& eligible);
   void maybe_recall();
   void unready(Worker& w);
   // A daemon for task `e`: an idle one with time left for it and, for a copy of an everywhere()
@@ -186,7 +199,12 @@ class Schedule {
   std::uint64_t awaiting_ = 0, executing_ = 0, submitted_ = 0, retried_ = 0;
   std::vector<Setup> setups_;
   std::vector<Worker*> ready_;  // taking tasks, in the order they joined
-  std::size_t rotor_ = 0;       // where the next search for a daemon starts
+  std::size_t rotor_ = 0;       // round robin: where the next search for a daemon starts
+  // Daemons that fell idle, in that order, and busy daemons that may prefetch more, in the
+  // order they made room. An entry is stale once its daemon is neither (it took tasks, or
+  // stopped taking them) and goes when it is looked at, so that finding a daemon for a task
+  // costs O(1) however many are connected.
+  std::deque<Worker*> idle_, roomy_;
 };
 
 }  // namespace mirai
