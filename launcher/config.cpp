@@ -488,8 +488,10 @@ class ProfileReader {
     const auto& table = kind_->keys;
     Keys known;
     for (const auto& rk : table) known.push_back(rk.name);
+    std::map<std::string, YAML::Node> given;
     for (auto& [k, value] : r_.entries(v, p.launcher, known)) {
       const std::string key = k.Scalar();
+      given[key] = k;
       auto rk = std::find_if(table.begin(), table.end(),
                              [&](const ResourceKey& r) { return key == r.name; });
       auto s = r_.string(value, key);
@@ -544,6 +546,20 @@ class ProfileReader {
           break;
       }
       p.resources[key] = amount > 0 ? Resource(amount) : Resource(*s);
+    }
+    // Keys the scheduler refuses together: each after the first given is a problem.
+    for (const auto& group : kind_->exclusive) {
+      std::vector<std::string> present;
+      for (const auto& key : group)
+        if (given.count(key)) present.push_back(key);
+      std::sort(present.begin(), present.end(), [&](const std::string& a, const std::string& b) {
+        return given[a].Mark().pos < given[b].Mark().pos;
+      });
+      for (std::size_t i = 1; i < present.size(); ++i)
+        r_.error(given[present[i]],
+                 "'" + p.launcher + ": " + present[i] + "' and '" + present[0] +
+                     "' exclude each other: " + p.launcher + " refuses a job with both",
+                 "keep one of " + Reader::join(group));
     }
   }
 
@@ -851,6 +867,17 @@ Config parse_config(const std::string& text, const std::string& file, Diagnostic
       if (!named) r.error(default_node, "'default' names no profile: '" + *s + "'");
     }
   }
+  if (const char* env = std::getenv("MIRAI_PROFILE"); env && *env) {
+    if (!config.profiles.count(env) && diagnostics.empty()) {
+      std::vector<std::string> names;
+      for (const auto& [n, p] : config.profiles) names.push_back(n);
+      std::string near = nearest(env, names);
+      diagnostics.error(
+          0, 0, std::string("$MIRAI_PROFILE names no profile: '") + env + "'",
+          near.empty() ? "its profiles: " + Reader::join(names) : "did you mean '" + near + "'?");
+    }
+    config.default_profile = env;
+  }
   return config;
 }
 
@@ -871,8 +898,24 @@ Config load_config(const std::string& file, Diagnostics& diagnostics) {
 std::string find_config(const std::string& explicit_path) {
   if (!explicit_path.empty()) return explicit_path;
   if (const char* env = std::getenv("MIRAI_CONFIG"); env && *env) return env;
-  if (access("mirai.yaml", F_OK) == 0) return "mirai.yaml";
+  // The project's: here or in a directory above, up to the project's root (the first that
+  // holds .git) or /.
+  for (std::string dir = working_directory();;) {
+    std::string file = (dir == "/" ? "" : dir) + "/mirai.yaml";
+    if (access(file.c_str(), F_OK) == 0) return dir == working_directory() ? "mirai.yaml" : file;
+    if (dir == "/" || access((dir + "/.git").c_str(), F_OK) == 0) break;
+    auto slash = dir.rfind('/');
+    dir = slash == 0 ? "/" : dir.substr(0, slash);
+  }
+  if (std::string user = user_config(); access(user.c_str(), F_OK) == 0) return user;
   return "";
+}
+
+std::string user_config() {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  std::string base = xdg && *xdg ? xdg : home && *home ? std::string(home) + "/.config" : "";
+  return base.empty() ? "" : base + "/mirai/mirai.yaml";
 }
 
 Expected<ProfileConfig> profile_named(const Config& config, const std::string& name) {
@@ -886,6 +929,8 @@ Expected<ProfileConfig> profile_named(const Config& config, const std::string& n
 }
 
 std::string config_root(const std::string& file) {
+  // The per-user file serves every project: their runs are recorded where they run.
+  if (!file.empty() && file == user_config()) return working_directory();
   auto slash = file.rfind('/');
   std::string dir = slash == std::string::npos ? "." : file.substr(0, slash == 0 ? 1 : slash);
   char resolved[PATH_MAX];

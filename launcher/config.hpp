@@ -87,14 +87,20 @@ Config parse_config(const std::string& text, const std::string& file, Diagnostic
 // Reads and parses `file`; an unreadable file is one diagnostic.
 Config load_config(const std::string& file, Diagnostics& diagnostics);
 
-// The config to use: `explicit_path` when given, else $MIRAI_CONFIG, else ./mirai.yaml when it
-// exists; "" when there is none.
+// The config to use: `explicit_path` when given, else $MIRAI_CONFIG, else the first mirai.yaml
+// from the working directory up to the project's root (the first directory holding .git) or /,
+// else the per-user file (user_config()); "" when there is none. $MIRAI_PROFILE, when set,
+// overrides the file's `default` (and is a problem when it names no profile).
 std::string find_config(const std::string& explicit_path);
+// $XDG_CONFIG_HOME/mirai/mirai.yaml ($HOME/.config when XDG_CONFIG_HOME is unset); "" without
+// either.
+std::string user_config();
 
 // The profile `name` of `config`; fails naming the file, the nearest name and every profile.
 Expected<ProfileConfig> profile_named(const Config& config, const std::string& name);
 
-// Where the runs of the config at `file` keep .mirai/jobs: its directory, resolved.
+// Where the runs of the config at `file` keep .mirai/jobs: its directory, resolved; for the
+// per-user file, the working directory.
 std::string config_root(const std::string& file);
 
 }  // namespace mirai::launcher

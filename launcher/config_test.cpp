@@ -1,6 +1,8 @@
 // mirai.yaml: what a user writes is read as written, and every mistake is reported at its place.
 #include "launcher/config.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -472,4 +474,72 @@ TEST_CASE("backends: a backend defined by its commands, and every mistake in one
   CHECK(has("9:14: 'element' must hold {index}"));
   CHECK(has("11:18: launcher 'b' is defined under 'backends', with the problems reported there"));
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("slurm: mem, mem_per_cpu and mem_per_gpu exclude each other", "[config]") {
+  auto both = parse(
+      "profiles:\n"
+      "  c:\n"
+      "    launcher: slurm\n"
+      "    slurm: { mem_per_cpu: 2G, time: 10m, mem: 4G, mem_per_gpu: 8G }\n");
+  CHECK(both.problems ==
+        std::vector<std::string>{
+            "/proj/mirai.yaml:4:42: 'slurm: mem' and 'mem_per_cpu' exclude each other: slurm "
+            "refuses a job with both (keep one of mem, mem_per_cpu, mem_per_gpu)",
+            "/proj/mirai.yaml:4:51: 'slurm: mem_per_gpu' and 'mem_per_cpu' exclude each other: "
+            "slurm refuses a job with both (keep one of mem, mem_per_cpu, mem_per_gpu)"});
+  auto one = parse("profiles:\n  c: { launcher: slurm, slurm: { mem_per_gpu: 8G } }\n");
+  REQUIRE(one.problems.empty());
+  CHECK(one.config.profiles.at("c").resources.at("mem_per_gpu").amount == 8192);
+}
+
+TEST_CASE(
+    "mirai.yaml is found from a subdirectory of the project, then in the user's config; "
+    "MIRAI_PROFILE picks the default",
+    "[config]") {
+  namespace fs = std::filesystem;
+  fs::path root = fs::temp_directory_path() / ("mirai-find-" + std::to_string(getpid()));
+  fs::create_directories(root / "project/.git");
+  fs::create_directories(root / "project/src/deep");
+  fs::create_directories(root / "home/.config/mirai");
+  fs::path before = fs::current_path();
+  const char* old_home = std::getenv("HOME");
+  std::string saved_home = old_home ? old_home : "";
+  unsetenv("MIRAI_CONFIG");
+  unsetenv("XDG_CONFIG_HOME");
+  setenv("HOME", (root / "home").c_str(), 1);
+  std::ofstream(root / "project/mirai.yaml")
+      << "default: a\nprofiles:\n  a: {launcher: local}\n  b: {launcher: local}\n";
+
+  fs::current_path(root / "project/src/deep");
+  CHECK(find_config("") == (root / "project/mirai.yaml").string());
+  fs::current_path(root / "project");
+  CHECK(find_config("") == "mirai.yaml");
+  CHECK(find_config("given.yaml") == "given.yaml");
+
+  // Above the project's root (.git) nothing is looked for; then the user's own file.
+  fs::remove(root / "project/mirai.yaml");
+  std::ofstream(root / "mirai.yaml") << "profiles:\n  x: {launcher: local}\n";
+  fs::current_path(root / "project/src");
+  CHECK(find_config("").empty());
+  std::ofstream(root / "home/.config/mirai/mirai.yaml") << "profiles:\n  u: {launcher: local}\n";
+  CHECK(find_config("") == (root / "home/.config/mirai/mirai.yaml").string());
+  CHECK(config_root(find_config("")) == (root / "project/src").string());  // runs recorded here
+  setenv("XDG_CONFIG_HOME", (root / "xdg").c_str(), 1);
+  CHECK(find_config("").empty());
+  unsetenv("XDG_CONFIG_HOME");
+
+  setenv("MIRAI_PROFILE", "b", 1);
+  auto picked = parse("default: a\nprofiles:\n  a: {launcher: local}\n  b: {launcher: local}\n");
+  CHECK(picked.problems.empty());
+  CHECK(picked.config.default_profile == "b");
+  setenv("MIRAI_PROFILE", "bb", 1);
+  auto wrong = parse("profiles:\n  a: {launcher: local}\n  b: {launcher: local}\n");
+  CHECK(wrong.problems == std::vector<std::string>{"/proj/mirai.yaml: $MIRAI_PROFILE names no "
+                                                   "profile: 'bb' (did you mean 'b'?)"});
+  unsetenv("MIRAI_PROFILE");
+
+  fs::current_path(before);
+  if (old_home) setenv("HOME", saved_home.c_str(), 1);
+  fs::remove_all(root);
 }

@@ -21,6 +21,9 @@ struct BackendKind {
   // The keys of its own section of a profile (`slurm: { partition: short }`, named as the
   // backend), each with its type; empty: the backend has no section.
   std::vector<ResourceKey> keys;
+  // Groups of those keys of which a profile may give one at most (the scheduler refuses the
+  // others with it: Slurm's mem, mem_per_cpu and mem_per_gpu).
+  std::vector<std::vector<std::string>> exclusive;
   // It renders job scripts for a scheduler: a profile's `directives:` and `template:` apply.
   bool job_scripts = true;
   // It starts daemons on other hosts itself (ssh): `hosts:` (required), `tunnel:` and `ssh:`

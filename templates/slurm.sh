@@ -9,6 +9,7 @@
 #SBATCH --time={{ time }}
 #SBATCH --mem={{ mem }}
 #SBATCH --mem-per-cpu={{ mem_per_cpu }}
+#SBATCH --mem-per-gpu={{ mem_per_gpu }}
 #SBATCH --cpus-per-task={{ cpus_per_task }}
 #SBATCH --gpus={{ gpus }}
 #SBATCH --constraint={{ constraint }}

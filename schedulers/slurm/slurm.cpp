@@ -27,17 +27,13 @@ std::string slurm_time(long long seconds) {
 
 const std::vector<ResourceKey>& keys() {
   using T = ResourceType;
-  static const std::vector<ResourceKey> k = {{"partition", T::kName},
-                                             {"account", T::kName},
-                                             {"qos", T::kName},
-                                             {"time", T::kTime},
-                                             {"mem", T::kSize},
-                                             {"mem_per_cpu", T::kSize},
-                                             {"cpus_per_task", T::kCount},
-                                             {"gpus", T::kWord},
-                                             {"constraint", T::kWord},
-                                             {"job_name", T::kName},
-                                             {"max_array_size", T::kCount}};
+  static const std::vector<ResourceKey> k = {
+      {"partition", T::kName},   {"account", T::kName},
+      {"qos", T::kName},         {"time", T::kTime},
+      {"mem", T::kSize},         {"mem_per_cpu", T::kSize},
+      {"mem_per_gpu", T::kSize}, {"cpus_per_task", T::kCount},
+      {"gpus", T::kWord},        {"constraint", T::kWord},
+      {"job_name", T::kName},    {"max_array_size", T::kCount}};
   return k;
 }
 
@@ -126,6 +122,7 @@ const bool kRegistered = register_backend([] {
   BackendKind k;
   k.name = "slurm";
   k.keys = keys();
+  k.exclusive = {{"mem", "mem_per_cpu", "mem_per_gpu"}};
   k.make = [](const ProfileConfig&) { return make(); };
   return k;
 }());
@@ -138,7 +135,7 @@ Expected<TemplateValues> script_values(const LaunchSpec& spec, int first, int la
     if (key == "max_array_size" || key == "job_name") continue;
     if (key == "time")
       v[key] = {slurm_time(value.amount)};
-    else if (key == "mem" || key == "mem_per_cpu")
+    else if (key == "mem" || key == "mem_per_cpu" || key == "mem_per_gpu")
       v[key] = {value.text + "M"};
     else
       v[key] = {value.text};

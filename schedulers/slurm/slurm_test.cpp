@@ -43,6 +43,12 @@ TEST_CASE("slurm renders the golden script", "[slurm]") {
   auto min = backend->render(minimal);
   REQUIRE(min);
   CHECK(mirai::test::matches_golden("slurm-minimal.sh", (*min)[0].script));
+
+  LaunchSpec per_gpu = mirai::test::minimal_spec("slurm");
+  per_gpu.profile.resources = {{"mem_per_gpu", 8192}};
+  auto gpu = backend->render(per_gpu);
+  REQUIRE(gpu);
+  CHECK_THAT((*gpu)[0].script, Catch::Contains("\n#SBATCH --mem-per-gpu=8192M\n"));
 }
 
 TEST_CASE("slurm splits arrays below MaxArraySize", "[slurm]") {
