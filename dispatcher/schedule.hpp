@@ -152,15 +152,17 @@ class Schedule {
     std::shared_ptr<Group> group;
     std::shared_ptr<ResultTarget> later;
   };
+  // One task, queued or on a daemon. Its members are ordered by size: a million queued tasks
+  // cost what this is and its map node (bench `memory`).
   struct Entry {
     std::shared_ptr<const std::string> frame;
     std::shared_ptr<ResultTarget> target;
-    Worker* daemon = nullptr;  // null while queued
-    bool cancelled = false;
     std::shared_ptr<Group> group;           // set for a copy of an everywhere() task
-    std::uint8_t retries = 0;               // from the task frame
+    Worker* daemon = nullptr;               // null while queued
     std::chrono::milliseconds expected{0};  // from the task frame; 0: not declared
     std::uint32_t lost = 0;                 // times its daemon died while running it
+    std::uint8_t retries = 0;               // from the task frame
+    bool cancelled = false;
     bool setup = false;  // a standing setup's copy for a daemon that connected later
   };
 
