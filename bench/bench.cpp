@@ -73,16 +73,19 @@ std::string ipc_url(const char* tag) {
   return "ipc:///tmp/mirai-bench-" + std::to_string(getpid()) + "-" + tag + ".sock";
 }
 
+void must(const Status& s) {
+  if (!s) {
+    std::fprintf(stderr, "bench: %s\n", s.message().c_str());
+    std::exit(1);
+  }
+}
+
 void start(Profile& p, int n, bool dispatcher, const std::string& url) {
   DaemonsConfig c;
   c.n = n;
   c.dispatcher = dispatcher;
   c.url = url;
-  Status s = p.set_daemons(c);
-  if (!s) {
-    std::fprintf(stderr, "bench: %s\n", s.message().c_str());
-    std::exit(1);
-  }
+  must(p.set_daemons(c));
 }
 
 }  // namespace bench
@@ -375,10 +378,7 @@ void load_run(const std::string& mirai, int tasks, int daemons) {
     Profile client;
     DaemonsConfig c;
     c.dispatcher_url = control;
-    if (Status st = client.set_daemons(c); !st) {
-      std::fprintf(stderr, "bench: %s\n", st.message().c_str());
-      std::exit(1);
-    }
+    must(client.set_daemons(c));
     ProcessUse idle = process_use(dispatcher);
     std::vector<Future> fs;
     fs.reserve(static_cast<std::size_t>(tasks));
@@ -396,10 +396,7 @@ void load_run(const std::string& mirai, int tasks, int daemons) {
     w.dispatcher_url = control;
     w.n = daemons;
     auto t1 = Clock::now();
-    if (Status st = workers.set_daemons(w); !st) {
-      std::fprintf(stderr, "bench: %s\n", st.message().c_str());
-      std::exit(1);
-    }
+    must(workers.set_daemons(w));
     out("connect", us_since(t1) / 1000, "ms");
     // From here on: the tasks not answered while the daemons were connecting.
     ProcessUse connected = process_use(dispatcher);
@@ -428,10 +425,7 @@ void idle_cpu(const std::string& mirai, int daemons, const std::string& heartbea
     DaemonsConfig w;
     w.dispatcher_url = control;
     w.n = daemons;
-    if (Status st = workers.set_daemons(w); !st) {
-      std::fprintf(stderr, "bench: %s\n", st.message().c_str());
-      std::exit(1);
-    }
+    must(workers.set_daemons(w));
     std::this_thread::sleep_for(std::chrono::seconds(1));  // the connections settle
     ProcessUse before = process_use(dispatcher);
     auto t0 = Clock::now();
@@ -455,10 +449,7 @@ void heartbeat(const std::string& mirai, int daemons) {
     DaemonsConfig c;
     c.n = 1;
     c.heartbeat = std::chrono::milliseconds(hb);
-    if (Status st = p->set_daemons(c); !st) {
-      std::fprintf(stderr, "bench: %s\n", st.message().c_str());
-      std::exit(1);
-    }
+    must(p->set_daemons(c));
   }
   for (int round = 0; round < 5; ++round) {
     auto a = round_trips(with, 4000), b = round_trips(without, 4000);
@@ -478,12 +469,6 @@ void scale_run(const std::string& mirai, int tasks, int daemons) {
   std::string name = "scale.d" + std::to_string(daemons) + ".";
   auto out = [&](const std::string& what, double value, const char* unit) {
     report((name + what).c_str(), value, unit);
-  };
-  auto must = [](const Status& st) {
-    if (!st) {
-      std::fprintf(stderr, "bench: %s\n", st.message().c_str());
-      std::exit(1);
-    }
   };
   {
     Profile workers;

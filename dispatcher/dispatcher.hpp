@@ -159,7 +159,7 @@ class Dispatcher final : public DispatcherLink, private Schedule::Outbox {
   bool advance(Slot* slot, SlotEvent event);
   std::chrono::milliseconds heartbeat(const Slot& s) const;  // of its connection; 0: none
   static void deliver_all(Deliveries& out);
-  // Writes what assign() corked while a read's frames were handled, after the lock is released.
+  // Writes what send_task() corked while a read's frames were handled, after the lock is released.
   void flush_corked();                               // EXCLUDES: mu_
   Info info_locked() const;                          // REQUIRES: mu_
   std::vector<DaemonStatus> daemons_locked() const;  // REQUIRES: mu_

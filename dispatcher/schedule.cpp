@@ -125,6 +125,7 @@ void Schedule::note(Worker& w) {
   }
 }
 
+template <typename Eligible>
 Schedule::Worker* Schedule::first_of(std::deque<Worker*>& list, bool Worker::*flag,
                                      bool (Schedule::*still)(const Worker&) const,
                                      const Eligible& eligible) {
@@ -142,7 +143,7 @@ Schedule::Worker* Schedule::first_of(std::deque<Worker*>& list, bool Worker::*fl
   return nullptr;
 }
 
-void Schedule::unready(Worker& w) {
+void Schedule::stop_taking(Worker& w) {
   if (!w.ready) return;
   w.ready = false;
   ready_.erase(std::find(ready_.begin(), ready_.end(), &w));
@@ -153,8 +154,6 @@ void Schedule::unready(Worker& w) {
       w.*flag = false;
     }
 }
-
-void Schedule::stop_taking(Worker& w) { unready(w); }
 
 Schedule::Answer Schedule::result(Worker& w, std::string frame, Deliveries& out) {
   auto h = proto::peek_result(frame);
@@ -178,7 +177,7 @@ Schedule::Answer Schedule::result(Worker& w, std::string frame, Deliveries& out)
     // It failed a setup, so it cannot run this pool's tasks (nothing else was sent to it), or
     // it reached a limit and takes nothing more: what it had not started goes back to the
     // head of the queue, and it is told to go, or its exit acknowledged.
-    unready(w);
+    stop_taking(w);
     requeue_front(w.in_flight);
     w.in_flight.clear();
     outbox_.send(w, proto::encode_empty(setup_failed ? proto::Type::kExit : proto::Type::kExitAck));
@@ -205,7 +204,7 @@ bool Schedule::recalled(Worker& w, std::string_view body) {
 }
 
 void Schedule::remove(Worker& w, bool blameless, const std::string& lost_why, Deliveries& out) {
-  unready(w);
+  stop_taking(w);
   if (!w.in_flight.empty()) {
     // The daemon runs its tasks in order: the first was running; the others never started.
     std::uint64_t running = w.in_flight.front();
@@ -367,7 +366,7 @@ void Schedule::maybe_recall() {
   // An idle daemon and an empty queue while another daemon holds prefetched tasks: ask for the
   // newest of them back, so that it runs now on the idle one.
   if (options_.round_robin || awaiting_ > 0) return;
-  auto idle_one = [this](const Eligible& eligible) {
+  auto idle_one = [this](const auto& eligible) {
     return first_of(idle_, &Worker::listed_idle, &Schedule::idle, eligible);
   };
   if (!idle_one([](const Worker*) { return true; })) return;

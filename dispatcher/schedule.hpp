@@ -115,7 +115,8 @@ class Schedule {
   // Daemons ----------------------------------------------------------------------------------
   // `w` proved the secret: it runs each standing setup, then takes tasks.
   void join(Worker& w);
-  // `w` takes no more tasks (it said it is leaving); what it holds stays with it.
+  // `w` takes no more tasks (it said it is leaving, broke the protocol, or is being lost); what
+  // it holds stays with it until remove().
   void stop_taking(Worker& w);
   // A result frame from `w`.
   Answer result(Worker& w, std::string frame, Deliveries& out);
@@ -174,13 +175,13 @@ class Schedule {
   void note(Worker& w);
   bool idle(const Worker& w) const;
   bool roomy(const Worker& w) const;
-  // The first eligible daemon of `list` for which `still` holds; the entries for which it no
-  // longer holds go (`flag` is the daemon's mark of being listed).
-  using Eligible = std::function<bool(const Worker*)>;
+  // The first daemon of `list` for which `still` holds and that is `eligible`; the entries for
+  // which `still` no longer holds go (`flag` is the daemon's mark of being listed). A template,
+  // not a std::function: it runs for every task handed out.
+  template <typename Eligible>
   Worker* first_of(std::deque<Worker*>& list, bool Worker::*flag,
                    bool (Schedule::*still)(const Worker&) const, const Eligible& eligible);
   void maybe_recall();
-  void unready(Worker& w);
   // A daemon for task `e`: an idle one with time left for it and, for a copy of an everywhere()
   // task, one that has no copy yet; else (FIFO) the least loaded one that may prefetch.
   Worker* pick(const Entry& e);

@@ -1,6 +1,5 @@
 #include "launcher/config.hpp"
 
-#include <limits.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -867,17 +866,6 @@ Config parse_config(const std::string& text, const std::string& file, Diagnostic
       if (!named) r.error(default_node, "'default' names no profile: '" + *s + "'");
     }
   }
-  if (const char* env = std::getenv("MIRAI_PROFILE"); env && *env) {
-    if (!config.profiles.count(env) && diagnostics.empty()) {
-      std::vector<std::string> names;
-      for (const auto& [n, p] : config.profiles) names.push_back(n);
-      std::string near = nearest(env, names);
-      diagnostics.error(
-          0, 0, std::string("$MIRAI_PROFILE names no profile: '") + env + "'",
-          near.empty() ? "its profiles: " + Reader::join(names) : "did you mean '" + near + "'?");
-    }
-    config.default_profile = env;
-  }
   return config;
 }
 
@@ -892,49 +880,9 @@ Config load_config(const std::string& file, Diagnostics& diagnostics) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_config(ss.str(), file, diagnostics);
-}
-
-std::string find_config(const std::string& explicit_path) {
-  if (!explicit_path.empty()) return explicit_path;
-  if (const char* env = std::getenv("MIRAI_CONFIG"); env && *env) return env;
-  // The project's: here or in a directory above, up to the project's root (the first that
-  // holds .git) or /.
-  for (std::string dir = working_directory();;) {
-    std::string file = (dir == "/" ? "" : dir) + "/mirai.yaml";
-    if (access(file.c_str(), F_OK) == 0) return dir == working_directory() ? "mirai.yaml" : file;
-    if (dir == "/" || access((dir + "/.git").c_str(), F_OK) == 0) break;
-    auto slash = dir.rfind('/');
-    dir = slash == 0 ? "/" : dir.substr(0, slash);
-  }
-  if (std::string user = user_config(); access(user.c_str(), F_OK) == 0) return user;
-  return "";
-}
-
-std::string user_config() {
-  const char* xdg = std::getenv("XDG_CONFIG_HOME");
-  const char* home = std::getenv("HOME");
-  std::string base = xdg && *xdg ? xdg : home && *home ? std::string(home) + "/.config" : "";
-  return base.empty() ? "" : base + "/mirai/mirai.yaml";
-}
-
-Expected<ProfileConfig> profile_named(const Config& config, const std::string& name) {
-  if (auto it = config.profiles.find(name); it != config.profiles.end()) return it->second;
-  std::vector<std::string> names;
-  for (const auto& [n, p] : config.profiles) names.push_back(n);
-  std::string near = nearest(name, names);
-  return Status::error(config.file + " has no profile '" + name + "'" +
-                       (near.empty() ? "" : " (did you mean '" + near + "'?)") +
-                       "; its profiles: " + Reader::join(names));
-}
-
-std::string config_root(const std::string& file) {
-  // The per-user file serves every project: their runs are recorded where they run.
-  if (!file.empty() && file == user_config()) return working_directory();
-  auto slash = file.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : file.substr(0, slash == 0 ? 1 : slash);
-  char resolved[PATH_MAX];
-  return realpath(dir.c_str(), resolved) ? resolved : dir;
+  Config config = parse_config(ss.str(), file, diagnostics);
+  apply_profile_env(config, diagnostics);
+  return config;
 }
 
 }  // namespace mirai::launcher

@@ -84,13 +84,17 @@ struct Config {
 // that had none are returned. Relative paths are taken relative to the file's directory.
 Config parse_config(const std::string& text, const std::string& file, Diagnostics& diagnostics);
 
-// Reads and parses `file`; an unreadable file is one diagnostic.
+// $MIRAI_PROFILE, when set, becomes `config`'s default profile; one that names no profile is a
+// diagnostic. A file's setting, not a profile's: load_config applies it, parse_config does not
+// (a profile given as values is not a file).
+void apply_profile_env(Config& config, Diagnostics& diagnostics);
+
+// Reads and parses `file` and applies $MIRAI_PROFILE; an unreadable file is one diagnostic.
 Config load_config(const std::string& file, Diagnostics& diagnostics);
 
 // The config to use: `explicit_path` when given, else $MIRAI_CONFIG, else the first mirai.yaml
 // from the working directory up to the project's root (the first directory holding .git) or /,
-// else the per-user file (user_config()); "" when there is none. $MIRAI_PROFILE, when set,
-// overrides the file's `default` (and is a problem when it names no profile).
+// else the per-user file (user_config()); "" when there is none.
 std::string find_config(const std::string& explicit_path);
 // $XDG_CONFIG_HOME/mirai/mirai.yaml ($HOME/.config when XDG_CONFIG_HOME is unset); "" without
 // either.

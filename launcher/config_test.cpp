@@ -529,12 +529,21 @@ TEST_CASE(
   CHECK(find_config("").empty());
   unsetenv("XDG_CONFIG_HOME");
 
+  // Read from a file, $MIRAI_PROFILE overrides its default.
+  auto with_env = [](const std::string& text) {
+    Diagnostics d("/proj/mirai.yaml");
+    Parsed p;
+    p.config = parse_config(text, "/proj/mirai.yaml", d);
+    apply_profile_env(p.config, d);
+    for (const auto& x : d.list()) p.problems.push_back(format(x));
+    return p;
+  };
   setenv("MIRAI_PROFILE", "b", 1);
-  auto picked = parse("default: a\nprofiles:\n  a: {launcher: local}\n  b: {launcher: local}\n");
+  auto picked = with_env("default: a\nprofiles:\n  a: {launcher: local}\n  b: {launcher: local}\n");
   CHECK(picked.problems.empty());
   CHECK(picked.config.default_profile == "b");
   setenv("MIRAI_PROFILE", "bb", 1);
-  auto wrong = parse("profiles:\n  a: {launcher: local}\n  b: {launcher: local}\n");
+  auto wrong = with_env("profiles:\n  a: {launcher: local}\n  b: {launcher: local}\n");
   CHECK(wrong.problems == std::vector<std::string>{"/proj/mirai.yaml: $MIRAI_PROFILE names no "
                                                    "profile: 'bb' (did you mean 'b'?)"});
   unsetenv("MIRAI_PROFILE");

@@ -2,6 +2,7 @@
 
 #include <mutex>
 #include <set>
+#include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
@@ -87,12 +88,10 @@ Expected<launcher::ProfileConfig> read_values(const ProfileValues& v, const std:
   launcher::Diagnostics diagnostics(kValuesFile);
   launcher::Config config = launcher::parse_config(text, dir + "/" + kValuesFile, diagnostics);
   if (!diagnostics.empty()) {
-    std::string numbered;
-    int line = 0;
-    for (std::size_t at = 0, end; at < text.size(); at = end + 1) {
-      end = text.find('\n', at);
-      numbered += std::to_string(++line) + "  " + text.substr(at, end - at) + "\n";
-    }
+    std::string numbered, line;
+    std::istringstream lines(text);
+    for (int n = 1; std::getline(lines, line); ++n)
+      numbered += std::to_string(n) + "  " + line + "\n";
     return Status::error(diagnostics.summary() + std::to_string(diagnostics.list().size()) +
                          " problem(s) in the profile values, which read as this mirai.yaml:\n" +
                          numbered + "nothing was started");

@@ -3,6 +3,7 @@
 #include "mirai/launched.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <fstream>
 
 #include "tests/support/support.hpp"
@@ -67,7 +68,9 @@ TEST_CASE("a launched profile from C++ values is read as mirai.yaml is, with the
   LaunchOptions o;
   o.values = v;
   o.root = dir.path();
+  setenv("MIRAI_PROFILE", "elsewhere", 1);  // a file's setting: values do not read it
   auto launched = LaunchedProfile::start(o);
+  unsetenv("MIRAI_PROFILE");
   INFO((launched ? std::string() : launched.message()));
   REQUIRE(launched);
   CHECK((*launched)->name() == "here");
