@@ -45,20 +45,26 @@ TEST_CASE("mirai run prints the output and exits with the command status", "[cli
 }
 
 TEST_CASE("mirai map substitutes {} and prints results in input order", "[cli]") {
-  auto r = run(cmd({"map", "-n", "2", "--", "sh", "-c", "sleep 0.$((5 - {})); echo {}", ":::", "1",
-                    "2", "3", "4"}));
+  auto r = run(cmd(
+      {"map", "-k", "-j", "2", "--", "sleep 0.$((5 - {})); echo {}", ":::", "1", "2", "3", "4"}));
   CHECK(r.exit_code == 0);
   CHECK(r.out == "1\n2\n3\n4\n");
-  auto appended = run(cmd({"map", "-n", "1", "--", "echo", "x", ":::", "a", "b"}));
+  auto appended = run(cmd({"map", "-k", "-j", "1", "--", "echo", "x", ":::", "a", "b"}));
   CHECK(appended.out == "x a\nx b\n");
 }
 
 TEST_CASE("hostile task arguments reach the command as data, never a shell", "[cli][security]") {
   mirai::test::TempDir dir;
   std::string pwned = dir.file("pwned");
-  std::vector<std::string> hostile = {"$(touch " + pwned + ")", "`touch " + pwned + "`",
-                                      "; touch " + pwned, "| touch " + pwned, "' \" \\ \n"};
-  std::vector<std::string> args = {"map", "-n", "1", "--no-progress", "--", "echo", "{}", ":::"};
+  std::vector<std::string> hostile = {"$(touch " + pwned + ")",
+                                      "`touch " + pwned + "`",
+                                      "; touch " + pwned,
+                                      "| touch " + pwned,
+                                      "' \" \\ ",
+                                      "'$(touch " + pwned + ")'",
+                                      "\"; touch " + pwned + "\""};
+  std::vector<std::string> args = {"map", "-k",   "-j", "1",  "--no-progress",
+                                   "--",  "echo", "{}", ":::"};
   args.insert(args.end(), hostile.begin(), hostile.end());
   auto r = run(cmd(args));
   CHECK(r.exit_code == 0);
@@ -66,10 +72,20 @@ TEST_CASE("hostile task arguments reach the command as data, never a shell", "[c
   for (const auto& h : hostile) expected += h + "\n";
   CHECK(r.out == expected);
   CHECK(access(pwned.c_str(), F_OK) != 0);
+  // The same inside a shell line of the user's: each replacement is quoted for that shell (as
+  // in parallel, one inside "..." of the user's would not be).
+  args = {"map", "-k", "--no-progress", "echo x{}y && echo {} | cat", ":::"};
+  args.insert(args.end(), hostile.begin(), hostile.end());
+  auto in_line = run(cmd(args));
+  CHECK(in_line.exit_code == 0);
+  std::string twice;
+  for (const auto& h : hostile) twice += "x" + h + "y\n" + h + "\n";
+  CHECK(in_line.out == twice);
+  CHECK(access(pwned.c_str(), F_OK) != 0);
 }
 
 TEST_CASE("mirai map reports failures and exits non-zero", "[cli]") {
-  auto r = run(cmd({"map", "-n", "2", "--", "sh", "-c", "test {} != b", ":::", "a", "b", "c"}));
+  auto r = run(cmd({"map", "-k", "-j", "2", "--", "test {} != b", ":::", "a", "b", "c"}));
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("task 2 (b): exit status 1"));
   CHECK_THAT(r.err, Catch::Contains("1 of 3 tasks failed"));
@@ -77,17 +93,16 @@ TEST_CASE("mirai map reports failures and exits non-zero", "[cli]") {
 
 TEST_CASE("mirai map --stop-on-error stops the rest", "[cli]") {
   mirai::test::TempDir dir;
-  auto r = run(cmd({"map", "-n", "1", "--stop-on-error", "--", "sh", "-c",
+  auto r = run(cmd({"map", "-k", "-j", "1", "--stop-on-error", "--",
                     "test {} != 1 && touch " + dir.path() + "/{}", ":::", "1", "2", "3", "4", "5",
                     "6", "7", "8"}));
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.err, Catch::Contains("stopped at the first failure"));
+  CHECK(r.exit_code == 1);  // the exit status of the task that failed, as parallel's fail=1
+  CHECK_THAT(r.err, Catch::Contains("halting (--halt now,fail=1) after task 1"));
   CHECK_FALSE(std::ifstream(dir.path() + "/8").good());
 }
 
 TEST_CASE("mirai map --json and --jsonl are machine-readable", "[cli]") {
-  auto r =
-      run(cmd({"map", "-n", "2", "--json", "--", "sh", "-c", "echo {}; exit {}", ":::", "0", "3"}));
+  auto r = run(cmd({"map", "-k", "-j", "2", "--json", "--", "echo {}; exit {}", ":::", "0", "3"}));
   json j = json::parse(r.out);
   REQUIRE(j.size() == 2);
   CHECK(j[0]["status"] == "value");
@@ -121,21 +136,37 @@ TEST_CASE("mirai map --json and --jsonl are machine-readable", "[cli]") {
 }
 
 TEST_CASE("bad input to mirai map is refused before anything runs", "[cli]") {
+  // Bad usage exits 255, as GNU parallel's does.
   auto bad_line = run(cmd({"map", "--jsonl"}), "{\"argv\": [\"true\"]}\n{\"argv\": 5}\n");
-  CHECK(bad_line.exit_code == 2);
+  CHECK(bad_line.exit_code == 255);
   CHECK_THAT(bad_line.err, Catch::Contains("stdin:2"));
   // An "id" nested 100,000 deep: refused with the reason, not a crash of the stack.
   std::string deep =
       "{\"sh\": \"true\", \"id\": " + std::string(100000, '[') + std::string(100000, ']') + "}\n";
   auto nested = run(cmd({"map", "--jsonl"}), deep);
-  CHECK(nested.exit_code == 2);
+  CHECK(nested.exit_code == 255);
   CHECK_THAT(nested.err, Catch::Contains("stdin:1: it nests arrays and objects more than 64 deep"));
-  auto no_args = run(cmd({"map", "--", "echo"}));
-  CHECK(no_args.exit_code == 2);
-  CHECK_THAT(no_args.err, Catch::Contains(":::"));
-  auto bad_timeout = run(cmd({"map", "--timeout", "10", "--", "echo", ":::", "a"}));
-  CHECK(bad_timeout.exit_code == 2);
-  CHECK_THAT(bad_timeout.err, Catch::Contains("has no unit"));
+  auto no_file = run(cmd({"map", "--", "echo", "::::"}));
+  CHECK(no_file.exit_code == 255);
+  CHECK_THAT(no_file.err, Catch::Contains("'::::' needs a file"));
+  auto missing = run(cmd({"map", "echo", "::::", "/no/such/file"}));
+  CHECK(missing.exit_code == 255);
+  CHECK_THAT(missing.err, Catch::Contains("cannot read the argument file '/no/such/file'"));
+  auto bad_timeout = run(cmd({"map", "--timeout", "soon", "--", "echo", ":::", "a"}));
+  CHECK(bad_timeout.exit_code == 255);
+  CHECK_THAT(bad_timeout.err, Catch::Contains("--timeout"));
+  for (std::vector<std::string> bad :
+       {std::vector<std::string>{"map", "--halt", "now,sometimes=1", "echo", ":::", "a"},
+        {"map", "-j", "many", "echo", ":::", "a"},
+        {"map", "-n", "0", "echo", ":::", "a"},
+        {"map", "-X", "-m", "echo", ":::", "a"},
+        {"map", "--resume", "echo", ":::", "a"},
+        {"map", "--colsep", "[", "echo", ":::", "a"}}) {
+    auto r = run(cmd(bad));
+    INFO(r.err);
+    CHECK(r.exit_code == 255);
+    CHECK(r.out.empty());
+  }
   auto unknown = run(cmd({"frobnicate"}));
   CHECK(unknown.exit_code == 2);
 }
@@ -143,7 +174,7 @@ TEST_CASE("bad input to mirai map is refused before anything runs", "[cli]") {
 TEST_CASE("mirai map reads arguments from a file", "[cli]") {
   mirai::test::TempDir dir;
   std::ofstream(dir.file("args")) << "one\ntwo words\nthree\n";
-  auto r = run(cmd({"map", "-n", "2", "--args-file", dir.file("args"), "--", "echo", "[{}]"}));
+  auto r = run(cmd({"map", "-k", "-j", "2", "-a", dir.file("args"), "--", "echo", "[{}]"}));
   CHECK(r.out == "[one]\n[two words]\n[three]\n");
 }
 
@@ -178,8 +209,8 @@ TEST_CASE("mirai dispatcher serves daemons and clients until SIGTERM", "[cli]") 
            std::string::npos;
   }));
 
-  auto m = run(cmd(
-      {"map", "--dispatcher", control, "--no-progress", "--", "echo", "{}", ":::", "x", "y", "z"}));
+  auto m = run(cmd({"map", "-k", "--dispatcher", control, "--no-progress", "--", "echo", "{}",
+                    ":::", "x", "y", "z"}));
   CHECK(m.exit_code == 0);
   CHECK(m.out == "x\ny\nz\n");
   auto r = run(cmd({"run", "--dispatcher", control, "--", "sh", "-c", "exit 4"}));
@@ -243,8 +274,8 @@ TEST_CASE("mirai.yaml profiles drive run and map and are checked before anything
          "    url: tcp://127.0.0.1:0\n"
          "    slurm: { partition: short, time: 1h }\n";
   // The default profile: two local daemons that get the profile's environment, unexpanded.
-  auto r = run(cmd({"map", "--config", config, "--no-progress", "--", "sh", "-c",
-                    "echo \"$GREETING\" $PPID", ":::", "a", "b", "c", "d"}));
+  auto r = run(cmd({"map", "-k", "--config", config, "--no-progress", "--",
+                    "echo \"$GREETING\" $PPID # {}", ":::", "a", "b", "c", "d"}));
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::StartsWith("hi $(id) "));
   auto check = run(cmd({"config", "check", "--config", config}));
@@ -278,7 +309,7 @@ TEST_CASE("mirai.yaml profiles drive run and map and are checked before anything
 
 TEST_CASE("mirai map --seed gives the same streams with 1 and 2 daemons", "[cli][rng]") {
   auto streams = [](const char* n) {
-    return run(cmd({"map", "-n", n, "--seed", "7", "--no-progress", "--", "sh", "-c",
+    return run(cmd({"map", "-k", "-j", n, "--seed", "7", "--no-progress", "--",
                     "echo {} $MIRAI_STREAM", ":::", "a", "b", "c", "d"}))
         .out;
   };
@@ -294,7 +325,8 @@ TEST_CASE("mirai map --everywhere sets up every daemon before any task", "[cli][
   mirai::test::TempDir dir;
   std::vector<std::string> args = {
       "map",
-      "-n",
+      "-k",
+      "-j",
       "3",
       "--no-progress",
       "--everywhere",
@@ -302,9 +334,7 @@ TEST_CASE("mirai map --everywhere sets up every daemon before any task", "[cli][
       "--everywhere",
       "export SETUP=\"$SETUP c\"",
       "--",
-      "sh",
-      "-c",
-      "echo \"$SETUP|$(pwd)|$PPID\"",
+      "echo \"$SETUP|$(pwd)|$PPID\" # {}",
       ":::"};
   for (int i = 0; i < 12; ++i) args.push_back(std::to_string(i));
   auto r = run(cmd(args));
@@ -321,7 +351,7 @@ TEST_CASE("mirai map --everywhere sets up every daemon before any task", "[cli][
   auto made = run({"sh", "-c", "ls " + dir.path() + " | wc -l"});
   CHECK(made.out == "3\n");
 
-  auto failed = run(cmd({"map", "-n", "2", "--no-progress", "--everywhere",
+  auto failed = run(cmd({"map", "-k", "-j", "2", "--no-progress", "--everywhere",
                          "echo cannot load >&2; exit 4", "--", "touch", ":::", dir.file("never")}));
   CHECK(failed.exit_code == 1);
   CHECK_THAT(failed.err, Catch::Contains("cannot load\n") &&
@@ -329,18 +359,20 @@ TEST_CASE("mirai map --everywhere sets up every daemon before any task", "[cli][
                              Catch::Contains("exit status 4") &&
                              Catch::Contains("no task was run"));
   CHECK(access(dir.file("never").c_str(), F_OK) != 0);
-  CHECK(run(cmd({"map", "-n", "1", "--everywhere", " ", "--", "true", ":::", "x"})).exit_code == 2);
+  CHECK(run(cmd({"map", "-j", "1", "--everywhere", " ", "--", "true", ":::", "x"})).exit_code ==
+        255);
 }
 
 TEST_CASE("mirai map --progress draws the bar with count even off a terminal", "[cli]") {
-  auto r = run(cmd({"map", "-n", "2", "--progress", "--", "sh", "-c", "sleep 0.3; echo {}",
-                    ":::", "a", "b", "c", "d"}));
+  auto r = run(cmd({"map", "-k", "-j", "2", "--progress", "--", "sleep 0.3; echo {}", ":::", "a",
+                    "b", "c", "d"}));
   CHECK(r.exit_code == 0);
   CHECK(r.out == "a\nb\nc\nd\n");
   CHECK_THAT(r.err, Catch::Contains("/4") && Catch::Contains("left"));
-  auto quiet = run(cmd({"map", "-n", "1", "--", "echo", ":::", "x"}));
+  auto quiet = run(cmd({"map", "-k", "-j", "1", "--", "echo", ":::", "x"}));
   CHECK(quiet.err.empty());  // not a terminal, no --progress
-  CHECK(run(cmd({"map", "--progress", "--no-progress", "--", "echo", ":::", "x"})).exit_code == 2);
+  CHECK(run(cmd({"map", "--progress", "--no-progress", "--", "echo", ":::", "x"})).exit_code ==
+        255);
 }
 
 TEST_CASE("mirai status shows a job id that is not text safely, as text and as JSON", "[cli]") {
@@ -390,13 +422,14 @@ TEST_CASE("mirai --version, mirai help COMMAND, and a suggestion for a mistyped 
              Catch::Contains("unknown command 'zzzzzz'") && !Catch::Contains("did you mean"));
 }
 
-TEST_CASE("a usage error exits 2 from every command, and 64 from mirai daemon", "[cli]") {
+TEST_CASE("a usage error exits 2 from every command, 255 from mirai map, 64 from mirai daemon",
+          "[cli]") {
   // The README's exit-code table: 1, 2 and 3 are the daemon's idletime, walltime and maxtasks.
   for (const char* command :
        {"run", "map", "config", "render", "launch", "status", "dispatcher", "help"}) {
     auto r = run(cmd({command, "--no-such-option"}));
     INFO(command << ": " << r.err);
-    CHECK(r.exit_code == 2);
+    CHECK(r.exit_code == (std::string(command) == "map" ? 255 : 2));  // map: parallel's 255
     CHECK_THAT(r.err, Catch::Contains("--help") || Catch::Contains("unknown command"));
   }
   CHECK(run(cmd({"daemon", "--no-such-option"})).exit_code == 64);
@@ -430,4 +463,34 @@ TEST_CASE("mirai launch --print gives the command for a daemon started by hand",
   auto with_profile = run(cmd({"launch", "--print", "-p", "x", "--dispatcher", control}));
   CHECK(with_profile.exit_code == 2);
   CHECK_THAT(with_profile.err, Catch::Contains("mirai render -p"));
+}
+
+TEST_CASE("the man page and shell completion come from the commands' own help", "[cli][help]") {
+  // The build makes mirai.1 beside bin/ with help2man (cmake/manpage.sh).
+  std::string exe = mirai::test::mirai_exe();
+  std::string build = exe.substr(0, exe.rfind("/bin/"));
+  std::string page = mirai::test::read_file(build + "/mirai.1");
+  CHECK_THAT(page, Catch::Contains(".TH MIRAI") && Catch::Contains(".SS mirai map") &&
+                       Catch::Contains("joblog") && Catch::Contains(".SS mirai dispatcher"));
+  for (const char* command :
+       {"run", "map", "daemon", "dispatcher", "status", "launch", "render", "config"}) {
+    auto help = run(cmd({"help", command}));
+    INFO(command);
+    CHECK_THAT(help.out, Catch::Contains("Examples:") && Catch::Contains("Exit status:"));
+  }
+  // bash: the options of the command being typed, as its help lists them.
+  auto complete = [&](const std::string& words, int current) {
+    return run({"bash", "-c",
+                "source " MIRAI_TEST_SOURCE_DIR "/share/completions/mirai.bash; COMP_WORDS=(" +
+                    words + "); COMP_CWORD=" + std::to_string(current) +
+                    "; _mirai; printf '%s\\n' \"${COMPREPLY[@]}\""})
+        .out;
+  };
+  CHECK(complete(exe + " map --jo", 2) == "--joblog\n--jobs\n");
+  CHECK(complete(exe + " ma", 1) == "map\n");
+  CHECK_THAT(complete(exe + " run --", 2), Catch::Contains("--timeout\n"));
+  // A mistyped option gets the nearest one.
+  auto typo = run(cmd({"map", "--joblgo", "x", "echo", ":::", "a"}));
+  CHECK(typo.exit_code == 255);
+  CHECK_THAT(typo.err, Catch::Contains("did you mean '--joblog'?"));
 }

@@ -10,6 +10,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "core/file.hpp"
+#include "launcher/diagnostics.hpp"
 #include "mirai/duration.hpp"
 
 namespace mirai::cli {
@@ -30,6 +31,16 @@ bool parse(const char* command, const Args& args, const po::options_description&
     po::store(parser.run(), vm);
     po::notify(vm);
     return true;
+  } catch (const po::unknown_option& e) {
+    // A typo gets the option it is nearest to, as an unknown command does.
+    std::vector<std::string> names;
+    for (const auto& o : options.options())
+      if (!o->long_name().empty()) names.push_back("--" + o->long_name());
+    std::string name = e.get_option_name();
+    std::string guess = name.rfind("--", 0) == 0 ? launcher::nearest(name, names) : "";
+    usage_error(command,
+                std::string(e.what()) + (guess.empty() ? "" : " (did you mean '" + guess + "'?)"));
+    return false;
   } catch (const po::error& e) {
     usage_error(command, e.what());
     return false;
@@ -67,7 +78,8 @@ std::optional<std::chrono::milliseconds> heartbeat_option(const po::variables_ma
   return d;
 }
 
-void add_pool_options(po::options_description& options, PoolOptions& pool, int default_n) {
+void add_pool_options(po::options_description& options, PoolOptions& pool, int default_n,
+                      bool daemons_option) {
   pool.n = default_n;
   if (const char* env = std::getenv("MIRAI_DISPATCHER")) pool.dispatcher = env;
   options.add_options()(
@@ -76,25 +88,29 @@ void add_pool_options(po::options_description& options, PoolOptions& pool, int d
         pool.profile = v;
         pool.profile_given = true;
       }),
-      "compute profile from mirai.yaml (default: its 'default', else local "
+      "compute profile from mirai.yaml (default: $MIRAI_PROFILE, its 'default', else local "
       "daemons)")("config", po::value(&pool.config)->value_name("FILE"),
-                  "the mirai.yaml to read (default: $MIRAI_CONFIG, ./mirai.yaml)")(
-      "daemons,n", po::value<int>()->value_name("N")->notifier([&pool](int v) {
-        pool.n = v;
-        pool.n_given = true;
-      }),
-      ("number of daemons (default: the profile's workers, else " + std::to_string(default_n) +
-       "; 0 with --dispatcher)")
-          .c_str())("dispatcher", po::value(&pool.dispatcher)->value_name("URL"),
-                    "use the running `mirai dispatcher` with this control URL and its daemons "
-                    "(default: $MIRAI_DISPATCHER)")(
+                  "the mirai.yaml to read (default: $MIRAI_CONFIG, else the first mirai.yaml "
+                  "up to the project's root)");
+  if (daemons_option)
+    options.add_options()("daemons,n", po::value<int>()->value_name("N")->notifier([&pool](int v) {
+      pool.n = v;
+      pool.n_given = true;
+    }),
+                          ("number of daemons (default: the profile's workers, else " +
+                           std::to_string(default_n) + "; 0 with --dispatcher)")
+                              .c_str());
+  options.add_options()("dispatcher", po::value(&pool.dispatcher)->value_name("URL"),
+                        "use the running `mirai dispatcher` with this control URL and its daemons "
+                        "(default: $MIRAI_DISPATCHER)")(
       "seed", po::value<std::uint32_t>()->value_name("N")->notifier([&pool](std::uint32_t v) {
         pool.seed = v;
       }),
       "give each task the next L'Ecuyer-CMRG stream from seed N, in input order, as "
       "MIRAI_STREAM (R's .Random.seed): the same results whatever the number of daemons")(
-      "retries", po::value<int>()->value_name("K")->notifier([&pool](int v) { pool.retries = v; }),
-      "run a task again, up to K times (0 to 255), when its daemon dies while running it "
+      "crash-retries",
+      po::value<int>()->value_name("K")->notifier([&pool](int v) { pool.retries = v; }),
+      "queue a task again, up to K times (0 to 255), when its daemon dies while running it "
       "(default: the profile's retries, else 0)");
 }
 

@@ -42,14 +42,16 @@ struct PoolOptions {
   std::string config;      // mirai.yaml to use (default: $MIRAI_CONFIG, ./mirai.yaml)
   std::string dispatcher;  // control URL of a running `mirai dispatcher` ($MIRAI_DISPATCHER)
   std::optional<std::uint32_t> seed;  // --seed: each task gets the next L'Ecuyer-CMRG stream
-  std::optional<int> retries;         // --retries: else the profile's (0 without one)
+  std::optional<int> retries;         // --crash-retries: else the profile's (0 without one)
   // The longest expected duration of the command's tasks: a profile whose jobs end sooner is
   // refused before anything is launched.
   std::chrono::milliseconds longest_expected{0};
   // Other profiles the command's tasks name (`"profile"` in a --jsonl line).
   std::vector<std::string> also;
 };
-void add_pool_options(po::options_description& options, PoolOptions& pool, int default_n);
+// `daemons_option`: -n/--daemons (mirai map has -j/--jobs instead, and -n is parallel's).
+void add_pool_options(po::options_description& options, PoolOptions& pool, int default_n,
+                      bool daemons_option = true);
 // Sets up -n local daemons, or the running dispatcher's; prints the error and returns false on
 // failure. Profiles from mirai.yaml go through Pool (cli/pool.hpp).
 bool start_pool(const char* command, const PoolOptions& pool, Profile& profile);

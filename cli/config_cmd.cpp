@@ -21,7 +21,12 @@ int config_main(const Args& all) {
   po::variables_map vm;
   if (!parse("config", args, options, nullptr, vm)) return kExitUsage;
   if (vm.count("help") || all[0] != "check") {
-    std::cout << options << "\n";
+    std::cout << options << "\n"
+              << "Examples:\n"
+                 "  mirai config check                 every problem in mirai.yaml, located, with "
+                 "a hint\n"
+                 "  mirai config check --config x.yaml\n"
+              << "Exit status: 0 no problems; 1 problems found; 2 bad usage.\n";
     return 0;
   }
   std::string file = launcher::find_config(config_path);

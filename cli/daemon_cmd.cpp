@@ -111,7 +111,14 @@ int daemon_main(const Args& args) {
   po::variables_map vm;
   if (!parse("daemon", args, options, &positional, vm)) return kExitDaemonUsage;
   if (vm.count("help")) {
-    std::cout << options << "\n";
+    std::cout << options << "\n"
+              << "Examples:\n"
+                 "  mirai daemon tcp://10.0.0.1:5555 --secret-file s    dial a dispatcher with the "
+                 "pool's secret\n"
+                 "  mirai daemon abstract://pool --idletime 5m --maxtasks 100\n"
+              << "Exit status: 0 the dispatcher ended the connection; 1 --idletime, 2 --walltime, "
+                 "3 --maxtasks; 64 bad usage; 69 cannot reach or authenticate the dispatcher; "
+                 "128+N signal N.\n";
     return 0;
   }
   if (o.url.empty()) return usage_error("daemon", "missing the dispatcher URL"), kExitDaemonUsage;

@@ -64,7 +64,14 @@ int dispatcher_main(const Args& args) {
   po::variables_map vm;
   if (!parse("dispatcher", args, options, nullptr, vm)) return kExitUsage;
   if (vm.count("help")) {
-    std::cout << options << "\n";
+    std::cout
+        << options << "\n"
+        << "Examples:\n"
+           "  mirai dispatcher --listen tcp://10.0.0.1:5555 --secret-file s   daemons dial it\n"
+           "  mirai dispatcher -p cluster        a standing dispatcher that launches for its "
+           "backlog\n"
+        << "Exit status: 0 stopped by SIGINT or SIGTERM; 2 bad usage; 69 cannot listen or write "
+           "its files.\n";
     return 0;
   }
   if (max_prefetch < 1)

@@ -45,12 +45,12 @@ bool reaped(pid_t pid) {
   return stat(("/proc/" + std::to_string(pid)).c_str(), &st) != 0;
 }
 
-// Starts `mirai map ARGS -- sh -c SCRIPT ::: 1..n` with its stdout in `out`.
+// Starts `mirai map -k ARGS -- SCRIPT ::: 1..n` (SCRIPT a shell line) with its stdout in `out`.
 pid_t start_map(test::Started& procs, std::vector<std::string> args, const std::string& script,
                 int n, const std::string& out) {
-  args.insert(args.begin(), "map");
-  for (const std::string& a : {std::string("--no-progress"), std::string("--"), std::string("sh"),
-                               std::string("-c"), script, std::string(":::")})
+  args.insert(args.begin(), {"map", "-k"});
+  for (const std::string& a :
+       {std::string("--no-progress"), std::string("--"), script, std::string(":::")})
     args.push_back(a);
   for (const std::string& a : seq(n)) args.push_back(a);
   return procs.start(args, {}, out);
@@ -67,7 +67,7 @@ TEST_CASE("both local daemons SIGKILLed mid-map: every result once, no zombie", 
   test::TempDir dir;
   test::Started procs(test::mirai_exe());
   std::string daemons = dir.file("daemons"), out = dir.file("out");
-  pid_t map = start_map(procs, {"-n", "2", "--retries", "3"},
+  pid_t map = start_map(procs, {"-j", "2", "--crash-retries", "3"},
                         "echo $PPID >> " + daemons + "; sleep 0.05; echo ok-{}", 200, out);
   // Once both daemons have run tasks, kill them both.
   std::set<pid_t> first;
@@ -84,8 +84,8 @@ TEST_CASE("both local daemons SIGKILLed mid-map: every result once, no zombie", 
 
 TEST_CASE("mirai run whose task kills its daemon on every attempt ends with 19, not a hang",
           "[cli][heal]") {
-  auto r = test::run(
-      {test::mirai_exe(), "run", "--retries", "1", "--", "sh", "-c", "kill -9 $PPID; sleep 30"});
+  auto r = test::run({test::mirai_exe(), "run", "--crash-retries", "1", "--", "sh", "-c",
+                      "kill -9 $PPID; sleep 30"});
   CHECK(r.exit_code == 125);
   CHECK_THAT(r.err, Catch::Contains("its daemon died while running it, on all 2 attempts"));
 }
@@ -105,9 +105,9 @@ TEST_CASE("a local profile whose replacement daemons keep failing ends the run w
                                            "    launch_retries: 2\n    daemon: { command: "
                                         << command << " }\n";
   auto start = std::chrono::steady_clock::now();
-  auto r = test::run({test::mirai_exe(), "map", "--config", dir.file("mirai.yaml"), "-p", "flaky",
-                      "--retries", "3", "--", "sh", "-c",
-                      "touch " + broken + "; kill -9 $PPID; sleep 30", ":::", "a", "b"});
+  auto r = test::run({test::mirai_exe(), "map", "-k", "--config", dir.file("mirai.yaml"), "-p",
+                      "flaky", "--crash-retries", "3", "--",
+                      "touch " + broken + "; kill -9 $PPID; sleep 30 # {}", ":::", "a", "b"});
   CHECK(r.exit_code == 125);
   CHECK_THAT(r.err, Catch::Contains("profile 'flaky': local daemons keep failing: daemon "
                                     "process"));
@@ -123,7 +123,7 @@ TEST_CASE("a SIGSTOPped local daemon is lost and replaced: the map completes, ea
   test::Started procs(test::mirai_exe());
   std::string daemons = dir.file("daemons"), out = dir.file("out");
   auto start = std::chrono::steady_clock::now();
-  pid_t map = start_map(procs, {"-n", "2", "--retries", "2"},
+  pid_t map = start_map(procs, {"-j", "2", "--crash-retries", "2"},
                         "echo $PPID >> " + daemons + "; sleep 0.2; echo ok-{}", 40, out);
   pid_t frozen = 0;
   REQUIRE(test::eventually([&] {
@@ -144,8 +144,8 @@ TEST_CASE("a SIGSTOPped local daemon is lost and replaced: the map completes, ea
 TEST_CASE("mirai map --timeout counts from a task's start: none that waited in the queue times out",
           "[cli][heal][slow]") {
   std::vector<std::string> args = {
-      test::mirai_exe(), "map", "-n", "2",  "--timeout",          "3s",
-      "--no-progress",   "--",  "sh", "-c", "sleep 0.2; echo {}", ":::"};
+      test::mirai_exe(),    "map", "-k", "-j", "2", "--timeout", "3s", "--no-progress", "--",
+      "sleep 0.2; echo {}", ":::"};
   for (const std::string& a : seq(40)) args.push_back(a);
   auto r = test::run(args);
   CHECK(r.exit_code == 0);
@@ -210,7 +210,7 @@ TEST_CASE("a launch on a full disk fails with the reason and leaves nothing runn
 
 TEST_CASE("what a task leaves running in the background ends with the task", "[cli][heal]") {
   test::TempDir dir;
-  auto r = test::run({test::mirai_exe(), "map", "-n", "1", "--no-progress", "--", "sh", "-c",
+  auto r = test::run({test::mirai_exe(), "map", "-k", "-j", "1", "--no-progress", "--",
                       "sleep 100 >/dev/null 2>&1 & echo $! > " + dir.file("bg.{}") + "; echo {}",
                       ":::", "a"});
   REQUIRE(r.exit_code == 0);

@@ -78,7 +78,14 @@ int launch_main(const Args& args) {
   po::variables_map vm;
   if (!parse("launch", args, options, nullptr, vm)) return kExitUsage;
   if (vm.count("help")) {
-    std::cout << options << "\n";
+    std::cout << options << "\n"
+              << "Examples:\n"
+                 "  mirai launch -p cluster -n 50 --dispatcher URL   50 daemons for a running "
+                 "dispatcher\n"
+                 "  mirai launch --print --dispatcher URL            the command for a daemon "
+                 "started by hand\n"
+              << "Exit status: 0 launched; 1 the launch failed; 2 bad usage; 69 cannot reach the "
+                 "dispatcher.\n";
     return 0;
   }
   if (vm.count("print")) {

@@ -14,7 +14,8 @@ namespace mirai::cli {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"run", "run one command on a daemon and print its output", run_main},
-      {"map", "run a command once per argument on a profile's daemons, results in order", map_main},
+      {"map", "run a command once per argument on a profile's daemons, with GNU parallel's syntax",
+       map_main},
       {"daemon", "start a daemon that dials a dispatcher and runs its tasks", daemon_main},
       {"dispatcher", "run a dispatcher that daemons dial and clients submit to", dispatcher_main},
       {"status", "show a running dispatcher's counters and daemons", status_main},

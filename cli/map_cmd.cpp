@@ -1,18 +1,29 @@
-// mirai map [options] -- CMD ARGS ::: A B C
-// Runs CMD once per argument ({} in CMD/ARGS is replaced by the argument; without {} the
-// argument is appended) on local daemons and prints the results in input order.
+// mirai map [options] CMD ARGS ::: A B C, with GNU parallel's grammar (cli/parallel_args.hpp):
+// runs CMD once per argument on the pool's daemons and prints each job's output as it ends (-k:
+// in input order), with parallel's --joblog, --resume, --results, --halt, --retries, --tag and
+// exit status.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <sstream>
 
 #include "cli/common.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/joblog.hpp"
+#include "cli/parallel_args.hpp"
 #include "cli/pool.hpp"
 #include "cli/report.hpp"
 #include "client/progress.hpp"
+#include "core/shell_words.hpp"
 #include "mirai/duration.hpp"
 
 namespace mirai::cli {
@@ -22,30 +33,13 @@ using nlohmann::json;
 
 struct Job {
   Task task;
-  std::string label;    // the argument, or the task spec's "id"
-  json id;              // --jsonl: echoed back when given
-  std::string profile;  // --jsonl: the profile that runs it; "": the command's
+  std::string label;      // the argument, or the task spec's "id"
+  json id;                // --jsonl: echoed back when given
+  std::string profile;    // --jsonl: the profile that runs it; "": the command's
+  std::uint64_t seq = 0;  // {#}: 1-based in input order (a resumed run skips some)
+  std::string command;    // the shell line, as --dry-run and the joblog show it
+  parallel::Job args;     // its records, for --tag, --tagstring and --results
 };
-
-std::vector<std::string> substitute(const Args& command, const std::string& arg) {
-  bool placeholder = false;
-  std::vector<std::string> out;
-  for (const auto& word : command) {
-    std::string w;
-    for (std::size_t i = 0; i < word.size(); ++i) {
-      if (word.compare(i, 2, "{}") == 0) {
-        w += arg;
-        ++i;
-        placeholder = true;
-      } else {
-        w += word[i];
-      }
-    }
-    out.push_back(std::move(w));
-  }
-  if (!placeholder) out.push_back(arg);
-  return out;
-}
 
 // How deeply arrays and objects nest in the JSON text `line` (strings skipped).
 int nesting(const std::string& line) {
@@ -196,88 +190,388 @@ int run_everywhere(Pool& pool, const std::string& script) {
   return code;
 }
 
+// --halt WHEN,WHY=N[%] (or parallel's old 0, 1, 2, -1, -2).
+struct Halt {
+  enum class When { kNever, kSoon, kNow } when = When::kNever;
+  enum class Why { kFail, kSuccess, kDone } why = Why::kFail;
+  double count = 0;
+  bool percent = false;
+};
+
+Expected<Halt> parse_halt(const std::string& text) {
+  using W = Halt::When;
+  using Y = Halt::Why;
+  if (text == "0" || text == "never") return Halt{};
+  if (text == "1") return Halt{W::kSoon, Y::kFail, 1, false};
+  if (text == "2") return Halt{W::kNow, Y::kFail, 1, false};
+  if (text == "-1") return Halt{W::kSoon, Y::kSuccess, 1, false};
+  if (text == "-2") return Halt{W::kNow, Y::kSuccess, 1, false};
+  auto bad = [&] {
+    return Status::error("--halt: '" + text +
+                         "' is not a rule (write now|soon,fail|success|done=N or =N%, e.g. "
+                         "now,fail=1)");
+  };
+  std::size_t comma = text.find(','), eq = text.find('=');
+  if (comma == std::string::npos || eq == std::string::npos || eq < comma) return bad();
+  Halt h;
+  std::string when = text.substr(0, comma), why = text.substr(comma + 1, eq - comma - 1),
+              n = text.substr(eq + 1);
+  if (when == "now")
+    h.when = W::kNow;
+  else if (when == "soon")
+    h.when = W::kSoon;
+  else
+    return bad();
+  if (why == "fail")
+    h.why = Y::kFail;
+  else if (why == "success")
+    h.why = Y::kSuccess;
+  else if (why == "done")
+    h.why = Y::kDone;
+  else
+    return bad();
+  if (!n.empty() && n.back() == '%') {
+    h.percent = true;
+    n.pop_back();
+  }
+  char* end = nullptr;
+  h.count = std::strtod(n.c_str(), &end);
+  if (n.empty() || *end != '\0' || !(h.count > 0) || (h.percent && h.count > 100)) return bad();
+  return h;
+}
+
+// --timeout: seconds when it has no unit (parallel's), else a duration such as 1m30s.
+Expected<std::chrono::milliseconds> parse_timeout(const std::string& text) {
+  if (!text.empty() && text.back() == '%')
+    return Status::error("--timeout: a share of the median run time (" + text +
+                         ") is not supported; give seconds or a duration");
+  char* end = nullptr;
+  double seconds = std::strtod(text.c_str(), &end);
+  if (!text.empty() && *end == '\0') {
+    if (!(seconds > 0) || seconds > 4e6)
+      return Status::error("--timeout: '" + text + "' must be more than 0 seconds");
+    return std::chrono::milliseconds(static_cast<long long>(std::ceil(seconds * 1000)));
+  }
+  auto d = parse_duration(text);
+  if (!d) return Status::error("--timeout: " + d.message());
+  return *d;
+}
+
+// The options before the command: as in parallel, the command starts at the first word that is
+// neither an option nor an option's value; "--" also ends the options.
+std::pair<Args, Args> split_options(const Args& all, const po::options_description& options) {
+  auto takes_value = [&](const std::string& name) {
+    const po::option_description* o = options.find_nothrow(name, false);
+    return o && o->semantic()->max_tokens() > 0;
+  };
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const std::string& w = all[i];
+    auto split = [&](std::size_t command) {
+      return std::pair{Args(all.begin(), all.begin() + static_cast<long>(i)),
+                       Args(all.begin() + static_cast<long>(command), all.end())};
+    };
+    if (w == "--") return split(i + 1);
+    if (w.size() < 2 || w[0] != '-') return split(i);
+    if (w[1] == '-') {
+      if (w.find('=') == std::string::npos && takes_value(w.substr(2))) ++i;
+      continue;
+    }
+    // Short options, grouped (-kq) or with their value attached (-j4).
+    for (std::size_t k = 1; k < w.size(); ++k) {
+      if (!takes_value(std::string("-") + w[k])) continue;
+      if (k + 1 == w.size()) ++i;
+      break;
+    }
+  }
+  return {all, {}};
+}
+
+// The shell that runs a command line: $PARALLEL_SHELL, else $SHELL when it is a POSIX shell
+// (every replacement is quoted for one), else /bin/sh.
+std::string job_shell() {
+  if (const char* s = std::getenv("PARALLEL_SHELL"); s && *s) return s;
+  if (const char* s = std::getenv("SHELL"); s && *s == '/') {
+    std::string name = std::string(s).substr(std::string(s).rfind('/') + 1);
+    for (const char* posix : {"sh", "bash", "dash", "ksh", "mksh", "zsh", "yash", "ash"})
+      if (name == posix) return s;
+  }
+  return "/bin/sh";
+}
+
+// The task for a command line: exec'd as its words when the shell would do no more than that,
+// else run by the shell.
+Task task_for(const std::string& line, const std::string& shell) {
+  if (auto words = parallel::simple_command(line)) return Task::shell(std::move(*words));
+  return Task::shell({shell, "-c", line});
+}
+
+// Where --results puts a job's files: DIR/1/<value 1>/2/<value 2>/..., each value escaped as
+// parallel does (\ as \\, / as \_; an empty one adds no directory). Unlike parallel, "." and
+// ".." are escaped too, so a job never writes outside DIR.
+std::string results_path(const std::string& dir, const parallel::Job& job) {
+  std::string path = dir;
+  const parallel::Record& first = job.records.front();
+  for (std::size_t k = 0; k < first.size(); ++k) {
+    std::string v;
+    for (char c : first[k]) v += c == '\\' ? "\\\\" : c == '/' ? "\\_" : std::string(1, c);
+    if (v == "." || v == "..") v = "\\" + v;
+    path += "/" + std::to_string(k + 1) + (v.empty() ? "" : "/" + v);
+  }
+  return path;
+}
+
+Status write_results(const std::string& path, std::uint64_t seq, const Result& r) {
+  std::string at;
+  for (std::size_t slash = 0; slash != std::string::npos;) {
+    slash = path.find('/', slash + 1);
+    at = path.substr(0, slash);
+    if (mkdir(at.c_str(), 0777) != 0 && errno != EEXIST)
+      return Status::error("--results: cannot make '" + at + "': " + std::strerror(errno));
+  }
+  for (auto [name, text] : {std::pair<const char*, std::string>{"stdout", r.value},
+                            {"stderr", r.stderr_output},
+                            {"seq", std::to_string(seq) + "\n"}}) {
+    std::ofstream out(path + "/" + name, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) return Status::error("--results: cannot write '" + path + "/" + name + "'");
+  }
+  return {};
+}
+
+// `text` with `tag` before each of its lines.
+std::string tagged(const std::string& text, const std::string& tag) {
+  if (tag.empty() || text.empty()) return text;
+  std::string out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t nl = text.find('\n', start);
+    std::size_t end = nl == std::string::npos ? text.size() : nl + 1;
+    out += tag;
+    out.append(text, start, end - start);
+    start = end;
+  }
+  return out;
+}
+
+double epoch_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Results as their tasks resolve, in the order they do (filled on network threads).
+struct Arrivals {
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::deque<std::size_t> done;
+};
+
 }  // namespace
 
 int map_main(const Args& all) {
-  auto [args, command] = split_at_dashes(all);
   PoolOptions pool;
-  std::string args_file;
-  std::vector<std::string> setup;
-  po::options_description options("mirai map [options] -- CMD ARGS ::: A B C");
-  options.add_options()("help,h", "show this help")("timeout,t", po::value<std::string>(),
-                                                    "stop each task after this long")(
+  std::vector<std::string> setup, arg_files;
+  std::string jobs_text, colsep, tagstring, joblog_path, results_dir, halt_text, timeout_text;
+  int max_args = 1, retries = 1;
+  po::options_description options(
+      "mirai map [options] CMD [ARGS] ::: A B C   (GNU parallel's syntax; see `man mirai`)");
+  options.add_options()("help,h", "show this help")(
+      "jobs,j", po::value(&jobs_text)->value_name("N"),
+      "daemons to start: N, +N or -N cores, N% of the cores, 0 for one a task (default: the "
+      "profile's workers, else the number of cores)")(
+      "max-args,n", po::value(&max_args)->value_name("N"), "up to N arguments a task")(
+      ",X", "as many arguments a task as fit, the word around {} repeated for each")(
+      ",m", "as many arguments a task as fit, side by side")(
+      "keep-order,k", "print the tasks' output in input order (default: as each ends)")(
+      "arg-file,a", po::value(&arg_files)->value_name("FILE"),
+      "read arguments from FILE, one a line (- for stdin; repeatable: their product)")(
+      "null,0", "arguments end in NUL, not newline")(
+      "colsep", po::value(&colsep)->value_name("REGEX"),
+      "split each argument into columns {1} {2} ... at this regular expression")(
+      "quote,q", "quote the command too: its words reach the program as they are, no shell")(
+      "tag", "put the arguments and a tab before each line of output")(
+      "tagstring", po::value(&tagstring)->value_name("STR"),
+      "put STR (with replacement strings) and a tab before each line of output")(
+      "dry-run", "print each command line, run nothing")(
+      "joblog", po::value(&joblog_path)->value_name("FILE"),
+      "log each finished task to FILE in parallel's columns (+FILE appends)")(
+      "resume", "skip the tasks the --joblog already has")(
+      "resume-failed", "skip the tasks the --joblog has as done; run those it has as failed")(
+      "retry-failed", "run again the failed tasks of the --joblog, by their logged command")(
+      "results", po::value(&results_dir)->value_name("DIR"),
+      "save each task's stdout, stderr and seq under DIR/1/<arg 1>/2/<arg 2>/...")(
+      "halt", po::value(&halt_text)->value_name("RULE"),
+      "stop early: now|soon,fail|success|done=N or =N% (now kills the running tasks, soon "
+      "waits for them)")("stop-on-error", "the same as --halt now,fail=1")(
+      "timeout", po::value(&timeout_text)->value_name("D"),
+      "stop each task after this long (seconds, or 1m30s); it counts as failed")(
+      "retries", po::value(&retries)->value_name("N"),
+      "run a failing task up to N times in all; its last output is shown")(
       "expected", po::value<std::string>()->value_name("D"),
       "each task is expected to run this long: no daemon whose job ends sooner gets it")(
-      "stop-on-error", "at the first failed task (in input order), stop the rest")(
       "json", "print a JSON array of results instead of the tasks' output")(
-      "jsonl", "read task specs as JSON lines (stdin or --args-file); print results likewise")(
-      "args-file,a", po::value(&args_file),
-      "read arguments, one per line, from this file (- for "
-      "stdin)")("progress", "show the progress bar even when stderr is not a terminal")(
-      "no-progress", "never show a progress bar")(
+      "jsonl", "read task specs as JSON lines (stdin or --arg-file); print results likewise")(
+      "bar", "show the progress bar even when stderr is not a terminal")(
+      "progress", "the same as --bar")("eta", "the same as --bar")("no-progress",
+                                                                   "never show a progress bar")(
       "everywhere,e", po::value(&setup),
       "run this shell script once on every daemon before any task (repeatable, in order); what "
       "it exports and the directory it ends in stay for the tasks");
-  add_pool_options(options, pool, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  add_pool_options(options, pool, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)), false);
+  po::options_description hidden;
+  hidden.add_options()("args-file", po::value(&arg_files), "");
+  po::options_description parsed;
+  parsed.add(options).add(hidden);
+  auto [args, command] = split_options(all, parsed);
   po::variables_map vm;
-  if (!parse("map", args, options, nullptr, vm)) return kExitUsage;
+  if (!parse("map", args, parsed, nullptr, vm)) return kExitMapUsage;
   if (vm.count("help")) {
-    std::cout << options << "\n";
+    std::cout << options << "\n"
+              << "Examples:\n"
+                 "  mirai map -j 8 ./fit --seed {} ::: 1 2 3      three tasks on 8 daemons\n"
+                 "  mirai map gzip -k {} ::: *.csv               {}: the argument, quoted\n"
+                 "  mirai map 'sort {} | uniq -c > {.}.count' ::: *.txt   one string: a shell "
+                 "line\n"
+                 "  mirai map -p cluster echo {1}-{2} ::: a b ::: 1 2   on a profile's daemons\n"
+                 "  seq 100 | mirai map --joblog log ./sim {}    arguments from stdin\n"
+                 "Exit status: 0 all succeeded; 1-100 how many failed; 101 more; 255 bad usage; "
+                 "125 no daemon could run the tasks.\n";
     return 0;
   }
-  auto timeout = duration_option(vm, "timeout", "map");
+  auto usage = [](const std::string& message) {
+    usage_error("map", message);
+    return kExitMapUsage;
+  };
+  std::chrono::milliseconds timeout{0};
+  if (!timeout_text.empty()) {
+    auto t = parse_timeout(timeout_text);
+    if (!t) return usage(t.message());
+    timeout = *t;
+  }
   auto expected = duration_option(vm, "expected", "map");
-  if (!timeout || !expected) return kExitUsage;
-  bool jsonl = vm.count("jsonl"), as_json = vm.count("json"),
-       stop_on_error = vm.count("stop-on-error");
-  if (jsonl && as_json) return usage_error("map", "--json and --jsonl exclude each other");
-  if (vm.count("progress") && vm.count("no-progress"))
-    return usage_error("map", "--progress and --no-progress exclude each other");
+  if (!expected) return kExitMapUsage;
+  bool jsonl = vm.count("jsonl"), as_json = vm.count("json"), dry_run = vm.count("dry-run");
+  bool keep_order = vm.count("keep-order") || jsonl || as_json;
+  if (jsonl && as_json) return usage("--json and --jsonl exclude each other");
+  bool want_bar = vm.count("bar") || vm.count("progress") || vm.count("eta");
+  if (want_bar && vm.count("no-progress"))
+    return usage("--bar (--progress, --eta) and --no-progress exclude each other");
   for (const auto& script : setup)
     if (script.find_first_not_of(" \t\n") == std::string::npos)
-      return usage_error("map", "--everywhere needs a shell script, not an empty one");
+      return usage("--everywhere needs a shell script, not an empty one");
+  if (vm.count("-X") && vm.count("-m")) return usage("-X and -m exclude each other");
+  if (vm.count("max-args") && (vm.count("-X") || vm.count("-m")))
+    return usage("-n and -X / -m exclude each other");
+  if (max_args < 1) return usage("-n/--max-args must be at least 1");
+  if (retries < 0 || retries > 1000) return usage("--retries must be from 0 to 1000");
+  retries = std::max(retries, 1);
+  Halt halt;
+  if (!halt_text.empty() && vm.count("stop-on-error"))
+    return usage("--halt and --stop-on-error exclude each other");
+  if (vm.count("stop-on-error")) halt_text = "now,fail=1";
+  if (!halt_text.empty()) {
+    auto h = parse_halt(halt_text);
+    if (!h) return usage(h.message());
+    halt = *h;
+  }
+  int resumes = vm.count("resume") + vm.count("resume-failed") + vm.count("retry-failed");
+  if (resumes > 1) return usage("--resume, --resume-failed and --retry-failed exclude each other");
+  if (resumes && joblog_path.empty())
+    return usage("--resume, --resume-failed and --retry-failed need --joblog FILE");
+  const int cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
 
   // Collect the jobs first: bad input stops everything before anything runs.
   std::vector<Job> jobs;
-  Args cmd, inline_args;
-  bool separator = false;
-  for (const auto& w : command) {
-    if (w == ":::" && !separator) {
-      separator = true;
-      continue;
-    }
-    (separator ? inline_args : cmd).push_back(w);
-  }
+  const std::string shell = job_shell();
   if (jsonl) {
-    if (!cmd.empty() || separator)
-      return usage_error("map", "with --jsonl each line is a whole task; give no command");
+    if (!command.empty()) return usage("with --jsonl each line is a whole task; give no command");
+    if (arg_files.size() > 1) return usage("--jsonl reads one file");
     std::vector<std::string> lines;
-    std::string source = args_file.empty() ? "-" : args_file;
-    if (!read_lines(source, lines)) return usage_error("map", "cannot read '" + source + "'");
+    std::string source = arg_files.empty() ? "-" : arg_files.front();
+    if (!read_lines(source, lines)) return usage("cannot read '" + source + "'");
     for (std::size_t i = 0; i < lines.size(); ++i) {
       if (lines[i].find_first_not_of(" \t\r") == std::string::npos) continue;
       auto job = job_from_json(lines[i]);
       if (!job)
-        return usage_error("map", (source == "-" ? "stdin" : source) + ":" + std::to_string(i + 1) +
-                                      ": " + job.message());
-      if (job->task.timeout.count() == 0) job->task.timeout = *timeout;
+        return usage((source == "-" ? "stdin" : source) + ":" + std::to_string(i + 1) + ": " +
+                     job.message());
+      if (job->task.timeout.count() == 0) job->task.timeout = timeout;
       if (job->task.expected.count() == 0) job->task.expected = *expected;
+      job->seq = jobs.size() + 1;
       jobs.push_back(std::move(*job));
     }
   } else {
-    if (cmd.empty())
-      return usage_error("map", "no command given (write: mirai map -- CMD {} ::: A B)");
-    std::vector<std::string> values = inline_args;
-    if (!args_file.empty() && !read_lines(args_file, values))
-      return usage_error("map", "cannot read '" + args_file + "'");
-    if (!separator && args_file.empty())
-      return usage_error("map", "no arguments: add '::: A B C' after the command, or --args-file");
-    for (const auto& v : values) {
-      Job job{Task::shell(substitute(cmd, v)), v, {}, {}};
-      job.task.timeout = *timeout;
+    std::map<std::uint64_t, LoggedJob> logged;
+    if (resumes) {
+      auto log = read_joblog(joblog_path.front() == '+' ? joblog_path.substr(1) : joblog_path);
+      if (!log) return usage(log.message());
+      logged = std::move(*log);
+    }
+    auto add = [&](std::uint64_t seq, std::string line, parallel::Job args, std::string label) {
+      Job job{task_for(line, shell), std::move(label), {}, {}, seq,
+              std::move(line),       std::move(args)};
+      auto& env = std::get<ShellTask>(job.task.body).env;
+      env["PARALLEL_SEQ"] = env["MIRAI_TASK_ID"] = std::to_string(seq);
+      env["PARALLEL_PID"] = std::to_string(getpid());
+      job.task.timeout = timeout;
       job.task.expected = *expected;
       jobs.push_back(std::move(job));
+    };
+    if (vm.count("retry-failed")) {
+      // The log's commands, not the arguments: parallel reruns what it ran.
+      for (const auto& [seq, entry] : logged)
+        if (entry.failed()) add(seq, entry.command, parallel::Job{{{}}, seq, {}}, entry.command);
+    } else {
+      parallel::InputOptions input{arg_files, static_cast<bool>(vm.count("null")), colsep,
+                                   &std::cin};
+      auto line = parallel::read_command_line(command, input);
+      if (!line) return usage(line.message());
+      auto records = parallel::combine(line->sources, colsep);
+      if (!records) return usage(records.message());
+      auto multiple = vm.count("-X")   ? parallel::Multiple::kContext
+                      : vm.count("-m") ? parallel::Multiple::kInline
+                                       : parallel::Multiple::kNo;
+      int slots = pool.n;
+      if (!jobs_text.empty()) {
+        auto j = parallel::parse_jobs(jobs_text, cores, static_cast<int>(records->size()));
+        if (!j) return usage(j.message());
+        slots = *j;
+      }
+      auto groups = parallel::group(std::move(*records), multiple, max_args, slots);
+      auto tmpl = parallel::parse_template(line->command);
+      parallel::ComposeOptions compose{multiple, static_cast<bool>(vm.count("quote"))};
+      for (std::size_t k = 0; k < groups.size(); ++k) {
+        std::uint64_t seq = k + 1;
+        if (auto it = logged.find(seq);
+            it != logged.end() && (vm.count("resume") || !it->second.failed()))
+          continue;
+        parallel::Job args{std::move(groups[k]), seq, "\"$PARALLEL_JOBSLOT\""};
+        std::string label;
+        for (const auto& record : args.records)
+          for (const auto& v : record) label += (label.empty() ? "" : " ") + v;
+        // No command: the arguments are the command lines (`mirai map ::: 'echo a' 'echo b'`).
+        std::string text = line->command.empty() ? label : parallel::compose(tmpl, args, compose);
+        if (dry_run) {
+          args.slot = std::to_string((k % static_cast<std::size_t>(std::max(slots, 1))) + 1);
+          std::cout << (line->command.empty() ? label : parallel::compose(tmpl, args, compose))
+                    << "\n";
+          continue;
+        }
+        add(seq, std::move(text), std::move(args), std::move(label));
+      }
+      if (dry_run) return 0;
     }
+    if (!jobs_text.empty()) {
+      auto j = parallel::parse_jobs(jobs_text, cores,
+                                    static_cast<int>(std::max<std::size_t>(jobs.size(), 1)));
+      if (!j) return usage(j.message());
+      pool.n = *j;
+      pool.n_given = true;
+    }
+  }
+  std::optional<Joblog> joblog;
+  if (!joblog_path.empty() && !jsonl) {
+    auto log = Joblog::open(joblog_path, resumes > 0);
+    if (!log) return usage(log.message());
+    joblog.emplace(std::move(*log));
   }
   if (jobs.empty()) return 0;
   for (const auto& job : jobs)
@@ -291,66 +585,164 @@ int map_main(const Args& all) {
   if (!daemons) return kExitCannotRun;
   for (const auto& script : setup)
     if (int code = run_everywhere(*daemons, script); code != 0) return code;
-  std::vector<Future> futures;
-  futures.reserve(jobs.size());
-  for (auto& job : jobs) {
-    auto f = daemons->submit(job.profile, job.task);
-    if (!f) return usage_error("map", f.message()), kExitCannotRun;
-    futures.push_back(std::move(*f));
-  }
 
-  Progress progress(jobs.size(), vm.count("progress") || (isatty(2) && !vm.count("no-progress")));
-  std::size_t failed = 0, first_failed = kNoIndex;
-  if (as_json) std::cout << "[";
-  for (std::size_t i = 0; i < futures.size(); ++i) {
-    while (progress.enabled() && !futures[i].wait_for(std::chrono::milliseconds(200)))
-      if (progress.due()) progress.draw(daemons->completed());
-    const Result& r = futures[i].wait();
-    progress.clear();
-    if (!r.ok()) {
-      if (std::string why = daemons->failure(); !why.empty()) {
-        std::cerr << "mirai map: " << why << "\n";
-        return kExitCannotRun;
-      }
+  // With --halt soon no task may start after the rule is met: only as many are handed out as
+  // there are daemons to run them.
+  const std::size_t window = halt.when == Halt::When::kSoon && daemons->daemons() > 0
+                                 ? static_cast<std::size_t>(daemons->daemons())
+                                 : jobs.size();
+  auto arrivals = std::make_shared<Arrivals>();
+  std::vector<Future> futures(jobs.size());
+  std::vector<int> attempts(jobs.size(), 0);
+  std::size_t next = 0, in_flight = 0;
+  auto submit = [&](std::size_t i) -> bool {
+    auto f = daemons->submit(jobs[i].profile, jobs[i].task);
+    if (!f) {
+      std::cerr << "mirai map: " << f.message() << "\n";
+      return false;
     }
+    futures[i] = std::move(*f);
+    ++attempts[i];
+    ++in_flight;
+    futures[i].then([arrivals, i](const Result&) {
+      std::lock_guard<std::mutex> lock(arrivals->mutex);
+      arrivals->done.push_back(i);
+      arrivals->ready.notify_one();
+    });
+    return true;
+  };
+  bool halted = false;
+  auto submit_more = [&] {
+    while (!halted && next < jobs.size() && in_flight < window)
+      if (!submit(next++)) return false;
+    return true;
+  };
+  if (!submit_more()) return kExitCannotRun;
+
+  Progress progress(jobs.size(), want_bar || (isatty(2) && !vm.count("no-progress")));
+  std::size_t failed = 0, succeeded = 0, finished = 0;
+  std::optional<int> halt_status;  // fail=1: the exit status of the task that halted the run
+  std::vector<std::optional<Result>> held(keep_order ? jobs.size() : 0);
+  std::size_t next_shown = 0;
+  bool first_json = true;
+  auto tag_of = [&](const Job& job) -> std::string {
+    if (!tagstring.empty())
+      return parallel::expand_plain(parallel::parse_template({tagstring}), job.args) + "\t";
+    return vm.count("tag") ? job.label + "\t" : "";
+  };
+  auto show = [&](std::size_t i, const Result& r) {
+    if (r.cause == Cause::kCancelled && halted) return;  // killed by --halt now
     if (jsonl || as_json) {
       json j = result_json(r);
       j["index"] = i;
       if (jsonl && !jobs[i].id.is_null()) j["id"] = jobs[i].id;
       if (!jsonl) j["arg"] = jobs[i].label;
-      std::cout << (as_json ? (i ? ",\n" : "\n") : "") << dump(j) << (jsonl ? "\n" : "");
+      std::cout << (as_json ? (first_json ? "\n" : ",\n") : "") << dump(j) << (jsonl ? "\n" : "");
+      first_json = false;
     } else {
-      std::cout << r.value;
-      std::cerr << r.stderr_output;
+      std::string tag = tag_of(jobs[i]);
+      std::cout << tagged(r.value, tag);
+      std::cout.flush();
+      std::cerr << tagged(r.stderr_output, tag);
+      if (!r.ok())
+        std::cerr << "mirai map: task " << jobs[i].seq << " (" << jobs[i].label
+                  << "): " << failure_text(r, jobs[i].task.timeout) << "\n";
     }
     std::cout.flush();
+  };
+  if (as_json) std::cout << "[";
+  while (in_flight > 0) {
+    std::size_t i;
+    {
+      std::unique_lock<std::mutex> lock(arrivals->mutex);
+      while (arrivals->done.empty()) {
+        if (progress.due()) {
+          lock.unlock();
+          progress.draw(daemons->completed());
+          lock.lock();
+          continue;
+        }
+        arrivals->ready.wait_for(lock, std::chrono::milliseconds(100));
+      }
+      i = arrivals->done.front();
+      arrivals->done.pop_front();
+    }
+    --in_flight;
+    Result r = futures[i].wait();
     if (!r.ok()) {
-      ++failed;
-      if (first_failed == kNoIndex) first_failed = i;
-      if (!as_json && !jsonl)
-        std::cerr << "mirai map: task " << i + 1 << " (" << jobs[i].label
-                  << "): " << failure_text(r, *timeout) << "\n";
-      if (stop_on_error) {
-        for (std::size_t k = futures.size(); k-- > i + 1;) futures[k].stop();
-        if (as_json) std::cout << "\n]\n";
-        std::cerr << "mirai map: stopped at the first failure (task " << i + 1 << " of "
-                  << futures.size() << ")\n";
-        return kExitFailed;
+      if (std::string why = daemons->failure(); !why.empty()) {
+        progress.clear();
+        std::cerr << "mirai map: " << why << "\n";
+        return kExitCannotRun;
       }
     }
-    // Asked only when it would be drawn: the count is a status query (a round trip to a
-    // running dispatcher), once per task it cost more than the task.
+    if (!r.ok() && !halted && attempts[i] < retries && r.cause != Cause::kCancelled) {
+      if (!submit(i)) return kExitCannotRun;
+      continue;
+    }
+    // A task that --halt now stopped neither failed nor finished, as parallel counts it.
+    if (!(halted && r.cause == Cause::kCancelled)) {
+      ++finished;
+      (r.ok() ? succeeded : failed) += 1;
+    }
+    progress.clear();
+    if (joblog && !(halted && r.cause == Cause::kCancelled)) {
+      auto [exitval, signal] = joblog_status(r);
+      double runtime = static_cast<double>(r.wall_us) / 1e6;
+      if (auto s = joblog->write(jobs[i].seq, epoch_seconds() - runtime, runtime, r.value.size(),
+                                 exitval, signal, jobs[i].command);
+          !s) {
+        std::cerr << "mirai map: " << s.message() << "\n";
+        return kExitCannotRun;
+      }
+    }
+    if (!results_dir.empty() && !jobs[i].args.records.empty()) {
+      if (auto s = write_results(results_path(results_dir, jobs[i].args), jobs[i].seq, r); !s) {
+        std::cerr << "mirai map: " << s.message() << "\n";
+        return kExitCannotRun;
+      }
+    }
+    if (keep_order) {
+      held[i] = std::move(r);
+      for (; next_shown < jobs.size() && held[next_shown]; ++next_shown) {
+        show(next_shown, *held[next_shown]);
+        held[next_shown].reset();
+      }
+    } else {
+      show(i, r);
+    }
+    if (halt.when != Halt::When::kNever && !halted) {
+      std::size_t count = halt.why == Halt::Why::kFail      ? failed
+                          : halt.why == Halt::Why::kSuccess ? succeeded
+                                                            : finished;
+      bool counted =
+          halt.why == Halt::Why::kDone || (halt.why == Halt::Why::kFail) == !futures[i].wait().ok();
+      bool met = halt.percent ? 100.0 * count >= halt.count * jobs.size() : count >= halt.count;
+      if (counted && met) {
+        halted = true;
+        if (halt.why == Halt::Why::kFail && !halt.percent && halt.count == 1)
+          halt_status = exit_status(futures[i].wait());
+        std::cerr << "mirai map: halting (--halt " << halt_text << ") after task " << jobs[i].seq
+                  << ": " << jobs[i].command << "\n";
+        if (halt.when == Halt::When::kNow)
+          for (auto& f : futures)
+            if (f.valid()) f.stop();
+      }
+    }
+    if (!submit_more()) return kExitCannotRun;
     if (progress.due()) progress.draw(daemons->completed());
   }
+  for (; keep_order && next_shown < jobs.size(); ++next_shown)
+    if (held[next_shown]) show(next_shown, *held[next_shown]);
   progress.clear();
   if (as_json) std::cout << "\n]\n";
-  if (failed > 0) {
-    std::cerr << "mirai map: " << failed << " of " << futures.size()
-              << " tasks failed (first: task " << first_failed + 1 << ", "
-              << jobs[first_failed].label << ")\n";
-    return kExitFailed;
-  }
-  return 0;
+  if (halted && halt.why == Halt::Why::kSuccess) return 0;
+  if (halt_status) return *halt_status;
+  if (failed > 0)
+    std::cerr << "mirai map: " << failed << " of " << jobs.size() << " tasks failed\n";
+  if (halt.percent && halt.why == Halt::Why::kFail)
+    return static_cast<int>(std::ceil(100.0 * failed / jobs.size()));
+  return static_cast<int>(std::min<std::size_t>(failed, kExitMostFailedCounted));
 }
 
 }  // namespace mirai::cli

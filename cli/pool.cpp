@@ -1,5 +1,7 @@
 #include "cli/pool.hpp"
 
+#include "client/progress.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,6 +9,7 @@
 #include <iostream>
 
 #include "cli/exit_codes.hpp"
+#include "client/progress.hpp"
 #include "launcher/registry.hpp"
 #include "launcher/url.hpp"
 #include "mirai/daemon.hpp"
@@ -121,7 +124,7 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
   std::unique_ptr<Pool> pool(new Pool());
   pool->command_ = command;
   if (options.retries && (*options.retries < 0 || *options.retries > 255)) {
-    usage_error(command, "--retries must be from 0 to 255");
+    usage_error(command, "--crash-retries must be from 0 to 255");
     return nullptr;
   }
   bool use_config = !options.dispatcher.empty()
@@ -176,6 +179,7 @@ std::unique_ptr<Pool> Pool::start(const char* command, const PoolOptions& option
       std::any_of(profiles.begin(), profiles.end(), [](const auto& p) { return !in_process(p); });
   if (launched)
     pool->signals_ = std::make_unique<SignalWatcher>([raw] {
+      Progress::erase_shown();
       std::cerr << "mirai " << raw->command_ << ": interrupted; cancelling the launched jobs\n";
       raw->shut_down();
       _exit(kExitSignalBase + raw->signals_->caught());

@@ -23,7 +23,11 @@ int render_main(const Args& args) {
   po::variables_map vm;
   if (!parse("render", args, options, nullptr, vm)) return kExitUsage;
   if (vm.count("help")) {
-    std::cout << options << "\n";
+    std::cout
+        << options << "\n"
+        << "Examples:\n"
+           "  mirai render -p cluster -n 100     the job script and submit command, not submitted\n"
+        << "Exit status: 0 rendered; 1 it cannot be rendered; 2 bad usage.\n";
     return 0;
   }
   auto chosen = choose_profile("render", chosen_options);

@@ -28,7 +28,13 @@ int run_main(const Args& all) {
   po::variables_map vm;
   if (!parse("run", args, all_options, &positional, vm)) return kExitUsage;
   if (vm.count("help")) {
-    std::cout << options << "\n";
+    std::cout
+        << options << "\n"
+        << "Examples:\n"
+           "  mirai run -- make -C src test      one command on a daemon, its output and status\n"
+           "  mirai run --timeout 30s -p cluster -- ./simulate.sh 7\n"
+        << "Exit status: the command's own; 124 timed out; 125 mirai could not run it; 126 not "
+           "executable; 127 not found; 128+N signal N; 2 bad usage.\n";
     return 0;
   }
   if (vm.count("command")) {

@@ -184,7 +184,12 @@ int status_main(const Args& args) {
   po::variables_map vm;
   if (!parse("status", args, options, nullptr, vm)) return kExitUsage;
   if (vm.count("help")) {
-    std::cout << options << "\n";
+    std::cout << options << "\n"
+              << "Examples:\n"
+                 "  mirai status                       the running dispatchers' counters, daemons "
+                 "and jobs\n"
+                 "  mirai status --json\n"
+              << "Exit status: 0 shown; 1 the query failed; 2 bad usage.\n";
     return 0;
   }
   std::vector<std::string> urls;

@@ -1,4 +1,4 @@
-// A one-line progress bar on stderr, drawn only on a terminal.
+// A one-line progress bar on stderr, drawn only on a terminal, never wider than it.
 #pragma once
 
 #include <chrono>
@@ -15,6 +15,10 @@ class Progress {
   // given may then be worth asking for: a running dispatcher's count is a round trip).
   bool due() const;
   void clear();  // erases the bar (before other output)
+  // Erases whatever bar is on the terminal; async-signal-safe (for a signal handler or the
+  // thread that handles a signal before the process ends). Enabled bars erase themselves on
+  // SIGINT, SIGTERM and SIGHUP when nothing else handles those.
+  static void erase_shown();
 
  private:
   std::size_t total_;

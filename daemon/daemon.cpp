@@ -130,6 +130,7 @@ class DaemonLoop {
   // to its next substream.
   // GUARDED_BY(mu_).
   RngStream stream_ = RngStream::from_seed(static_cast<std::uint32_t>(getpid()));
+  std::uint32_t instance_ = 0;  // the welcome's: which daemon of its dispatcher this one is
   // What everywhere() tasks left for later tasks; only the loop's thread touches it.
   Setup setup_{std::nullopt, std::string(), true};
   RunningTask* running_ = nullptr;  // GUARDED_BY(mu_)
@@ -330,6 +331,7 @@ void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
                        : std::nullopt;
     if (!welcome) return conn_->close();
     if (welcome->stream) stream_ = *welcome->stream;
+    instance_ = welcome->instance;
     move(LinkEvent::kWelcome);
     conn_->set_max_frame(UINT32_MAX);
     conn_->enable_heartbeat(proto::heartbeat_for(static_cast<std::uint32_t>(opt_.heartbeat.count()),
@@ -441,6 +443,7 @@ Expected<int> DaemonLoop::run() {
       }
     }
     RunningTask running;
+    running.daemon_id = instance_;
     running.on_process = [this, &running](pid_t pid) {
       std::lock_guard<std::mutex> l(mu_);
       running_pid_ = pid;

@@ -194,6 +194,12 @@ Result evaluate_shell(const ShellTask& sh, RunningTask& running, Setup* setup, b
   }
   for (const auto& [k, v] : sh.env) o.env[k] = v;
   o.env.emplace("MIRAI_STREAM", running.context.rng().to_r_seed());  // unless the task set it
+  if (running.daemon_id > 0) {
+    std::string id = std::to_string(running.daemon_id);
+    o.env.emplace("MIRAI_DAEMON_ID", id);
+    // A daemon runs one task at a time, so its number is a job slot as GNU parallel means it.
+    if (sh.env.count("PARALLEL_SEQ")) o.env.emplace("PARALLEL_JOBSLOT", id);
+  }
   o.cwd = resolve(setup ? setup->cwd : std::string(), sh.cwd);
   o.die_with_parent = true;  // run from the daemon's loop thread, which lives as long as it does
   auto t0 = std::chrono::steady_clock::now();

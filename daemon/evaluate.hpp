@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -20,6 +21,9 @@ struct RunningTask {
   // Shell tasks: called with the command's pid (= its process group) once it runs, and with 0
   // when it has exited.
   std::function<void(pid_t)> on_process;
+  // The daemon's instance number at its dispatcher (1 for the first that connected); 0 in a
+  // sync profile. Shell tasks see it as MIRAI_DAEMON_ID, and `mirai map`'s as PARALLEL_JOBSLOT.
+  std::uint32_t daemon_id = 0;
 };
 
 // What everywhere() shell tasks left behind for the later shell tasks of this daemon (or sync

@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh
 echo "--- mirai map over $(nproc) local daemons:"
-./build/bin/mirai map -- sh -c 'echo "{} squared is $(({} * {})), computed by daemon $PPID"' ::: 1 2 3 4 5 6 7 8
+./build/bin/mirai map -k 'echo {} squared is $(({} * {})), computed by daemon $MIRAI_DAEMON_ID' ::: 1 2 3 4 5 6 7 8

@@ -7,7 +7,8 @@ packages=(
   libnng-dev libmbedtls-dev libssl-dev libyaml-cpp-dev
   libboost-dev libboost-program-options-dev
   catch2 nlohmann-json3-dev
-  parallel bc  # only for the side-by-side benchmarks
+  help2man  # the man page, made from the commands' --help at build time
+  parallel bc  # the oracle of mirai map's compatibility tests, and the side-by-side benchmarks
   slurm-wlm munge  # the live tests start a real one-node Slurm (tests/infra/slurm-up.sh)
   gridengine-master gridengine-exec gridengine-client  # and a real Grid Engine (sge-up.sh)
   openssh-server openssh-client  # and a real sshd on 127.0.0.1 (sshd-up.sh)

@@ -63,7 +63,7 @@ TEST_CASE("local: launch for a TLS dispatcher gives the daemons its certificate 
   std::string script = read_file(dir.file(".mirai/jobs/here/1/script.sh"));
   CHECK_THAT(script, Catch::Contains("export MIRAI_TLS_CA='" + cert + "'"));
   CHECK(script.find("PRIVATE KEY") == std::string::npos);
-  auto map = run(mirai_cmd(
-      {"map", "--dispatcher", control, "--no-progress", "--", "echo", "{}", ":::", "x", "y"}));
+  auto map = run(mirai_cmd({"map", "-k", "--dispatcher", control, "--no-progress", "--", "echo",
+                            "{}", ":::", "x", "y"}));
   CHECK(map.out == "x\ny\n");
 }

@@ -75,7 +75,7 @@ void check_survives(const TempDir& dir, const std::function<void()>& fault,
   Started procs(mirai_exe());
   std::string out = dir.file("out");
   pid_t map = procs.start(
-      with_args({"map", "--config", l.config, "-p", "c", "--no-progress", "--", "sh", "-c",
+      with_args({"map", "-k", "--config", l.config, "-p", "c", "--no-progress", "--",
                  "echo $(hostname) > " + dir.file("ran.{}") + "; sleep 2; echo task-{}"},
                 16),
       {}, out);
@@ -120,8 +120,8 @@ TEST_CASE("cluster: a map's daemons on three other hosts dial the login node ove
   auto l = cluster(dir, "tcp://{interface:mcb0}:0", 3, "", ", cpus_per_task: 2");
   Started procs(mirai_exe());
   std::string out = dir.file("out");
-  pid_t map = procs.start(with_args({"map", "--config", l.config, "-p", "c", "--no-progress", "--",
-                                     "sh", "-c", "sleep 2; echo {} $(hostname)"},
+  pid_t map = procs.start(with_args({"map", "-k", "--config", l.config, "-p", "c", "--no-progress",
+                                     "--", "sleep 2; echo {} $(hostname)"},
                                     6),
                           {{"XDG_RUNTIME_DIR", dir.path()}}, out);
   // mirai status shows each daemon's node.
@@ -147,9 +147,9 @@ TEST_CASE("cluster: over tls+tcp the generated certificate names the login node'
           "[cluster]") {
   TempDir dir;
   auto l = cluster(dir, "tls+tcp://{interface:mcb0}:0", 2, "");
-  auto r = run(mirai_cmd(with_args({"map", "--config", l.config, "-p", "c", "--no-progress", "--",
-                                    "sh", "-c", "echo {} $(hostname)"},
-                                   4)));
+  auto r = run(mirai_cmd(with_args(
+      {"map", "-k", "--config", l.config, "-p", "c", "--no-progress", "--", "echo {} $(hostname)"},
+      4)));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   std::istringstream lines(r.out);
@@ -194,10 +194,9 @@ TEST_CASE("cluster: a frozen dispatcher: every daemon exits within 3 heartbeats 
   TempDir dir;
   auto l = cluster(dir, "tcp://{interface:mcb0}:0", 2, "");
   Started procs(mirai_exe());
-  pid_t map =
-      procs.start(with_args({"map", "--config", l.config, "-p", "c", "--no-progress", "--", "sh",
-                             "-c", "echo $PPID > " + dir.file("d.{}") + "; exec sleep 60"},
-                            2));
+  pid_t map = procs.start(with_args({"map", "-k", "--config", l.config, "-p", "c", "--no-progress",
+                                     "--", "echo $PPID > " + dir.file("d.{}") + "; exec sleep 60"},
+                                    2));
   std::vector<pid_t> daemons;
   REQUIRE(eventually(
       [&] {
@@ -234,7 +233,7 @@ TEST_CASE("cluster: the scheduler's word loses a cut-off node's daemons before h
   std::string out = dir.file("out");
   auto start = std::chrono::steady_clock::now();
   pid_t map = procs.start(
-      with_args({"map", "--config", l.config, "-p", "c", "--no-progress", "--", "sh", "-c",
+      with_args({"map", "-k", "--config", l.config, "-p", "c", "--no-progress", "--",
                  "echo $(hostname) > " + dir.file("ran.{}") + "; sleep 5; echo task-{}"},
                 2),
       {}, out);

@@ -130,7 +130,7 @@ TEST_CASE("slurm: daemons know their job's time limit and take no task that woul
                                           "of profile 'short' may run (slurm: time: 1m)"));
   CHECK(access(dir.file(".mirai/jobs/short").c_str(), F_OK) != 0);  // nothing was submitted
   // The daemon counts from the job's start: it has about 57 s, and reports so in its hello.
-  auto ok = run(mirai_cmd({"map", "--config", l.config, "-p", "short", "--no-progress",
+  auto ok = run(mirai_cmd({"map", "-k", "--config", l.config, "-p", "short", "--no-progress",
                            "--expected", "30s", "--", "echo", "{}", ":::", "x"}));
   INFO(ok.err);
   CHECK(ok.exit_code == 0);
@@ -186,8 +186,8 @@ TEST_CASE("slurm: a dispatcher with a profile launches for its clients, and stat
 
   // A client's backlog: two daemons in one array, each knowing its job's time limit (10m).
   Started clients(mirai_exe());
-  pid_t map = clients.start({"map", "--dispatcher", control, "--no-progress", "--", "sh", "-c",
-                             "sleep 30", ":::", "a", "b", "c"});
+  pid_t map = clients.start({"map", "-k", "--dispatcher", control, "--no-progress", "--",
+                             "sleep 30 # {}", ":::", "a", "b", "c"});
   nlohmann::json st = status_with_daemons(control, 2);
   for (const auto& d : st["daemons"]) {
     CHECK(d["time_left_ms"].get<long>() > 8 * 60 * 1000);
@@ -277,9 +277,9 @@ TEST_CASE("slurm: a setup that fails on every replacement daemon ends the run", 
 )");
   // The task kills its daemon after making the setup fail everywhere from then on.
   std::string marker = dir.file("marker");
-  auto r = run(mirai_cmd({"map", "--config", l.config, "-p", "fragile", "--no-progress", "-e",
-                          "[ -e " + marker + " ] && exit 3; true", "--", "sh", "-c",
-                          "touch " + marker + "; kill -9 $PPID", ":::", "a"}));
+  auto r = run(mirai_cmd({"map", "-k", "--config", l.config, "-p", "fragile", "--no-progress", "-e",
+                          "[ -e " + marker + " ] && exit 3; true", "--",
+                          "touch " + marker + "; kill -9 $PPID # {}", ":::", "a"}));
   INFO(r.err);
   CHECK(r.exit_code == 125);
   CHECK_THAT(r.err, Catch::Contains("mirai map: --everywhere failed on a daemon that connected "

@@ -54,8 +54,8 @@ TEST_CASE("ssh: tunnelled daemons dial the host's 127.0.0.1, which leads to the 
   // all, and each task reports how its daemon was started and that it runs under the sshd.
   auto l = ssh(dir, "    tunnel: true\n    url: tcp://127.0.0.2:0\n");
   auto r = run(mirai_cmd(
-      {"map", "--config", l.config, "-p", "remote", "-n", "2", "--no-progress", "--", "sh", "-c",
-       "echo $MIRAI_CI_OWNER; tr '\\0' ' ' < /proc/$PPID/cmdline; echo", ":::", "1", "2"}));
+      {"map", "-k", "--config", l.config, "-p", "remote", "-j", "2", "--no-progress", "--",
+       "echo $MIRAI_CI_OWNER; tr '\\0' ' ' < /proc/$PPID/cmdline; echo # {}", ":::", "1", "2"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::StartsWith("/tmp/mirai-ci/sshd\n"));
@@ -74,8 +74,8 @@ TEST_CASE("ssh: a tunnel to this same machine works: sshd chooses the port on th
   // forward of the same port would fail. sshd picks another, which the daemons dial.
   auto l = ssh(dir, "    tunnel: true\n    url: tcp://127.0.0.1:0\n");
   auto r =
-      run(mirai_cmd({"map", "--config", l.config, "-p", "remote", "-n", "2", "--no-progress", "--",
-                     "sh", "-c", "tr '\\0' ' ' < /proc/$PPID/cmdline; echo", ":::", "1", "2"}));
+      run(mirai_cmd({"map", "-k", "--config", l.config, "-p", "remote", "-j", "2", "--no-progress",
+                     "--", "tr '\\0' ' ' < /proc/$PPID/cmdline; echo # {}", ":::", "1", "2"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   std::string record = read_file(dir.file(".mirai/jobs/remote/1/submit.out"));
@@ -155,7 +155,7 @@ TEST_CASE("ssh: connections that fail are reported with ssh's reason, not waited
        "remote port forwarding "
        "failed for listen port 2522"}};
   for (const auto& [profile, reason] : cases) {
-    auto r = run(mirai_cmd({"map", "--config", l.config, "-p", profile, "--no-progress", "--",
+    auto r = run(mirai_cmd({"map", "-k", "--config", l.config, "-p", profile, "--no-progress", "--",
                             "echo", "{}", ":::", "1"}));
     INFO(profile << ": " << r.err);
     CHECK(r.exit_code == 125);
@@ -176,7 +176,7 @@ TEST_CASE("ssh: daemons and tasks stop when the mirai that launched them is kill
   // The dispatcher on 127.0.0.2: 127.0.0.1 is the host's end of the tunnel, on this machine.
   auto l = ssh(dir, "    tunnel: true\n    url: tcp://127.0.0.2:0\n");
   Started procs(mirai_exe());
-  pid_t map = procs.start({"map", "--config", l.config, "-p", "remote", "-n", "2", "--", "sh", "-c",
+  pid_t map = procs.start({"map", "-k", "--config", l.config, "-p", "remote", "-j", "2", "--",
                            "echo $$ > " + dir.file("{}.pid") + "; exec sleep 60", ":::", "a", "b"});
   pid_t a = wait_pid(dir, "a.pid");
   pid_t b = wait_pid(dir, "b.pid");
@@ -189,10 +189,10 @@ TEST_CASE("ssh: daemons and tasks stop when the mirai that launched them is kill
 TEST_CASE("ssh: TLS through the tunnel, with only the certificate on the way", "[ssh][live][tls]") {
   TempDir dir;
   auto l = ssh(dir, "    tunnel: true\n    url: tls+tcp://127.0.0.2:0\n");
-  auto r = run(mirai_cmd({"map", "--config", l.config, "-p", "remote", "-n", "2", "--no-progress",
-                          "--", "sh", "-c",
+  auto r = run(mirai_cmd({"map", "-k", "--config", l.config, "-p", "remote", "-j", "2",
+                          "--no-progress", "--",
                           "tr '\\0' ' ' < /proc/$PPID/cmdline; echo; "
-                          "echo $MIRAI_TLS_SERVER_NAME; tr '\\0' '\\n' < /proc/$PPID/environ",
+                          "echo $MIRAI_TLS_SERVER_NAME; tr '\\0' '\\n' < /proc/$PPID/environ # {}",
                           ":::", "1"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);

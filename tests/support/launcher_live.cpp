@@ -100,9 +100,9 @@ nlohmann::json status_with_daemons(const std::string& control, std::size_t n) {
 }
 
 std::string check_map_runs_in_one_array(const TempDir& dir, const LiveLauncher& l) {
-  auto r = run(mirai_cmd({"map", "--config", l.config, "-p", l.profile, "--no-progress", "--", "sh",
-                          "-c", "echo {} $" + l.job_env + " $" + l.index_env + " $PPID", ":::", "1",
-                          "2", "3", "4", "5", "6"}));
+  auto r = run(mirai_cmd({"map", "-k", "--config", l.config, "-p", l.profile, "--no-progress", "--",
+                          "echo {} $" + l.job_env + " $" + l.index_env + " $PPID", ":::", "1", "2",
+                          "3", "4", "5", "6"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   std::string id = recorded_job_ids(dir, l.profile);
@@ -128,10 +128,10 @@ std::string check_secret_stays_private(const TempDir& dir, const LiveLauncher& l
   // the task itself inherited it, then waits while the test looks at every command line.
   std::string task = "tr '\\0' '\\n' < /proc/$PPID/environ | grep -c '^MIRAI_SECRET=' > " +
                      dir.file("in_environ") + "; echo ${MIRAI_SECRET:-none} > " +
-                     dir.file("inherited") + "; touch " + dir.file("ready") + "; sleep 30";
+                     dir.file("inherited") + "; touch " + dir.file("ready") + "; sleep 30 # {}";
   Started procs(mirai_exe());
-  pid_t map = procs.start({"map", "--config", l.config, "-p", l.profile, "-n", "1", "--no-progress",
-                           "--", "sh", "-c", task, ":::", "x"},
+  pid_t map = procs.start({"map", "-k", "--config", l.config, "-p", l.profile, "-j", "1",
+                           "--no-progress", "--", task, ":::", "x"},
                           {{"XDG_RUNTIME_DIR", dir.path()}});
   REQUIRE(eventually([&] { return access(dir.file("ready").c_str(), F_OK) == 0; }, 60s));
   // The pool's secret, as the run's own control socket gives it to this user.
@@ -171,11 +171,10 @@ void check_secret_in_job_script(const TempDir& dir, const LiveLauncher& l) {
 }
 
 SleepingMap start_sleeping_map(Started& procs, const TempDir& dir, const LiveLauncher& l) {
-  pid_t map =
-      procs.start({"map", "--config", l.config, "-p", l.profile, "-n", "2", "--", "sh", "-c",
-                   "echo $PPID > " + dir.file("{}.daemon") + "; echo $$ > " + dir.file("{}.pid") +
-                       "; exec sleep 60",
-                   ":::", "a", "b"});
+  pid_t map = procs.start({"map", "-k", "--config", l.config, "-p", l.profile, "-j", "2", "--",
+                           "echo $PPID > " + dir.file("{}.daemon") + "; echo $$ > " +
+                               dir.file("{}.pid") + "; exec sleep 60",
+                           ":::", "a", "b"});
   return {map,
           {wait_pid(dir, "a.pid"), wait_pid(dir, "b.pid"), wait_pid(dir, "a.daemon"),
            wait_pid(dir, "b.daemon")}};
@@ -233,8 +232,8 @@ void check_launch_feeds_dispatcher(const TempDir& dir, const LiveLauncher& l) {
     indices.insert(d["array_index"].get<int>());
   }
   CHECK(indices == std::set<int>{1, 2});
-  auto map = run(mirai_cmd(
-      {"map", "--dispatcher", control, "--no-progress", "--", "echo", "{}", ":::", "x", "y"}));
+  auto map = run(mirai_cmd({"map", "-k", "--dispatcher", control, "--no-progress", "--", "echo",
+                            "{}", ":::", "x", "y"}));
   CHECK(map.out == "x\ny\n");
   // The dispatcher tells its daemons to exit when it stops; their jobs then end by themselves.
   kill(dispatcher, SIGTERM);
