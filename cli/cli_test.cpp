@@ -42,6 +42,10 @@ TEST_CASE("mirai run prints the output and exits with the command status", "[cli
   CHECK(not_executable.exit_code == 126);
   CHECK_THAT(not_executable.err, Catch::Contains("Permission denied"));
   CHECK(run(cmd({"run", "--", dir.path()})).exit_code == 126);  // a directory
+  // Its stdin is the command's.
+  auto piped = run(cmd({"run", "--", "sh", "-c", "wc -l; cat"}), "one\ntwo\n");
+  CHECK(piped.out == "2\n");
+  CHECK(run(cmd({"run", "--", "cat"}), "hi\n").out == "hi\n");
 }
 
 TEST_CASE("mirai map substitutes {} and prints results in input order", "[cli]") {

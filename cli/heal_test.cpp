@@ -3,6 +3,7 @@
 // the run with the reason, timeouts that count from a task's start.
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -217,4 +218,36 @@ TEST_CASE("what a task leaves running in the background ends with the task", "[c
   CHECK(r.out == "a\n");
   pid_t bg = std::stoi(test::read_file(dir.file("bg.a")));
   CHECK(test::eventually([&] { return !test::process_alive(bg); }, 5s));
+}
+
+TEST_CASE(
+    "Ctrl-C during mirai map --line-buffer: it dies of SIGINT, the bar erased, nothing "
+    "left running",
+    "[cli][heal]") {
+  test::TempDir dir;
+  test::Started sh("/bin/sh");
+  // exec: the pid is the map's own. Its stderr (where the bar is drawn) goes to a file.
+  pid_t map = sh.start({"-c", "exec " + test::mirai_exe() +
+                                  " map -j 2 --bar --line-buffer --tag 'echo $PPID > " +
+                                  dir.file("{}.daemon") + "; echo $$ > " + dir.file("{}.pid") +
+                                  "; echo started; exec sleep 60' ::: a b > " + dir.file("out") +
+                                  " 2> " + dir.file("err")});
+  std::vector<pid_t> pids;
+  for (const char* f : {"a.pid", "b.pid", "a.daemon", "b.daemon"})
+    pids.push_back(test::wait_pid(dir, f));
+  REQUIRE(test::eventually(
+      [&] { return test::read_file(dir.file("err")).find("0/2") != std::string::npos; }));
+  // The tasks' first lines are out while they run.
+  CHECK(test::eventually([&] {
+    std::string out = test::read_file(dir.file("out"));
+    return out.find("a\tstarted\n") != std::string::npos &&
+           out.find("b\tstarted\n") != std::string::npos;
+  }));
+  kill(map, SIGINT);
+  int status = 0;
+  REQUIRE(waitpid(map, &status, 0) == map);
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGINT));  // a shell says 130
+  std::string err = test::read_file(dir.file("err"));
+  CHECK_THAT(err, Catch::EndsWith("\r\033[K"));  // the bar's line is blank again
+  for (pid_t pid : pids) CHECK(test::eventually([&] { return !test::process_alive(pid); }));
 }

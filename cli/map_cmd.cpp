@@ -240,12 +240,16 @@ Expected<Halt> parse_halt(const std::string& text) {
   return h;
 }
 
-// --timeout: seconds when it has no unit (parallel's), else a duration such as 1m30s.
-Expected<std::chrono::milliseconds> parse_timeout(const std::string& text) {
-  if (!text.empty() && text.back() == '%')
-    return Status::error("--timeout: a share of the median run time (" + text +
-                         ") is not supported; give seconds or a duration");
+// --timeout: seconds when it has no unit (parallel's), else a duration such as 1m30s; or N% of
+// the median run time of the tasks that succeeded so far (`percent` set, the result 0).
+Expected<std::chrono::milliseconds> parse_timeout(const std::string& text, double& percent) {
   char* end = nullptr;
+  if (!text.empty() && text.back() == '%') {
+    percent = std::strtod(text.c_str(), &end);
+    if (text.size() < 2 || end != text.c_str() + text.size() - 1 || !(percent > 0))
+      return Status::error("--timeout: '" + text + "' must be more than 0%");
+    return std::chrono::milliseconds(0);
+  }
   double seconds = std::strtod(text.c_str(), &end);
   if (!text.empty() && *end == '\0') {
     if (!(seconds > 0) || seconds > 4e6)
@@ -357,6 +361,88 @@ double epoch_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // a closed pipe: nobody reads it
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// --line-buffer and --ungroup: the tasks' output written as it comes, from the threads that
+// receive it: whole lines with their tag (--line-buffer), or bytes as they are (--ungroup).
+// With -k only the first unfinished task in input order is live; the others keep theirs until
+// it is their turn. What a task wrote is also counted (the joblog) and kept for --results.
+class LiveOutput {
+ public:
+  LiveOutput(std::vector<std::string> tags, bool whole_lines, bool keep_order, bool keep_all)
+      : tags_(std::move(tags)),
+        jobs_(tags_.size()),
+        whole_lines_(whole_lines),
+        keep_all_(keep_all) {
+    for (auto& j : jobs_) j.live = !keep_order || !whole_lines;
+    if (!jobs_.empty()) jobs_.front().live = true;
+  }
+  void add(std::size_t i, int stream, std::string_view bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Job& j = jobs_[i];
+    int k = stream == 1 ? 0 : 1;
+    if (stream == 1) j.received += bytes.size();
+    if (keep_all_) j.kept[k].append(bytes);
+    if (!whole_lines_) {
+      Progress::erase_shown();
+      return write_all(stream == 1 ? STDOUT_FILENO : STDERR_FILENO, bytes);
+    }
+    j.pending[k].append(bytes);
+    if (j.live) emit(i, k, false);
+  }
+  // Task `i` ended: what it holds is written, a last line without its newline as it is (as
+  // parallel does).
+  void finish(std::size_t i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    jobs_[i].live = true;
+    for (int k : {0, 1}) emit(i, k, true);
+  }
+  // With -k, task `i` is now the first unfinished one: what it holds so far is written.
+  void make_live(std::size_t i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (i >= jobs_.size()) return;
+    jobs_[i].live = true;
+    for (int k : {0, 1}) emit(i, k, false);
+  }
+  std::size_t received(std::size_t i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return jobs_[i].received;
+  }
+  // What task `i` wrote, for --results: stdout and stderr.
+  std::pair<std::string, std::string> kept(std::size_t i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {jobs_[i].kept[0], jobs_[i].kept[1]};
+  }
+
+ private:
+  struct Job {
+    std::string pending[2], kept[2];
+    std::size_t received = 0;
+    bool live = false;
+  };
+  // Writes job `i`'s complete lines on stream `k` (all of it with `all`).
+  void emit(std::size_t i, int k, bool all) {
+    std::string& p = jobs_[i].pending[k];
+    std::size_t end = all ? p.size() : p.rfind('\n') + 1;  // npos + 1 == 0: no whole line
+    if (end == 0) return;
+    std::string text = tagged(p.substr(0, end), tags_[i]);
+    p.erase(0, end);
+    Progress::erase_shown();
+    write_all(k == 0 ? STDOUT_FILENO : STDERR_FILENO, text);
+  }
+  std::mutex mu_;
+  std::vector<std::string> tags_;
+  std::vector<Job> jobs_;
+  bool whole_lines_, keep_all_;
+};
+
 // Results as their tasks resolve, in the order they do (filled on network threads).
 struct Arrivals {
   std::mutex mutex;
@@ -402,13 +488,16 @@ int map_main(const Args& all) {
       "stop early: now|soon,fail|success|done=N or =N% (now kills the running tasks, soon "
       "waits for them)")("stop-on-error", "the same as --halt now,fail=1")(
       "timeout", po::value(&timeout_text)->value_name("D"),
-      "stop each task after this long (seconds, or 1m30s); it counts as failed")(
+      "stop each task after this long (seconds, 1m30s, or N% of the median run time of the "
+      "tasks that succeeded); it counts as failed")(
       "retries", po::value(&retries)->value_name("N"),
       "run a failing task up to N times in all; its last output is shown")(
       "expected", po::value<std::string>()->value_name("D"),
       "each task is expected to run this long: no daemon whose job ends sooner gets it")(
       "json", "print a JSON array of results instead of the tasks' output")(
       "jsonl", "read task specs as JSON lines (stdin or --arg-file); print results likewise")(
+      "line-buffer", "print each task's output a whole line at a time as it comes")(
+      "ungroup,u", "print each task's output as it comes, bytes as they are")(
       "bar", "show the progress bar even when stderr is not a terminal")(
       "progress", "the same as --bar")("eta", "the same as --bar")("no-progress",
                                                                    "never show a progress bar")(
@@ -441,8 +530,9 @@ int map_main(const Args& all) {
     return kExitMapUsage;
   };
   std::chrono::milliseconds timeout{0};
+  double timeout_percent = 0;  // --timeout N%: of the median run time of successful tasks
   if (!timeout_text.empty()) {
-    auto t = parse_timeout(timeout_text);
+    auto t = parse_timeout(timeout_text, timeout_percent);
     if (!t) return usage(t.message());
     timeout = *t;
   }
@@ -451,6 +541,10 @@ int map_main(const Args& all) {
   bool jsonl = vm.count("jsonl"), as_json = vm.count("json"), dry_run = vm.count("dry-run");
   bool keep_order = vm.count("keep-order") || jsonl || as_json;
   if (jsonl && as_json) return usage("--json and --jsonl exclude each other");
+  const bool line_buffer = vm.count("line-buffer"), ungroup = vm.count("ungroup");
+  if (line_buffer && ungroup) return usage("--line-buffer and --ungroup exclude each other");
+  if ((line_buffer || ungroup) && (jsonl || as_json))
+    return usage("--line-buffer and --ungroup print the output as it comes, not as JSON");
   bool want_bar = vm.count("bar") || vm.count("progress") || vm.count("eta");
   if (want_bar && vm.count("no-progress"))
     return usage("--bar (--progress, --eta) and --no-progress exclude each other");
@@ -587,15 +681,40 @@ int map_main(const Args& all) {
     if (int code = run_everywhere(*daemons, script); code != 0) return code;
 
   // With --halt soon no task may start after the rule is met: only as many are handed out as
-  // there are daemons to run them.
-  const std::size_t window = halt.when == Halt::When::kSoon && daemons->daemons() > 0
-                                 ? static_cast<std::size_t>(daemons->daemons())
-                                 : jobs.size();
+  // there are daemons to run them. With --timeout N% each task's timeout is set when it is
+  // handed out, from the run times known by then: two a daemon keep them busy.
+  const std::size_t pool_daemons = static_cast<std::size_t>(std::max(daemons->daemons(), 1));
+  const std::size_t window = halt.when == Halt::When::kSoon && daemons->daemons() > 0 ? pool_daemons
+                             : timeout_percent > 0 ? 2 * pool_daemons
+                                                   : jobs.size();
+  std::vector<std::uint64_t> succeeded_us;  // sorted: the run times of the tasks that succeeded
+  // The output as it comes (--line-buffer, --ungroup): each task streams it to `live`.
+  std::unique_ptr<LiveOutput> live;
+  if (line_buffer || ungroup) {
+    std::vector<std::string> tags(jobs.size());
+    if (!tagstring.empty() || vm.count("tag")) {
+      auto tmpl = parallel::parse_template({tagstring});
+      for (std::size_t i = 0; i < jobs.size(); ++i)
+        tags[i] =
+            (tagstring.empty() ? jobs[i].label : parallel::expand_plain(tmpl, jobs[i].args)) + "\t";
+    }
+    live = std::make_unique<LiveOutput>(std::move(tags), line_buffer, keep_order,
+                                        !results_dir.empty());
+    for (std::size_t i = 0; i < jobs.size(); ++i)
+      jobs[i].task.on_output = [out = live.get(), i](int stream, std::string_view bytes) {
+        out->add(i, stream, bytes);
+      };
+  }
   auto arrivals = std::make_shared<Arrivals>();
   std::vector<Future> futures(jobs.size());
   std::vector<int> attempts(jobs.size(), 0);
   std::size_t next = 0, in_flight = 0;
   auto submit = [&](std::size_t i) -> bool {
+    if (timeout_percent > 0 && !succeeded_us.empty()) {
+      double median_us = static_cast<double>(succeeded_us[succeeded_us.size() / 2]);
+      jobs[i].task.timeout = std::chrono::milliseconds(
+          std::max<long long>(1, std::llround(median_us * timeout_percent / 100 / 1000)));
+    }
     auto f = daemons->submit(jobs[i].profile, jobs[i].task);
     if (!f) {
       std::cerr << "mirai map: " << f.message() << "\n";
@@ -640,6 +759,7 @@ int map_main(const Args& all) {
       std::cout << (as_json ? (first_json ? "\n" : ",\n") : "") << dump(j) << (jsonl ? "\n" : "");
       first_json = false;
     } else {
+      if (live) live->finish(i);
       std::string tag = tag_of(jobs[i]);
       std::cout << tagged(r.value, tag);
       std::cout.flush();
@@ -684,20 +804,26 @@ int map_main(const Args& all) {
     if (!(halted && r.cause == Cause::kCancelled)) {
       ++finished;
       (r.ok() ? succeeded : failed) += 1;
+      if (r.ok() && timeout_percent > 0)
+        succeeded_us.insert(std::upper_bound(succeeded_us.begin(), succeeded_us.end(), r.wall_us),
+                            r.wall_us);
     }
     progress.clear();
     if (joblog && !(halted && r.cause == Cause::kCancelled)) {
       auto [exitval, signal] = joblog_status(r);
       double runtime = static_cast<double>(r.wall_us) / 1e6;
-      if (auto s = joblog->write(jobs[i].seq, epoch_seconds() - runtime, runtime, r.value.size(),
-                                 exitval, signal, jobs[i].command);
+      std::size_t received = r.value.size() + (live ? live->received(i) : 0);
+      if (auto s = joblog->write(jobs[i].seq, epoch_seconds() - runtime, runtime, received, exitval,
+                                 signal, jobs[i].command);
           !s) {
         std::cerr << "mirai map: " << s.message() << "\n";
         return kExitCannotRun;
       }
     }
     if (!results_dir.empty() && !jobs[i].args.records.empty()) {
-      if (auto s = write_results(results_path(results_dir, jobs[i].args), jobs[i].seq, r); !s) {
+      Result saved = r;
+      if (live) std::tie(saved.value, saved.stderr_output) = live->kept(i);
+      if (auto s = write_results(results_path(results_dir, jobs[i].args), jobs[i].seq, saved); !s) {
         std::cerr << "mirai map: " << s.message() << "\n";
         return kExitCannotRun;
       }
@@ -708,6 +834,7 @@ int map_main(const Args& all) {
         show(next_shown, *held[next_shown]);
         held[next_shown].reset();
       }
+      if (live) live->make_live(next_shown);
     } else {
       show(i, r);
     }

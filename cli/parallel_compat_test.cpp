@@ -99,6 +99,10 @@ TEST_CASE("mirai map gives what GNU parallel gives, output and exit status", "[c
       {{"-k", "-j2", "-X", "echo", "x{}y", ":::", "a", "b", "c"}},
       {{"-k", "-j2", "-m", "echo", "x{}y", ":::", "a", "b", "c"}},
       {{"-k", "-j", "2", "-X", "echo", ":::", "a", "b", "c", "d", "e"}},
+      // Output as it comes.
+      {{"-k", "-j2", "--line-buffer", "echo s{}; sleep 0.{}; echo e{}", ":::", "3", "1", "2"}},
+      {{"-j2", "--line-buffer", "--tag", "echo s{}; sleep 0.{}; printf e{}", ":::", "3", "1"}},
+      {{"-u", "printf 'a{}'; sleep 0.1; echo b{}", ":::", "1"}},
       // Tags.
       {{"-k", "--tag", "echo", "hi", ":::", "a", "b c"}},
       {{"-k", "--tagstring", "<{}-{#}>", "echo", "hi", ":::", "a", "b"}},
@@ -113,6 +117,8 @@ TEST_CASE("mirai map gives what GNU parallel gives, output and exit status", "[c
       {{"-j1", "--halt", "2", "exit {}", ":::", "0", "9"}},
       {{"--retries", "3", "echo try; exit 1", ":::", "a"}},
       {{"-k", "--timeout", "1", "sleep {}; echo {}", ":::", "0.1", "3"}},
+      {{"-k", "-j1", "--timeout", "300%", "sleep {}; echo {}", ":::", "0.2", "0.2", "0.2", "0.2",
+        "3"}},
       // Dry runs and job counts.
       {{"-k", "--dry-run", "echo", "{}", ":::", "a b", "it's", "plain", "$(id)", "''"}},
       {{"-k", "--dry-run", "echo {} | wc -c", ":::", "x y"}},

@@ -1,6 +1,12 @@
-// mirai run [-n N] [--timeout D] -- CMD ARGS...: one shell task on a daemon; prints its output
-// and exits with its exit status (128+N for signal N, 124 on timeout, 125 for other failures).
+// mirai run [-n N] [--timeout D] -- CMD ARGS...: one shell task on a daemon, given this
+// command's stdin; prints its output as it comes and exits with its exit status (128+N for signal
+// N, 124 on timeout, 125 for other failures).
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <iostream>
+#include <iterator>
 
 #include "cli/common.hpp"
 #include "cli/exit_codes.hpp"
@@ -8,6 +14,18 @@
 #include "cli/report.hpp"
 
 namespace mirai::cli {
+namespace {
+
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // a closed pipe: nobody reads it
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
 
 int run_main(const Args& all) {
   auto [args, command] = split_at_dashes(all);
@@ -50,8 +68,19 @@ int run_main(const Args& all) {
   auto daemons = Pool::start("run", pool);
   if (!daemons) return kExitCannotRun;
   Task task = Task::shell(command);
+  // What comes on stdin goes to the command's stdin, as with timeout(1): read to its end first
+  // (a terminal is left alone: nothing would end it).
+  if (!isatty(STDIN_FILENO)) {
+    std::string& input = std::get<ShellTask>(task.body).stdin_data;
+    input.assign(std::istreambuf_iterator<char>(std::cin), {});
+    if (std::cin.bad()) return usage_error("run", "cannot read stdin"), kExitCannotRun;
+  }
   task.timeout = *timeout;
   task.expected = *expected;
+  // Its output as it comes, as if it ran here.
+  task.on_output = [](int stream, std::string_view bytes) {
+    write_all(stream == 1 ? STDOUT_FILENO : STDERR_FILENO, bytes);
+  };
   auto submitted = daemons->submit("", task);
   if (!submitted) return usage_error("run", submitted.message()), kExitCannotRun;
   Result r = submitted->wait();
@@ -59,8 +88,9 @@ int run_main(const Args& all) {
     std::cerr << "mirai run: " << why << "\n";
     return kExitCannotRun;
   }
-  std::cout << r.value << std::flush;
-  std::cerr << r.stderr_output << std::flush;
+  // All of it was streamed; a result from before it ran (refused, lost) may still say something.
+  write_all(STDOUT_FILENO, r.value);
+  write_all(STDERR_FILENO, r.stderr_output);
   if (!r.ok()) std::cerr << "mirai run: " << failure_text(r, *timeout) << "\n";
   return exit_status(r);
 }

@@ -26,6 +26,11 @@ Notifier& notifier() {
 
 void FutureState::deliver(std::string frame) {
   if (resolved()) return;  // answered already (stop, timeout): a late result is dropped
+  if (auto fv = proto::view_frame(frame); fv && fv->type == proto::Type::kOutput) {
+    auto o = proto::decode_output(fv->body);
+    if (o && on_output) on_output(o->stream, o->bytes);
+    return;
+  }
   auto f = proto::decode_result(std::move(frame));
   if (!f) {
     Result r;

@@ -32,7 +32,8 @@ struct BudgetHold {
 
 struct FutureState final : ResultTarget {
   ~FutureState() override;
-  // Decodes the daemon's result frame and resolves with it (unless already resolved).
+  // Decodes the daemon's result frame and resolves with it (unless already resolved); an
+  // output frame goes to on_output.
   void deliver(std::string frame) override;
   // Resolves with `r` if still pending; returns whether this call resolved it.
   bool resolve(Result r);
@@ -52,6 +53,8 @@ struct FutureState final : ResultTarget {
   std::weak_ptr<ProfileCore> core;   // to cancel on the dispatcher
   std::function<void()> on_stop;     // set instead for a future that stands for others (groups)
   std::unique_ptr<BudgetHold> hold;  // set before the task is queued; released on resolution
+  // Task::on_output: a streaming task's output frames (kOutput) go here until it resolves.
+  std::function<void(int, std::string_view)> on_output;
 
  private:
   static constexpr std::uint8_t kPending = 0, kResolving = 1, kResolved = 2;

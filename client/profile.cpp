@@ -27,6 +27,7 @@ class SyncProfile {
   Future submit(const Task& task, bool everywhere = false) {
     RunningTask running;
     running.on_process = [](pid_t) {};
+    running.on_output = task.on_output;  // as daemons do, before the result
     if (task.stream) {
       running.context.set_rng(*task.stream);
     } else if (task_stream_) {  // seeded: the next stream, as with daemons

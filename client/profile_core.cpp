@@ -198,6 +198,11 @@ Status ProfileCore::launch_local(int n, bool wait) {
 std::optional<Future> ProfileCore::submit(const Task& task, bool wait) {
   auto state = std::make_shared<detail::FutureState>();
   state->core = weak_from_this();
+  std::uint8_t flags = 0;
+  if (task.on_output && std::holds_alternative<ShellTask>(task.body)) {
+    state->on_output = task.on_output;
+    flags = proto::kTaskStreamOutput;
+  }
   std::string frame;
   if (task_stream_ && !task.stream) {
     // A seeded profile: the streams in submission order, the first the seed's own (R
@@ -208,9 +213,9 @@ std::optional<Future> ProfileCore::submit(const Task& task, bool wait) {
       seeded.stream = task_stream_;
       task_stream_ = task_stream_->next_stream();
     }
-    frame = proto::encode_task(0, seeded);
+    frame = proto::encode_task(0, seeded, flags);
   } else {
-    frame = proto::encode_task(0, task);
+    frame = proto::encode_task(0, task, flags);
   }
   if (!task.retries && config_.retries > 0) proto::patch_retries(frame, config_.retries);
   if (budget_) {
@@ -247,6 +252,8 @@ class LaterTarget final : public ResultTarget {
  public:
   explicit LaterTarget(std::function<void(const Result&)> fn) : fn_(std::move(fn)) {}
   void deliver(std::string frame) override {
+    auto fv = proto::view_frame(frame);
+    if (!fv || fv->type != proto::Type::kResult) return;
     if (auto r = proto::decode_result(std::move(frame))) fn_(r->result);
   }
 

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <climits>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -493,4 +494,47 @@ TEST_CASE("a url that cannot be bound falls to the next candidate, TLS included"
   Status s = none.set_daemons(c);
   CHECK_FALSE(s.ok());
   CHECK_THAT(s.message(), Catch::Contains(taken.substr(6)));
+}
+
+TEST_CASE("a task's output streams as it is written, through the dispatcher in-process or not",
+          "[profile][output]") {
+  test::TempDir dir;
+  std::string control = "ipc://" + dir.file("control.sock");
+  test::Started procs(test::mirai_exe());
+  procs.start({"dispatcher", "--control", control, "--url-file", dir.file("urls")});
+  REQUIRE(test::eventually([&] { return !test::read_file(dir.file("urls")).empty(); }));
+  for (bool standalone : {false, true}) {
+    INFO((standalone ? "a running dispatcher" : "in-process"));
+    DaemonsConfig c = local(1);
+    if (standalone) c.dispatcher_url = control;
+    Profile p;
+    test::set_daemons(p, c);
+    std::mutex mu;
+    std::string out, err;
+    bool first_line_before_end = false;
+    std::string gate = dir.file(standalone ? "gate2" : "gate1");
+    // The task writes a line, then waits until the test saw it: only streaming lets it end.
+    Task t = Task::sh("echo first; echo warn >&2; while [ ! -e " + gate +
+                      " ]; do sleep 0.01; done;"
+                      " echo last")
+                 .with_output([&](int stream, std::string_view bytes) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   (stream == 1 ? out : err).append(bytes);
+                 })
+                 .with_timeout(20s);
+    Future f = p.submit(t);
+    CHECK(test::eventually([&] {
+      std::lock_guard<std::mutex> lock(mu);
+      return out == "first\n" && err == "warn\n";
+    }));
+    first_line_before_end = f.unresolved();
+    std::ofstream(gate) << "";
+    const Result& r = f.wait();
+    CHECK(r.ok());
+    CHECK(first_line_before_end);
+    CHECK(r.value.empty());  // all of it came as it was written
+    std::lock_guard<std::mutex> lock(mu);
+    CHECK(out == "first\nlast\n");
+    CHECK(err == "warn\n");
+  }
 }

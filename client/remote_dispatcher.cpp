@@ -160,6 +160,15 @@ void RemoteDispatcher::on_frame(std::string frame) {
       lock.unlock();
       return target->deliver(std::move(frame));
     }
+    case proto::Type::kOutput: {  // a streaming task's output, before its result
+      auto id = proto::peek_id(frame);
+      if (!id || !proto::decode_output(fv->body)) return conn_->close();
+      auto it = pending_.find(*id);
+      if (it == pending_.end()) return;
+      auto target = it->second;
+      lock.unlock();
+      return target->deliver(std::move(frame));
+    }
     case proto::Type::kStatusReply: {
       auto reply = proto::decode_status_reply(fv->body);
       if (!reply) return conn_->close();

@@ -222,7 +222,8 @@ Expected<Child> spawn(const SpawnOptions& options) {
 
 Expected<RunOutput> run_captured(SpawnOptions options, const std::string& input,
                                  const std::function<void(pid_t)>& on_started,
-                                 const std::function<void()>& on_exited) {
+                                 const std::function<void()>& on_exited,
+                                 const std::function<void(int, std::string_view)>& on_output) {
   options.in = SpawnOptions::Stdio::kPipe;
   options.out = SpawnOptions::Stdio::kPipe;
   options.err = SpawnOptions::Stdio::kPipe;
@@ -253,12 +254,15 @@ Expected<RunOutput> run_captured(SpawnOptions options, const std::string& input,
     int timeout_ms = exited ? 0 : (pidfd >= 0 ? -1 : 50);
     int rv = poll(fds, n, timeout_ms);
     if (rv < 0 && errno == EINTR) continue;
-    auto drain = [&](int idx, int& fd, std::string& sink) {
+    auto drain = [&](int idx, int& fd, std::string& sink, int stream) {
       if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
       for (;;) {
         ssize_t k = ::read(fd, buf, sizeof buf);
         if (k > 0) {
-          sink.append(buf, static_cast<std::size_t>(k));
+          if (on_output)
+            on_output(stream, std::string_view(buf, static_cast<std::size_t>(k)));
+          else
+            sink.append(buf, static_cast<std::size_t>(k));
           continue;
         }
         if (k < 0 && errno == EINTR) continue;
@@ -267,8 +271,8 @@ Expected<RunOutput> run_captured(SpawnOptions options, const std::string& input,
         return;
       }
     };
-    drain(i_out, c.out_fd, result.out);
-    drain(i_err, c.err_fd, result.err);
+    drain(i_out, c.out_fd, result.out, 1);
+    drain(i_err, c.err_fd, result.err, 2);
     if (i_in >= 0 && (fds[i_in].revents & (POLLOUT | POLLERR | POLLHUP))) {
       ssize_t k = ::write(c.in_fd, input.data() + written, input.size() - written);
       if (k > 0) written += static_cast<std::size_t>(k);

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mirai/status.hpp"
@@ -53,10 +54,13 @@ struct RunOutput {
 // Runs to completion: writes `input` to stdin, collects stdout and stderr, waits for the exit.
 // `on_started(pid)` is called once the child runs (its pid is also its process group); the
 // caller may kill the group from another thread until `on_exited()` is called, which happens
-// before the child is reaped, so the pid is never reused under a late kill.
+// before the child is reaped, so the pid is never reused under a late kill. With `on_output`,
+// what the child writes goes there as it is read (stream 1 stdout, 2 stderr), not into `out`
+// and `err`.
 Expected<RunOutput> run_captured(SpawnOptions options, const std::string& input,
                                  const std::function<void(pid_t)>& on_started,
-                                 const std::function<void()>& on_exited);
+                                 const std::function<void()>& on_exited,
+                                 const std::function<void(int, std::string_view)>& on_output = {});
 
 // Waits up to `timeout` for `pid` to exit and reaps it; returns its wait status, or -1 if it is
 // still running. A zero timeout only checks.

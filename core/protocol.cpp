@@ -248,6 +248,11 @@ std::string encode_recalled(std::uint64_t id, bool given_back) {
   return Writer(Type::kRecalled).u64(id).u8(given_back ? 1 : 0).finish();
 }
 
+std::string encode_output(std::uint64_t id, std::uint8_t stream, std::string_view bytes) {
+  Writer w(Type::kOutput, 16 + bytes.size());
+  return w.u64(id).u8(stream).str(bytes).finish();
+}
+
 std::string encode_empty(Type type) { return Writer(type).finish(); }
 
 std::string encode_client_hello(const ClientHello& h) {
@@ -285,7 +290,7 @@ std::string encode_status_reply(std::uint64_t request, const ProfileStatus& s) {
 std::optional<FrameView> view_frame(std::string_view frame) {
   if (frame.empty()) return std::nullopt;
   auto t = static_cast<std::uint8_t>(frame[0]);
-  if (t < static_cast<std::uint8_t>(Type::kHello) || t > static_cast<std::uint8_t>(Type::kLeaving))
+  if (t < static_cast<std::uint8_t>(Type::kHello) || t > static_cast<std::uint8_t>(Type::kOutput))
     return std::nullopt;
   return FrameView{static_cast<Type>(t), frame.substr(1)};
 }
@@ -353,7 +358,7 @@ std::optional<Task> decode_task(std::string frame, std::uint64_t* id, std::uint8
   *id = r.u64();
   std::uint8_t kind = r.u8();
   std::uint8_t f = r.u8();
-  if (f & ~kTaskEverywhere) return std::nullopt;
+  if (f & ~(kTaskEverywhere | kTaskStreamOutput)) return std::nullopt;
   if (flags) *flags = f;
   std::uint8_t retries = r.u8();
   Task task;
@@ -395,7 +400,7 @@ bool valid_task(std::string_view frame) {
   Reader r(frame.substr(1));
   r.u64();
   std::uint8_t kind = r.u8();
-  if (r.u8() & ~kTaskEverywhere) return false;
+  if (r.u8() & ~(kTaskEverywhere | kTaskStreamOutput)) return false;
   r.u8();   // retries
   r.u32();  // timeout
   r.u32();  // expected
@@ -457,6 +462,14 @@ std::optional<std::pair<std::uint64_t, bool>> decode_recalled(std::string_view b
   std::uint8_t given = r.u8();
   if (!r.done() || given > 1) return std::nullopt;
   return std::make_pair(id, given == 1);
+}
+
+std::optional<Output> decode_output(std::string_view body) {
+  Reader r(body);
+  Output o{r.u64(), r.u8(), {}};
+  o.bytes = r.view();
+  if (!r.done() || (o.stream != 1 && o.stream != 2)) return std::nullopt;
+  return o;
 }
 
 std::optional<ClientHello> decode_client_hello(std::string_view body) {

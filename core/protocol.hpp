@@ -54,6 +54,10 @@ enum class Type : std::uint8_t {
   // daemon -> dispatcher, empty: stopped by a signal, it leaves; its running task is not at
   // fault and goes back to the queue without costing a retry.
   kLeaving = 18,
+  // daemon -> dispatcher -> client: what a task that streams its output (kTaskStreamOutput)
+  // wrote, as it comes: u64 id, u8 stream (1 stdout, 2 stderr), string bytes. All of it comes
+  // before the task's result, which then holds none of it.
+  kOutput = 19,
 };
 
 // Flags on a result frame.
@@ -62,6 +66,8 @@ inline constexpr std::uint8_t kResultFinal = 1;  // the daemon exits after this 
 // everywhere(): what a shell task leaves behind (its environment variables and working
 // directory, when it succeeds) stays for the daemon's later tasks.
 inline constexpr std::uint8_t kTaskEverywhere = 1;
+// Send the task's output in kOutput frames as it is written, not in the result.
+inline constexpr std::uint8_t kTaskStreamOutput = 2;
 
 struct Hello {
   std::uint16_t version = kVersion;
@@ -127,6 +133,7 @@ struct SplitFrame {
 SplitFrame encode_result_parts(std::uint64_t id, std::uint8_t flags, Result&& r);
 std::string encode_id(Type type, std::uint64_t id);  // kCancel, kRecall
 std::string encode_recalled(std::uint64_t id, bool given_back);
+std::string encode_output(std::uint64_t id, std::uint8_t stream, std::string_view bytes);
 std::string encode_empty(Type type);  // kExitAck, kExit
 std::string encode_client_hello(const ClientHello& h);
 std::string encode_status_reply(std::uint64_t request, const ProfileStatus& s);
@@ -155,6 +162,13 @@ bool valid_task(std::string_view frame);
 std::optional<ResultFrame> decode_result(std::string frame);
 std::optional<std::uint64_t> decode_id(std::string_view body);
 std::optional<std::pair<std::uint64_t, bool>> decode_recalled(std::string_view body);
+struct Output {
+  std::uint64_t id;
+  std::uint8_t stream;  // 1 stdout, 2 stderr
+  std::string_view bytes;
+};
+// A kOutput body; `bytes` points into it.
+std::optional<Output> decode_output(std::string_view body);
 std::optional<ClientHello> decode_client_hello(std::string_view body);
 std::optional<std::pair<std::uint64_t, ProfileStatus>> decode_status_reply(std::string_view body);
 std::optional<Challenge> decode_challenge(std::string_view body);

@@ -10,7 +10,8 @@ TEST_CASE("a shell task survives encoding with every field", "[protocol]") {
   sh.env = {{"A", "1"}, {"EMPTY", ""}};
   sh.cwd = "/tmp";
   sh.stdin_data = std::string(100000, 'x');
-  Task t{sh, std::chrono::milliseconds(1500), std::nullopt, std::nullopt, std::chrono::minutes(90)};
+  Task t{sh,           std::chrono::milliseconds(1500), std::nullopt,
+         std::nullopt, std::chrono::minutes(90),        {}};
   std::string frame = proto::encode_task(42, t);
   auto fv = proto::view_frame(frame);
   REQUIRE(fv);
@@ -109,6 +110,20 @@ TEST_CASE("ids are patched in place", "[protocol]") {
   CHECK(proto::peek_id(frame) == 0x0102030405060708ull);
 }
 
+TEST_CASE("an output frame carries its task, its stream and its bytes", "[protocol]") {
+  std::string frame = proto::encode_output(42, 2, std::string("a\0b", 3));
+  auto o = proto::decode_output(proto::view_frame(frame)->body);
+  REQUIRE(o);
+  CHECK(o->id == 42);
+  CHECK(o->stream == 2);
+  CHECK(o->bytes == std::string_view("a\0b", 3));
+  CHECK(proto::peek_id(frame) == 42u);
+  // Another stream, a body cut short, or bytes after it: refused.
+  CHECK_FALSE(proto::decode_output(proto::view_frame(proto::encode_output(1, 3, "x"))->body));
+  CHECK_FALSE(proto::decode_output(proto::view_frame(frame)->body.substr(0, 10)));
+  CHECK_FALSE(proto::decode_output(std::string(proto::view_frame(frame)->body) + "!"));
+}
+
 TEST_CASE("an everywhere task carries its flag and its copies' ids", "[protocol]") {
   std::uint64_t id = 0;
   std::uint8_t flags = 0;
@@ -117,8 +132,12 @@ TEST_CASE("an everywhere task carries its flag and its copies' ids", "[protocol]
   CHECK(flags == proto::kTaskEverywhere);
   REQUIRE(proto::decode_task(proto::encode_task(5, Task::sh("x")), &id, &flags));
   CHECK(flags == 0);
+  std::string streaming = setup;
+  streaming[10] = static_cast<char>(proto::kTaskStreamOutput);
+  REQUIRE(proto::decode_task(streaming, &id, &flags));
+  CHECK(flags == proto::kTaskStreamOutput);
   std::string unknown = setup;
-  unknown[10] = '\x02';  // a flag this version does not know
+  unknown[10] = '\x04';  // a flag this version does not know
   CHECK_FALSE(proto::valid_task(unknown));
   CHECK_FALSE(proto::decode_task(unknown, &id));
 

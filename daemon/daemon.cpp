@@ -474,6 +474,10 @@ Expected<int> DaemonLoop::run() {
         running.context.set_rng(stream_);
         stream_ = stream_.next_substream();
       }
+      if (flags & proto::kTaskStreamOutput)
+        running.on_output = [conn, id](int stream, std::string_view bytes) {
+          conn->send(proto::encode_output(id, static_cast<std::uint8_t>(stream), bytes));
+        };
       result = evaluate(*task, functions_, running, &setup_, flags & proto::kTaskEverywhere);
     } else {
       result.kind = Result::Kind::kError;

@@ -216,7 +216,8 @@ Result evaluate_shell(const ShellTask& sh, RunningTask& running, Setup* setup, b
         // setup's background processes (an agent, a server for later tasks) are left alone.
         if (leader > 0 && !everywhere) kill(-leader, SIGKILL);
         running.on_process(0);
-      });
+      },
+      running.on_output);
   Result r;
   if (!out) {
     r.kind = Result::Kind::kError;

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "mirai/daemon.hpp"
 #include "mirai/result.hpp"
@@ -24,6 +25,8 @@ struct RunningTask {
   // The daemon's instance number at its dispatcher (1 for the first that connected); 0 in a
   // sync profile. Shell tasks see it as MIRAI_DAEMON_ID, and `mirai map`'s as PARALLEL_JOBSLOT.
   std::uint32_t daemon_id = 0;
+  // Shell tasks that stream their output (proto::kTaskStreamOutput): where it goes as it comes.
+  std::function<void(int, std::string_view)> on_output;
 };
 
 // What everywhere() shell tasks left behind for the later shell tasks of this daemon (or sync

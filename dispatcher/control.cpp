@@ -27,7 +27,9 @@ class ControlServer::Target final : public ResultTarget {
       std::lock_guard<std::mutex> lock(c->mu);
       auto it = c->tasks.find(client_id_);
       if (it == c->tasks.end() || it->second.get() != this) return;  // cancelled meanwhile
-      c->tasks.erase(it);
+      // A streaming task's output comes before its result, which ends the task.
+      if (auto fv = proto::view_frame(frame); !fv || fv->type != proto::Type::kOutput)
+        c->tasks.erase(it);
     }
     proto::patch_id(frame, client_id_);
     c->conn->send(std::move(frame));

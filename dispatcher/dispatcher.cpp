@@ -194,6 +194,10 @@ void Dispatcher::on_frame(Slot* slot, std::string frame) {
       Schedule::Answer a = schedule_.result(*slot, std::move(frame), out);
       if (a == Schedule::Answer::kForeign) return reject(slot);
       if (a == Schedule::Answer::kExits) advance(slot, SlotEvent::kFinal);
+    } else if (fv && fv->type == proto::Type::kOutput) {
+      // Output of a task it runs, for the task's target; of anything else, a broken peer.
+      if (!proto::decode_output(fv->body) || !schedule_.output(*slot, std::move(frame), out))
+        return reject(slot);
     } else if (fv && fv->type == proto::Type::kRecalled) {
       if (!schedule_.recalled(*slot, fv->body)) return reject(slot);
     } else if (fv && fv->type == proto::Type::kLeaving && fv->body.empty()) {

@@ -189,6 +189,15 @@ Schedule::Answer Schedule::result(Worker& w, std::string frame, Deliveries& out)
   return answer;
 }
 
+bool Schedule::output(const Worker& w, std::string frame, Deliveries& out) {
+  auto id = proto::peek_id(frame);
+  if (!id || std::find(w.in_flight.begin(), w.in_flight.end(), *id) == w.in_flight.end())
+    return false;
+  if (auto e = tasks_.find(*id); e != tasks_.end())
+    out.push_back({e->second.target, std::move(frame)});
+  return true;
+}
+
 bool Schedule::recalled(Worker& w, std::string_view body) {
   auto r = proto::decode_recalled(body);
   if (!r) return false;

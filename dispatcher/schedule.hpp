@@ -105,6 +105,9 @@ class Schedule {
   std::vector<std::uint64_t> submit_everywhere(const std::string& frame,
                                                std::vector<std::shared_ptr<ResultTarget>> targets,
                                                std::shared_ptr<ResultTarget> later);
+  // Output (a kOutput frame) of a task `w` runs, for the task's target; false when `w` holds
+  // no such task.
+  bool output(const Worker& w, std::string frame, Deliveries& out);
   // A queued task never runs; a running one is told to stop on its daemon.
   void cancel(std::uint64_t id);
   // Every queued task resolves with `why` (refused: no daemon will come).

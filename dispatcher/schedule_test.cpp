@@ -443,3 +443,21 @@ TEST_CASE("closing resolves every task, queued or running, with error value 7", 
   CHECK(b.schedule.executing() == 0);
   CHECK(b.schedule.ready().empty());
 }
+
+TEST_CASE("a task's output goes to its target only from the daemon that runs it", "[schedule]") {
+  Bench b(prefetch(1));
+  Worker& a = b.join();
+  Worker& c = b.join();
+  std::uint64_t id = b.submit(Task::sh("echo hi"));
+  REQUIRE(a.in_flight.size() == 1);
+  Schedule::Deliveries out;
+  CHECK(b.schedule.output(a, proto::encode_output(id, 1, "hi\n"), out));
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].target == b.outcomes);
+  CHECK_FALSE(b.schedule.output(c, proto::encode_output(id, 1, "forged"), out));  // not its task
+  CHECK_FALSE(b.schedule.output(a, proto::encode_output(id + 1, 1, "x"), out));   // no such task
+  CHECK(out.size() == 1);
+  // Once it is answered, later output is foreign.
+  b.finish(a, id);
+  CHECK_FALSE(b.schedule.output(a, proto::encode_output(id, 2, "late"), out));
+}

@@ -59,6 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)proto::decode_welcome(fv->body);
   (void)proto::decode_id(fv->body);
   (void)proto::decode_recalled(fv->body);
+  (void)proto::decode_output(fv->body);
   (void)proto::decode_client_hello(fv->body);
   (void)proto::decode_status_reply(fv->body);
   (void)proto::decode_challenge(fv->body);

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -46,19 +48,24 @@ struct Task {
   // ends sooner than that is not given the task, so that it is not killed half-way; the task
   // waits for a daemon with time enough. At most 49 days.
   std::chrono::milliseconds expected{0};
+  // Shell tasks: when set, what the command writes comes here as it writes it, in chunks as
+  // they arrive (stream 1: stdout, 2: stderr), on a thread of the profile's (keep it short),
+  // all before the task resolves; the result's value and stderr_output then hold none of it.
+  // A task run again after its daemon died streams again from the start.
+  std::function<void(int stream, std::string_view bytes)> on_output;
 
   static Task shell(std::vector<std::string> argv) {
     ShellTask t;
     t.argv = std::move(argv);
-    return {std::move(t), {}, {}, {}, {}};
+    return {std::move(t), {}, {}, {}, {}, {}};
   }
   static Task sh(std::string script) {
     ShellTask t;
     t.script = std::move(script);
-    return {std::move(t), {}, {}, {}, {}};
+    return {std::move(t), {}, {}, {}, {}, {}};
   }
   static Task call(std::string function, std::string payload = {}) {
-    return {CallTask{std::move(function), std::move(payload)}, {}, {}, {}, {}};
+    return {CallTask{std::move(function), std::move(payload)}, {}, {}, {}, {}, {}};
   }
   Task&& with_timeout(std::chrono::milliseconds t) && {
     timeout = t;
@@ -70,6 +77,10 @@ struct Task {
   }
   Task&& with_expected(std::chrono::milliseconds d) && {
     expected = d;
+    return std::move(*this);
+  }
+  Task&& with_output(std::function<void(int stream, std::string_view bytes)> f) && {
+    on_output = std::move(f);
     return std::move(*this);
   }
 };
