@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -14,6 +15,15 @@
 #include "mirai/duration.hpp"
 
 namespace mirai::cli {
+
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // a closed pipe: nobody reads it
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
 
 int usage_error(const char* command, const std::string& message) {
   std::cerr << "mirai " << command << ": " << message << "\n"

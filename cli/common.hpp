@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/commands.hpp"
@@ -57,6 +58,9 @@ void add_pool_options(po::options_description& options, PoolOptions& pool, int d
 bool start_pool(const char* command, const PoolOptions& pool, Profile& profile);
 
 int usage_error(const char* command, const std::string& message);
+
+// Writes all of `bytes` to `fd` (retrying short writes); gives up quietly when nobody reads it.
+void write_all(int fd, std::string_view bytes);
 
 // Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and every thread started after it,
 // and waits for them on a thread of its own, which calls `on_signal` once. Construct it before

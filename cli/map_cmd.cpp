@@ -361,15 +361,6 @@ double epoch_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-void write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // a closed pipe: nobody reads it
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
 // --line-buffer and --ungroup: the tasks' output written as it comes, from the threads that
 // receive it: whole lines with their tag (--line-buffer), or bytes as they are (--ungroup).
 // With -k only the first unfinished task in input order is live; the others keep theirs until

@@ -14,18 +14,6 @@
 #include "cli/report.hpp"
 
 namespace mirai::cli {
-namespace {
-
-void write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // a closed pipe: nobody reads it
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
-}  // namespace
 
 int run_main(const Args& all) {
   auto [args, command] = split_at_dashes(all);
