@@ -1,5 +1,6 @@
 #include "launcher/config.hpp"
 
+#include <net/if.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -34,6 +35,10 @@ class Reader {
   void error(const YAML::Node& at, std::string message, std::string hint = "") {
     YAML::Mark m = at.Mark();
     d_.error(m.line + 1, m.column + 1, std::move(message), std::move(hint));
+  }
+  void warn(const YAML::Node& at, std::string message, std::string hint = "") {
+    YAML::Mark m = at.Mark();
+    d_.warn(m.line + 1, m.column + 1, std::move(message), std::move(hint));
   }
 
   // The entries of a mapping, each key once; reports duplicate and unknown keys (with the
@@ -281,6 +286,11 @@ class ProfileReader {
         r_.error(
             by_key["launcher"], "unknown launcher '" + p.launcher + "'",
             near.empty() ? "use one of " + Reader::join(names) : "did you mean '" + near + "'?");
+        // The keys every launcher shares are still checked, so that one run finds everything.
+        static const BackendKind unknown;
+        kind_ = &unknown;
+        for (auto& [k, v] : entries)
+          if (!find_backend(k.Scalar())) read_key(k, v, p);
         return false;
       }
     } else {
@@ -338,7 +348,14 @@ class ProfileReader {
     } else if (key == "url") {
       if (auto s = r_.string(v, "url")) {
         p.url = *s;
-        if (auto t = parse_url_template(*s); !t) r_.error(v, "'url': " + t.message());
+        if (auto t = parse_url_template(*s); !t) {
+          r_.error(v, "'url': " + t.message());
+        } else if (t->host.rfind("{interface:", 0) == 0) {
+          std::string name = t->host.substr(11, t->host.size() - 12);
+          if (if_nametoindex(name.c_str()) == 0)
+            r_.warn(v, "'url': this machine has no network interface '" + name + "'",
+                    "right if the profile runs where there is one; `ip -br link` lists them");
+        }
       }
     } else if (key == "daemon") {
       read_daemon(v, p);
@@ -823,6 +840,22 @@ Config parse_config(const std::string& text, const std::string& file, Diagnostic
   config.file = file;
   Reader r(diagnostics);
   YAML::Node root;
+  // A tab in the indentation: YAML's own message ("illegal map value") does not say so.
+  bool tabs = false;
+  for (std::size_t start = 0, line = 1; start < text.size(); ++line) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::size_t indent = text.find_first_not_of(" \t", start);
+    if (indent == std::string::npos || indent > end) indent = end;
+    if (std::size_t tab = text.find('\t', start); tab < indent) {
+      diagnostics.error(static_cast<int>(line), static_cast<int>(tab - start + 1),
+                        "a tab in the indentation: YAML indents with spaces only",
+                        "replace the tab with spaces");
+      tabs = true;
+    }
+    start = end + 1;
+  }
+  if (tabs) return config;
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {

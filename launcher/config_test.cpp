@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "launcher/backend.hpp"
 #include "launcher/launch.hpp"
@@ -551,4 +552,47 @@ TEST_CASE(
   fs::current_path(before);
   if (old_home) setenv("HOME", saved_home.c_str(), 1);
   fs::remove_all(root);
+}
+
+TEST_CASE(
+    "config check says tab for a tab, checks a profile of an unknown launcher, warns of a "
+    "missing interface and lists problems in file order",
+    "[config]") {
+  auto tabs = parse("profiles:\n\tlocal:\n    launcher: local\n  b:\n \t  x: 1\n");
+  CHECK(tabs.problems ==
+        std::vector<std::string>{"/proj/mirai.yaml:2:1: a tab in the indentation: YAML indents "
+                                 "with spaces only (replace the tab with spaces)",
+                                 "/proj/mirai.yaml:5:2: a tab in the indentation: YAML indents "
+                                 "with spaces only (replace the tab with spaces)"});
+  // A tab inside a value is the value's own.
+  CHECK(parse("profiles:\n  a:\n    launcher: local\n    env: { X: \"a\tb\" }\n").problems.empty());
+
+  Diagnostics u("/proj/mirai.yaml");
+  parse_config(
+      "profiles:\n  b:\n    launcher: nosuch\n    workers: -1\n    slurm: { mem: 1G }\n"
+      "    idletime: 5m\n",
+      "/proj/mirai.yaml", u);
+  CHECK(u.list().size() == 3);
+  std::istringstream lines(u.summary());  // in the file's order
+  std::vector<std::string> unknown;
+  for (std::string line; std::getline(lines, line);) unknown.push_back(line);
+  REQUIRE(unknown.size() == 3);
+  CHECK_THAT(unknown[0], Catch::Contains(":3:15: unknown launcher 'nosuch'"));
+  CHECK_THAT(unknown[1], Catch::Contains(":4:14: 'workers' must be a whole number"));
+  CHECK_THAT(unknown[2], Catch::Contains(":6:5: unknown key 'idletime'"));
+
+  Diagnostics d("/proj/mirai.yaml");
+  parse_config(
+      "profiles:\n  a:\n    launcher: slurm\n    workers: 0\n    url: tcp://{interface:nosuch0}:0\n"
+      "  b:\n    launcher: slurm\n    url: tcp://{interface:lo}:0\n    workers: 0\n",
+      "/proj/mirai.yaml", d);
+  REQUIRE(d.warnings().size() == 1);  // lo is on every machine
+  CHECK_THAT(format(d.warnings()[0]),
+             Catch::StartsWith("/proj/mirai.yaml:5:10: warning: 'url': this machine has no network "
+                               "interface 'nosuch0'"));
+  CHECK(d.list().size() == 2);  // the two workers: 0, and the warning is not one of them
+  std::string summary = d.summary();
+  auto at = [&](const char* text) { return summary.find(text); };
+  CHECK(at(":4:") < at(":5:10: warning"));
+  CHECK(at(":5:10: warning") < at(":9:"));
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <tuple>
 
 namespace mirai::launcher {
 
@@ -17,9 +18,19 @@ void Diagnostics::error(int line, int column, std::string message, std::string h
   list_.push_back({file_, line, column, std::move(message), std::move(hint)});
 }
 
+void Diagnostics::warn(int line, int column, std::string message, std::string hint) {
+  warnings_.push_back({file_, line, column, "warning: " + std::move(message), std::move(hint)});
+}
+
 std::string Diagnostics::summary() const {
+  std::vector<const Diagnostic*> all;
+  for (const auto* list : {&list_, &warnings_})
+    for (const auto& d : *list) all.push_back(&d);
+  std::stable_sort(all.begin(), all.end(), [](const Diagnostic* a, const Diagnostic* b) {
+    return std::tie(a->line, a->column) < std::tie(b->line, b->column);
+  });
   std::string s;
-  for (const auto& d : list_) s += format(d) + "\n";
+  for (const auto* d : all) s += format(*d) + "\n";
   return s;
 }
 

@@ -23,15 +23,19 @@ class Diagnostics {
   explicit Diagnostics(std::string file) : file_(std::move(file)) {}
   // `line` and `column` are 1-based.
   void error(int line, int column, std::string message, std::string hint = "");
+  // Something that may be right elsewhere (an interface this machine does not have): said, but
+  // not a problem.
+  void warn(int line, int column, std::string message, std::string hint = "");
   bool empty() const { return list_.empty(); }
   const std::vector<Diagnostic>& list() const { return list_; }
+  const std::vector<Diagnostic>& warnings() const { return warnings_; }
   const std::string& file() const { return file_; }
-  // Every problem on its own line.
+  // Every problem and warning on its own line, in the order of the file.
   std::string summary() const;
 
  private:
   std::string file_;
-  std::vector<Diagnostic> list_;
+  std::vector<Diagnostic> list_, warnings_;
 };
 
 // The candidate closest to `word` by edit distance, or "" when none is close enough to be a
