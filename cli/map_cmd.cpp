@@ -357,6 +357,13 @@ std::string tagged(const std::string& text, const std::string& tag) {
   return out;
 }
 
+// -j 0: a daemon for each task, up to a number this machine's process table and the
+// dispatcher's connections take without trouble.
+constexpr std::size_t kMostDaemonsForJ0 = 256;
+int one_a_task(std::size_t tasks) {
+  return static_cast<int>(std::clamp<std::size_t>(tasks, 1, kMostDaemonsForJ0));
+}
+
 double epoch_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -364,14 +371,11 @@ double epoch_seconds() {
 // --line-buffer and --ungroup: the tasks' output written as it comes, from the threads that
 // receive it: whole lines with their tag (--line-buffer), or bytes as they are (--ungroup).
 // With -k only the first unfinished task in input order is live; the others keep theirs until
-// it is their turn. What a task wrote is also counted (the joblog) and kept for --results.
+// it is their turn. What a task wrote to stdout is counted for the joblog.
 class LiveOutput {
  public:
-  LiveOutput(std::vector<std::string> tags, bool whole_lines, bool keep_order, bool keep_all)
-      : tags_(std::move(tags)),
-        jobs_(tags_.size()),
-        whole_lines_(whole_lines),
-        keep_all_(keep_all) {
+  LiveOutput(std::vector<std::string> tags, bool whole_lines, bool keep_order)
+      : tags_(std::move(tags)), jobs_(tags_.size()), whole_lines_(whole_lines) {
     for (auto& j : jobs_) j.live = !keep_order || !whole_lines;
     if (!jobs_.empty()) jobs_.front().live = true;
   }
@@ -380,7 +384,6 @@ class LiveOutput {
     Job& j = jobs_[i];
     int k = stream == 1 ? 0 : 1;
     if (stream == 1) j.received += bytes.size();
-    if (keep_all_) j.kept[k].append(bytes);
     if (!whole_lines_) {
       Progress::erase_shown();
       return write_all(stream == 1 ? STDOUT_FILENO : STDERR_FILENO, bytes);
@@ -406,15 +409,10 @@ class LiveOutput {
     std::lock_guard<std::mutex> lock(mu_);
     return jobs_[i].received;
   }
-  // What task `i` wrote, for --results: stdout and stderr.
-  std::pair<std::string, std::string> kept(std::size_t i) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return {jobs_[i].kept[0], jobs_[i].kept[1]};
-  }
 
  private:
   struct Job {
-    std::string pending[2], kept[2];
+    std::string pending[2];
     std::size_t received = 0;
     bool live = false;
   };
@@ -431,7 +429,7 @@ class LiveOutput {
   std::mutex mu_;
   std::vector<std::string> tags_;
   std::vector<Job> jobs_;
-  bool whole_lines_, keep_all_;
+  bool whole_lines_;
 };
 
 // Results as their tasks resolve, in the order they do (filled on network threads).
@@ -452,8 +450,8 @@ int map_main(const Args& all) {
       "mirai map [options] CMD [ARGS] ::: A B C   (GNU parallel's syntax; see `man mirai`)");
   options.add_options()("help,h", "show this help")(
       "jobs,j", po::value(&jobs_text)->value_name("N"),
-      "daemons to start: N, +N or -N cores, N% of the cores, 0 for one a task (default: the "
-      "profile's workers, else the number of cores)")(
+      "daemons to start: N, +N or -N cores, N% of the cores, 0 for one a task up to 256 "
+      "(default: the profile's workers, else the number of cores)")(
       "max-args,n", po::value(&max_args)->value_name("N"), "up to N arguments a task")(
       ",X", "as many arguments a task as fit, the word around {} repeated for each")(
       ",m", "as many arguments a task as fit, side by side")(
@@ -474,7 +472,8 @@ int map_main(const Args& all) {
       "resume-failed", "skip the tasks the --joblog has as done; run those it has as failed")(
       "retry-failed", "run again the failed tasks of the --joblog, by their logged command")(
       "results", po::value(&results_dir)->value_name("DIR"),
-      "save each task's stdout, stderr and seq under DIR/1/<arg 1>/2/<arg 2>/...")(
+      "save each task's stdout, stderr and seq under DIR/1/<arg 1>/2/<arg 2>/..., instead of "
+      "printing them")(
       "halt", po::value(&halt_text)->value_name("RULE"),
       "stop early: now|soon,fail|success|done=N or =N% (now kills the running tasks, soon "
       "waits for them)")("stop-on-error", "the same as --halt now,fail=1")(
@@ -616,7 +615,7 @@ int map_main(const Args& all) {
                                        : parallel::Multiple::kNo;
       int slots = pool.n;
       if (!jobs_text.empty()) {
-        auto j = parallel::parse_jobs(jobs_text, cores, static_cast<int>(records->size()));
+        auto j = parallel::parse_jobs(jobs_text, cores, one_a_task(records->size()));
         if (!j) return usage(j.message());
         slots = *j;
       }
@@ -644,13 +643,12 @@ int map_main(const Args& all) {
       }
       if (dry_run) return 0;
     }
-    if (!jobs_text.empty()) {
-      auto j = parallel::parse_jobs(jobs_text, cores,
-                                    static_cast<int>(std::max<std::size_t>(jobs.size(), 1)));
-      if (!j) return usage(j.message());
-      pool.n = *j;
-      pool.n_given = true;
-    }
+  }
+  if (!jobs_text.empty()) {
+    auto j = parallel::parse_jobs(jobs_text, cores, one_a_task(jobs.size()));
+    if (!j) return usage(j.message());
+    pool.n = *j;
+    pool.n_given = true;
   }
   std::optional<Joblog> joblog;
   if (!joblog_path.empty() && !jsonl) {
@@ -681,7 +679,8 @@ int map_main(const Args& all) {
   std::vector<std::uint64_t> succeeded_us;  // sorted: the run times of the tasks that succeeded
   // The output as it comes (--line-buffer, --ungroup): each task streams it to `live`.
   std::unique_ptr<LiveOutput> live;
-  if (line_buffer || ungroup) {
+  // --results saves the output instead of printing it (as parallel): nothing to stream then.
+  if ((line_buffer || ungroup) && results_dir.empty()) {
     std::vector<std::string> tags(jobs.size());
     if (!tagstring.empty() || vm.count("tag")) {
       auto tmpl = parallel::parse_template({tagstring});
@@ -689,8 +688,7 @@ int map_main(const Args& all) {
         tags[i] =
             (tagstring.empty() ? jobs[i].label : parallel::expand_plain(tmpl, jobs[i].args)) + "\t";
     }
-    live = std::make_unique<LiveOutput>(std::move(tags), line_buffer, keep_order,
-                                        !results_dir.empty());
+    live = std::make_unique<LiveOutput>(std::move(tags), line_buffer, keep_order);
     for (std::size_t i = 0; i < jobs.size(); ++i)
       jobs[i].task.on_output = [out = live.get(), i](int stream, std::string_view bytes) {
         out->add(i, stream, bytes);
@@ -752,9 +750,12 @@ int map_main(const Args& all) {
     } else {
       if (live) live->finish(i);
       std::string tag = tag_of(jobs[i]);
-      std::cout << tagged(r.value, tag);
-      std::cout.flush();
-      std::cerr << tagged(r.stderr_output, tag);
+      // With --results the output goes to its files only, as in parallel.
+      if (results_dir.empty()) {
+        std::cout << tagged(r.value, tag);
+        std::cout.flush();
+        std::cerr << tagged(r.stderr_output, tag);
+      }
       if (!r.ok())
         std::cerr << "mirai map: task " << jobs[i].seq << " (" << jobs[i].label
                   << "): " << failure_text(r, jobs[i].task.timeout) << "\n";
@@ -812,9 +813,7 @@ int map_main(const Args& all) {
       }
     }
     if (!results_dir.empty() && !jobs[i].args.records.empty()) {
-      Result saved = r;
-      if (live) std::tie(saved.value, saved.stderr_output) = live->kept(i);
-      if (auto s = write_results(results_path(results_dir, jobs[i].args), jobs[i].seq, saved); !s) {
+      if (auto s = write_results(results_path(results_dir, jobs[i].args), jobs[i].seq, r); !s) {
         std::cerr << "mirai map: " << s.message() << "\n";
         return kExitCannotRun;
       }

@@ -36,9 +36,17 @@ mirai::test::Ran through(const std::string& program, const Case& c) {
   if (program == "parallel") {
     argv.insert(argv.end(), {"parallel", "--will-cite"});
   } else {
-    argv.insert(argv.end(), {mirai::test::mirai_exe(), "map", "--no-progress"});
+    argv.insert(argv.end(), {mirai::test::mirai_exe(), "map"});
+    bool bar = false;
+    for (const char* o : {"--bar", "--eta", "--progress"})
+      bar = bar || std::find(c.args.begin(), c.args.end(), o) != c.args.end();
+    if (!bar) argv.push_back("--no-progress");
   }
-  argv.insert(argv.end(), c.args.begin(), c.args.end());
+  // "%P" in an argument is the program's name: each writes its own --joblog or --results.
+  for (std::string a : c.args) {
+    for (std::size_t at; (at = a.find("%P")) != std::string::npos;) a.replace(at, 2, program);
+    argv.push_back(std::move(a));
+  }
   return run(argv, c.input);
 }
 
@@ -119,6 +127,14 @@ TEST_CASE("mirai map gives what GNU parallel gives, output and exit status", "[c
       {{"-k", "--timeout", "1", "sleep {}; echo {}", ":::", "0.1", "3"}},
       {{"-k", "-j1", "--timeout", "300%", "sleep {}; echo {}", ":::", "0.2", "0.2", "0.2", "0.2",
         "3"}},
+      // Logs, saved results and progress (on stderr): the output is the same.
+      {{"-k", "--joblog", dir.file("log-%P"), "echo {}; exit {}", ":::", "0", "2"}},
+      {{"-k", "--joblog", dir.file("resume-%P"), "--resume", "echo", ":::", "a", "b"}},
+      {{"-k", "--joblog", dir.file("failed-%P"), "--resume-failed", "echo", ":::", "a"}},
+      {{"-k", "--results", dir.file("res-%P"), "echo", ":::", "a", "b/c", ":::", "1"}},
+      {{"-k", "--bar", "echo", ":::", "a", "b"}},
+      {{"-k", "--eta", "echo", ":::", "a"}},
+      {{"-k", "--progress", "echo", ":::", "a"}},
       // Dry runs and job counts.
       {{"-k", "--dry-run", "echo", "{}", ":::", "a b", "it's", "plain", "$(id)", "''"}},
       {{"-k", "--dry-run", "echo {} | wc -c", ":::", "x y"}},
