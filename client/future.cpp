@@ -28,7 +28,7 @@ void FutureState::deliver(std::string frame) {
   if (resolved()) return;  // answered already (stop, timeout): a late result is dropped
   if (auto fv = proto::view_frame(frame); fv && fv->type == proto::Type::kOutput) {
     auto o = proto::decode_output(fv->body);
-    if (o && on_output) on_output(o->stream, o->bytes);
+    if (o && on_output) (*on_output)(o->stream, o->bytes);
     return;
   }
   auto f = proto::decode_result(std::move(frame));
@@ -151,7 +151,7 @@ bool Future::wait_for(std::chrono::milliseconds d) const {
 bool Future::stop() {
   if (!state_->resolve(Result::error_value_result(ErrorValue::kCanceled))) return false;
   if (auto core = state_->core.lock()) core->cancel(state_->id);
-  if (state_->on_stop) state_->on_stop();
+  if (state_->on_stop) (*state_->on_stop)();
   return true;
 }
 

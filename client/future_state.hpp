@@ -50,11 +50,13 @@ struct FutureState final : ResultTarget {
   void add_callback(std::function<void(const Result&)> fn);
 
   std::uint64_t id = 0;
-  std::weak_ptr<ProfileCore> core;   // to cancel on the dispatcher
-  std::function<void()> on_stop;     // set instead for a future that stands for others (groups)
+  std::weak_ptr<ProfileCore> core;  // to cancel on the dispatcher
+  // Set instead for a future that stands for others (groups). The two callbacks are held by
+  // pointer: most futures have neither, and a queued task's state is kept small.
+  std::unique_ptr<std::function<void()>> on_stop;
   std::unique_ptr<BudgetHold> hold;  // set before the task is queued; released on resolution
   // Task::on_output: a streaming task's output frames (kOutput) go here until it resolves.
-  std::function<void(int, std::string_view)> on_output;
+  std::unique_ptr<std::function<void(int, std::string_view)>> on_output;
 
  private:
   static constexpr std::uint8_t kPending = 0, kResolving = 1, kResolved = 2;

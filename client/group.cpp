@@ -106,7 +106,7 @@ Expected<Future> ProfileGroup::submit(const std::string& name, const Task& task)
   auto relay = std::make_shared<detail::Relay>();
   relay->task = task;
   std::weak_ptr<detail::Relay> weak = relay;
-  relay->out->on_stop = [weak] {
+  relay->out->on_stop = std::make_unique<std::function<void()>>([weak] {
     auto r = weak.lock();
     if (!r) return;
     Future current;
@@ -116,7 +116,7 @@ Expected<Future> ProfileGroup::submit(const std::string& name, const Task& task)
       current = r->current;
     }
     if (current.valid()) current.stop();
-  };
+  });
   Future out(relay->out);
   submit_to(state_, *profile, name, relay);
   return out;

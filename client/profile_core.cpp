@@ -200,7 +200,7 @@ std::optional<Future> ProfileCore::submit(const Task& task, bool wait) {
   state->core = weak_from_this();
   std::uint8_t flags = 0;
   if (task.on_output && std::holds_alternative<ShellTask>(task.body)) {
-    state->on_output = task.on_output;
+    state->on_output = std::make_unique<std::function<void(int, std::string_view)>>(task.on_output);
     flags = proto::kTaskStreamOutput;
   }
   std::string frame;

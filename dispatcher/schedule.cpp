@@ -23,7 +23,7 @@ std::uint64_t Schedule::submit(std::string frame, std::shared_ptr<ResultTarget> 
   proto::patch_id(frame, id);
   Entry e;
   e.retries = proto::peek_retries(frame);
-  e.expected = proto::peek_expected(frame);
+  e.expected_ms = static_cast<std::uint32_t>(proto::peek_expected(frame).count());
   e.frame = std::make_shared<const std::string>(std::move(frame));
   e.target = std::move(target);
   enqueue(id, std::move(e));
@@ -44,10 +44,10 @@ std::vector<std::uint64_t> Schedule::submit_everywhere(
     std::string copy = frame;
     proto::patch_id(copy, id);
     Entry e;
-    e.expected = proto::peek_expected(copy);
+    e.expected_ms = static_cast<std::uint32_t>(proto::peek_expected(copy).count());
     e.frame = std::make_shared<const std::string>(std::move(copy));
     e.target = std::move(target);
-    e.group = group;
+    e.group = std::make_unique<std::shared_ptr<Group>>(group);
     enqueue(id, std::move(e));
   }
   drain();
@@ -253,7 +253,7 @@ void Schedule::requeue_front(const std::deque<std::uint64_t>& ids) {
       tasks_.erase(e);
       continue;
     }
-    if (Group* g = e->second.group.get()) {  // that daemon never ran its copy
+    if (Group* g = e->second.grouped()) {  // that daemon never ran its copy
       auto& took = g->took;
       took.erase(std::remove(took.begin(), took.end(), e->second.daemon->instance), took.end());
     }
@@ -297,13 +297,13 @@ std::size_t Schedule::depth(const Worker& w) const {
 }
 
 bool Schedule::fits(const Worker& w, const Entry& e, Clock::time_point now) {
-  return e.expected.count() == 0 || (w.stops > now && w.stops - now >= e.expected);
+  return e.expected_ms == 0 || (w.stops > now && w.stops - now >= e.expected());
 }
 
 Schedule::Worker* Schedule::pick(const Entry& e) {
   if (ready_.empty()) return nullptr;
-  const Group* group = e.group.get();
-  auto now = e.expected.count() > 0 ? this->now() : Clock::time_point();
+  const Group* group = e.grouped();
+  auto now = e.expected_ms > 0 ? this->now() : Clock::time_point();
   auto eligible = [group, &e, now](const Worker* w) {
     return fits(*w, e, now) && (!group || std::find(group->took.begin(), group->took.end(),
                                                     w->instance) == group->took.end());
@@ -326,7 +326,7 @@ Schedule::Worker* Schedule::pick(const Entry& e) {
 
 void Schedule::assign(Worker& w, std::uint64_t id, Entry& e) {
   e.daemon = &w;
-  if (e.group) e.group->took.push_back(w.instance);
+  if (Group* g = e.grouped()) g->took.push_back(w.instance);
   w.in_flight.push_back(id);
   ++w.assigned;
   --awaiting_;
@@ -348,7 +348,7 @@ void Schedule::drain() {
     // A task no daemon has time for lets a later one that fits go first.
     Worker* w = pick(e->second);
     if (!w) {
-      if (e->second.expected.count() > 0 && !e->second.group && assign_lookahead()) continue;
+      if (e->second.expected_ms > 0 && !e->second.group && assign_lookahead()) continue;
       return;
     }
     queue_.pop_front();
@@ -384,7 +384,7 @@ void Schedule::maybe_recall() {
   auto now = this->now();
   auto movable = [&](const Worker* w) {
     const Entry& e = tasks_.at(w->in_flight.back());
-    return !e.group && !e.setup && (e.expected.count() == 0 || idle_one([&e, now](const Worker* i) {
+    return !e.group && !e.setup && (e.expected_ms == 0 || idle_one([&e, now](const Worker* i) {
                                       return fits(*i, e, now);
                                     }));
   };
