@@ -253,7 +253,6 @@ Expected<CommandLine> read_command_line(const Words& words, const InputOptions& 
     auto values = read_source_file("-", options);
     if (!values) return values.status();
     line.sources.push_back({std::move(*values), false});
-    line.from_stdin = true;
   }
   return line;
 }

@@ -40,7 +40,6 @@ struct Source {
 struct CommandLine {
   Words command;
   std::vector<Source> sources;
-  bool from_stdin = false;  // no source was given: the records came from stdin
 };
 Expected<CommandLine> read_command_line(const Words& words, const InputOptions& options);
 
