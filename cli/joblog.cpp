@@ -38,7 +38,8 @@ bool integer(const std::string& text, long long& out) {
 
 }  // namespace
 
-Expected<std::map<std::uint64_t, LoggedJob>> read_joblog(const std::string& path) {
+Expected<std::map<std::uint64_t, LoggedJob>> read_joblog(std::string path) {
+  if (!path.empty() && path.front() == '+') path.erase(0, 1);
   std::map<std::uint64_t, LoggedJob> jobs;
   std::ifstream in(path);
   if (!in) {

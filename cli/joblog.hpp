@@ -20,9 +20,9 @@ struct LoggedJob {
   bool failed() const { return exitval != 0 || signal != 0; }
 };
 
-// The jobs of the joblog at `path`, by sequence number; none when the file does not exist. A
-// line that is not a joblog line is an error naming the file and line.
-Expected<std::map<std::uint64_t, LoggedJob>> read_joblog(const std::string& path);
+// The jobs of the joblog at `path` ("+PATH" as for Joblog::open), by sequence number; none when
+// the file does not exist. A line that is not a joblog line is an error naming the file and line.
+Expected<std::map<std::uint64_t, LoggedJob>> read_joblog(std::string path);
 
 class Joblog {
  public:

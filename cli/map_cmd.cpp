@@ -2,7 +2,6 @@
 // runs CMD once per argument on the pool's daemons and prints each job's output as it ends (-k:
 // in input order), with parallel's --joblog, --resume, --results, --halt, --retries, --tag and
 // exit status.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,7 +13,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <sstream>
 
 #include "cli/common.hpp"
 #include "cli/exit_codes.hpp"
@@ -25,7 +23,6 @@
 #include "cli/pool.hpp"
 #include "cli/report.hpp"
 #include "client/progress.hpp"
-#include "core/shell_words.hpp"
 #include "mirai/duration.hpp"
 
 namespace mirai::cli {
@@ -349,7 +346,7 @@ int map_main(const Args& all) {
   } else {
     std::map<std::uint64_t, LoggedJob> logged;
     if (resumes) {
-      auto log = read_joblog(joblog_path.front() == '+' ? joblog_path.substr(1) : joblog_path);
+      auto log = read_joblog(joblog_path);
       if (!log) return usage(log.message());
       logged = std::move(*log);
     }
@@ -395,12 +392,13 @@ int map_main(const Args& all) {
         std::string label;
         for (const auto& record : args.records)
           for (const auto& v : record) label += (label.empty() ? "" : " ") + v;
+        // A dry run shows {%} as the slot parallel would give; a real one leaves it to the daemon.
+        if (dry_run)
+          args.slot = std::to_string(k % static_cast<std::size_t>(std::max(slots, 1)) + 1);
         // No command: the arguments are the command lines (`mirai map ::: 'echo a' 'echo b'`).
         std::string text = line->command.empty() ? label : parallel::compose(tmpl, args, compose);
         if (dry_run) {
-          args.slot = std::to_string((k % static_cast<std::size_t>(std::max(slots, 1))) + 1);
-          std::cout << (line->command.empty() ? label : parallel::compose(tmpl, args, compose))
-                    << "\n";
+          std::cout << text << "\n";
           continue;
         }
         add(seq, std::move(text), std::move(args), std::move(label));
@@ -441,18 +439,19 @@ int map_main(const Args& all) {
                              : timeout_percent > 0 ? 2 * pool_daemons
                                                    : jobs.size();
   std::vector<std::uint64_t> succeeded_us;  // sorted: the run times of the tasks that succeeded
+  // --tag, --tagstring: what goes before each line of a task's output; "" for none.
+  std::vector<std::string> tags(jobs.size());
+  if (!tagstring.empty() || vm.count("tag")) {
+    auto tmpl = parallel::parse_template({tagstring});
+    for (std::size_t i = 0; i < jobs.size(); ++i)
+      tags[i] =
+          (tagstring.empty() ? jobs[i].label : parallel::expand_plain(tmpl, jobs[i].args)) + "\t";
+  }
   // The output as it comes (--line-buffer, --ungroup): each task streams it to `live`.
   std::unique_ptr<LiveOutput> live;
   // --results saves the output instead of printing it (as parallel): nothing to stream then.
   if ((line_buffer || ungroup) && results_dir.empty()) {
-    std::vector<std::string> tags(jobs.size());
-    if (!tagstring.empty() || vm.count("tag")) {
-      auto tmpl = parallel::parse_template({tagstring});
-      for (std::size_t i = 0; i < jobs.size(); ++i)
-        tags[i] =
-            (tagstring.empty() ? jobs[i].label : parallel::expand_plain(tmpl, jobs[i].args)) + "\t";
-    }
-    live = std::make_unique<LiveOutput>(std::move(tags), line_buffer, keep_order);
+    live = std::make_unique<LiveOutput>(tags, line_buffer, keep_order);
     for (std::size_t i = 0; i < jobs.size(); ++i)
       jobs[i].task.on_output = [out = live.get(), i](int stream, std::string_view bytes) {
         out->add(i, stream, bytes);
@@ -497,13 +496,10 @@ int map_main(const Args& all) {
   std::vector<std::optional<Result>> held(keep_order ? jobs.size() : 0);
   std::size_t next_shown = 0;
   bool first_json = true;
-  auto tag_of = [&](const Job& job) -> std::string {
-    if (!tagstring.empty())
-      return parallel::expand_plain(parallel::parse_template({tagstring}), job.args) + "\t";
-    return vm.count("tag") ? job.label + "\t" : "";
-  };
+  // A task that --halt now stopped: neither shown, logged nor counted, as parallel does.
+  auto stopped_by_halt = [&](const Result& r) { return halted && r.cause == Cause::kCancelled; };
   auto show = [&](std::size_t i, const Result& r) {
-    if (r.cause == Cause::kCancelled && halted) return;  // killed by --halt now
+    if (stopped_by_halt(r)) return;
     if (jsonl || as_json) {
       json j = result_json(r);
       j["index"] = i;
@@ -513,12 +509,11 @@ int map_main(const Args& all) {
       first_json = false;
     } else {
       if (live) live->finish(i);
-      std::string tag = tag_of(jobs[i]);
       // With --results the output goes to its files only, as in parallel.
       if (results_dir.empty()) {
-        std::cout << tagged(r.value, tag);
+        std::cout << tagged(r.value, tags[i]);
         std::cout.flush();
-        std::cerr << tagged(r.stderr_output, tag);
+        std::cerr << tagged(r.stderr_output, tags[i]);
       }
       if (!r.ok())
         std::cerr << "mirai map: task " << jobs[i].seq << " (" << jobs[i].label
@@ -556,16 +551,16 @@ int map_main(const Args& all) {
       if (!submit(i)) return kExitCannotRun;
       continue;
     }
-    // A task that --halt now stopped neither failed nor finished, as parallel counts it.
-    if (!(halted && r.cause == Cause::kCancelled)) {
+    const bool ok = r.ok(), stopped = stopped_by_halt(r);
+    if (!stopped) {
       ++finished;
-      (r.ok() ? succeeded : failed) += 1;
-      if (r.ok() && timeout_percent > 0)
+      (ok ? succeeded : failed) += 1;
+      if (ok && timeout_percent > 0)
         succeeded_us.insert(std::upper_bound(succeeded_us.begin(), succeeded_us.end(), r.wall_us),
                             r.wall_us);
     }
     progress.clear();
-    if (joblog && !(halted && r.cause == Cause::kCancelled)) {
+    if (joblog && !stopped) {
       auto [exitval, signal] = joblog_status(r);
       double runtime = static_cast<double>(r.wall_us) / 1e6;
       std::size_t received = r.value.size() + (live ? live->received(i) : 0);
@@ -596,8 +591,7 @@ int map_main(const Args& all) {
       std::size_t count = halt.why == Halt::Why::kFail      ? failed
                           : halt.why == Halt::Why::kSuccess ? succeeded
                                                             : finished;
-      bool counted =
-          halt.why == Halt::Why::kDone || (halt.why == Halt::Why::kFail) == !futures[i].wait().ok();
+      bool counted = halt.why == Halt::Why::kDone || (halt.why == Halt::Why::kFail) == !ok;
       bool met = halt.percent ? 100.0 * count >= halt.count * jobs.size() : count >= halt.count;
       if (counted && met) {
         halted = true;

@@ -114,7 +114,6 @@ struct SpawnArgs {
   const int* fds;
   const bool* null_fds;
   pid_t parent;
-  sigset_t parent_mask;
   int error = 0;  // the errno of the step that failed, written by the child
 };
 
@@ -176,14 +175,14 @@ int spawn_with_parent_death(pid_t* pid, const std::string& program, char* const 
   void* stack =
       mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) return errno;
-  SpawnArgs a{program.c_str(), argv, envp, &o, fds, null_fds, getpid(), {}, 0};
-  sigset_t all;
+  SpawnArgs a{program.c_str(), argv, envp, &o, fds, null_fds, getpid(), 0};
+  sigset_t all, mask;
   sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &a.parent_mask);
+  pthread_sigmask(SIG_BLOCK, &all, &mask);
   pid_t child =
       clone(spawn_child, static_cast<char*>(stack) + kStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
   int clone_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &a.parent_mask, nullptr);
+  pthread_sigmask(SIG_SETMASK, &mask, nullptr);
   munmap(stack, kStack);
   if (child < 0) return clone_errno;
   if (a.error != 0) {  // it never ran the program: reap it, report why

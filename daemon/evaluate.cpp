@@ -198,7 +198,7 @@ Result evaluate_shell(const ShellTask& sh, RunningTask& running, Setup* setup, b
     std::string id = std::to_string(running.daemon_id);
     o.env.emplace("MIRAI_DAEMON_ID", id);
     // A daemon runs one task at a time, so its number is a job slot as GNU parallel means it.
-    if (sh.env.count("PARALLEL_SEQ")) o.env.emplace("PARALLEL_JOBSLOT", id);
+    o.env.emplace("PARALLEL_JOBSLOT", id);
   }
   o.cwd = resolve(setup ? setup->cwd : std::string(), sh.cwd);
   o.die_with_parent = true;  // run from the daemon's loop thread, which lives as long as it does

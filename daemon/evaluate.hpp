@@ -23,7 +23,7 @@ struct RunningTask {
   // when it has exited.
   std::function<void(pid_t)> on_process;
   // The daemon's instance number at its dispatcher (1 for the first that connected); 0 in a
-  // sync profile. Shell tasks see it as MIRAI_DAEMON_ID, and `mirai map`'s as PARALLEL_JOBSLOT.
+  // sync profile. Shell tasks see it as MIRAI_DAEMON_ID and as PARALLEL_JOBSLOT.
   std::uint32_t daemon_id = 0;
   // Shell tasks that stream their output (proto::kTaskStreamOutput): where it goes as it comes.
   std::function<void(int, std::string_view)> on_output;

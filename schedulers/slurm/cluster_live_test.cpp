@@ -143,6 +143,39 @@ TEST_CASE("cluster: a map's daemons on three other hosts dial the login node ove
   CHECK(ran == std::set<std::string>{"node1", "node2", "node3"});
 }
 
+TEST_CASE("cluster: output streams from daemons on compute nodes while their tasks run",
+          "[cluster]") {
+  TempDir dir;
+  // Plain tcp between the nodes and the login node: the output frames go sealed.
+  auto l = cluster(dir, "tcp://{interface:mcb0}:0", 2, "", ", cpus_per_task: 2");
+  Started procs(mirai_exe());
+  std::string out = dir.file("out"), gate = dir.file("gate");
+  pid_t map = procs.start(with_args({"map", "--config", l.config, "-p", "c", "--no-progress",
+                                     "--line-buffer", "--tag", "--",
+                                     "echo started $(hostname); while [ ! -e " + gate +
+                                         " ]; do sleep 0.1; done; echo done {}"},
+                                    2),
+                          {{"XDG_RUNTIME_DIR", dir.path()}}, out);
+  // Each task's first line is here while it waits for the gate, from a node, not the login node.
+  REQUIRE(eventually(
+      [&] {
+        std::string text = read_file(out);
+        return text.find("1\tstarted node") != std::string::npos &&
+               text.find("2\tstarted node") != std::string::npos;
+      },
+      60s));
+  CHECK(read_file(out).find("done") == std::string::npos);
+  std::ofstream(gate) << "";
+  int st = mirai::wait_for_exit(map, 60s);
+  REQUIRE(st >= 0);
+  CHECK(WEXITSTATUS(st) == 0);
+  std::string text = read_file(out);
+  CHECK(text.find("1\tdone 1\n") != std::string::npos);
+  CHECK(text.find("2\tdone 2\n") != std::string::npos);
+  std::string id = launched_job_ids(dir, "c");
+  CHECK(eventually([&] { return active_of(l, id).empty(); }, 20s));
+}
+
 TEST_CASE("cluster: over tls+tcp the generated certificate names the login node's address",
           "[cluster]") {
   TempDir dir;
