@@ -7,12 +7,17 @@
 #include <spawn.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 
 extern char** environ;
 
@@ -87,6 +92,50 @@ int posix_spawn_child(pid_t* pid, const std::string& program, const SpawnOptions
   return rv;
 }
 
+// Where a name was found on a PATH lately. A shell task's program is looked up once a second
+// rather than in every directory before it for every task (as a shell's hash of commands, but
+// it forgets): a program put earlier on the PATH is found within a second.
+class ProgramCache {
+ public:
+  std::string find(const std::string& name, const std::string& dirs) {
+    auto now = std::chrono::steady_clock::now();
+    std::string key = dirs + '\0' + name;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = found_.find(key);
+      if (it != found_.end() && now - it->second.when < std::chrono::seconds(1) &&
+          access(it->second.path.c_str(), X_OK) == 0)
+        return it->second.path;
+    }
+    std::string path = search(name, dirs);
+    if (path == name) return path;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (found_.size() > 256) found_.clear();
+    found_[key] = {path, now};
+    return path;
+  }
+
+ private:
+  static std::string search(const std::string& name, const std::string& dirs) {
+    for (std::size_t start = 0; start <= dirs.size();) {
+      std::size_t end = dirs.find(':', start);
+      if (end == std::string::npos) end = dirs.size();
+      std::string dir = dirs.substr(start, end - start);
+      std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+      if (access(candidate.c_str(), X_OK) == 0) return candidate;
+      start = end + 1;
+    }
+    return name;  // execve fails with ENOENT, as posix_spawnp would
+  }
+
+  struct Found {
+    std::string path;
+    std::chrono::steady_clock::time_point when;
+  };
+  std::mutex mutex_;
+  std::unordered_map<std::string, Found> found_;
+};
+
 // `name` as posix_spawnp would find it, but on the PATH in the child's environment `env` when
 // it has no '/'.
 std::string find_program(const std::string& name, const std::vector<std::string>& env) {
@@ -94,15 +143,21 @@ std::string find_program(const std::string& name, const std::vector<std::string>
   std::string dirs = "/usr/local/bin:/usr/bin:/bin";
   for (const auto& kv : env)
     if (kv.compare(0, 5, "PATH=") == 0 && kv.size() > 5) dirs = kv.substr(5);
-  for (std::size_t start = 0; start <= dirs.size();) {
-    std::size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string dir = dirs.substr(start, end - start);
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return name;  // execve fails with ENOENT, as posix_spawnp would
+  static ProgramCache cache;
+  return cache.find(name, dirs);
+}
+
+// /dev/null, opened once (close-on-exec) for the children's stdio; -1 when it cannot be, and the
+// child opens it itself. Checked on each use: a program that closed it finds it again.
+int dev_null() {
+  static std::mutex mutex;
+  static int fd = -1;
+  std::lock_guard<std::mutex> lock(mutex);
+  struct stat st;
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)))
+    fd = -1;  // closed, or its number now names another file: not ours to close
+  if (fd < 0) fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  return fd;
 }
 
 // What the child of spawn_with_parent_death needs, in memory it shares with its parent.
@@ -113,6 +168,7 @@ struct SpawnArgs {
   const SpawnOptions* options;
   const int* fds;
   const bool* null_fds;
+  int dev_null;  // an open /dev/null, or -1
   pid_t parent;
   int error = 0;  // the errno of the step that failed, written by the child
 };
@@ -148,6 +204,8 @@ int spawn_child(void* p) {
       fcntl(i, F_SETFD, 0);
     } else if (a->fds[i] >= 0) {
       if (dup2(a->fds[i], i) < 0) fail(errno);
+    } else if (a->null_fds[i] && a->dev_null >= 0) {
+      if (dup2(a->dev_null, i) < 0) fail(errno);
     } else if (a->null_fds[i]) {
       int fd = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
       if (fd < 0) fail(errno);
@@ -171,19 +229,31 @@ int spawn_child(void* p) {
 int spawn_with_parent_death(pid_t* pid, const std::string& program, char* const argv[],
                             char* const envp[], const SpawnOptions& o, const int fds[3],
                             const bool null_fds[3]) {
+  // The child's stack, one per thread and kept: the thread waits while the child uses it, and a
+  // map and unmap for each task cost more than the rest of the spawn (an unmap interrupts every
+  // other thread of the daemon to flush its TLB).
   constexpr std::size_t kStack = 64 * 1024;
-  void* stack =
-      mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return errno;
-  SpawnArgs a{program.c_str(), argv, envp, &o, fds, null_fds, getpid(), 0};
+  struct Stack {
+    void* p = MAP_FAILED;
+    ~Stack() {
+      if (p != MAP_FAILED) munmap(p, kStack);
+    }
+  };
+  thread_local Stack stack;
+  if (stack.p == MAP_FAILED)
+    stack.p = mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                   -1, 0);
+  if (stack.p == MAP_FAILED) return errno;
+  bool any_null = null_fds[0] || null_fds[1] || null_fds[2];
+  SpawnArgs a{program.c_str(), argv, envp, &o, fds, null_fds, any_null ? dev_null() : -1,
+              getpid(),        0};
   sigset_t all, mask;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &mask);
-  pid_t child =
-      clone(spawn_child, static_cast<char*>(stack) + kStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+  pid_t child = clone(spawn_child, static_cast<char*>(stack.p) + kStack,
+                      CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &mask, nullptr);
-  munmap(stack, kStack);
   if (child < 0) return clone_errno;
   if (a.error != 0) {  // it never ran the program: reap it, report why
     while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "tests/support/support.hpp"
@@ -114,4 +116,38 @@ TEST_CASE("output to a file is appended, private, from both streams and both spa
   auto failed = spawn(bad);
   REQUIRE_FALSE(failed);
   CHECK_THAT(failed.message(), Catch::Contains("cannot open " + dir.file("no/such/dir/log")));
+}
+
+TEST_CASE("a program is looked up on the task's PATH, and found anew when it moves", "[process]") {
+  test::TempDir dir;
+  for (const char* d : {"/early", "/late"}) mkdir((dir.path() + d).c_str(), 0700);
+  auto program = [&](const std::string& where) { return dir.path() + where + "/mirai-which-test"; };
+  auto place = [&](const std::string& where) {
+    std::ofstream(program(where)) << "#!/bin/sh\necho " << where.substr(1) << "\n";
+    chmod(program(where).c_str(), 0700);
+  };
+  SpawnOptions o;
+  o.argv = {"mirai-which-test"};
+  o.env = {{"PATH", dir.path() + "/early:" + dir.path() + "/late"}};
+  o.die_with_parent = true;
+  place("/late");
+  CHECK(run_ok(o).out == "late\n");
+  // Gone from where it was found: the search starts again.
+  std::remove(program("/late").c_str());
+  place("/early");
+  CHECK(run_ok(o).out == "early\n");
+  std::remove(program("/early").c_str());
+  place("/late");
+  CHECK(run_ok(o).out == "late\n");
+  // Put earlier on the PATH than where it was found: found there within a second.
+  place("/early");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(run_ok(o).out == "early\n");
+}
+
+TEST_CASE("a command without input reads an empty stdin, task after task", "[process]") {
+  SpawnOptions o;
+  o.argv = {"/bin/sh", "-c", "wc -c; ls -l /proc/self/fd/0 | grep -c /dev/null"};
+  o.die_with_parent = true;
+  for (int i = 0; i < 3; ++i) CHECK(run_ok(o).out == "0\n1\n");
 }

@@ -512,11 +512,15 @@ Expected<int> DaemonLoop::run() {
       limit = kExitMaxtasks;
     else if (last_task >= wall_deadline)
       limit = kExitWalltime;
-    auto out =
-        proto::encode_result_parts(id, limit >= 0 ? proto::kResultFinal : 0, std::move(result));
     // With the next task already here, this result may wait for a few more (for at most
     // kHoldResultsFor, should the next task run long); the last of a burst releases them all.
-    bool hold = limit < 0 && !queue_.empty() && held_results_ < kHeldResults && conn == conn_;
+    // Not after a task that ran longer than that: the next would most likely not end in time,
+    // and waking the watchdog to release one result costs more than it saves.
+    const bool short_task = result.wall_us < static_cast<std::uint64_t>(kHoldResultsFor.count());
+    auto out =
+        proto::encode_result_parts(id, limit >= 0 ? proto::kResultFinal : 0, std::move(result));
+    bool hold =
+        limit < 0 && short_task && !queue_.empty() && held_results_ < kHeldResults && conn == conn_;
     if (hold && conn->cork()) {
       release_at_ = Clock::now() + kHoldResultsFor;
       watch_cv_.notify_all();

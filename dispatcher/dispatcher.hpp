@@ -36,10 +36,11 @@ struct DispatcherOptions {
     kRoundRobin,  // "no dispatcher": hand every task at once to the next daemon in turn
   };
   Policy policy = Policy::kFifo;
-  // Prefetch: a daemon whose recent tasks were short gets up to this many tasks in flight, as
-  // many as fit in `prefetch_window` of its measured task time. 1 turns prefetch off.
+  // Prefetch: a daemon whose recent tasks were short gets up to this many tasks in flight: the
+  // one it runs and as many as fit in `prefetch_window` of its measured task time behind it.
+  // 1 turns prefetch off.
   int max_prefetch = 128;
-  std::chrono::microseconds prefetch_window{1000};
+  std::chrono::microseconds prefetch_window{2000};
   // What daemons must prove they hold before they get a task; "": a fresh one (secret()).
   std::string secret;
   // Each daemon's own L'Ecuyer-CMRG stream is the next one after this seed's (a random seed

@@ -1,6 +1,7 @@
 #include "dispatcher/schedule.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/protocol.hpp"
 
@@ -292,8 +293,11 @@ void Schedule::send_setups(Worker& w) {
 
 std::size_t Schedule::depth(const Worker& w) const {
   if (w.task_us < 0 || options_.max_prefetch <= 1) return 1;
-  double fit = static_cast<double>(options_.prefetch_window.count()) / std::max(w.task_us, 1.0);
-  return static_cast<std::size_t>(std::clamp(fit, 1.0, static_cast<double>(options_.max_prefetch)));
+  // The one it runs, and behind it as many as fit in the window: the next is there when the
+  // running one ends, so the daemon does not wait a round trip for it.
+  double fit = 1 + std::floor(static_cast<double>(options_.prefetch_window.count()) /
+                              std::max(w.task_us, 1.0));
+  return static_cast<std::size_t>(std::min(fit, static_cast<double>(options_.max_prefetch)));
 }
 
 bool Schedule::fits(const Worker& w, const Entry& e, Clock::time_point now) {

@@ -42,10 +42,11 @@ class Schedule {
     // Round robin ("no dispatcher"): every task goes at once to the next daemon in turn, and
     // nothing is prefetched or recalled.
     bool round_robin = false;
-    // A daemon whose recent tasks were short gets up to this many tasks in flight, as many as
-    // fit in `prefetch_window` of its measured task time. 1 turns prefetch off.
+    // A daemon whose recent tasks were short gets up to this many tasks in flight: the one it
+    // runs and as many as fit in `prefetch_window` of its measured task time behind it. 1 turns
+    // prefetch off.
     int max_prefetch = 128;
-    std::chrono::microseconds prefetch_window{1000};
+    std::chrono::microseconds prefetch_window{2000};
     // Now; steady_clock::now() when empty. Tests set a manual clock.
     std::function<Clock::time_point()> clock;
   };

@@ -140,7 +140,7 @@ TEST_CASE("tasks go to idle daemons in submission order and wait at the dispatch
 
 TEST_CASE("a daemon whose tasks are short holds as many as fit in the prefetch window",
           "[schedule]") {
-  SECTION("100 us tasks and a 1 ms window: 10, capped by max_prefetch") {
+  SECTION("100 us tasks and a 1 ms window: 11, capped by max_prefetch") {
     Bench b(prefetch(8));
     Worker& a = b.join();
     b.measure(a, 100us);
@@ -148,12 +148,19 @@ TEST_CASE("a daemon whose tasks are short holds as many as fit in the prefetch w
     CHECK(a.in_flight.size() == 8);
     CHECK(b.schedule.awaiting() == 12);
   }
-  SECTION("250 us tasks: 4") {
+  SECTION("250 us tasks: the one it runs and 4 behind") {
     Bench b(prefetch(128));
     Worker& a = b.join();
     b.measure(a, 250us);
     for (int i = 0; i < 20; ++i) b.submit();
-    CHECK(a.in_flight.size() == 4);
+    CHECK(a.in_flight.size() == 5);
+  }
+  SECTION("tasks of about a millisecond (a shell command) and the default window: 3") {
+    Bench b(prefetch(128, Schedule::Options{}.prefetch_window));
+    Worker& a = b.join();
+    b.measure(a, 900us);
+    for (int i = 0; i < 20; ++i) b.submit();
+    CHECK(a.in_flight.size() == 3);
   }
   SECTION("tasks longer than the window, or not yet measured: one at a time") {
     Bench b(prefetch(128));
