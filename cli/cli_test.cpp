@@ -95,6 +95,19 @@ TEST_CASE("mirai map reports failures and exits non-zero", "[cli]") {
   CHECK_THAT(r.err, Catch::Contains("1 of 3 tasks failed"));
 }
 
+TEST_CASE("mirai map --retries runs a failing task again on another daemon", "[cli]") {
+  // Daemon 1 fails every task; each that went there runs again on daemon 2.
+  auto r = run(cmd({"map", "-k", "-j", "2", "--retries", "2", "--",
+                    "test $MIRAI_DAEMON_ID != 1 && echo {} on $MIRAI_DAEMON_ID", ":::", "a", "b",
+                    "c", "d", "e", "f"}));
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "a on 2\nb on 2\nc on 2\nd on 2\ne on 2\nf on 2\n");
+  // One daemon: it is the only one to run the task again on.
+  r = run(cmd({"map", "-j", "1", "--retries", "3", "--", "echo try; exit 1", ":::", "x"}));
+  CHECK(r.exit_code == 1);
+  CHECK(r.out == "try\n");  // the last attempt's output only, as parallel
+}
+
 TEST_CASE("mirai map --stop-on-error stops the rest", "[cli]") {
   mirai::test::TempDir dir;
   auto r = run(cmd({"map", "-k", "-j", "1", "--stop-on-error", "--",

@@ -306,7 +306,7 @@ int map_main(const Args& all) {
   if (vm.count("max-args") && (vm.count("-X") || vm.count("-m")))
     return usage("-n and -X / -m exclude each other");
   if (max_args < 1) return usage("-n/--max-args must be at least 1");
-  if (retries < 0 || retries > 1000) return usage("--retries must be from 0 to 1000");
+  if (retries < 0 || retries > 256) return usage("--retries must be from 0 to 256");
   retries = std::max(retries, 1);
   Halt halt;
   if (!halt_text.empty() && vm.count("stop-on-error"))
@@ -419,6 +419,13 @@ int map_main(const Args& all) {
     joblog.emplace(std::move(*log));
   }
   if (jobs.empty()) return 0;
+  // --retries: the dispatcher runs a failing task again, on another daemon while there is one;
+  // the attempts it makes for a dead daemon (--crash-retries) come out of the same count.
+  if (retries > 1)
+    for (auto& job : jobs) {
+      job.task.retries = static_cast<std::uint8_t>(std::max(retries - 1, pool.retries.value_or(0)));
+      job.task.retry_failures = true;
+    }
   for (const auto& job : jobs)
     pool.longest_expected = std::max(pool.longest_expected, job.task.expected);
   for (const auto& job : jobs)
@@ -459,7 +466,6 @@ int map_main(const Args& all) {
   }
   auto arrivals = std::make_shared<Arrivals>();
   std::vector<Future> futures(jobs.size());
-  std::vector<int> attempts(jobs.size(), 0);
   std::size_t next = 0, in_flight = 0;
   auto submit = [&](std::size_t i) -> bool {
     if (timeout_percent > 0 && !succeeded_us.empty()) {
@@ -473,7 +479,6 @@ int map_main(const Args& all) {
       return false;
     }
     futures[i] = std::move(*f);
-    ++attempts[i];
     ++in_flight;
     futures[i].then([arrivals, i](const Result&) {
       std::lock_guard<std::mutex> lock(arrivals->mutex);
@@ -546,10 +551,6 @@ int map_main(const Args& all) {
         std::cerr << "mirai map: " << why << "\n";
         return kExitCannotRun;
       }
-    }
-    if (!r.ok() && !halted && attempts[i] < retries && r.cause != Cause::kCancelled) {
-      if (!submit(i)) return kExitCannotRun;
-      continue;
     }
     const bool ok = r.ok(), stopped = stopped_by_halt(r);
     if (!stopped) {

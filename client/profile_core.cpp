@@ -203,6 +203,7 @@ std::optional<Future> ProfileCore::submit(const Task& task, bool wait) {
     state->on_output = std::make_unique<std::function<void(int, std::string_view)>>(task.on_output);
     flags = proto::kTaskStreamOutput;
   }
+  if (task.retry_failures) flags |= proto::kTaskRerunFailures;
   std::string frame;
   if (task_stream_ && !task.stream) {
     // A seeded profile: the streams in submission order, the first the seed's own (R

@@ -98,8 +98,9 @@ std::string take_last(std::string& frame, std::string_view field) {
 
 constexpr std::uint8_t kShell = 1;
 constexpr std::uint8_t kCall = 2;
-// Where a task frame keeps its retries (after the type, the u64 id, the kind and the flags), its
-// timeout (after the retries) and its expected duration (after the u32 timeout).
+// Where a task frame keeps its flags (after the type, the u64 id and the kind), its retries,
+// its timeout (after the retries) and its expected duration (after the u32 timeout).
+constexpr std::size_t kFlagsAt = 10;
 constexpr std::size_t kRetriesAt = 11;
 constexpr std::size_t kTimeoutAt = 12;
 constexpr std::size_t kExpectedAt = 16;
@@ -358,7 +359,7 @@ std::optional<Task> decode_task(std::string frame, std::uint64_t* id, std::uint8
   *id = r.u64();
   std::uint8_t kind = r.u8();
   std::uint8_t f = r.u8();
-  if (f & ~(kTaskEverywhere | kTaskStreamOutput)) return std::nullopt;
+  if (f & ~kTaskFlags) return std::nullopt;
   if (flags) *flags = f;
   std::uint8_t retries = r.u8();
   Task task;
@@ -400,7 +401,7 @@ bool valid_task(std::string_view frame) {
   Reader r(frame.substr(1));
   r.u64();
   std::uint8_t kind = r.u8();
-  if (r.u8() & ~(kTaskEverywhere | kTaskStreamOutput)) return false;
+  if (r.u8() & ~kTaskFlags) return false;
   r.u8();   // retries
   r.u32();  // timeout
   r.u32();  // expected
@@ -567,6 +568,10 @@ std::optional<std::uint64_t> peek_id(std::string_view frame) {
 
 std::uint8_t peek_retries(std::string_view frame) {
   return frame.size() > kRetriesAt ? static_cast<std::uint8_t>(frame[kRetriesAt]) : 0;
+}
+
+std::uint8_t peek_task_flags(std::string_view frame) {
+  return frame.size() > kFlagsAt ? static_cast<std::uint8_t>(frame[kFlagsAt]) : 0;
 }
 
 std::chrono::milliseconds peek_expected(std::string_view frame) {

@@ -68,6 +68,10 @@ inline constexpr std::uint8_t kResultFinal = 1;  // the daemon exits after this 
 inline constexpr std::uint8_t kTaskEverywhere = 1;
 // Send the task's output in kOutput frames as it is written, not in the result.
 inline constexpr std::uint8_t kTaskStreamOutput = 2;
+// For the dispatcher (daemons ignore it): a failed attempt (an error, a command's non-zero
+// exit, a timeout) also runs the task again under its retries, on another daemon.
+inline constexpr std::uint8_t kTaskRerunFailures = 4;
+inline constexpr std::uint8_t kTaskFlags = kTaskEverywhere | kTaskStreamOutput | kTaskRerunFailures;
 
 struct Hello {
   std::uint16_t version = kVersion;
@@ -194,7 +198,9 @@ std::optional<ResultHeader> peek_result(std::string_view frame);
 // The id of a task or result frame, read in place, and rewritten in place (the standalone
 // dispatcher maps client ids to its own).
 std::optional<std::uint64_t> peek_id(std::string_view frame);
-// The retries, the expected duration and the timeout of a task frame that valid_task accepts.
+// The flags, the retries, the expected duration and the timeout of a task frame that
+// valid_task accepts.
+std::uint8_t peek_task_flags(std::string_view frame);
 std::uint8_t peek_retries(std::string_view frame);
 std::chrono::milliseconds peek_expected(std::string_view frame);
 std::chrono::milliseconds peek_timeout(std::string_view frame);

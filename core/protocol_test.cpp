@@ -11,7 +11,7 @@ TEST_CASE("a shell task survives encoding with every field", "[protocol]") {
   sh.cwd = "/tmp";
   sh.stdin_data = std::string(100000, 'x');
   Task t{sh,           std::chrono::milliseconds(1500), std::nullopt,
-         std::nullopt, std::chrono::minutes(90),        {}};
+         std::nullopt, false, std::chrono::minutes(90), {}};
   std::string frame = proto::encode_task(42, t);
   auto fv = proto::view_frame(frame);
   REQUIRE(fv);
@@ -136,8 +136,12 @@ TEST_CASE("an everywhere task carries its flag and its copies' ids", "[protocol]
   streaming[10] = static_cast<char>(proto::kTaskStreamOutput);
   REQUIRE(proto::decode_task(streaming, &id, &flags));
   CHECK(flags == proto::kTaskStreamOutput);
+  std::string rerun = setup;
+  rerun[10] = static_cast<char>(proto::kTaskRerunFailures);
+  REQUIRE(proto::decode_task(rerun, &id, &flags));
+  CHECK(proto::peek_task_flags(rerun) == proto::kTaskRerunFailures);
   std::string unknown = setup;
-  unknown[10] = '\x04';  // a flag this version does not know
+  unknown[10] = '\x08';  // a flag this version does not know
   CHECK_FALSE(proto::valid_task(unknown));
   CHECK_FALSE(proto::decode_task(unknown, &id));
 

@@ -24,6 +24,7 @@ std::uint64_t Schedule::submit(std::string frame, std::shared_ptr<ResultTarget> 
   proto::patch_id(frame, id);
   Entry e;
   e.retries = proto::peek_retries(frame);
+  e.rerun_failures = proto::peek_task_flags(frame) & proto::kTaskRerunFailures;
   e.expected_ms = static_cast<std::uint32_t>(proto::peek_expected(frame).count());
   e.frame = std::make_shared<const std::string>(std::move(frame));
   e.target = std::move(target);
@@ -48,7 +49,8 @@ std::vector<std::uint64_t> Schedule::submit_everywhere(
     e.expected_ms = static_cast<std::uint32_t>(proto::peek_expected(copy).count());
     e.frame = std::make_shared<const std::string>(std::move(copy));
     e.target = std::move(target);
-    e.group = std::make_unique<std::shared_ptr<Group>>(group);
+    e.rare = std::make_unique<Rare>();
+    e.rare->group = group;
     enqueue(id, std::move(e));
   }
   drain();
@@ -161,18 +163,29 @@ Schedule::Answer Schedule::result(Worker& w, std::string frame, Deliveries& out)
   auto it = h ? std::find(w.in_flight.begin(), w.in_flight.end(), h->id) : w.in_flight.end();
   if (it == w.in_flight.end()) return Answer::kForeign;
   w.in_flight.erase(it);
-  --executing_;
   ++w.completed;
   double us = static_cast<double>(h->wall_us);
   w.task_us = w.task_us < 0 ? us : 0.7 * w.task_us + 0.3 * us;
   auto e = tasks_.find(h->id);
+  Entry& entry = e->second;
   bool setup_failed = false;
-  if (e->second.setup) {
+  if (entry.setup) {
     --w.setting_up;
     setup_failed = h->kind != Result::Kind::kValue;
   }
-  out.push_back({std::move(e->second.target), std::move(frame)});
-  tasks_.erase(e);
+  if (entry.rerun_failures && h->kind != Result::Kind::kValue && !entry.cancelled &&
+      entry.lost < entry.retries) {
+    // It failed and may run again: at the head of the queue, for a daemon it has not failed on.
+    if (!entry.rare) entry.rare = std::make_unique<Rare>();
+    entry.rare->failed_on.push_back(w.instance);
+    ++entry.lost;
+    ++retried_;
+    requeue_front({h->id});
+  } else {
+    --executing_;
+    out.push_back({std::move(entry.target), std::move(frame)});
+    tasks_.erase(e);
+  }
   Answer answer = Answer::kTaken;
   if (setup_failed || (h->flags & proto::kResultFinal)) {
     // It failed a setup, so it cannot run this pool's tasks (nothing else was sent to it), or
@@ -308,9 +321,15 @@ Schedule::Worker* Schedule::pick(const Entry& e) {
   if (ready_.empty()) return nullptr;
   const Group* group = e.grouped();
   auto now = e.expected_ms > 0 ? this->now() : Clock::time_point();
-  auto eligible = [group, &e, now](const Worker* w) {
-    return fits(*w, e, now) && (!group || std::find(group->took.begin(), group->took.end(),
-                                                    w->instance) == group->took.end());
+  // After failures: none of the daemons it failed on while another takes tasks (GNU parallel's
+  // --retries: another computer, or the same ones when there are no others).
+  const bool avoid =
+      e.rare && !e.rare->failed_on.empty() &&
+      std::any_of(ready_.begin(), ready_.end(), [&e](const Worker* w) { return !e.failed_on(*w); });
+  auto eligible = [group, &e, now, avoid](const Worker* w) {
+    return fits(*w, e, now) && !(avoid && e.failed_on(*w)) &&
+           (!group ||
+            std::find(group->took.begin(), group->took.end(), w->instance) == group->took.end());
   };
   if (options_.round_robin) {
     std::size_t n = ready_.size();
@@ -352,7 +371,8 @@ void Schedule::drain() {
     // A task no daemon has time for lets a later one that fits go first.
     Worker* w = pick(e->second);
     if (!w) {
-      if (e->second.expected_ms > 0 && !e->second.group && assign_lookahead()) continue;
+      const Entry& head = e->second;
+      if ((head.expected_ms > 0 || head.rare) && !head.grouped() && assign_lookahead()) continue;
       return;
     }
     queue_.pop_front();
@@ -365,7 +385,7 @@ bool Schedule::assign_lookahead() {
   for (std::size_t k = 1; k < n; ++k) {
     auto e = tasks_.find(queue_[k]);
     if (e == tasks_.end() || e->second.daemon) continue;  // cancelled; skipped later
-    if (e->second.group) return false;                    // an everywhere() unit: nothing passes it
+    if (e->second.grouped()) return false;                // an everywhere() unit: nothing passes it
     if (Worker* w = pick(e->second)) {
       queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(k));
       assign(*w, e->first, e->second);
@@ -388,9 +408,9 @@ void Schedule::maybe_recall() {
   auto now = this->now();
   auto movable = [&](const Worker* w) {
     const Entry& e = tasks_.at(w->in_flight.back());
-    return !e.group && !e.setup && (e.expected_ms == 0 || idle_one([&e, now](const Worker* i) {
-                                      return fits(*i, e, now);
-                                    }));
+    return !e.grouped() && !e.setup && (e.expected_ms == 0 || idle_one([&e, now](const Worker* i) {
+                                          return fits(*i, e, now);
+                                        }));
   };
   Worker* victim = nullptr;
   for (Worker* w : ready_)

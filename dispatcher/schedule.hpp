@@ -10,6 +10,7 @@
 // daemons and a manual clock (dispatcher/schedule_test.cpp).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -159,20 +160,32 @@ class Schedule {
   };
   // One task, queued or on a daemon. Its members are ordered by size: a million queued tasks
   // cost what this is and its map node (bench `memory`).
+  // What few tasks have: held by pointer, so that the others (nearly all) pay 8 bytes for it.
+  struct Rare {
+    std::shared_ptr<Group> group;          // a copy of an everywhere() task: its unit
+    std::vector<std::uint32_t> failed_on;  // the daemons (by instance) it failed on
+  };
   struct Entry {
     std::shared_ptr<const std::string> frame;
     std::shared_ptr<ResultTarget> target;
-    // Set for a copy of an everywhere() task only: held by pointer, so that the other tasks
-    // (nearly all) pay 8 bytes for it, not 16.
-    std::unique_ptr<std::shared_ptr<Group>> group;
+    std::unique_ptr<Rare> rare;
     Worker* daemon = nullptr;       // null while queued
     std::uint32_t expected_ms = 0;  // from the task frame (at most 49 days); 0: not declared
-    std::uint8_t lost = 0;          // times its daemon died while running it (<= retries)
-    std::uint8_t retries = 0;       // from the task frame
-    bool cancelled = false;
-    bool setup = false;  // a standing setup's copy for a daemon that connected later
+    // Times it ran again (<= retries): its daemon died under it, or it failed and the task
+    // frame asks for failures to run again.
+    std::uint8_t lost = 0;
+    std::uint8_t retries = 0;  // from the task frame
+    bool cancelled : 1;
+    bool setup : 1;           // a standing setup's copy for a daemon that connected later
+    bool rerun_failures : 1;  // from the task frame
+    Entry() : cancelled(false), setup(false), rerun_failures(false) {}
     std::chrono::milliseconds expected() const { return std::chrono::milliseconds(expected_ms); }
-    Group* grouped() const { return group ? group->get() : nullptr; }
+    Group* grouped() const { return rare ? rare->group.get() : nullptr; }
+    // Whether `w` is a daemon it failed on.
+    bool failed_on(const Worker& w) const {
+      return rare && std::find(rare->failed_on.begin(), rare->failed_on.end(), w.instance) !=
+                         rare->failed_on.end();
+    }
   };
   // 56 bytes keep an entry's map node in an 80-byte heap chunk; one more byte costs 16 a task.
   static_assert(sizeof(void*) != 8 || sizeof(Entry) <= 56, "a queued task's entry grew");
@@ -193,7 +206,8 @@ class Schedule {
                    bool (Schedule::*still)(const Worker&) const, const Eligible& eligible);
   void maybe_recall();
   // A daemon for task `e`: an idle one with time left for it and, for a copy of an everywhere()
-  // task, one that has no copy yet; else (FIFO) the least loaded one that may prefetch.
+  // task, one that has no copy yet; else (FIFO) the least loaded one that may prefetch. A task
+  // that failed waits for a daemon it has not failed on while one is taking tasks.
   Worker* pick(const Entry& e);
   // Whether `w` takes tasks long enough for `e` to finish before its allocation ends.
   static bool fits(const Worker& w, const Entry& e, Clock::time_point now);

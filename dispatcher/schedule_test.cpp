@@ -81,7 +81,14 @@ struct Bench {
     schedule.join(w);
     return w;
   }
-  std::uint64_t submit(Task t) { return schedule.submit(proto::encode_task(0, t), outcomes); }
+  std::uint64_t submit(Task t, std::uint8_t flags = 0) {
+    return schedule.submit(proto::encode_task(0, t, flags), outcomes);
+  }
+  // A task that runs again when it fails, up to `attempts` times in all (parallel --retries).
+  std::uint64_t submit_rerun(int attempts) {
+    return submit(Task::call("noop").with_failure_retries(static_cast<std::uint8_t>(attempts - 1)),
+                  proto::kTaskRerunFailures);
+  }
   std::uint64_t submit() { return submit(Task::call("noop")); }
   // `w` returns task `id`, which took `wall` on it.
   Schedule::Answer finish(Worker& w, std::uint64_t id, std::chrono::microseconds wall = 100us,
@@ -467,4 +474,54 @@ TEST_CASE("a task's output goes to its target only from the daemon that runs it"
   // Once it is answered, later output is foreign.
   b.finish(a, id);
   CHECK_FALSE(b.schedule.output(a, proto::encode_output(id, 2, "late"), out));
+}
+
+TEST_CASE("a task that fails runs again on a daemon it has not failed on", "[schedule]") {
+  constexpr auto kError = Result::Kind::kError;
+  SECTION("another daemon takes it, even one busy for a while") {
+    Bench b(prefetch(1));
+    Worker& a = b.join();
+    Worker& c = b.join();
+    std::uint64_t flaky = b.submit_rerun(3);
+    std::uint64_t other = b.submit();
+    std::uint64_t later = b.submit();
+    CHECK(b.daemons.take() ==
+          Lines{"1:task " + std::to_string(flaky), "2:task " + std::to_string(other)});
+    b.finish(a, flaky, 100us, 0, kError);
+    // Not back to daemon 1: it waits for daemon 2, and the task behind it goes first.
+    CHECK(b.daemons.take() == Lines{"1:task " + std::to_string(later)});
+    CHECK(b.outcomes->got.empty());
+    b.finish(c, other);
+    CHECK(b.daemons.take() == Lines{"2:task " + std::to_string(flaky)});
+    b.finish(c, flaky);  // succeeds there: that is its result
+    REQUIRE(b.outcomes->got.size() == 2);
+    CHECK(b.outcomes->got[1].id == flaky);
+    CHECK(b.outcomes->got[1].result.kind == Result::Kind::kValue);
+    CHECK(b.schedule.retried() == 1);
+  }
+  SECTION("failed on every daemon: they run it again, up to its attempts, then it fails") {
+    Bench b(prefetch(1));
+    Worker& a = b.join();
+    Worker& c = b.join();
+    std::uint64_t id = b.submit_rerun(3);
+    CHECK(b.daemons.take() == Lines{"1:task " + std::to_string(id)});
+    b.finish(a, id, 100us, 0, kError);
+    CHECK(b.daemons.take() == Lines{"2:task " + std::to_string(id)});
+    b.finish(c, id, 100us, 0, kError);
+    CHECK(b.daemons.take() == Lines{"1:task " + std::to_string(id)});
+    b.finish(a, id, 100us, 0, kError);
+    CHECK(b.daemons.take().empty());
+    REQUIRE(b.outcomes->got.size() == 1);
+    CHECK(b.outcomes->got[0].result.kind == kError);
+    CHECK(b.schedule.retried() == 2);
+  }
+  SECTION("without the flag a failure is the result, retries or not") {
+    Bench b(prefetch(1));
+    Worker& a = b.join();
+    std::uint64_t id = b.submit(Task::call("noop").with_retries(3));
+    b.daemons.take();
+    b.finish(a, id, 100us, 0, kError);
+    CHECK(b.daemons.take().empty());
+    CHECK(b.outcomes->got.size() == 1);
+  }
 }

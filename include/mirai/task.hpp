@@ -44,6 +44,10 @@ struct Task {
   // daemon stopped by SIGTERM (preemption, the end of its job) costs no retry. Unset: the
   // profile's DaemonsConfig::retries. At most 255.
   std::optional<std::uint8_t> retries;
+  // With it, the retries also run the task again when it fails (an error, a command's non-zero
+  // exit, a timeout), each time on a daemon it has not failed on while one takes tasks; the
+  // result is the last attempt's. GNU parallel's --retries (N attempts: retries = N - 1).
+  bool retry_failures = false;
   // How long the task is expected to run (zero: not declared). A daemon whose job's allocation
   // ends sooner than that is not given the task, so that it is not killed half-way; the task
   // waits for a daemon with time enough. At most 49 days.
@@ -57,15 +61,15 @@ struct Task {
   static Task shell(std::vector<std::string> argv) {
     ShellTask t;
     t.argv = std::move(argv);
-    return {std::move(t), {}, {}, {}, {}, {}};
+    return {std::move(t), {}, {}, {}, {}, {}, {}};
   }
   static Task sh(std::string script) {
     ShellTask t;
     t.script = std::move(script);
-    return {std::move(t), {}, {}, {}, {}, {}};
+    return {std::move(t), {}, {}, {}, {}, {}, {}};
   }
   static Task call(std::string function, std::string payload = {}) {
-    return {CallTask{std::move(function), std::move(payload)}, {}, {}, {}, {}, {}};
+    return {CallTask{std::move(function), std::move(payload)}, {}, {}, {}, {}, {}, {}};
   }
   Task&& with_timeout(std::chrono::milliseconds t) && {
     timeout = t;
@@ -73,6 +77,11 @@ struct Task {
   }
   Task&& with_retries(std::uint8_t k) && {
     retries = k;
+    return std::move(*this);
+  }
+  Task&& with_failure_retries(std::uint8_t k) && {
+    retries = k;
+    retry_failures = true;
     return std::move(*this);
   }
   Task&& with_expected(std::chrono::milliseconds d) && {
