@@ -357,7 +357,10 @@ void Connection::queue(std::shared_ptr<const std::string> head,
     last_sent_ns_.store(now_ns(), std::memory_order_relaxed);
   pending_bytes_ += head->size() + (tail ? tail->size() : 0) + 4;
   pending_.push_back({std::move(head), std::move(tail), sealer_ != nullptr});
-  if (!writing_ && !corked_) start_write_locked();
+  if (writing_ || corked_) return;
+  start_write_locked();
+  lock.unlock();
+  send_chunks();
 }
 
 bool Connection::cork() {
@@ -366,9 +369,12 @@ bool Connection::cork() {
 }
 
 void Connection::uncork() {
-  std::lock_guard<std::mutex> lock(write_mu_);
+  std::unique_lock<std::mutex> lock(write_mu_);
   corked_ = false;
-  if (!writing_ && !write_closed_ && !pending_.empty()) start_write_locked();
+  if (writing_ || write_closed_ || pending_.empty()) return;
+  start_write_locked();
+  lock.unlock();
+  send_chunks();
 }
 
 void Connection::start_write_locked() {
@@ -455,7 +461,6 @@ void Connection::start_write_locked() {
   flush_small();
   chunk_index_ = 0;
   chunk_offset_ = 0;
-  send_chunks();
 }
 
 void Connection::send_chunks() {
@@ -496,9 +501,11 @@ void Connection::on_write() {
     }
   }
   if (chunk_index_ < chunks_.size()) return send_chunks();
-  std::lock_guard<std::mutex> lock(write_mu_);
+  std::unique_lock<std::mutex> lock(write_mu_);
   if (!pending_.empty() && !write_closed_ && !corked_) {
     start_write_locked();
+    lock.unlock();
+    send_chunks();
   } else {
     writing_ = false;
     batch_.clear();

@@ -124,8 +124,11 @@ class Connection {
   int deliver_record(std::string record);
   int parse_frames();  // non-zero: malformed (NNG_EPROTO) or forged input; the error to close with
   void queue(std::shared_ptr<const std::string> head, std::shared_ptr<const std::string> tail);
+  // Takes pending frames into the write (writing_ set); REQUIRES: write_mu_. The caller then
+  // releases the lock and calls send_chunks(): the write's completion (on an NNG thread) takes
+  // the lock, and would wait for it if the send were made under it.
   void start_write_locked();
-  void send_chunks();
+  void send_chunks();  // the write's chunks from where it stands; only while writing_
   void stop_io();
   void finish(int error);
 

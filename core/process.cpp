@@ -62,7 +62,7 @@ int posix_spawn_child(pid_t* pid, const std::string& program, const SpawnOptions
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   auto wire = [&](S mode, int pipe_end, int target, int flags) {
-    if (mode == S::kPipe || mode == S::kFile)
+    if (mode == S::kPipe || mode == S::kFile || mode == S::kMemory)
       posix_spawn_file_actions_adddup2(&fa, pipe_end, target);
     if (mode == S::kNull) posix_spawn_file_actions_addopen(&fa, target, "/dev/null", flags, 0);
   };
@@ -270,12 +270,21 @@ Expected<Child> spawn(const SpawnOptions& options) {
   if (options.argv.empty() || options.argv[0].empty())
     return Status::error("cannot start a process: the command is empty");
   using S = SpawnOptions::Stdio;
-  if (options.in == S::kFile) return Status::error("cannot start a process: stdin cannot be kFile");
+  if (options.in == S::kFile || options.in == S::kMemory)
+    return Status::error("cannot start a process: stdin can be a pipe, /dev/null or inherited");
   int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   auto make_pipe = [](int p[2]) { return pipe2(p, O_CLOEXEC) == 0; };
-  if ((options.in == S::kPipe && !make_pipe(in_pipe)) ||
-      (options.out == S::kPipe && !make_pipe(out_pipe)) ||
-      (options.err == S::kPipe && !make_pipe(err_pipe))) {
+  // A memfd: we keep one descriptor, the child gets the other (one open file, one offset).
+  auto make_memory = [](int p[2]) {
+    p[0] = memfd_create("mirai-output", MFD_CLOEXEC);
+    if (p[0] < 0) return false;
+    p[1] = fcntl(p[0], F_DUPFD_CLOEXEC, 0);
+    return p[1] >= 0;
+  };
+  auto make = [&](S mode, int p[2]) {
+    return mode == S::kPipe ? make_pipe(p) : mode == S::kMemory ? make_memory(p) : true;
+  };
+  if (!make(options.in, in_pipe) || !make(options.out, out_pipe) || !make(options.err, err_pipe)) {
     int e = errno;
     for (int* p : {in_pipe, out_pipe, err_pipe}) close_fd(p[0]), close_fd(p[1]);
     return Status::error(std::string("cannot create pipes: ") + std::strerror(e));
@@ -323,20 +332,66 @@ Expected<Child> spawn(const SpawnOptions& options) {
   return Child{pid, in_pipe[1], out_pipe[0], err_pipe[0]};
 }
 
+namespace {
+
+// All that a memfd holds, from its start.
+std::string read_memory(int fd) {
+  std::string out;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size <= 0) return out;
+  out.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  while (got < out.size()) {
+    ssize_t k = pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(got));
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;
+    got += static_cast<std::size_t>(k);
+  }
+  out.resize(got);
+  return out;
+}
+
+std::uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+}
+
+}  // namespace
+
 Expected<RunOutput> run_captured(SpawnOptions options, const std::string& input,
                                  const std::function<void(pid_t)>& on_started,
                                  const std::function<void()>& on_exited,
                                  const std::function<void(int, std::string_view)>& on_output) {
   // Nothing to write: /dev/null reads as the same end of input, one pipe fewer.
   options.in = input.empty() ? SpawnOptions::Stdio::kNull : SpawnOptions::Stdio::kPipe;
-  options.out = SpawnOptions::Stdio::kPipe;
-  options.err = SpawnOptions::Stdio::kPipe;
+  // Nothing to write and nothing to show as it comes: the output goes to files in memory, read
+  // when the child has exited. This thread then sleeps until the exit, where with pipes it woke
+  // as each pipe closed (and a child writing more than a pipe holds waited for it).
+  const bool in_memory = input.empty() && !on_output;
+  options.out = in_memory ? SpawnOptions::Stdio::kMemory : SpawnOptions::Stdio::kPipe;
+  options.err = options.out;
   options.new_process_group = true;
   auto t0 = std::chrono::steady_clock::now();
   auto spawned = spawn(options);
   if (!spawned) return spawned.status();
   Child c = *spawned;
   on_started(c.pid);
+  if (in_memory) {
+    siginfo_t si{};
+    while (waitid(P_PID, c.pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+    }
+    on_exited();
+    RunOutput result;
+    while (waitpid(c.pid, &result.wait_status, 0) < 0 && errno == EINTR) {
+    }
+    result.wall_us = micros_since(t0);
+    result.out = read_memory(c.out_fd);
+    result.err = read_memory(c.err_fd);
+    close_fd(c.out_fd);
+    close_fd(c.err_fd);
+    return result;
+  }
   int pidfd = pidfd_open(c.pid);
   for (int fd : {c.in_fd, c.out_fd, c.err_fd})
     if (fd >= 0) fcntl(fd, F_SETFL, O_NONBLOCK);
@@ -405,9 +460,7 @@ Expected<RunOutput> run_captured(SpawnOptions options, const std::string& input,
   }
   close_fd(pidfd);
   result.wait_status = status;
-  result.wall_us = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
-          .count());
+  result.wall_us = micros_since(t0);
   return result;
 }
 

@@ -27,15 +27,17 @@ struct SpawnOptions {
   // The child gets SIGKILL when the thread that started it ends, even by SIGKILL (Linux
   // PR_SET_PDEATHSIG): a task never outlives a daemon that a scheduler killed.
   bool die_with_parent = false;
-  // kFile: appended to `file` (created 0600 when missing); only for out and err.
-  enum class Stdio { kInherit, kNull, kPipe, kFile };
+  // kFile: appended to `file` (created 0600 when missing); only for out and err. kMemory: an
+  // anonymous file in memory (memfd) that the child writes and never waits on, read once it
+  // has exited (Child's fd is the file, at the child's offset); only for out and err.
+  enum class Stdio { kInherit, kNull, kPipe, kFile, kMemory };
   Stdio in = Stdio::kNull, out = Stdio::kInherit, err = Stdio::kInherit;
   std::string file;
 };
 
 struct Child {
   pid_t pid = -1;
-  int in_fd = -1, out_fd = -1, err_fd = -1;  // our ends of the pipes, when requested
+  int in_fd = -1, out_fd = -1, err_fd = -1;  // our ends of the pipes (or memfds), when requested
 };
 
 // The child's environment as "K=V" strings: this process's (unless cleared) with `env` on top.
