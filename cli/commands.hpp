@@ -16,6 +16,7 @@ int status_main(const Args& args);
 int launch_main(const Args& args);
 int render_main(const Args& args);
 int config_main(const Args& args);
+int relay_main(const Args& args);
 
 struct Command {
   const char* name;

@@ -150,6 +150,12 @@ int dispatcher_main(const Args& args) {
   }
   std::unique_ptr<Dispatcher> dispatcher = std::move(*started);
   std::unique_ptr<launcher::Controller> controller;
+  if (chosen && !chosen->profile.login.host.host.empty()) {
+    std::cerr << "mirai dispatcher: profile '" << chosen->profile.name
+              << "' has 'login:', which mirai map and mirai run take; a dispatcher that serves "
+                 "clients does not, yet\n";
+    return kExitUsage;
+  }
   if (chosen) {
     chosen->profile.workers = chosen->n;  // the controller launches up to this many
     Dispatcher* raw = dispatcher.get();
@@ -161,7 +167,7 @@ int dispatcher_main(const Args& args) {
     // What daemons trust: the certificate start_first made ready (status says it).
     auto started_controller = launcher::start_controller(
         chosen->profile, std::move(chosen->backend), chosen->root,
-        {raw->url(), raw->status()->tls_certificate, *raw->secret(), std::move(source)},
+        {raw->url(), raw->status()->tls_certificate, *raw->secret(), std::move(source), nullptr},
         [](const std::string& line) { std::cerr << "mirai dispatcher: " << line << "\n"; });
     if (!started_controller) {
       std::cerr << "mirai dispatcher: " << started_controller.message() << "\n";

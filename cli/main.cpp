@@ -22,6 +22,8 @@ const std::vector<Command>& commands() {
       {"launch", "start a profile's daemons (a job array) for a running dispatcher", launch_main},
       {"render", "print a profile's job script and submit command without submitting", render_main},
       {"config", "check mirai.yaml: `mirai config check` reports every problem", config_main},
+      {"relay", "carry daemons' connections from a login node to a laptop (started over ssh)",
+       relay_main},
   };
   return table;
 }

@@ -34,7 +34,14 @@ int render_main(const Args& args) {
   if (!chosen) return kExitUsage;
   const launcher::ProfileConfig& profile = chosen->profile;
   auto& backend = chosen->backend;
-  if (url.empty()) {
+  const bool login = !profile.login.host.host.empty();
+  if (url.empty() && login) {
+    // Resolved on the login node by its relay, at launch.
+    url = launcher::listen_url_template(profile);
+    std::cout << "# on the login node " << profile.login.host.host
+              << ", through ssh; its relay listens on " << url
+              << " (resolved there) and that address is the url below\n";
+  } else if (url.empty()) {
     url = launcher::listen_url_template(profile);
     if (url.empty()) url = "abstract://<chosen at launch>";
     if (auto t = launcher::parse_url_template(url)) {

@@ -184,13 +184,20 @@ Expected<std::vector<Submission>> render_arrays(
   return out;
 }
 
-Expected<Backend::Submitted> submit_script(
-    const Submission& s, const std::function<Expected<std::string>(const std::string&)>& parse) {
+Expected<Backend::Submitted> Backend::submit_script(
+    const Submission& s,
+    const std::function<Expected<std::string>(const std::string&)>& parse) const {
   auto out = run_checked(s.argv, s.script, kSchedulerCommandTimeout);
   if (!out) return out.status();
   auto id = parse(out->out);
   if (!id) return Status::error("`" + join(s.argv, " ") + "` printed no job id: " + id.message());
   return Backend::Submitted{{*id}, out->out + out->err};
+}
+
+std::vector<std::string> plus_ids(std::vector<std::string> command,
+                                  const std::vector<std::string>& ids) {
+  command.insert(command.end(), ids.begin(), ids.end());
+  return command;
 }
 
 bool only_gone_jobs(const std::string& err, const std::vector<std::string>& gone) {
@@ -202,8 +209,8 @@ bool only_gone_jobs(const std::string& err, const std::vector<std::string>& gone
   return true;
 }
 
-Expected<CommandOutput> run_unless_gone(const std::vector<std::string>& argv,
-                                        const std::vector<std::string>& gone) {
+Expected<CommandOutput> Backend::run_unless_gone(const std::vector<std::string>& argv,
+                                                 const std::vector<std::string>& gone) const {
   auto out = run_command(argv, "", kSchedulerCommandTimeout);
   if (!out) return out.status();
   if (out->exit_code != 0 && (gone.empty() || !only_gone_jobs(out->err, gone)))
@@ -211,12 +218,10 @@ Expected<CommandOutput> run_unless_gone(const std::vector<std::string>& argv,
   return out;
 }
 
-Status cancel_jobs(const std::string& command, const std::vector<std::string>& ids,
-                   const std::vector<std::string>& gone) {
+Status Backend::cancel_jobs(const std::string& command, const std::vector<std::string>& ids,
+                            const std::vector<std::string>& gone) const {
   if (ids.empty()) return Status();
-  std::vector<std::string> argv = {command};
-  argv.insert(argv.end(), ids.begin(), ids.end());
-  auto out = run_unless_gone(argv, gone);
+  auto out = run_unless_gone(plus_ids({command}, ids), gone);
   return out ? Status() : out.status();
 }
 

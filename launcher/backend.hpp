@@ -85,6 +85,13 @@ class Backend {
   virtual Expected<std::vector<JobStatus>> status(const std::vector<std::string>& ids) = 0;
   // Cancels the jobs (queued or running); cancelling a finished job is not an error.
   virtual Status cancel(const std::vector<std::string>& ids) = 0;
+  // The commands cancel() runs for `ids`, for a relay to run when this process is gone (a
+  // profile with `login:`); none for a backend whose jobs are this process's own.
+  virtual std::vector<std::vector<std::string>> cancel_commands(
+      const std::vector<std::string>& ids) const {
+    (void)ids;
+    return {};
+  }
   // The site's cap on array indices (slurm: MaxArraySize); 0 when there is none.
   virtual int max_array_size(const ProfileConfig&) { return 0; }
   // Whether `id` (a row of status()) is job `job` or elements of it, and which: [first, last],
@@ -92,6 +99,42 @@ class Backend {
   // scheduler knows its element ids ("17_4" for Slurm's job "17").
   virtual bool element_range(const std::string& job, const std::string& id, int& first,
                              int& last) const;
+
+  // Where its scheduler commands run: this machine unless set, the login node's relay for a
+  // profile with `login:` (launcher/login_link.hpp).
+  void set_commands(std::shared_ptr<const CommandRunner> where) { commands_ = std::move(where); }
+  const CommandRunner& commands() const { return commands_ ? *commands_ : local_commands(); }
+  bool commands_elsewhere() const { return commands_ != nullptr; }
+
+ protected:
+  // The backends' commands, all run where commands() says.
+  Expected<CommandOutput> run_command(const std::vector<std::string>& argv,
+                                      const std::string& input,
+                                      std::chrono::milliseconds timeout) const {
+    return commands().run(argv, input, timeout);
+  }
+  Expected<CommandOutput> run_checked(const std::vector<std::string>& argv,
+                                      const std::string& input,
+                                      std::chrono::milliseconds timeout) const {
+    return commands().checked(argv, input, timeout);
+  }
+  // Runs the submission's command with its script on stdin and reads the job id from what it
+  // printed with `parse`; a failure names the command.
+  Expected<Submitted> submit_script(
+      const Submission& s,
+      const std::function<Expected<std::string>(const std::string&)>& parse) const;
+  // Runs a scheduler's command about jobs (squeue, qdel, ...): its output, also when it failed
+  // only saying, with one of `gone` (none: never), that some jobs already left; else the
+  // failure.
+  Expected<CommandOutput> run_unless_gone(const std::vector<std::string>& argv,
+                                          const std::vector<std::string>& gone) const;
+  // Runs `command ids...` (scancel, qdel, bkill); a failure that only says, with one of `gone`,
+  // that some jobs already ended is not one.
+  Status cancel_jobs(const std::string& command, const std::vector<std::string>& ids,
+                     const std::vector<std::string>& gone) const;
+
+ private:
+  std::shared_ptr<const CommandRunner> commands_;
 };
 
 // Shared by the backends -------------------------------------------------------------------
@@ -125,21 +168,12 @@ Expected<std::vector<Submission>> render_arrays(
 // How long a scheduler command (sbatch, qstat, bkill, ...) may take before it counts as failed.
 inline constexpr std::chrono::seconds kSchedulerCommandTimeout{60};
 
-// Runs the submission's command with its script on stdin and reads the job id from what it
-// printed with `parse`; a failure names the command.
-Expected<Backend::Submitted> submit_script(
-    const Submission& s, const std::function<Expected<std::string>(const std::string&)>& parse);
+// `command` followed by the ids: "scancel 12 13".
+std::vector<std::string> plus_ids(std::vector<std::string> command,
+                                  const std::vector<std::string>& ids);
 
 // Whether every line of `err` says (with one of `gone`) that a job already left the system.
 bool only_gone_jobs(const std::string& err, const std::vector<std::string>& gone);
-// Runs a scheduler's command about jobs (squeue, qdel, ...): its output, also when it failed
-// only saying, with one of `gone` (none: never), that some jobs already left; else the failure.
-Expected<CommandOutput> run_unless_gone(const std::vector<std::string>& argv,
-                                        const std::vector<std::string>& gone);
-// Runs `command ids...` (scancel, qdel, bkill); a failure that only says, with one of `gone`,
-// that some jobs already ended is not one.
-Status cancel_jobs(const std::string& command, const std::vector<std::string>& ids,
-                   const std::vector<std::string>& gone);
 
 // The submission's command as records and `mirai render` show it, with its script named
 // `script_name`: "sbatch --parsable < script.sh", "ssh ... -- host sh -c <script.sh>".

@@ -67,10 +67,27 @@ std::string describe_failure(const std::vector<std::string>& argv, const Command
 
 Expected<CommandOutput> run_checked(const std::vector<std::string>& argv, const std::string& input,
                                     std::chrono::milliseconds timeout) {
-  auto output = run_command(argv, input, timeout);
+  return local_commands().checked(argv, input, timeout);
+}
+
+Expected<CommandOutput> CommandRunner::checked(const std::vector<std::string>& argv,
+                                               const std::string& input,
+                                               std::chrono::milliseconds timeout) const {
+  auto output = run(argv, input, timeout);
   if (!output) return output;
   if (output->exit_code != 0) return Status::error(describe_failure(argv, *output));
   return output;
+}
+
+const CommandRunner& local_commands() {
+  struct Local final : CommandRunner {
+    Expected<CommandOutput> run(const std::vector<std::string>& argv, const std::string& input,
+                                std::chrono::milliseconds timeout) const override {
+      return run_command(argv, input, timeout);
+    }
+  };
+  static const Local local;
+  return local;
 }
 
 }  // namespace mirai::launcher

@@ -27,4 +27,19 @@ std::string describe_failure(const std::vector<std::string>& argv, const Command
 Expected<CommandOutput> run_checked(const std::vector<std::string>& argv, const std::string& input,
                                     std::chrono::milliseconds timeout);
 
+// Where a backend's scheduler commands run: on this machine (run_command), or on a cluster's
+// login node through the relay there (launcher/login_link.hpp). The same argv either way.
+class CommandRunner {
+ public:
+  virtual ~CommandRunner() = default;
+  virtual Expected<CommandOutput> run(const std::vector<std::string>& argv,
+                                      const std::string& input,
+                                      std::chrono::milliseconds timeout) const = 0;
+  // Runs and turns a non-zero exit into an error (describe_failure).
+  Expected<CommandOutput> checked(const std::vector<std::string>& argv, const std::string& input,
+                                  std::chrono::milliseconds timeout) const;
+};
+// This machine.
+const CommandRunner& local_commands();
+
 }  // namespace mirai::launcher

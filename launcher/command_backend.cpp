@@ -97,6 +97,11 @@ class CommandBackend : public Backend {
     return out ? Status() : out.status();
   }
 
+  std::vector<std::vector<std::string>> cancel_commands(
+      const std::vector<std::string>& ids) const override {
+    return {with_ids(spec_->cancel, ids)};
+  }
+
   int max_array_size(const ProfileConfig&) override { return spec_->max_array_size; }
 
   bool element_range(const std::string& job, const std::string& id, int& first,

@@ -160,9 +160,10 @@ const Keys kBackendKeys = {"template", "directive",      "submit", "job_id",
 using Defined = std::map<std::string, std::shared_ptr<const BackendKind>>;
 // A profile's own keys; each backend with keys of its own adds its section (`slurm:`).
 const Keys kProfileKeys = {
-    "launcher", "workers", "url",     "daemon",   "directives",     "prologue", "epilogue",
-    "template", "env",     "workdir", "log",      "launch_timeout", "hosts",    "tunnel",
-    "ssh",      "tls",     "retries", "interval", "launch_retries", "backup",   "heartbeat"};
+    "launcher",       "workers",  "url",       "daemon",  "directives", "prologue",
+    "epilogue",       "template", "env",       "workdir", "log",        "launch_timeout",
+    "hosts",          "tunnel",   "ssh",       "tls",     "retries",    "interval",
+    "launch_retries", "backup",   "heartbeat", "login"};
 
 Keys profile_keys() {
   Keys keys = kProfileKeys;
@@ -180,6 +181,8 @@ std::string names_with(bool BackendKind::*property) {
 }
 const Keys kDaemonKeys = {"idletime", "walltime", "maxtasks", "command"};
 const Keys kSshKeys = {"connect_timeout", "remote_port", "identity_file", "config_file", "options"};
+const Keys kLoginKeys = {"host",        "user",    "port",           "identity_file",
+                         "config_file", "options", "connect_timeout"};
 const Keys kTlsKeys = {"cert", "key", "passphrase_file", "passphrase_env", "ca"};
 
 std::string absolute(const std::string& path, const std::string& base_dir) {
@@ -263,6 +266,7 @@ class ProfileReader {
       by_key[k.Scalar()] = v;
       key_nodes[k.Scalar()] = k;
     }
+    elsewhere_ = by_key.count("login") > 0;
     if (!by_key.count("launcher")) {
       r_.error(key, where + " has no 'launcher'",
                "add launcher: with one of " + Reader::join(launchers()));
@@ -296,6 +300,9 @@ class ProfileReader {
     } else {
       return false;
     }
+    // Paths on other hosts (ssh hosts, a login node) are as written there, not made absolute
+    // here.
+    elsewhere_ = elsewhere_ || kind_->remote_hosts;
     for (auto& [k, v] : entries) read_key(k, v, p);
     if (kind_->remote_hosts && p.ssh.hosts.empty() && !key_nodes.count("hosts"))
       r_.error(key, where + " uses launcher " + p.launcher + " but has no 'hosts'",
@@ -405,8 +412,8 @@ class ProfileReader {
       }
     } else if (key == "workdir") {
       if (auto s = r_.string(v, "workdir")) {
-        // On other hosts (ssh): a directory there, relative to the login directory.
-        p.workdir = kind_->remote_hosts ? *s : absolute(*s, base_dir_);
+        // On other hosts (ssh, a login node): a directory there, relative to the home directory.
+        p.workdir = elsewhere_ ? *s : absolute(*s, base_dir_);
         if (auto problem = control_problem(*s); !problem.empty())
           r_.error(v, "'workdir': " + problem);
       }
@@ -426,7 +433,7 @@ class ProfileReader {
                     : "schedulers read it from a directive line; choose a path without spaces or "
                       "quotes");
         else
-          p.log = kind_->remote_hosts ? *s : absolute(*s, base_dir_);
+          p.log = elsewhere_ ? *s : absolute(*s, base_dir_);
       }
     } else if (key == "retries") {
       if (auto n = r_.whole(v, "retries", 0, 255)) p.retries = static_cast<int>(*n);
@@ -474,6 +481,8 @@ class ProfileReader {
       if (auto b = r_.boolean(v, "tunnel")) p.ssh.tunnel = *b;
     } else if (key == "ssh") {
       read_ssh(v, p);
+    } else if (key == "login") {
+      read_login(v, p);
     } else if (key == "tls") {
       read_tls(v, p);
     }
@@ -614,39 +623,84 @@ class ProfileReader {
     }
   }
 
-  void read_ssh(const YAML::Node& v, ProfileConfig& p) {
-    for (auto& [k, value] : r_.entries(v, "ssh", kSshKeys)) {
+  // `login: { host, user, port, identity_file, config_file, options, connect_timeout }`.
+  void read_login(const YAML::Node& v, ProfileConfig& p) {
+    if (!kind_->job_scripts) {
+      r_.error(v,
+               "'login' only applies to launcher " + names_with(&BackendKind::job_scripts) +
+                   ", not " + p.launcher,
+               "for daemons on hosts you name, use launcher ssh with 'hosts'");
+      return;
+    }
+    std::string user;
+    int port = 0;
+    for (auto& [k, value] : r_.entries(v, "login", kLoginKeys)) {
       const std::string key = k.Scalar();
-      if (key == "connect_timeout") {
-        if (auto d = r_.duration(value, "connect_timeout")) {
-          if (d->count() < 1000)
-            r_.error(value, "'connect_timeout' must be at least 1s");
-          else
-            p.ssh.connect_timeout = *d;
-        }
-      } else if (key == "remote_port") {
-        if (auto n = r_.whole(value, "remote_port", 1, 65535))
-          p.ssh.remote_port = static_cast<int>(*n);
-      } else if (key == "identity_file" || key == "config_file") {
-        if (auto s = r_.string(value, key)) {
-          if (!control_problem(*s).empty() || s->empty() || (*s)[0] == '-')
-            r_.error(value, "'" + key + "' must be a file path");
-          else
-            (key == "identity_file" ? p.ssh.identity_file : p.ssh.config_file) =
-                absolute(home_relative(*s), base_dir_);
-        }
-      } else if (key == "options") {
-        for (const auto& o : r_.lines(value, "options")) {
+      if (key == "host") {
+        if (auto text = r_.string(value, "host")) {
           std::string problem;
-          if (auto option = ssh_option(o, problem))
-            p.ssh.options.push_back(*option);
+          if (auto h = parse_host(*text, problem))
+            p.login.host = *h;
           else
-            r_.error(value, "ssh option '" + o + "': " + problem,
-                     "mirai.yaml takes options that run nothing here, as Name=value (ProxyJump, "
-                     "Port, User, IdentityFile, ...); put others (ProxyCommand, Match, "
-                     "PKCS11Provider, ...) in an ssh config file of your own and name it in "
-                     "'config_file'");
+            r_.error(
+                value, "login host '" + *text + "': " + problem,
+                "write it like login.cluster.org, user@login.cluster.org or ssh://user@host:22");
         }
+      } else if (key == "user") {
+        if (auto u = r_.string(value, "user")) {
+          if (auto problem = name_problem(*u); !problem.empty())
+            r_.error(value, "login user '" + *u + "': " + problem);
+          else
+            user = *u;
+        }
+      } else if (key == "port") {
+        if (auto n = r_.whole(value, "port", 1, 65535)) port = static_cast<int>(*n);
+      } else {
+        read_ssh_key(key, value, p.login.ssh);
+      }
+    }
+    if (p.login.host.host.empty()) {
+      r_.error(v, "'login' needs a 'host'", "login: { host: login.cluster.org }");
+      return;
+    }
+    if (!user.empty()) p.login.host.user = user;
+    if (port) p.login.host.port = port;
+  }
+
+  void read_ssh(const YAML::Node& v, ProfileConfig& p) {
+    for (auto& [k, value] : r_.entries(v, "ssh", kSshKeys)) read_ssh_key(k.Scalar(), value, p.ssh);
+  }
+
+  // One key of an `ssh:` or `login:` section, for a connection's settings.
+  void read_ssh_key(const std::string& key, const YAML::Node& value, SshSettings& ssh) {
+    if (key == "connect_timeout") {
+      if (auto d = r_.duration(value, "connect_timeout")) {
+        if (d->count() < 1000)
+          r_.error(value, "'connect_timeout' must be at least 1s");
+        else
+          ssh.connect_timeout = *d;
+      }
+    } else if (key == "remote_port") {
+      if (auto n = r_.whole(value, "remote_port", 1, 65535)) ssh.remote_port = static_cast<int>(*n);
+    } else if (key == "identity_file" || key == "config_file") {
+      if (auto s = r_.string(value, key)) {
+        if (!control_problem(*s).empty() || s->empty() || (*s)[0] == '-')
+          r_.error(value, "'" + key + "' must be a file path");
+        else
+          (key == "identity_file" ? ssh.identity_file : ssh.config_file) =
+              absolute(home_relative(*s), base_dir_);
+      }
+    } else if (key == "options") {
+      for (const auto& o : r_.lines(value, "options")) {
+        std::string problem;
+        if (auto option = ssh_option(o, problem))
+          ssh.options.push_back(*option);
+        else
+          r_.error(value, "ssh option '" + o + "': " + problem,
+                   "mirai.yaml takes options that run nothing here, as Name=value (ProxyJump, "
+                   "Port, User, IdentityFile, ...); put others (ProxyCommand, Match, "
+                   "PKCS11Provider, ...) in an ssh config file of your own and name it in "
+                   "'config_file'");
       }
     }
   }
@@ -655,6 +709,7 @@ class ProfileReader {
   std::string base_dir_;
   const Defined& defined_;             // the backends the file defines
   const BackendKind* kind_ = nullptr;  // the profile's backend, once its launcher is read
+  bool elsewhere_ = false;             // its paths are on other hosts: kept as written
 };
 
 // Every backup names another profile, and no chain of backups comes back to where it started.

@@ -68,6 +68,13 @@ struct ProfileConfig {
   // escalating backup); "": none.
   std::string backup;
   SshSettings ssh;
+  // A scheduler's login node (`login:`): its commands run there, and its daemons dial a relay
+  // there, for a mirai on a machine the compute nodes cannot reach (launcher/login_link.hpp).
+  // An empty host: none. Of `ssh`, the connection settings apply (no hosts, no tunnel).
+  struct Login {
+    SshHost host;
+    SshSettings ssh;
+  } login;
   tls::TlsFiles tls;  // absolute paths; for a tls+tcp:// or wss:// url
   // The backend its mirai.yaml defined under `backends:`; nullptr: the one registered under
   // `launcher:` (launcher/registry.hpp, kind_of).

@@ -28,10 +28,10 @@ LaunchSpec make_spec(const ProfileConfig& profile, int n, const std::string& url
   spec.profile = profile;
   spec.n = n;
   spec.url = url;
-  // On other hosts (ssh): `mirai` on their PATH, and the profile's workdir there, else the
-  // login directory.
+  // On other hosts (ssh, or a cluster reached through its login node): `mirai` on their PATH,
+  // and the profile's workdir there, else the home directory.
   const BackendKind* kind = kind_of(profile);
-  const bool remote = kind && kind->remote_hosts;
+  const bool remote = (kind && kind->remote_hosts) || !profile.login.host.host.empty();
   spec.command = !profile.command.empty() ? profile.command
                  : remote                 ? "mirai"
                                           : find_daemon_command("");
@@ -85,12 +85,17 @@ Expected<Launch::Batch> Launch::submit(LaunchSpec spec) {
   if (!submissions) return submissions.status();
   // Schedulers fail a job whose log directory is missing, so make it (when it has no pattern).
   // An SGE log that is a directory ("logs/") gets one file per task in it.
-  // A log on other hosts (ssh) is made there, by the script.
+  // A log on other hosts (ssh) is made there, by the script; on a login node, through it.
   const BackendKind* kind = kind_of(spec.profile);
   if (auto slash = spec.profile.log.rfind('/');
       !(kind && kind->remote_hosts) && slash != std::string::npos && slash > 0) {
     std::string log_dir = spec.profile.log.substr(0, slash);
-    if (log_dir.find_first_of("%$") == std::string::npos) {
+    if (log_dir.find_first_of("%$") == std::string::npos && backend_->commands_elsewhere()) {
+      // Relative to the job's directory there, as the scheduler reads it.
+      if (log_dir[0] != '/' && !spec.profile.workdir.empty())
+        log_dir = spec.profile.workdir + "/" + log_dir;
+      (void)backend_->commands().run({"mkdir", "-p", "--", log_dir}, "", std::chrono::seconds(20));
+    } else if (log_dir.find_first_of("%$") == std::string::npos) {
       for (std::size_t at = 1; at != std::string::npos; at = log_dir.find('/', at + 1))
         mkdir(log_dir.substr(0, at).c_str(), 0755);
       mkdir(log_dir.c_str(), 0755);
@@ -118,6 +123,7 @@ Expected<Launch::Batch> Launch::submit(LaunchSpec spec) {
                                           (recorded ? ")" : "; " + recorded.message() + ")")));
     }
     record_ += submitted->output;
+    if (on_submitted_) on_submitted_(submitted->ids);
     std::string ids;
     {
       std::lock_guard<std::mutex> lock(mutex_);

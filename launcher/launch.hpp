@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,6 +46,12 @@ class Launch {
   // ...). On failure, cancels whatever part of this batch was already submitted.
   Expected<Batch> submit(LaunchSpec spec);
 
+  // Called with the ids of each submission's jobs as soon as it is made (before submit()
+  // returns): a login node's relay is told how to cancel them should this process die.
+  void on_submitted(std::function<void(const std::vector<std::string>& ids)> f) {
+    on_submitted_ = std::move(f);
+  }
+
   // Every job submitted so far, in order.
   std::vector<std::string> job_ids() const;
   const std::string& directory() const { return dir_; }
@@ -68,6 +75,7 @@ class Launch {
   int batches_ = 0;               // GUARDED_BY(mutex_)
   std::string record_;            // what submit.out holds; only submit() touches it
   std::atomic<bool> cancelled_{false};
+  std::function<void(const std::vector<std::string>&)> on_submitted_;
 };
 
 // Where the profile's daemons write their output, for failure messages.

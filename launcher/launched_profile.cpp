@@ -1,5 +1,10 @@
 #include "launcher/launched_profile.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -7,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/file.hpp"
+#include "core/transport.hpp"
 #include "launcher/launch.hpp"
 #include "launcher/registry.hpp"
 #include "launcher/url.hpp"
@@ -103,6 +109,11 @@ Expected<launcher::ProfileConfig> read_values(const ProfileValues& v, const std:
 
 struct LaunchedProfile::Impl {
   std::string name;
+  // A profile with `login:`: the ssh connection and relay on the login node, closed after the
+  // controller has cancelled the jobs through it (it outlives the controller), and the private
+  // directory here that holds its control socket and the dispatcher's socket.
+  std::shared_ptr<launcher::LoginLink> login;
+  std::string login_dir;
   // Declared before the profile, whose control socket (when served) asks it for its status, so
   // that it outlives that socket; nullptr for local daemons.
   std::unique_ptr<launcher::Controller> controller;
@@ -123,6 +134,11 @@ LaunchedProfile::LaunchedProfile(std::unique_ptr<Impl> impl) : impl_(std::move(i
 LaunchedProfile::~LaunchedProfile() {
   shutdown();
   impl_->profile.reset();  // before the controller: see Impl
+  if (!impl_->login_dir.empty()) {
+    for (const char* f : {"/d.sock", "/ssh.log", "/ssh.ctl"})
+      unlink((impl_->login_dir + f).c_str());
+    rmdir(impl_->login_dir.c_str());
+  }
 }
 
 const std::string& LaunchedProfile::name() const { return impl_->name; }
@@ -143,7 +159,9 @@ Status LaunchedProfile::shutdown(std::chrono::milliseconds timeout) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (impl_->shut_down) return Status();
   impl_->shut_down = true;
-  return impl_->controller ? impl_->controller->shutdown(timeout) : Status();
+  Status s = impl_->controller ? impl_->controller->shutdown(timeout) : Status();
+  if (impl_->login) impl_->login->close();  // the relay cancels what is left, and ends
+  return s;
 }
 
 Expected<std::unique_ptr<LaunchedProfile>> LaunchedProfile::start(const LaunchOptions& options) {
@@ -190,6 +208,32 @@ Expected<std::vector<std::string>> listen_urls(const ProfileConfig& profile) {
   return *candidates;
 }
 
+Expected<std::pair<std::shared_ptr<LoginLink>, std::string>> open_login(
+    const ProfileConfig& profile) {
+  if (!profile.tls.cert.empty() || is_tls_url(listen_url_template(profile)))
+    return Status::error("profile '" + profile.name +
+                         "': a relay on the login node carries tcp:// only, for now; its frames "
+                         "are sealed end to end (set url: tcp://HOST:PORT)");
+  const char* tmp = std::getenv("TMPDIR");
+  std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/mirai-login-XXXXXX";
+  if (!mkdtemp(dir.data()))
+    return Status::error("cannot make a private directory for the login node's socket: " +
+                         std::string(std::strerror(errno)));
+  LoginLink::Options o;
+  o.login = profile.login;
+  o.relay_command = profile.command.empty() ? "mirai" : profile.command;
+  o.listen = listen_url_template(profile);
+  o.local_socket = dir + "/d.sock";
+  o.dir = dir;
+  auto link = LoginLink::open(o);
+  if (!link) {
+    unlink((dir + "/ssh.log").c_str());
+    rmdir(dir.c_str());
+    return Status::error("profile '" + profile.name + "': " + link.message());
+  }
+  return std::pair{*link, dir};
+}
+
 Status listen_profile(const ProfileConfig& profile, int n, Profile& target,
                       std::optional<std::uint32_t> seed, std::optional<int> retries,
                       std::function<void(const DaemonStatus&)> on_connected) {
@@ -224,6 +268,11 @@ Status listen_profile(const ProfileConfig& profile, int n, Profile& target,
 Expected<std::unique_ptr<Controller>> start_controller(
     ProfileConfig profile, std::unique_ptr<Backend> backend, const std::string& root,
     const ControllerTarget& target, std::function<void(const std::string&)> report) {
+  if (target.login) {
+    backend->set_commands(target.login);
+    // On the login node: the profile's workdir as written there, else the home directory.
+    if (profile.workdir.empty()) profile.workdir = target.login->home();
+  }
   LaunchSpec spec = make_spec(profile, profile.workers, target.url);
   spec.tls_ca_pem = target.tls_ca_pem;
   spec.secret = target.secret;
@@ -231,6 +280,11 @@ Expected<std::unique_ptr<Controller>> start_controller(
   if (auto rendered = backend->render(spec); !rendered) return rendered.status();
   auto launch = Launch::open(std::move(backend), root, profile.name);
   if (!launch) return launch.status();
+  if (target.login)
+    (*launch)->on_submitted(
+        [login = target.login, &b = (*launch)->backend()](const std::vector<std::string>& ids) {
+          for (const auto& argv : b.cancel_commands(ids)) login->on_exit(argv);
+        });
   Controller::Options o;
   o.interval = profile.interval;
   o.max_failed_launches = profile.launch_retries + 1;
@@ -260,8 +314,18 @@ Expected<std::unique_ptr<LaunchedProfile>> start_launched(const ProfileConfig& g
     return LaunchedAccess::make(std::move(impl));
   }
   auto backend = kind->make(profile);
+  // With `login:`, the daemons dial a relay on the login node, which reaches the dispatcher
+  // here through ssh, on a socket only this user may open.
+  ProfileConfig listen = profile;
+  if (!profile.login.host.host.empty()) {
+    auto login = open_login(profile);
+    if (!login) return login.status();
+    impl->login = login->first;
+    impl->login_dir = login->second;
+    listen.url = "ipc://" + impl->login_dir + "/d.sock";
+  }
   auto arrivals = std::make_shared<Arrivals>();
-  if (Status s = listen_profile(profile, 0, impl->profile, options.seed, options.retries,
+  if (Status s = listen_profile(listen, 0, impl->profile, options.seed, options.retries,
                                 Arrivals::recorder(arrivals));
       !s)
     return Status::error("cannot listen for daemons: " + s.message());
@@ -270,7 +334,8 @@ Expected<std::unique_ptr<LaunchedProfile>> start_launched(const ProfileConfig& g
   source.arrivals = arrivals;
   auto controller = start_controller(
       profile, std::move(backend), root,
-      {impl->profile.url(), impl->profile.tls_certificate(), impl->profile.secret(), source},
+      {impl->login ? impl->login->url() : impl->profile.url(), impl->profile.tls_certificate(),
+       impl->profile.secret(), source, impl->login},
       options.on_event);
   if (!controller) return controller.status();
   impl->controller = std::move(*controller);

@@ -10,6 +10,7 @@
 
 #include "launcher/config.hpp"
 #include "launcher/controller.hpp"
+#include "launcher/login_link.hpp"
 #include "mirai/launched.hpp"
 #include "mirai/profile.hpp"
 
@@ -18,6 +19,11 @@ namespace mirai::launcher {
 // The URLs the profile's dispatcher may listen on, in order (its url resolved: each address,
 // each port of a range); empty: a private socket.
 Expected<std::vector<std::string>> listen_urls(const ProfileConfig& profile);
+
+// For a profile with `login:`: the ssh connection and relay on the login node, and the private
+// directory here (made for it) where the dispatcher must listen, as `d.sock`.
+Expected<std::pair<std::shared_ptr<LoginLink>, std::string>> open_login(
+    const ProfileConfig& profile);
 
 // Binds the profile's URL (trying each candidate) with `n` local daemons, with `seed` and,
 // when set, `retries` instead of the profile's.
@@ -30,6 +36,9 @@ Status listen_profile(const ProfileConfig& profile, int n, Profile& target,
 struct ControllerTarget {
   std::string url, tls_ca_pem, secret;
   Controller::Source source;
+  // A profile with `login:`: the relay its commands run through, which is told how to cancel
+  // each job submitted.
+  std::shared_ptr<LoginLink> login;
 };
 // Renders `profile`'s job for `target` (a script that cannot be rendered fails here, before
 // anything is submitted), opens this run's record under `root` and starts the controller,

@@ -13,6 +13,7 @@ packages=(
   gridengine-master gridengine-exec gridengine-client  # and a real Grid Engine (sge-up.sh)
   openssh-server openssh-client  # and a real sshd on 127.0.0.1 (sshd-up.sh)
   iproute2 util-linux  # network namespaces for the simulated multi-node cluster (cluster-up.sh)
+  strace  # a capture of what the login node's relay reads and writes (the cluster tests)
   python3  # the strict fake PBS and LSF commands in tests/emulated/
   openssl  # encrypts a key the way users do, for the TLS passphrase test
   clang libclang-rt-14-dev  # the wire decoder's libFuzzer target (tests/fuzz/run.sh)

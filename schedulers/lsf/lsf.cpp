@@ -56,6 +56,10 @@ class Lsf : public Backend {
   Status cancel(const std::vector<std::string>& ids) override {
     return cancel_jobs("bkill", ids, kGone);
   }
+  std::vector<std::vector<std::string>> cancel_commands(
+      const std::vector<std::string>& ids) const override {
+    return {plus_ids({"bkill"}, ids)};
+  }
 
   // LSF caps the array index itself (at most MAX_JOB_ARRAY_SIZE), one above Slurm's rule.
   int max_array_size(const ProfileConfig& profile) override {

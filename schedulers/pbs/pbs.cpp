@@ -73,6 +73,10 @@ class Pbs : public Backend {
   Status cancel(const std::vector<std::string>& ids) override {
     return cancel_jobs("qdel", ids, kGone);
   }
+  std::vector<std::vector<std::string>> cancel_commands(
+      const std::vector<std::string>& ids) const override {
+    return {plus_ids({"qdel"}, ids)};
+  }
 
   int max_array_size(const ProfileConfig& profile) override {
     auto it = profile.resources.find("max_array_size");

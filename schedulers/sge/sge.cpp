@@ -106,10 +106,14 @@ class Sge : public Backend {
     return result;
   }
 
+  std::vector<std::vector<std::string>> cancel_commands(
+      const std::vector<std::string>& ids) const override {
+    return {plus_ids({"qdel"}, ids)};
+  }
+
   Status cancel(const std::vector<std::string>& ids) override {
     if (ids.empty()) return Status();
-    std::vector<std::string> argv = {"qdel"};
-    argv.insert(argv.end(), ids.begin(), ids.end());
+    std::vector<std::string> argv = plus_ids({"qdel"}, ids);
     auto out = run_command(argv, "", kSchedulerCommandTimeout);
     if (!out) return out.status();
     if (out->exit_code == 0) return Status();

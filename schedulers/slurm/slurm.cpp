@@ -92,6 +92,10 @@ class Slurm : public Backend {
   Status cancel(const std::vector<std::string>& ids) override {
     return cancel_jobs("scancel", ids, {"Invalid job id"});
   }
+  std::vector<std::vector<std::string>> cancel_commands(
+      const std::vector<std::string>& ids) const override {
+    return {plus_ids({"scancel"}, ids)};
+  }
 
   int max_array_size(const ProfileConfig& profile) override {
     if (auto it = profile.resources.find("max_array_size"); it != profile.resources.end())

@@ -112,29 +112,6 @@ std::string job_id(const SshHost& host) {
          (host.port ? ":" + std::to_string(host.port) : "");
 }
 
-std::vector<std::string> ssh_argv(const SshSettings& ssh, const SshHost& host,
-                                  const std::string& forward) {
-  // ssh takes the first value it gets for an option: what must hold comes first, the user's
-  // options next, then defaults they may override.
-  std::vector<std::string> a = {
-      "ssh", "-T",
-      "-o",  "BatchMode=yes",
-      "-o",  "ExitOnForwardFailure=yes",
-      "-o",  "ConnectTimeout=" + std::to_string(ssh.connect_timeout.count() / 1000)};
-  // ssh says which port sshd chose for a forward (`-R 127.0.0.1:0:...`) only at level INFO.
-  if (forward.rfind("127.0.0.1:0:", 0) == 0) a.insert(a.end(), {"-o", "LogLevel=INFO"});
-  if (!ssh.config_file.empty()) a.insert(a.end(), {"-F", ssh.config_file});
-  if (!ssh.identity_file.empty()) a.insert(a.end(), {"-i", ssh.identity_file});
-  for (const auto& o : ssh.options) a.insert(a.end(), {"-o", o});
-  a.insert(a.end(),
-           {"-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4", "-o", "LogLevel=ERROR"});
-  if (host.port) a.insert(a.end(), {"-p", std::to_string(host.port)});
-  if (!host.user.empty()) a.insert(a.end(), {"-l", host.user});
-  if (!forward.empty()) a.insert(a.end(), {"-R", forward});
-  a.insert(a.end(), {"--", host.host});
-  return a;
-}
-
 Expected<Tunnel> tunnel_for(const std::string& url, int remote_port) {
   auto parsed = parse_url_template(url);
   if (!parsed) return parsed.status();

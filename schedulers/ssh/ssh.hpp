@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "launcher/backend.hpp"
+#include "launcher/ssh_options.hpp"
 
 namespace mirai::launcher::ssh {
 
@@ -21,10 +22,7 @@ std::unique_ptr<Backend> make();
 std::vector<std::pair<std::size_t, int>> spread(int n, std::size_t hosts);
 // The job id of a host's connection: [user@]host[:port].
 std::string job_id(const SshHost& host);
-// The ssh command line up to and including the host (the remote command follows it).
-// `forward` is the -R argument, or "" for a direct connection.
-std::vector<std::string> ssh_argv(const SshSettings& ssh, const SshHost& host,
-                                  const std::string& forward);
+using launcher::ssh_argv;  // launcher/ssh_options.hpp
 // For a tunnel to the dispatcher at `url`: the -R argument and the URL the daemons dial on the
 // host. Fails for URLs that cannot be forwarded (ipc, abstract).
 // With no remote port, sshd chooses one (`-R 127.0.0.1:0:...`): daemon_url then holds
