@@ -49,6 +49,8 @@ int render_main(const Args& args) {
     }
   }
   launcher::LaunchSpec spec = launcher::make_spec(profile, chosen->n, url);
+  if (login && spec.workdir.empty())  // at launch, the home directory the relay reports
+    spec.workdir = "<home directory on " + profile.login.host.host + ">";
   spec.max_array_size = backend->max_array_size(profile);
   auto submissions = backend->render(spec);
   if (!submissions) {

@@ -84,7 +84,8 @@ nlohmann::json to_json(const std::string& control, const ProfileStatus& s) {
         {"profile", l->profile},     {"launcher", l->launcher},   {"workers", l->workers},
         {"connected", l->connected}, {"launching", l->launching}, {"failed", l->failed},
         {"launched", l->launched},   {"launches", l->batches},    {"jobs", l->jobs},
-        {"paused", l->paused},       {"reason", l->reason}};
+        {"paused", l->paused},       {"reason", l->reason},       {"dial", l->dial},
+        {"login", l->login}};
   return j;
 }
 
@@ -148,11 +149,15 @@ void print_launcher(const LauncherStatus& l) {
 
 void print_table(const std::string& control, const ProfileStatus& s) {
   const Info& i = s.info;
-  std::cout << "dispatcher " << control << "\n"
-            << "daemons dial " << s.url
-            << (s.tls_certificate.empty() ? "" : " (TLS; --json shows the certificate to trust)")
-            << "\n"
-            << "connections " << i.connections << "  cumulative " << i.cumulative << "  awaiting "
+  std::cout << "dispatcher " << control << "\n";
+  if (s.launcher && !s.launcher->login.empty())
+    std::cout << "daemons dial " << printable(s.launcher->dial) << ", the relay on the login node "
+              << printable(s.launcher->login) << ", which reaches " << s.url << " here\n";
+  else
+    std::cout << "daemons dial " << s.url
+              << (s.tls_certificate.empty() ? "" : " (TLS; --json shows the certificate to trust)")
+              << "\n";
+  std::cout << "connections " << i.connections << "  cumulative " << i.cumulative << "  awaiting "
             << i.awaiting << "  executing " << i.executing << "  completed " << i.completed
             << "  retried " << i.retried << "  rejected " << i.rejected << "  dropped " << i.dropped
             << "\n";

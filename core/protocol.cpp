@@ -283,7 +283,7 @@ std::string encode_status_reply(std::uint64_t request, const ProfileStatus& s) {
     w.u32(l->failed).u32(l->launched).u32(l->batches);
     w.u32(static_cast<std::uint32_t>(l->jobs.size()));
     for (const auto& [state, n] : l->jobs) w.str(state).u32(n);
-    w.u8(l->paused ? 1 : 0).str(l->reason);
+    w.u8(l->paused ? 1 : 0).str(l->reason).str(l->dial).str(l->login);
   }
   return w.finish();
 }
@@ -537,6 +537,8 @@ std::optional<std::pair<std::uint64_t, ProfileStatus>> decode_status_reply(std::
     if (paused > 1) return std::nullopt;
     l.paused = paused == 1;
     l.reason = r.str();
+    l.dial = r.str();
+    l.login = r.str();
     s.launcher = std::move(l);
   }
   if (!r.done()) return std::nullopt;

@@ -10,8 +10,13 @@ TEST_CASE("a shell task survives encoding with every field", "[protocol]") {
   sh.env = {{"A", "1"}, {"EMPTY", ""}};
   sh.cwd = "/tmp";
   sh.stdin_data = std::string(100000, 'x');
-  Task t{sh,           std::chrono::milliseconds(1500), std::nullopt,
-         std::nullopt, false, std::chrono::minutes(90), {}};
+  Task t{sh,
+         std::chrono::milliseconds(1500),
+         std::nullopt,
+         std::nullopt,
+         false,
+         std::chrono::minutes(90),
+         {}};
   std::string frame = proto::encode_task(42, t);
   auto fv = proto::view_frame(frame);
   REQUIRE(fv);
@@ -245,6 +250,8 @@ TEST_CASE("a status reply carries counters and daemon rows", "[protocol]") {
   l.jobs = {{"running", 2}, {"pending", 1}, {"failed", 1}};
   l.paused = true;
   l.reason = "launch 2 failed";
+  l.dial = "tcp://10.0.0.1:40001";
+  l.login = "login.cluster.org";
   s.launcher = l;
   std::string frame = proto::encode_status_reply(77, s);
   auto back = proto::decode_status_reply(proto::view_frame(frame)->body);
@@ -267,6 +274,8 @@ TEST_CASE("a status reply carries counters and daemon rows", "[protocol]") {
   CHECK(bl.jobs == l.jobs);
   CHECK(bl.paused);
   CHECK(bl.reason == "launch 2 failed");
+  CHECK(bl.dial == "tcp://10.0.0.1:40001");
+  CHECK(bl.login == "login.cluster.org");
   for (std::size_t n = 0; n + 1 < frame.size(); ++n)
     CHECK_FALSE(proto::decode_status_reply(std::string_view(frame).substr(1, n)));
   auto hello = proto::decode_client_hello(

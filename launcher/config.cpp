@@ -634,16 +634,18 @@ class ProfileReader {
     }
     std::string user;
     int port = 0;
+    bool has_host = false;
     for (auto& [k, value] : r_.entries(v, "login", kLoginKeys)) {
       const std::string key = k.Scalar();
       if (key == "host") {
+        has_host = true;
         if (auto text = r_.string(value, "host")) {
           std::string problem;
           if (auto h = parse_host(*text, problem))
             p.login.host = *h;
           else
             r_.error(
-                value, "login host '" + *text + "': " + problem,
+                value, "login " + problem,
                 "write it like login.cluster.org, user@login.cluster.org or ssh://user@host:22");
         }
       } else if (key == "user") {
@@ -659,10 +661,9 @@ class ProfileReader {
         read_ssh_key(key, value, p.login.ssh);
       }
     }
-    if (p.login.host.host.empty()) {
+    if (v.IsMap() && !has_host)
       r_.error(v, "'login' needs a 'host'", "login: { host: login.cluster.org }");
-      return;
-    }
+    if (p.login.host.host.empty()) return;
     if (!user.empty()) p.login.host.user = user;
     if (port) p.login.host.port = port;
   }

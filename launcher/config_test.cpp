@@ -239,6 +239,77 @@ TEST_CASE("hostile values are refused where they would reach a command line", "[
       std::vector<std::pair<std::string, std::string>>{{"X", "$(id)"}});
 }
 
+TEST_CASE("login: takes the ssh settings, keeps paths as on the login node, refuses the rest",
+          "[config]") {
+  auto ok = parse(R"yaml(profiles:
+  c:
+    launcher: slurm
+    workdir: proj/run 1
+    log: logs/%j.log
+    daemon: { command: "bin/mirai; not a shell" }
+    login: { host: "ssh://me@login.cluster.org:2222", identity_file: ~/.ssh/id_lab,
+             options: [ "ProxyJump=gw" ], connect_timeout: 20s }
+  d:
+    launcher: sge
+    login: { host: login, user: me, port: 2200, config_file: ssh/config }
+)yaml");
+  REQUIRE(ok.problems.empty());
+  const auto& c = ok.config.profiles["c"];
+  CHECK(c.login.host.user == "me");
+  CHECK(c.login.host.host == "login.cluster.org");
+  CHECK(c.login.host.port == 2222);
+  CHECK(c.login.ssh.identity_file == std::string(std::getenv("HOME")) + "/.ssh/id_lab");
+  CHECK(c.login.ssh.options == std::vector<std::string>{"ProxyJump=gw"});
+  CHECK(c.login.ssh.connect_timeout == std::chrono::seconds(20));
+  // Paths on the login node and the compute nodes: as written, not made absolute here.
+  CHECK(c.workdir == "proj/run 1");
+  CHECK(c.log == "logs/%j.log");
+  const auto& d = ok.config.profiles["d"];
+  CHECK(d.login.host.user == "me");
+  CHECK(d.login.host.port == 2200);
+  CHECK(d.login.ssh.config_file == "/proj/ssh/config");  // a file here, for ssh here
+  auto bad = parse(R"yaml(profiles:
+  l:
+    launcher: slurm
+    login: { host: "-oProxyCommand=touch /tmp/pwned", user: "me;rm", port: 99999,
+             options: [ "ProxyCommand=touch /tmp/pwned" ], config_file: "-F", bogus: 1 }
+  m:
+    launcher: ssh
+    hosts: [ a ]
+    login: { host: login }
+  n:
+    launcher: pbs
+    login: { user: me }
+  o:
+    launcher: lsf
+    login: "login.cluster.org"
+  p:
+    launcher: slurm
+    login: { host: "me@login;touch /tmp/pwned" }
+)yaml");
+  std::vector<std::string> expected = {
+      "/proj/mirai.yaml:5:79: unknown key 'bogus' in login (known keys: host, user, port, "
+      "identity_file, config_file, options, connect_timeout)",
+      "/proj/mirai.yaml:4:20: login host '-oProxyCommand=touch /tmp/pwned': it starts with '-' "
+      "(write it like login.cluster.org, user@login.cluster.org or ssh://user@host:22)",
+      "/proj/mirai.yaml:4:61: login user 'me;rm': it holds ';' (names may hold letters, digits "
+      "and . _ - + @ : , = % /)",
+      "/proj/mirai.yaml:4:76: 'port' must be a whole number from 1 to 65535, not '99999'",
+      "/proj/mirai.yaml:5:23: ssh option 'ProxyCommand=touch /tmp/pwned': 'ProxyCommand' is not "
+      "an ssh option mirai.yaml may set (mirai.yaml takes options that run nothing here, as "
+      "Name=value (ProxyJump, Port, User, IdentityFile, ...); put others (ProxyCommand, Match, "
+      "PKCS11Provider, ...) in an ssh config file of your own and name it in 'config_file')",
+      "/proj/mirai.yaml:5:73: 'config_file' must be a file path",
+      "/proj/mirai.yaml:9:12: 'login' only applies to launcher lsf, pbs, sge, slurm, not ssh (for "
+      "daemons on hosts you name, use launcher ssh with 'hosts')",
+      "/proj/mirai.yaml:12:12: 'login' needs a 'host' (login: { host: login.cluster.org })",
+      "/proj/mirai.yaml:15:12: login must be a mapping of keys to values",
+      "/proj/mirai.yaml:18:20: login host 'login;touch /tmp/pwned': it holds ';' (names may hold "
+      "letters, digits and . _ - + @ : , = % /) (write it like login.cluster.org, "
+      "user@login.cluster.org or ssh://user@host:22)"};
+  CHECK(bad.problems == expected);
+}
+
 TEST_CASE("sizes and times are read in the forms schedulers use", "[config]") {
   CHECK(parse_size_mib("4G") == 4096);
   CHECK(parse_size_mib("4GB") == 4096);

@@ -308,6 +308,8 @@ ControllerStatus Controller::status() {
   for (const auto& [state, n] : job_states_) s.jobs[state] = static_cast<std::uint32_t>(n);
   s.paused = paused_;
   s.reason = reason_;
+  s.dial = spec_.url;
+  s.login = spec_.profile.login.host.host;
   return s;
 }
 

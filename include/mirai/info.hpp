@@ -48,6 +48,8 @@ struct LauncherStatus {
   std::map<std::string, std::uint32_t> jobs;  // array elements by the scheduler's state
   bool paused = false;                        // it launches no more; `reason` says why
   std::string reason;
+  std::string dial;   // the url its daemons are given
+  std::string login;  // for a profile with `login:`: the login node whose relay listens at dial
 };
 
 // mirai's status(): info plus the URL daemons dial and one row per connected daemon.
