@@ -225,6 +225,8 @@ Expected<std::pair<std::shared_ptr<LoginLink>, std::string>> open_login(
   o.listen = listen_url_template(profile);
   o.local_socket = dir + "/d.sock";
   o.dir = dir;
+  // The laptop's link is the daemons' link too: the relay takes it as gone when they would.
+  if (profile.heartbeat.count() > 0) o.heartbeat = profile.heartbeat;
   auto link = LoginLink::open(o);
   if (!link) {
     unlink((dir + "/ssh.log").c_str());

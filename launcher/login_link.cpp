@@ -73,10 +73,11 @@ Expected<std::shared_ptr<LoginLink>> LoginLink::open(const Options& o) {
   // ssh's own words (why it could not connect), kept where nothing has to drain them.
   spawn_options.err = SpawnOptions::Stdio::kFile;
   spawn_options.file = o.dir + "/ssh.log";
-  // Its own process group (a Ctrl-C at the terminal reaches mirai, which then ends the run
-  // through the relay), and killed with this thread's process: the relay sees its end.
+  // Its own process group: a Ctrl-C at the terminal reaches mirai, which then ends the run
+  // through the relay. Should this process die, ssh reads the end of its stdin and passes it
+  // on: the relay sees it and ends (ssh is not tied to the thread that started it, which may
+  // end long before the run does).
   spawn_options.new_process_group = true;
-  spawn_options.die_with_parent = true;
   auto child = spawn(spawn_options);
   if (!child) return Status::error("cannot start ssh to " + host + ": " + child.message());
   link->ssh_pid_ = child->pid;
@@ -200,7 +201,9 @@ Expected<CommandOutput> LoginLink::run(const std::vector<std::string>& argv,
   std::uint64_t id;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (ended_) return Status::error("the connection to the login node " + host + " has ended");
+    if (ended_)
+      return Status::error("the connection to the login node " + host +
+                           " has ended (its relay cancels this run's jobs as it ends)");
     id = next_id_++;
   }
   std::string line;

@@ -2,8 +2,10 @@
 // fixture `cluster`): the dispatcher runs on the login node (this namespace) and its daemons on
 // compute nodes node1..node3, each a network namespace of its own with its own address and
 // hostname, reaching the dispatcher over TCP on the bridge mcb0. Nodes are cut off (their link
-// set down) and frozen (every process of the node SIGSTOPped) under running maps.
+// set down) and frozen (every process of the node SIGSTOPped) under running maps. A laptop,
+// namespace mlap, reaches only the login node's sshd: its maps go through a relay there.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -280,4 +282,269 @@ TEST_CASE("cluster: the scheduler's word loses a cut-off node's daemons before h
   CHECK(counted_lines(read_file(out)) == std::map<std::string, int>{{"task-1", 1}, {"task-2", 1}});
   CHECK(std::chrono::steady_clock::now() - start < 120s);
   CHECK(eventually([] { return node_idle(1); }, 60s));
+}
+
+namespace {
+
+// The ssh config the cluster's script wrote for the laptop (`Host login`), beside its slurm.conf.
+std::string laptop_ssh_config() {
+  std::string conf = std::getenv("SLURM_CONF");
+  std::string dir = conf.substr(0, conf.rfind("/etc/"));
+  return dir + "/ssh/ssh_config";
+}
+
+// dir/mirai.yaml with profile `c` on the cluster, reached from the laptop through the login node.
+// Its daemon command is a link to mirai in dir, so that every process of the run (the laptop's
+// ssh, the relay, the daemons) holds dir in its command line. One daemon a node (two cpus each),
+// node3 left out.
+LiveLauncher from_laptop(const TempDir& dir, int workers) {
+  mkdir(dir.file("bin").c_str(), 0755);
+  REQUIRE(symlink(mirai_exe().c_str(), dir.file("bin/mirai").c_str()) == 0);
+  std::ofstream(dir.file("mirai.yaml"))
+      << "profiles:\n  c:\n    launcher: slurm\n    workers: " << workers
+      << "\n    url: tcp://{interface:mcb0}:0\n    heartbeat: 1s\n    log: "
+      << dir.file("logs/%A_%a.log") << "\n    daemon: { command: " << dir.file("bin/mirai")
+      << ", idletime: 2m }\n    login: { host: login, config_file: " << laptop_ssh_config()
+      << " }\n    slurm: { partition: debug, time: 10m, cpus_per_task: 2 }\n"
+      << "    directives: [ \"--exclude=node3\" ]\n";
+  auto active = [](const std::string& id) {
+    return run({"squeue", "-h", "-r", "-t", "PD,R,CG,CF,S", "-o", "%i %T", "-j", id}).out;
+  };
+  return {dir.file("mirai.yaml"), "c", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", active};
+}
+
+// `mirai ARGS` started in the laptop's namespace (nsenter execs it: the pid is mirai's), with
+// TMPDIR and XDG_RUNTIME_DIR in dir.
+pid_t on_laptop(Started& laptop, const TempDir& dir, const std::vector<std::string>& args,
+                const std::string& out = "") {
+  std::vector<std::string> argv = {"--net=/run/netns/mlap", mirai_exe()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return laptop.start(argv, {{"TMPDIR", dir.path()}, {"XDG_RUNTIME_DIR", dir.path()}}, out);
+}
+
+// The run's processes outside the laptop: the relay, the daemons and their tasks.
+std::vector<pid_t> on_cluster(const TempDir& dir) {
+  struct stat laptop {};
+  REQUIRE(stat("/run/netns/mlap", &laptop) == 0);
+  std::vector<pid_t> out;
+  for (pid_t p : processes_with(dir.path())) {
+    struct stat net {};
+    if (stat(("/proc/" + std::to_string(p) + "/ns/net").c_str(), &net) == 0 &&
+        net.st_ino != laptop.st_ino)
+      out.push_back(p);
+  }
+  return out;
+}
+
+// The relay's pid, once it runs (0 when it did not start within `timeout`).
+pid_t relay_of(const TempDir& dir, std::chrono::milliseconds timeout) {
+  pid_t relay = 0;
+  eventually(
+      [&] {
+        for (pid_t p : on_cluster(dir))
+          if (read_file("/proc/" + std::to_string(p) + "/cmdline")
+                  .find(std::string("relay\0--listen", 14)) != std::string::npos)
+            relay = p;
+        return relay != 0;
+      },
+      timeout);
+  return relay;
+}
+
+// Nothing of the run is left: no job of it in Slurm's queue and no process on the cluster.
+bool nothing_left(const LiveLauncher& l, const TempDir& dir, const std::string& ids) {
+  return active_of(l, ids).empty() && on_cluster(dir).empty();
+}
+
+std::string pids_text(const std::vector<pid_t>& pids) {
+  std::string out;
+  for (pid_t p : pids)
+    out += std::to_string(p) + " " + read_file("/proc/" + std::to_string(p) + "/comm");
+  return out;
+}
+
+// Starts 4 tasks of two minutes from the laptop and waits until one runs on a compute node.
+pid_t start_long_run(Started& laptop, const LiveLauncher& l, const TempDir& dir) {
+  REQUIRE(eventually([] { return node_idle(1) && node_idle(2); }, 60s));
+  pid_t map = on_laptop(laptop, dir,
+                        with_args({"map", "--config", l.config, "-p", "c", "--no-progress", "--",
+                                   "echo $(hostname) > " + dir.file("ran.{}") + "; sleep 120"},
+                                  4));
+  REQUIRE(eventually([&] { return !read_file(dir.file("ran.1")).empty(); }, 60s));
+  return map;
+}
+
+}  // namespace
+
+TEST_CASE("cluster: from the laptop, a map runs on compute nodes through the login node's relay",
+          "[cluster]") {
+  TempDir dir;
+  auto l = from_laptop(dir, 2);
+  REQUIRE(eventually([] { return node_idle(1) && node_idle(2); }, 60s));
+  Started laptop("nsenter");
+  std::string out = dir.file("out");
+  auto start = std::chrono::steady_clock::now();
+  pid_t map = on_laptop(laptop, dir,
+                        with_args({"map", "-k", "--config", l.config, "-p", "c", "--no-progress",
+                                   "--", "sleep 1; echo {} $(hostname)"},
+                                  8),
+                        out);
+  // mirai status on the laptop: the jobs' daemons on the compute nodes, dialling the relay.
+  nlohmann::json status = status_with_daemons(
+      "ipc://" + dir.path() + "/mirai/dispatcher-" + std::to_string(map) + "-c.sock", 2);
+  std::set<std::string> hosts;
+  for (const auto& d : status["daemons"]) hosts.insert(d["host"].get<std::string>());
+  CHECK(hosts == std::set<std::string>{"node1", "node2"});
+  CHECK(status["launcher"]["login"] == "login");
+  CHECK_THAT(status["launcher"]["dial"].get<std::string>(),
+             Catch::StartsWith("tcp://172.30.77.1:"));
+  int st = mirai::wait_for_exit(map, 120s);
+  INFO("the map took " << std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - start)
+                              .count()
+                       << " ms");
+  REQUIRE(st >= 0);
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+  // In input order, from both nodes.
+  std::istringstream lines(read_file(out));
+  std::set<std::string> ran;
+  int i = 0;
+  for (std::string line; std::getline(lines, line);) {
+    CHECK(line.substr(0, line.find(' ')) == std::to_string(++i));
+    ran.insert(line.substr(line.find(' ') + 1));
+  }
+  CHECK(i == 8);
+  CHECK(ran == std::set<std::string>{"node1", "node2"});
+  // Its jobs were submitted on the login node, and nothing of the run is left anywhere.
+  std::string ids = launched_job_ids(dir, "c");
+  CHECK(eventually([&] { return nothing_left(l, dir, ids); }, 30s));
+  INFO("left: " << pids_text(processes_with(dir.path())));
+  CHECK(processes_with(dir.path()).empty());
+  CHECK(run({"sh", "-c", "ls " + dir.path() + " | grep -c '^mirai-login-'"}).out == "0\n");
+}
+
+TEST_CASE("cluster: the laptop's mirai killed mid-run: the relay cancels its jobs and ends",
+          "[cluster]") {
+  TempDir dir;
+  auto l = from_laptop(dir, 2);
+  Started laptop("nsenter");
+  pid_t map = start_long_run(laptop, l, dir);
+  std::string ids = launched_job_ids(dir, "c");
+  REQUIRE(!active_of(l, ids).empty());
+  REQUIRE(relay_of(dir, 10s) != 0);
+  kill(map, SIGKILL);
+  REQUIRE(mirai::wait_for_exit(map, 10s) >= 0);
+  auto killed = std::chrono::steady_clock::now();
+  CHECK(eventually([&] { return nothing_left(l, dir, ids); }, 30s));
+  INFO("left on the cluster: " << pids_text(on_cluster(dir)) << "; jobs: " << active_of(l, ids));
+  INFO("after " << std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - killed)
+                       .count()
+                << " ms");
+  CHECK(on_cluster(dir).empty());
+}
+
+TEST_CASE(
+    "cluster: the laptop's link cut mid-run: the relay cancels its jobs, and once healed a run "
+    "works",
+    "[cluster][slow]") {
+  TempDir dir;
+  auto l = from_laptop(dir, 2);
+  Started laptop("nsenter");
+  pid_t map = start_long_run(laptop, l, dir);
+  std::string ids = launched_job_ids(dir, "c");
+  REQUIRE(relay_of(dir, 10s) != 0);
+  run({"ip", "link", "set", "mlap0", "down"});
+  auto cut = std::chrono::steady_clock::now();
+  // 3 heartbeats of 1 s without a word from the laptop, then the jobs are cancelled.
+  bool cancelled = eventually([&] { return nothing_left(l, dir, ids); }, 30s);
+  auto took = std::chrono::steady_clock::now() - cut;
+  run({"ip", "link", "set", "mlap0", "up"});
+  CHECK(cancelled);
+  INFO("left on the cluster: " << pids_text(on_cluster(dir)) << "; jobs: " << active_of(l, ids));
+  INFO("cancelled after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                          << " ms");
+  CHECK(on_cluster(dir).empty());
+  // The laptop's map learns it has lost the cluster, and ends, saying so.
+  int st = mirai::wait_for_exit(map, 150s);
+  REQUIRE(st >= 0);
+  CHECK(WEXITSTATUS(st) != 0);
+  // A new run over the healed link works.
+  std::string out = dir.file("again");
+  pid_t again = on_laptop(laptop, dir,
+                          with_args({"map", "-k", "--config", l.config, "-p", "c", "--no-progress",
+                                     "--", "echo again-{}"},
+                                    2),
+                          out);
+  int again_st = mirai::wait_for_exit(again, 120s);
+  REQUIRE(again_st >= 0);
+  CHECK(WEXITSTATUS(again_st) == 0);
+  CHECK(read_file(out) == "again-1\nagain-2\n");
+}
+
+TEST_CASE("cluster: the relay carries sealed frames: a task's marker is in no byte it reads",
+          "[cluster]") {
+  TempDir dir;
+  auto l = from_laptop(dir, 1);
+  REQUIRE(eventually([] { return node_idle(1) && node_idle(2); }, 60s));
+  // The marker is in the task's command and in its output, never in a script or an argument.
+  const std::string marker = "marker-" + std::to_string(getpid()) + "-e1f2";
+  std::string out = dir.file("out");
+  Started laptop("nsenter");
+  pid_t map = on_laptop(laptop, dir,
+                        with_args({"map", "-k", "--config", l.config, "-p", "c", "--no-progress",
+                                   "--", "sleep 1; echo " + marker + "-{}"},
+                                  3),
+                        out);
+  pid_t relay = relay_of(dir, 20s);
+  REQUIRE(relay != 0);
+  // Every byte the relay reads or writes, in hex, from before its first daemon connects.
+  Started tracer("strace");
+  pid_t strace =
+      tracer.start({"-f", "-qq", "-xx", "-s", "1000000", "-o", dir.file("capture"), "-e",
+                    "trace=accept4,read,write,sendto,recvfrom", "-p", std::to_string(relay)});
+  int st = mirai::wait_for_exit(map, 120s);
+  kill(strace, SIGINT);
+  mirai::wait_for_exit(strace, 10s);
+  REQUIRE(st >= 0);
+  CHECK(WEXITSTATUS(st) == 0);
+  CHECK(read_file(out) == marker + "-1\n" + marker + "-2\n" + marker + "-3\n");
+  std::string capture = read_file(dir.file("capture"));
+  auto hex = [](const std::string& text) {
+    std::string out;
+    char buf[5];
+    for (unsigned char c : text) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+    return out;
+  };
+  // The capture began before the daemon's connection and holds its bytes and the laptop's
+  // plain control lines (a heartbeat each second while the tasks run: a marker would show).
+  CHECK(capture.find("accept4(") != std::string::npos);
+  CHECK(capture.find(hex("{\"op\":\"heartbeat\"}")) != std::string::npos);
+  CHECK(capture.size() > 10000);
+  CHECK(capture.find(hex(marker)) == std::string::npos);
+  CHECK(capture.find(hex("marker-")) == std::string::npos);
+}
+
+TEST_CASE("cluster: from the laptop, a daemon command the login node lacks: an error naming both",
+          "[cluster]") {
+  TempDir dir;
+  auto l = from_laptop(dir, 1);
+  // A command that a shell would split: it reaches the login node as one quoted word.
+  std::string conf = read_file(l.config);
+  std::string bin = dir.file("bin/mirai");
+  conf.replace(conf.find(bin), bin.size(), "\"/opt/none/mirai; touch " + dir.file("pwned") + "\"");
+  std::ofstream(l.config) << conf;
+  auto r = run({"nsenter", "--net=/run/netns/mlap", mirai_exe(), "map", "--config", l.config, "-p",
+                "c", "--", "echo", ":::", "1"});
+  CHECK(r.exit_code == 125);
+  CHECK_THAT(r.err, Catch::Contains("cannot start the relay on login"));
+  CHECK_THAT(r.err, Catch::Contains("/opt/none/mirai; touch " + dir.file("pwned") +
+                                    ": No such file or directory"));
+  CHECK_THAT(r.err, Catch::Contains("'daemon: command' must name mirai on the login node"));
+  CHECK(access(dir.file("pwned").c_str(), F_OK) != 0);
+  CHECK(run({"sh", "-c", "squeue -h -n mirai-c | wc -l"}).out == "0\n");
 }

@@ -156,7 +156,10 @@ StrictModes no
 UsePAM no
 AllowTcpForwarding yes
 GatewayPorts no
-SetEnv SLURM_CONF=$conf $marker
+# SHLVL=1: the commands it runs are not a top-level shell, so bash (built to source ~/.bashrc
+# for ssh commands) leaves this machine's root .bashrc out: a login node's own start-up files
+# are not what the tests try, and a session cut mid-start-up could leave a lock of theirs.
+SetEnv SLURM_CONF=$conf $marker SHLVL=1
 MaxStartups 100
 CONF
 cat >"$s/ssh_config" <<CONF

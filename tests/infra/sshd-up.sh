@@ -62,8 +62,10 @@ PrintMotd no
 PrintLastLog no
 MaxStartups 100:30:200
 MaxSessions 100
-# Every session and what it runs carries the marker, so sshd-down.sh can find them.
-SetEnv $marker
+# Every session and what it runs carries the marker, so sshd-down.sh can find them. SHLVL=1:
+# bash (built to source ~/.bashrc for ssh commands) leaves this user's .bashrc out, whose
+# start-up (pyenv, conda, modules) is not what the tests try.
+SetEnv $marker SHLVL=1
 CONF
 hosts() {
   local alias
