@@ -266,7 +266,8 @@ class ProfileReader {
       by_key[k.Scalar()] = v;
       key_nodes[k.Scalar()] = k;
     }
-    elsewhere_ = by_key.count("login") > 0;
+    login_ = by_key.count("login") > 0;
+    elsewhere_ = login_;
     if (!by_key.count("launcher")) {
       r_.error(key, where + " has no 'launcher'",
                "add launcher: with one of " + Reader::join(launchers()));
@@ -357,7 +358,8 @@ class ProfileReader {
         p.url = *s;
         if (auto t = parse_url_template(*s); !t) {
           r_.error(v, "'url': " + t.message());
-        } else if (t->host.rfind("{interface:", 0) == 0) {
+        } else if (t->host.rfind("{interface:", 0) == 0 && !login_) {
+          // (With `login:`, the login node resolves it.)
           std::string name = t->host.substr(11, t->host.size() - 12);
           if (if_nametoindex(name.c_str()) == 0)
             r_.warn(v, "'url': this machine has no network interface '" + name + "'",
@@ -710,6 +712,7 @@ class ProfileReader {
   std::string base_dir_;
   const Defined& defined_;             // the backends the file defines
   const BackendKind* kind_ = nullptr;  // the profile's backend, once its launcher is read
+  bool login_ = false;                 // it has `login:`
   bool elsewhere_ = false;             // its paths are on other hosts: kept as written
 };
 
