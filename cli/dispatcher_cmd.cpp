@@ -106,7 +106,8 @@ int dispatcher_main(const Args& args) {
 
   DispatcherOptions d;
   std::vector<std::string> candidates = {listen.empty() ? local_url() : listen};
-  if (chosen && listen.empty()) {
+  const bool has_login = chosen && !chosen->profile.login.host.host.empty();
+  if (chosen && listen.empty() && !has_login) {  // (a login profile's url is the relay's)
     auto urls = launcher::listen_urls(chosen->profile);
     if (!urls) return usage_error("dispatcher", urls.message()), kExitUsage;
     if (!urls->empty()) candidates = *urls;
@@ -116,6 +117,31 @@ int dispatcher_main(const Args& args) {
       heartbeat_option(vm, "dispatcher", chosen ? chosen->profile.heartbeat : d.heartbeat);
   if (!heartbeat) return kExitUsage;
   d.heartbeat = *heartbeat;
+  // With `login:`, daemons dial a relay on the login node, which reaches this dispatcher
+  // through ssh on a socket in a private directory here; it listens there only.
+  std::shared_ptr<launcher::LoginLink> login;
+  std::string login_dir;
+  if (has_login) {
+    if (!listen.empty())
+      return usage_error("dispatcher", "profile '" + chosen->profile.name +
+                                           "' has 'login:': its daemons dial a relay on the "
+                                           "login node, so --listen does not apply"),
+             kExitUsage;
+    chosen->profile.heartbeat = d.heartbeat;
+    auto opened = launcher::open_login(chosen->profile);
+    if (!opened) {
+      std::cerr << "mirai dispatcher: " << opened.message() << "\n";
+      return kExitUnavailable;
+    }
+    login = opened->first;
+    login_dir = opened->second;
+    candidates = {"ipc://" + login_dir + "/d.sock"};
+  }
+  // The relay cancels what is left and ends; then its directory here goes.
+  auto close_login = [&] {
+    if (login) login->close();
+    if (!login_dir.empty()) launcher::remove_login_dir(login_dir);
+  };
   if (!secret_file.empty()) {
     if (access(secret_file.c_str(), F_OK) == 0) {
       auto secret = auth::read_secret_file(secret_file);
@@ -146,16 +172,11 @@ int dispatcher_main(const Args& args) {
   auto started = Dispatcher::start_first(d, candidates, tls);
   if (!started) {
     std::cerr << "mirai dispatcher: cannot listen: " << started.message() << "\n";
+    close_login();
     return kExitUnavailable;
   }
   std::unique_ptr<Dispatcher> dispatcher = std::move(*started);
   std::unique_ptr<launcher::Controller> controller;
-  if (chosen && !chosen->profile.login.host.host.empty()) {
-    std::cerr << "mirai dispatcher: profile '" << chosen->profile.name
-              << "' has 'login:', which mirai map and mirai run take; a dispatcher that serves "
-                 "clients does not, yet\n";
-    return kExitUsage;
-  }
   if (chosen) {
     chosen->profile.workers = chosen->n;  // the controller launches up to this many
     Dispatcher* raw = dispatcher.get();
@@ -167,10 +188,12 @@ int dispatcher_main(const Args& args) {
     // What daemons trust: the certificate start_first made ready (status says it).
     auto started_controller = launcher::start_controller(
         chosen->profile, std::move(chosen->backend), chosen->root,
-        {raw->url(), raw->status()->tls_certificate, *raw->secret(), std::move(source), nullptr},
+        {login ? login->url() : raw->url(), raw->status()->tls_certificate, *raw->secret(),
+         std::move(source), login},
         [](const std::string& line) { std::cerr << "mirai dispatcher: " << line << "\n"; });
     if (!started_controller) {
       std::cerr << "mirai dispatcher: " << started_controller.message() << "\n";
+      close_login();
       return kExitUnavailable;
     }
     controller = std::move(*started_controller);
@@ -180,13 +203,18 @@ int dispatcher_main(const Args& args) {
   auto opened = ControlServer::start(*dispatcher, control, launcher_status);
   if (!opened) {
     std::cerr << "mirai dispatcher: cannot open the control URL: " << opened.message() << "\n";
+    if (controller) (void)controller->shutdown(std::chrono::seconds(30));
+    close_login();
     return kExitUnavailable;
   }
   std::unique_ptr<ControlServer> server = std::move(*opened);
   std::string urls = "listen " + dispatcher->url() + "\ncontrol " + server->url() + "\n";
+  if (login) urls += "relay " + login->url() + " on " + login->host() + "\n";
   if (!url_file.empty())
     if (Status s = write_file_atomically(url_file, urls); !s) {
       std::cerr << "mirai dispatcher: " << s.message() << "\n";
+      if (controller) (void)controller->shutdown(std::chrono::seconds(30));
+      close_login();
       return kExitUnavailable;
     }
   std::cout << urls << std::flush;
@@ -200,6 +228,7 @@ int dispatcher_main(const Args& args) {
   if (controller)
     if (Status s = controller->shutdown(std::chrono::seconds(30)); !s)
       std::cerr << "mirai dispatcher: cancelling the launched jobs: " << s.message() << "\n";
+  close_login();
   dispatcher.reset();
   if (!socket_path.empty()) unlink(socket_path.c_str());
   if (!url_file.empty()) unlink(url_file.c_str());

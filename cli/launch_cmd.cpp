@@ -109,6 +109,15 @@ int launch_main(const Args& args) {
   if (!chosen) return kExitUsage;
   const launcher::ProfileConfig& profile = chosen->profile;
   int n = chosen->n;
+  // Jobs launched here outlive this command; a login node's relay ends with the mirai that
+  // opened it, and takes its jobs along (nothing is left on the cluster).
+  if (!profile.login.host.host.empty())
+    return usage_error("launch", "profile '" + profile.name +
+                                     "' has 'login:', whose jobs end with the mirai that "
+                                     "submitted them: start `mirai dispatcher -p " +
+                                     profile.name +
+                                     "`, which launches through the login node for its "
+                                     "backlog and keeps the relay while it runs");
   if (url.empty()) {
     auto remote = attach(dispatcher);
     if (!remote) return kExitUnavailable;

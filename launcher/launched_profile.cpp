@@ -134,11 +134,7 @@ LaunchedProfile::LaunchedProfile(std::unique_ptr<Impl> impl) : impl_(std::move(i
 LaunchedProfile::~LaunchedProfile() {
   shutdown();
   impl_->profile.reset();  // before the controller: see Impl
-  if (!impl_->login_dir.empty()) {
-    for (const char* f : {"/d.sock", "/ssh.log", "/ssh.ctl"})
-      unlink((impl_->login_dir + f).c_str());
-    rmdir(impl_->login_dir.c_str());
-  }
+  if (!impl_->login_dir.empty()) launcher::remove_login_dir(impl_->login_dir);
 }
 
 const std::string& LaunchedProfile::name() const { return impl_->name; }
@@ -208,6 +204,11 @@ Expected<std::vector<std::string>> listen_urls(const ProfileConfig& profile) {
   return *candidates;
 }
 
+void remove_login_dir(const std::string& dir) {
+  for (const char* f : {"/d.sock", "/ssh.log", "/ssh.ctl"}) unlink((dir + f).c_str());
+  rmdir(dir.c_str());
+}
+
 Expected<std::pair<std::shared_ptr<LoginLink>, std::string>> open_login(
     const ProfileConfig& profile) {
   if (!profile.tls.cert.empty() || is_tls_url(listen_url_template(profile)))
@@ -229,8 +230,7 @@ Expected<std::pair<std::shared_ptr<LoginLink>, std::string>> open_login(
   if (profile.heartbeat.count() > 0) o.heartbeat = profile.heartbeat;
   auto link = LoginLink::open(o);
   if (!link) {
-    unlink((dir + "/ssh.log").c_str());
-    rmdir(dir.c_str());
+    remove_login_dir(dir);
     return Status::error("profile '" + profile.name + "': " + link.message());
   }
   return std::pair{*link, dir};

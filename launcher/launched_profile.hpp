@@ -24,6 +24,8 @@ Expected<std::vector<std::string>> listen_urls(const ProfileConfig& profile);
 // directory here (made for it) where the dispatcher must listen, as `d.sock`.
 Expected<std::pair<std::shared_ptr<LoginLink>, std::string>> open_login(
     const ProfileConfig& profile);
+// Removes that directory and what ssh and the dispatcher left in it.
+void remove_login_dir(const std::string& dir);
 
 // Binds the profile's URL (trying each candidate) with `n` local daemons, with `seed` and,
 // when set, `retries` instead of the profile's.

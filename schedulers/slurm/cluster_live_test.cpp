@@ -548,3 +548,43 @@ TEST_CASE("cluster: from the laptop, a daemon command the login node lacks: an e
   CHECK(access(dir.file("pwned").c_str(), F_OK) != 0);
   CHECK(run({"sh", "-c", "squeue -h -n mirai-c | wc -l"}).out == "0\n");
 }
+
+TEST_CASE("cluster: from the laptop, mirai dispatcher -p launches through the login node",
+          "[cluster]") {
+  TempDir dir;
+  auto l = from_laptop(dir, 2);
+  REQUIRE(eventually([] { return node_idle(1) && node_idle(2); }, 60s));
+  Started laptop("nsenter");
+  pid_t dispatcher = on_laptop(
+      laptop, dir, {"dispatcher", "--config", l.config, "-p", "c", "--url-file", dir.file("urls")});
+  REQUIRE(eventually(
+      [&] { return read_file(dir.file("urls")).find("relay ") != std::string::npos; }, 30s));
+  std::string control, relay;
+  std::istringstream urls(read_file(dir.file("urls")));
+  for (std::string word, value; urls >> word >> value;) {
+    if (word == "control") control = value;
+    if (word == "relay") relay = value;
+    std::getline(urls, word);
+  }
+  CHECK_THAT(relay, Catch::StartsWith("tcp://172.30.77.1:"));
+  // A client on the laptop: its tasks run on the compute nodes, in order.
+  auto r = run({"nsenter", "--net=/run/netns/mlap", mirai_exe(), "map", "-k", "--dispatcher",
+                control, "--", "echo {} $(hostname)", ":::", "1", "2", "3", "4"});
+  CHECK(r.exit_code == 0);
+  std::istringstream lines(r.out);
+  int i = 0;
+  for (std::string line; std::getline(lines, line);) {
+    CHECK(line.substr(0, line.find(' ')) == std::to_string(++i));
+    CHECK_THAT(line.substr(line.find(' ') + 1), Catch::Matches("node[12]"));
+  }
+  CHECK(i == 4);
+  std::string ids = launched_job_ids(dir, "c");
+  // Stopped, it cancels its jobs through the relay, which then ends.
+  kill(dispatcher, SIGTERM);
+  int st = mirai::wait_for_exit(dispatcher, 60s);
+  REQUIRE(st >= 0);
+  CHECK(WEXITSTATUS(st) == 0);
+  CHECK(eventually([&] { return nothing_left(l, dir, ids); }, 30s));
+  INFO("left: " << pids_text(processes_with(dir.path())));
+  CHECK(processes_with(dir.path()).empty());
+}
