@@ -119,6 +119,7 @@ int dispatcher_main(const Args& args) {
   d.heartbeat = *heartbeat;
   // With `login:`, daemons dial a relay on the login node, which reaches this dispatcher
   // through ssh on a socket in a private directory here; it listens there only.
+  std::optional<launcher::LoginSession> session;
   std::shared_ptr<launcher::LoginLink> login;
   std::string login_dir;
   if (has_login) {
@@ -133,9 +134,10 @@ int dispatcher_main(const Args& args) {
       std::cerr << "mirai dispatcher: " << opened.message() << "\n";
       return kExitUnavailable;
     }
-    login = opened->first;
-    login_dir = opened->second;
-    candidates = {"ipc://" + login_dir + "/d.sock"};
+    session = std::move(*opened);
+    login = session->link;
+    login_dir = session->dir;
+    candidates = {session->listen};
   }
   // The relay cancels what is left and ends; then its directory here goes.
   auto close_login = [&] {
@@ -159,7 +161,9 @@ int dispatcher_main(const Args& args) {
     return usage_error("dispatcher", "--tls-* options need a tls+tcp:// or wss:// --listen URL"),
            kExitUsage;
   TlsSettings tls;
-  if (is_tls_url(candidates.front())) {
+  if (session && session->tls) {
+    tls = *session->tls;  // a certificate naming the relay's host, which daemons dial
+  } else if (is_tls_url(candidates.front())) {
     auto settings = tls::load(tls_files);
     if (!settings) {
       std::cerr << "mirai dispatcher: " << settings.message() << "\n";
@@ -176,6 +180,13 @@ int dispatcher_main(const Args& args) {
     return kExitUnavailable;
   }
   std::unique_ptr<Dispatcher> dispatcher = std::move(*started);
+  if (session)
+    if (Status s = launcher::forward_login(*session, dispatcher->url()); !s) {
+      std::cerr << "mirai dispatcher: " << s.message() << "\n";
+      dispatcher.reset();
+      close_login();
+      return kExitUnavailable;
+    }
   std::unique_ptr<launcher::Controller> controller;
   if (chosen) {
     chosen->profile.workers = chosen->n;  // the controller launches up to this many
@@ -188,7 +199,7 @@ int dispatcher_main(const Args& args) {
     // What daemons trust: the certificate start_first made ready (status says it).
     auto started_controller = launcher::start_controller(
         chosen->profile, std::move(chosen->backend), chosen->root,
-        {login ? login->url() : raw->url(), raw->status()->tls_certificate, *raw->secret(),
+        {session ? session->daemon_url : raw->url(), raw->status()->tls_certificate, *raw->secret(),
          std::move(source), login},
         [](const std::string& line) { std::cerr << "mirai dispatcher: " << line << "\n"; });
     if (!started_controller) {
@@ -209,7 +220,7 @@ int dispatcher_main(const Args& args) {
   }
   std::unique_ptr<ControlServer> server = std::move(*opened);
   std::string urls = "listen " + dispatcher->url() + "\ncontrol " + server->url() + "\n";
-  if (login) urls += "relay " + login->url() + " on " + login->host() + "\n";
+  if (session) urls += "relay " + session->daemon_url + " on " + login->host() + "\n";
   if (!url_file.empty())
     if (Status s = write_file_atomically(url_file, urls); !s) {
       std::cerr << "mirai dispatcher: " << s.message() << "\n";

@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/file.hpp"
+#include "core/tls.hpp"
 #include "core/transport.hpp"
 #include "launcher/launch.hpp"
 #include "launcher/registry.hpp"
@@ -209,12 +210,14 @@ void remove_login_dir(const std::string& dir) {
   rmdir(dir.c_str());
 }
 
-Expected<std::pair<std::shared_ptr<LoginLink>, std::string>> open_login(
-    const ProfileConfig& profile) {
-  if (!profile.tls.cert.empty() || is_tls_url(listen_url_template(profile)))
+Expected<LoginSession> open_login(const ProfileConfig& profile) {
+  const std::string url = listen_url_template(profile);
+  const bool tls = is_tls_url(url);
+  if (url.rfind("tcp", 0) != 0 && url.rfind("tls+tcp://", 0) != 0)
     return Status::error("profile '" + profile.name +
-                         "': a relay on the login node carries tcp:// only, for now; its frames "
-                         "are sealed end to end (set url: tcp://HOST:PORT)");
+                         "': with 'login:', the url must be tcp://HOST:PORT (or tls+tcp://), "
+                         "where the relay on the login node listens; not '" +
+                         url + "'");
   const char* tmp = std::getenv("TMPDIR");
   std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/mirai-login-XXXXXX";
   if (!mkdtemp(dir.data()))
@@ -223,8 +226,8 @@ Expected<std::pair<std::shared_ptr<LoginLink>, std::string>> open_login(
   LoginLink::Options o;
   o.login = profile.login;
   o.relay_command = profile.command.empty() ? "mirai" : profile.command;
-  o.listen = listen_url_template(profile);
-  o.local_socket = dir + "/d.sock";
+  // The relay carries bytes: TLS passes through it as any other.
+  o.listen = tls ? "tcp://" + url.substr(std::string("tls+tcp://").size()) : url;
   o.dir = dir;
   // The laptop's link is the daemons' link too: the relay takes it as gone when they would.
   if (profile.heartbeat.count() > 0) o.heartbeat = profile.heartbeat;
@@ -233,12 +236,39 @@ Expected<std::pair<std::shared_ptr<LoginLink>, std::string>> open_login(
     remove_login_dir(dir);
     return Status::error("profile '" + profile.name + "': " + link.message());
   }
-  return std::pair{*link, dir};
+  LoginSession session;
+  session.link = *link;
+  session.dir = dir;
+  const std::string& relay = session.link->url();  // tcp://ADDRESS:PORT
+  if (!tls) {
+    session.listen = "ipc://" + dir + "/d.sock";
+    session.daemon_url = relay;
+    return session;
+  }
+  session.listen = "tls+tcp://127.0.0.1:0";
+  session.daemon_url = "tls+tcp://" + relay.substr(relay.find("://") + 3);
+  TlsSettings settings;
+  if (!profile.tls.empty()) {
+    auto loaded = tls::load(profile.tls);
+    if (!loaded) return Status::error("profile '" + profile.name + "': " + loaded.message());
+    settings = std::move(*loaded);
+  }
+  // A single-use certificate names the host the daemons dial: the relay's.
+  if (Status s = tls::prepare(session.daemon_url, settings); !s)
+    return Status::error("profile '" + profile.name + "': " + s.message());
+  session.tls = std::move(settings);
+  return session;
+}
+
+Status forward_login(const LoginSession& session, const std::string& bound) {
+  // ipc://PATH, or tls+tcp://127.0.0.1:PORT
+  return session.link->forward(bound.substr(bound.find("://") + 3));
 }
 
 Status listen_profile(const ProfileConfig& profile, int n, Profile& target,
                       std::optional<std::uint32_t> seed, std::optional<int> retries,
-                      std::function<void(const DaemonStatus&)> on_connected) {
+                      std::function<void(const DaemonStatus&)> on_connected,
+                      const std::optional<TlsSettings>& tls) {
   DaemonsConfig config;
   config.on_connected = std::move(on_connected);
   config.seed = seed;
@@ -253,7 +283,9 @@ Status listen_profile(const ProfileConfig& profile, int n, Profile& target,
     config.daemon_command = profile.command;
     for (const auto& [name, value] : profile.env) config.env[name] = value;
   }
-  if (!profile.tls.empty()) {
+  if (tls) {
+    config.tls = *tls;
+  } else if (!profile.tls.empty()) {
     auto settings = tls::load(profile.tls);
     if (!settings) return Status::error("profile '" + profile.name + "': " + settings.message());
     config.tls = std::move(*settings);
@@ -319,24 +351,29 @@ Expected<std::unique_ptr<LaunchedProfile>> start_launched(const ProfileConfig& g
   // With `login:`, the daemons dial a relay on the login node, which reaches the dispatcher
   // here through ssh, on a socket only this user may open.
   ProfileConfig listen = profile;
+  std::optional<LoginSession> login;
   if (!profile.login.host.host.empty()) {
-    auto login = open_login(profile);
-    if (!login) return login.status();
-    impl->login = login->first;
-    impl->login_dir = login->second;
-    listen.url = "ipc://" + impl->login_dir + "/d.sock";
+    auto opened = open_login(profile);
+    if (!opened) return opened.status();
+    login = std::move(*opened);
+    impl->login = login->link;
+    impl->login_dir = login->dir;
+    listen.url = login->listen;
   }
   auto arrivals = std::make_shared<Arrivals>();
   if (Status s = listen_profile(listen, 0, impl->profile, options.seed, options.retries,
-                                Arrivals::recorder(arrivals));
+                                Arrivals::recorder(arrivals), login ? login->tls : std::nullopt);
       !s)
     return Status::error("cannot listen for daemons: " + s.message());
+  if (login)
+    if (Status s = forward_login(*login, impl->profile.url()); !s)
+      return Status::error("profile '" + profile.name + "': " + s.message());
   profile.workers = n;  // the controller launches up to this many
   Controller::Source source = Controller::source_of(impl->profile);
   source.arrivals = arrivals;
   auto controller = start_controller(
       profile, std::move(backend), root,
-      {impl->login ? impl->login->url() : impl->profile.url(), impl->profile.tls_certificate(),
+      {login ? login->daemon_url : impl->profile.url(), impl->profile.tls_certificate(),
        impl->profile.secret(), source, impl->login},
       options.on_event);
   if (!controller) return controller.status();

@@ -20,18 +20,32 @@ namespace mirai::launcher {
 // each port of a range); empty: a private socket.
 Expected<std::vector<std::string>> listen_urls(const ProfileConfig& profile);
 
-// For a profile with `login:`: the ssh connection and relay on the login node, and the private
-// directory here (made for it) where the dispatcher must listen, as `d.sock`.
-Expected<std::pair<std::shared_ptr<LoginLink>, std::string>> open_login(
-    const ProfileConfig& profile);
-// Removes that directory and what ssh and the dispatcher left in it.
+// For a profile with `login:`: the ssh connection and relay on the login node, and where the
+// dispatcher here listens for what the relay carries.
+struct LoginSession {
+  std::shared_ptr<LoginLink> link;
+  std::string dir;  // private to this user, made for it: ssh's control socket, the dispatcher's
+  // Where the dispatcher listens: ipc://DIR/d.sock for tcp, whose frames are sealed; for
+  // tls+tcp, this machine's 127.0.0.1 (TLS runs end to end, over tcp), with `tls`: the
+  // profile's certificate, or a single-use one naming the relay's host, which daemons dial.
+  std::string listen;
+  std::optional<TlsSettings> tls;
+  std::string daemon_url;  // what the daemons dial: the relay's address, in the profile's scheme
+};
+Expected<LoginSession> open_login(const ProfileConfig& profile);
+// Once the dispatcher listens at `bound` (its url with the port chosen), the relay's socket is
+// forwarded there.
+Status forward_login(const LoginSession& session, const std::string& bound);
+// Removes the session's directory here and what ssh and the dispatcher left in it.
 void remove_login_dir(const std::string& dir);
 
 // Binds the profile's URL (trying each candidate) with `n` local daemons, with `seed` and,
 // when set, `retries` instead of the profile's.
+// With `tls`, that instead of the profile's own (a login session's certificate).
 Status listen_profile(const ProfileConfig& profile, int n, Profile& target,
                       std::optional<std::uint32_t> seed = {}, std::optional<int> retries = {},
-                      std::function<void(const DaemonStatus&)> on_connected = {});
+                      std::function<void(const DaemonStatus&)> on_connected = {},
+                      const std::optional<TlsSettings>& tls = std::nullopt);
 
 // Where a controller's daemons go: the dispatcher they dial, what they must trust and hold, and
 // what the controller watches.

@@ -126,26 +126,31 @@ Expected<std::shared_ptr<LoginLink>> LoginLink::open(const Options& o) {
   link->url_ = ready.value("url", "");
   link->home_ = ready.value("home", "");
   link->host_ = ready.value("host", host);
-  std::string socket = ready.value("socket", "");
+  link->socket_ = ready.value("socket", "");
   {
     std::lock_guard<std::mutex> lock(link->mu_);
     link->ready_ = out.substr(0, out.find('\n'));
     out.erase(0, out.find('\n') + 1);
   }
-  // The relay's socket, forwarded over this connection to the dispatcher here.
-  auto forward = run_command({"ssh", "-S", link->control_, "-O", "forward", "-R",
-                              socket + ":" + o.local_socket, "--", host},
-                             "", std::chrono::seconds(20));
-  if (!forward || forward->exit_code != 0)
-    return fail("cannot forward " + where + "'s socket to this machine: " +
-                (forward ? trimmed(forward->err) : forward.message()) +
-                " (the login node's sshd must allow forwarding: AllowStreamLocalForwarding)");
   link->reader_ = std::thread([raw = link.get()] { raw->read_replies(); });
   if (o.heartbeat.count() > 0) link->heart_ = std::thread([raw = link.get()] { raw->beat(); });
   return link;
 }
 
 LoginLink::~LoginLink() { close(); }
+
+Status LoginLink::forward(const std::string& local) const {
+  const std::string& host = o_.login.host.host;
+  auto out =
+      run_command({"ssh", "-S", control_, "-O", "forward", "-R", socket_ + ":" + local, "--", host},
+                  "", std::chrono::seconds(20));
+  if (!out || out->exit_code != 0)
+    return Status::error("cannot forward the socket of the relay on " + host +
+                         " to this machine: " + (out ? trimmed(out->err) : out.message()) +
+                         " (the login node's sshd must allow forwarding: "
+                         "AllowStreamLocalForwarding)");
+  return Status();
+}
 
 void LoginLink::send(const std::string& line) const {
   std::lock_guard<std::mutex> lock(send_mu_);

@@ -29,15 +29,17 @@ class LoginLink final : public CommandRunner {
   struct Options {
     ProfileConfig::Login login;
     std::string relay_command;  // the mirai executable on the login node
-    std::string listen;         // the url template the relay listens on, resolved there
-    std::string local_socket;   // where this machine's dispatcher listens (a unix socket path)
+    std::string listen;         // the tcp:// url template the relay listens on, resolved there
     std::string dir;            // a directory private to this user, for ssh's control socket
     std::chrono::milliseconds heartbeat{std::chrono::seconds(5)};
   };
-  // Connects, starts the relay and forwards its socket; the error names the host and what
-  // failed (ssh's words, or the relay's).
+  // Connects and starts the relay; the error names the host and what failed (ssh's words, or
+  // the relay's).
   static Expected<std::shared_ptr<LoginLink>> open(const Options& options);
   ~LoginLink() override;
+  // Forwards the relay's socket over the connection to where this machine's dispatcher
+  // listens: a unix socket path, or 127.0.0.1:PORT.
+  Status forward(const std::string& local) const;
 
   Expected<CommandOutput> run(const std::vector<std::string>& argv, const std::string& input,
                               std::chrono::milliseconds timeout) const override;
@@ -58,7 +60,7 @@ class LoginLink final : public CommandRunner {
   void beat();
 
   Options o_;
-  std::string url_, home_, host_, control_;
+  std::string url_, home_, host_, control_, socket_;
   pid_t ssh_pid_ = -1;
   int to_relay_ = -1, from_relay_ = -1;
   mutable std::mutex mu_;

@@ -297,13 +297,14 @@ std::string laptop_ssh_config() {
 // Its daemon command is a link to mirai in dir, so that every process of the run (the laptop's
 // ssh, the relay, the daemons) holds dir in its command line. One daemon a node (two cpus each),
 // node3 left out.
-LiveLauncher from_laptop(const TempDir& dir, int workers) {
+LiveLauncher from_laptop(const TempDir& dir, int workers,
+                         const std::string& url = "tcp://{interface:mcb0}:0") {
   mkdir(dir.file("bin").c_str(), 0755);
   REQUIRE(symlink(mirai_exe().c_str(), dir.file("bin/mirai").c_str()) == 0);
   std::ofstream(dir.file("mirai.yaml"))
-      << "profiles:\n  c:\n    launcher: slurm\n    workers: " << workers
-      << "\n    url: tcp://{interface:mcb0}:0\n    heartbeat: 1s\n    log: "
-      << dir.file("logs/%A_%a.log") << "\n    daemon: { command: " << dir.file("bin/mirai")
+      << "profiles:\n  c:\n    launcher: slurm\n    workers: " << workers << "\n    url: " << url
+      << "\n    heartbeat: 1s\n    log: " << dir.file("logs/%A_%a.log")
+      << "\n    daemon: { command: " << dir.file("bin/mirai")
       << ", idletime: 2m }\n    login: { host: login, config_file: " << laptop_ssh_config()
       << " }\n    slurm: { partition: debug, time: 10m, cpus_per_task: 2 }\n"
       << "    directives: [ \"--exclude=node3\" ]\n";
@@ -483,10 +484,13 @@ TEST_CASE(
   CHECK(read_file(out) == "again-1\nagain-2\n");
 }
 
-TEST_CASE("cluster: the relay carries sealed frames: a task's marker is in no byte it reads",
+TEST_CASE("cluster: the relay carries sealed or TLS frames: a task's marker is in no byte it reads",
           "[cluster]") {
+  const std::string url = GENERATE(std::string("tcp://{interface:mcb0}:0"),
+                                   std::string("tls+tcp://{interface:mcb0}:0"));
+  INFO(url);
   TempDir dir;
-  auto l = from_laptop(dir, 1);
+  auto l = from_laptop(dir, 1, url);
   REQUIRE(eventually([] { return node_idle(1) && node_idle(2); }, 60s));
   // The marker is in the task's command and in its output, never in a script or an argument.
   const std::string marker = "marker-" + std::to_string(getpid()) + "-e1f2";
