@@ -306,6 +306,28 @@ TEST_CASE("mirai.yaml profiles drive run and map and are checked before anything
   CHECK_THAT(rendered.out, Catch::Contains("#SBATCH --partition=short\n"));
   CHECK_THAT(rendered.out,
              Catch::Contains(" daemon tcp://127.0.0.1:0 --join-timeout 10m --allocation 1h\n"));
+  // A profile with login: as the login node would run it, without connecting to it.
+  std::ofstream(dir.file("login.yaml")) << "profiles:\n"
+                                           "  far:\n"
+                                           "    launcher: slurm\n"
+                                           "    url: tcp://{interface:ib0}:0\n"
+                                           "    login: { host: me@login.cluster.org }\n"
+                                           "    log: logs/%A_%a.log\n"
+                                           "    slurm: { partition: short, time: 1h }\n";
+  auto far = run(cmd({"render", "--config", dir.file("login.yaml"), "-p", "far", "-n", "2"}));
+  CHECK(far.exit_code == 0);
+  CHECK_THAT(far.out, Catch::StartsWith("# on the login node login.cluster.org, through ssh; its "
+                                        "relay listens on tcp://{interface:ib0}:0 (resolved "
+                                        "there)"));
+  CHECK_THAT(far.out, Catch::Contains("# daemons 1-2: sbatch --parsable < script\n"));
+  CHECK_THAT(far.out, Catch::Contains("#SBATCH --output=logs/%A_%a.log\n"));  // as written there
+  CHECK_THAT(far.out, Catch::Contains("cd '<home directory on login.cluster.org>' || exit 1\n"));
+  CHECK_THAT(far.out, Catch::Contains("\nmirai daemon 'tcp://{interface:ib0}:0' "));  // on PATH
+  // mirai launch cannot keep a relay for jobs that outlive it: it says what to use instead.
+  auto launched = run(cmd({"launch", "--config", dir.file("login.yaml"), "-p", "far",
+                           "--dispatcher", "ipc://" + dir.file("none.sock")}));
+  CHECK(launched.exit_code == 2);
+  CHECK_THAT(launched.err, Catch::Contains("start `mirai dispatcher -p far`"));
   auto unknown = run(cmd({"run", "--config", config, "-p", "tow", "--", "true"}));
   CHECK(unknown.exit_code == 125);
   CHECK_THAT(unknown.err, Catch::Contains("has no profile 'tow' (did you mean 'two'?)"));
