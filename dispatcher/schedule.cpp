@@ -96,10 +96,11 @@ void Schedule::close(Deliveries& out) {
   tasks_.clear();
   queue_.clear();
   setups_.clear();
-  for (Worker* w : ready_) w->ready = w->listed_idle = w->listed_roomy = false;
+  for (Worker* w : ready_) w->ready = w->listed_idle = w->listed_roomy = w->listed_stacked = false;
   ready_.clear();
   idle_.clear();
   roomy_.clear();
+  stacked_.clear();
   awaiting_ = executing_ = 0;
 }
 
@@ -150,8 +151,9 @@ void Schedule::stop_taking(Worker& w) {
   if (!w.ready) return;
   w.ready = false;
   ready_.erase(std::find(ready_.begin(), ready_.end(), &w));
-  for (auto [list, flag] :
-       {std::pair{&idle_, &Worker::listed_idle}, {&roomy_, &Worker::listed_roomy}})
+  for (auto [list, flag] : {std::pair{&idle_, &Worker::listed_idle},
+                            {&roomy_, &Worker::listed_roomy},
+                            {&stacked_, &Worker::listed_stacked}})
     if (w.*flag) {
       list->erase(std::find(list->begin(), list->end(), &w));
       w.*flag = false;
@@ -300,6 +302,7 @@ void Schedule::send_setups(Worker& w) {
     ++w.assigned;
     ++w.setting_up;
     w.in_flight.push_back(id);
+    note_stacked(w);
     outbox_.send_task(w, placed.frame);
   }
 }
@@ -312,6 +315,15 @@ std::size_t Schedule::depth(const Worker& w) const {
                               std::max(w.task_us, 1.0));
   return static_cast<std::size_t>(std::min(fit, static_cast<double>(options_.max_prefetch)));
 }
+
+void Schedule::note_stacked(Worker& w) {
+  if (!w.listed_stacked && w.in_flight.size() >= 2) {
+    w.listed_stacked = true;
+    stacked_.push_back(&w);
+  }
+}
+
+bool Schedule::tiny(const Worker& w) { return w.task_us >= 0 && w.task_us < kTinyTaskUs; }
 
 bool Schedule::fits(const Worker& w, const Entry& e, Clock::time_point now) {
   return e.expected_ms == 0 || (w.stops > now && w.stops - now >= e.expected());
@@ -342,6 +354,12 @@ Schedule::Worker* Schedule::pick(const Entry& e) {
     }
     return nullptr;
   }
+  // Tiny tasks to a daemon already running them, while one has room: one write carries
+  // several, and the daemons woken are few (with a long queue every daemon still fills up).
+  if (!group)
+    if (Worker* w = first_of(roomy_, &Worker::listed_roomy, &Schedule::roomy,
+                             [&eligible](const Worker* w) { return tiny(*w) && eligible(w); }))
+      return w;
   // The daemon idle longest; else, prefetching, the one that made room longest ago.
   if (Worker* w = first_of(idle_, &Worker::listed_idle, &Schedule::idle, eligible)) return w;
   return first_of(roomy_, &Worker::listed_roomy, &Schedule::roomy, eligible);
@@ -355,6 +373,7 @@ void Schedule::assign(Worker& w, std::uint64_t id, Entry& e) {
   --awaiting_;
   ++executing_;
   note(w);  // it may take more
+  note_stacked(w);
   outbox_.send_task(w, e.frame);
 }
 
@@ -413,10 +432,18 @@ void Schedule::maybe_recall() {
                                         }));
   };
   Worker* victim = nullptr;
-  for (Worker* w : ready_)
-    if (w->in_flight.size() >= 2 && !w->recall_pending && movable(w) &&
+  for (auto it = stacked_.begin(); it != stacked_.end();) {
+    Worker* w = *it;
+    if (w->in_flight.size() < 2) {
+      w->listed_stacked = false;
+      it = stacked_.erase(it);
+      continue;
+    }
+    if (!w->recall_pending && !tiny(*w) && movable(w) &&
         (!victim || w->in_flight.size() > victim->in_flight.size()))
       victim = w;
+    ++it;
+  }
   if (!victim) return;
   victim->recall_pending = true;
   outbox_.send(*victim, proto::encode_id(proto::Type::kRecall, victim->in_flight.back()));

@@ -65,8 +65,9 @@ class Schedule {
     std::size_t setting_up = 0;  // copies of standing setups sent and not yet answered
     double task_us = -1;         // moving average of task time; negative: not yet measured
     bool recall_pending = false;
-    bool listed_idle = false;   // in the schedule's list of idle daemons
-    bool listed_roomy = false;  // in its list of busy daemons that may take more
+    bool listed_idle = false;     // in the schedule's list of idle daemons
+    bool listed_roomy = false;    // in its list of busy daemons that may take more
+    bool listed_stacked = false;  // in its list of daemons holding a task behind the running one
   };
 
   // Carries out the schedule's decisions; called with the owner's lock held.
@@ -145,6 +146,10 @@ class Schedule {
   // After the head of the queue found no daemon: a later task (before the next everywhere()
   // unit) that one of the idle daemons has time for runs first. Looks this far.
   static constexpr std::size_t kLookahead = 1024;
+  // A daemon whose tasks take less than this (a message and a process's wake-up cost about as
+  // much) gets more of them while it has room before an idle one is woken, and is not asked to
+  // give one back.
+  static constexpr double kTinyTaskUs = 100;
 
  private:
   // The copies of one everywhere() task: the daemons (by instance) holding one.
@@ -211,6 +216,9 @@ class Schedule {
   Worker* pick(const Entry& e);
   // Whether `w` takes tasks long enough for `e` to finish before its allocation ends.
   static bool fits(const Worker& w, const Entry& e, Clock::time_point now);
+  static bool tiny(const Worker& w);
+  void note_stacked(
+      Worker& w);  // lists it in stacked_ once it holds two  // its tasks take under kTinyTaskUs
   bool assign_lookahead();
   std::size_t depth(const Worker& w) const;  // how many tasks it may hold
   bool has_capacity(const Worker& w) const;
@@ -232,6 +240,9 @@ class Schedule {
   // stopped taking them) and goes when it is looked at, so that finding a daemon for a task
   // costs O(1) however many are connected.
   std::deque<Worker*> idle_, roomy_;
+  // Daemons that were given a second task while running one: where a recall looks (stale once
+  // it holds fewer, as above), not through every daemon connected.
+  std::deque<Worker*> stacked_;
 };
 
 }  // namespace mirai

@@ -196,6 +196,34 @@ TEST_CASE("a daemon whose tasks are short holds as many as fit in the prefetch w
   }
 }
 
+TEST_CASE("tiny tasks go to a daemon already running them while it has room, and stay there",
+          "[schedule]") {
+  Bench b(prefetch(4));
+  Worker& fast = b.join();
+  b.measure(fast, 20us);  // under a wake-up's cost
+  Worker& other = b.join();
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(b.submit());
+  // The first to the daemon idle longest (the measured one), three behind it (its depth is
+  // 4); only then is the other, unmeasured, woken for one.
+  CHECK(b.daemons.take() ==
+        Lines{"1:task " + std::to_string(ids[0]), "1:task " + std::to_string(ids[1]),
+              "1:task " + std::to_string(ids[2]), "1:task " + std::to_string(ids[3]),
+              "2:task " + std::to_string(ids[4])});
+  b.finish(fast, ids[0], 20us);
+  CHECK(b.daemons.take() == Lines{"1:task " + std::to_string(ids[5])});
+  // The other falls idle while the first holds four: nothing is recalled for it (a recall
+  // costs more than such a task).
+  b.finish(other, ids[4], 20us);
+  CHECK(b.daemons.take().empty());
+  // The first has room again: the next goes behind its running ones, not to the idle daemon.
+  b.finish(fast, ids[1], 20us);
+  std::uint64_t next = b.submit();
+  CHECK(b.daemons.take() == Lines{"1:task " + std::to_string(next)});
+  CHECK(fast.in_flight.size() == 4);
+  CHECK(other.in_flight.empty());
+}
+
 TEST_CASE("an idle daemon and an empty queue recall the newest prefetched task", "[schedule]") {
   Bench b(prefetch(8));
   Worker& a = b.join();
