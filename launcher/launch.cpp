@@ -172,6 +172,8 @@ Status Launch::cancel() {
 bool Launch::wait_gone(std::chrono::milliseconds timeout) {
   auto ids = job_ids();
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Cancelled jobs usually leave within a fraction of a second: ask soon, then less often.
+  std::chrono::milliseconds pause{50};
   for (;;) {
     if (ids.empty()) return true;
     auto states = backend_->status(ids);
@@ -183,7 +185,8 @@ bool Launch::wait_gone(std::chrono::milliseconds timeout) {
       if (!live) return true;
     }
     if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::this_thread::sleep_for(pause);
+    pause = std::min(2 * pause, std::chrono::milliseconds(500));
   }
 }
 
