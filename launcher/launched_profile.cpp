@@ -239,6 +239,11 @@ Expected<LoginSession> open_login(const ProfileConfig& profile) {
   LoginSession session;
   session.link = *link;
   session.dir = dir;
+  auto give_up = [&](const Status& why) -> Expected<LoginSession> {
+    session.link->close();
+    remove_login_dir(dir);
+    return Status::error("profile '" + profile.name + "': " + why.message());
+  };
   const std::string& relay = session.link->url();  // tcp://ADDRESS:PORT
   if (!tls) {
     session.listen = "ipc://" + dir + "/d.sock";
@@ -250,12 +255,11 @@ Expected<LoginSession> open_login(const ProfileConfig& profile) {
   TlsSettings settings;
   if (!profile.tls.empty()) {
     auto loaded = tls::load(profile.tls);
-    if (!loaded) return Status::error("profile '" + profile.name + "': " + loaded.message());
+    if (!loaded) return give_up(loaded.status());
     settings = std::move(*loaded);
   }
   // A single-use certificate names the host the daemons dial: the relay's.
-  if (Status s = tls::prepare(session.daemon_url, settings); !s)
-    return Status::error("profile '" + profile.name + "': " + s.message());
+  if (Status s = tls::prepare(session.daemon_url, settings); !s) return give_up(s);
   session.tls = std::move(settings);
   return session;
 }
@@ -360,14 +364,25 @@ Expected<std::unique_ptr<LaunchedProfile>> start_launched(const ProfileConfig& g
     impl->login_dir = login->dir;
     listen.url = login->listen;
   }
+  // A start that fails after the login node was reached ends the relay (it cancels whatever
+  // was submitted) and removes the directory here.
+  auto fail = [&](Status why) -> Expected<std::unique_ptr<LaunchedProfile>> {
+    impl->controller.reset();
+    impl->profile.reset();
+    if (login) {
+      login->link->close();
+      remove_login_dir(login->dir);
+    }
+    return why;
+  };
   auto arrivals = std::make_shared<Arrivals>();
   if (Status s = listen_profile(listen, 0, impl->profile, options.seed, options.retries,
                                 Arrivals::recorder(arrivals), login ? login->tls : std::nullopt);
       !s)
-    return Status::error("cannot listen for daemons: " + s.message());
+    return fail(Status::error("cannot listen for daemons: " + s.message()));
   if (login)
     if (Status s = forward_login(*login, impl->profile.url()); !s)
-      return Status::error("profile '" + profile.name + "': " + s.message());
+      return fail(Status::error("profile '" + profile.name + "': " + s.message()));
   profile.workers = n;  // the controller launches up to this many
   Controller::Source source = Controller::source_of(impl->profile);
   source.arrivals = arrivals;
@@ -376,7 +391,7 @@ Expected<std::unique_ptr<LaunchedProfile>> start_launched(const ProfileConfig& g
       {login ? login->daemon_url : impl->profile.url(), impl->profile.tls_certificate(),
        impl->profile.secret(), source, impl->login},
       options.on_event);
-  if (!controller) return controller.status();
+  if (!controller) return fail(controller.status());
   impl->controller = std::move(*controller);
   return LaunchedAccess::make(std::move(impl));
 }
