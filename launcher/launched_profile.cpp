@@ -218,6 +218,13 @@ Expected<LoginSession> open_login(const ProfileConfig& profile) {
                          "': with 'login:', the url must be tcp://HOST:PORT (or tls+tcp://), "
                          "where the relay on the login node listens; not '" +
                          url + "'");
+  // The profile's own certificate files are read before anything is started.
+  TlsSettings settings;
+  if (tls && !profile.tls.empty()) {
+    auto loaded = tls::load(profile.tls);
+    if (!loaded) return Status::error("profile '" + profile.name + "': " + loaded.message());
+    settings = std::move(*loaded);
+  }
   const char* tmp = std::getenv("TMPDIR");
   std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/mirai-login-XXXXXX";
   if (!mkdtemp(dir.data()))
@@ -252,12 +259,6 @@ Expected<LoginSession> open_login(const ProfileConfig& profile) {
   }
   session.listen = "tls+tcp://127.0.0.1:0";
   session.daemon_url = "tls+tcp://" + relay.substr(relay.find("://") + 3);
-  TlsSettings settings;
-  if (!profile.tls.empty()) {
-    auto loaded = tls::load(profile.tls);
-    if (!loaded) return give_up(loaded.status());
-    settings = std::move(*loaded);
-  }
   // A single-use certificate names the host the daemons dial: the relay's.
   if (Status s = tls::prepare(session.daemon_url, settings); !s) return give_up(s);
   session.tls = std::move(settings);
