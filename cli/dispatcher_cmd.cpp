@@ -120,8 +120,6 @@ int dispatcher_main(const Args& args) {
   // With `login:`, daemons dial a relay on the login node, which reaches this dispatcher
   // through ssh on a socket in a private directory here; it listens there only.
   std::optional<launcher::LoginSession> session;
-  std::shared_ptr<launcher::LoginLink> login;
-  std::string login_dir;
   if (has_login) {
     if (!listen.empty())
       return usage_error("dispatcher", "profile '" + chosen->profile.name +
@@ -135,14 +133,11 @@ int dispatcher_main(const Args& args) {
       return kExitUnavailable;
     }
     session = std::move(*opened);
-    login = session->link;
-    login_dir = session->dir;
     candidates = {session->listen};
   }
   // The relay cancels what is left and ends; then its directory here goes.
   auto close_login = [&] {
-    if (login) login->close();
-    if (!login_dir.empty()) launcher::remove_login_dir(login_dir);
+    if (session) launcher::end_login(*session);
   };
   if (!secret_file.empty()) {
     if (access(secret_file.c_str(), F_OK) == 0) {
@@ -200,7 +195,7 @@ int dispatcher_main(const Args& args) {
     auto started_controller = launcher::start_controller(
         chosen->profile, std::move(chosen->backend), chosen->root,
         {session ? session->daemon_url : raw->url(), raw->status()->tls_certificate, *raw->secret(),
-         std::move(source), login},
+         std::move(source), session ? session->link : nullptr},
         [](const std::string& line) { std::cerr << "mirai dispatcher: " << line << "\n"; });
     if (!started_controller) {
       std::cerr << "mirai dispatcher: " << started_controller.message() << "\n";
@@ -220,7 +215,7 @@ int dispatcher_main(const Args& args) {
   }
   std::unique_ptr<ControlServer> server = std::move(*opened);
   std::string urls = "listen " + dispatcher->url() + "\ncontrol " + server->url() + "\n";
-  if (session) urls += "relay " + session->daemon_url + " on " + login->host() + "\n";
+  if (session) urls += "relay " + session->daemon_url + " on " + session->link->host() + "\n";
   if (!url_file.empty())
     if (Status s = write_file_atomically(url_file, urls); !s) {
       std::cerr << "mirai dispatcher: " << s.message() << "\n";

@@ -354,15 +354,13 @@ Schedule::Worker* Schedule::pick(const Entry& e) {
     }
     return nullptr;
   }
-  // Tiny tasks to a daemon already running them, while one has room: one write carries
-  // several, and the daemons woken are few (with a long queue every daemon still fills up).
-  if (!group)
-    if (Worker* w = first_of(roomy_, &Worker::listed_roomy, &Schedule::roomy,
-                             [&eligible](const Worker* w) { return tiny(*w) && eligible(w); }))
-      return w;
-  // The daemon idle longest; else, prefetching, the one that made room longest ago.
+  // The daemon idle longest; else, prefetching, the one that made room longest ago. That one
+  // comes first when its tasks are tiny: one write carries several, and the daemons woken are
+  // few (with a long queue every daemon still fills up).
+  Worker* roomy = first_of(roomy_, &Worker::listed_roomy, &Schedule::roomy, eligible);
+  if (roomy && !group && tiny(*roomy)) return roomy;
   if (Worker* w = first_of(idle_, &Worker::listed_idle, &Schedule::idle, eligible)) return w;
-  return first_of(roomy_, &Worker::listed_roomy, &Schedule::roomy, eligible);
+  return roomy;
 }
 
 void Schedule::assign(Worker& w, std::uint64_t id, Entry& e) {

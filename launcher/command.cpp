@@ -57,10 +57,14 @@ Expected<CommandOutput> run_command(const std::vector<std::string>& argv, const 
   return result;
 }
 
+std::string output_tail(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  if (text.size() > 2000) text = "..." + text.substr(text.size() - 2000);
+  return text;
+}
+
 std::string describe_failure(const std::vector<std::string>& argv, const CommandOutput& output) {
-  std::string err = output.err;
-  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
-  if (err.size() > 2000) err = "..." + err.substr(err.size() - 2000);
+  std::string err = output_tail(output.err);
   if (err.empty()) err = "(nothing on stderr)";
   return "`" + shell_join(argv) + "` exited with " + std::to_string(output.exit_code) + ": " + err;
 }

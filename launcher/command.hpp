@@ -22,6 +22,9 @@ Expected<CommandOutput> run_command(const std::vector<std::string>& argv, const 
 
 // "`sbatch --parsable` exited with 1: sbatch: error: invalid partition specified: x"
 std::string describe_failure(const std::vector<std::string>& argv, const CommandOutput& output);
+// What a command printed, for a message: without its trailing newlines and blanks, and only its
+// last 2,000 bytes.
+std::string output_tail(std::string text);
 
 // Runs the command and turns a non-zero exit into an error (describe_failure).
 Expected<CommandOutput> run_checked(const std::vector<std::string>& argv, const std::string& input,

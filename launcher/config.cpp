@@ -267,7 +267,6 @@ class ProfileReader {
       key_nodes[k.Scalar()] = k;
     }
     login_ = by_key.count("login") > 0;
-    elsewhere_ = login_;
     if (!by_key.count("launcher")) {
       r_.error(key, where + " has no 'launcher'",
                "add launcher: with one of " + Reader::join(launchers()));
@@ -301,9 +300,6 @@ class ProfileReader {
     } else {
       return false;
     }
-    // Paths on other hosts (ssh hosts, a login node) are as written there, not made absolute
-    // here.
-    elsewhere_ = elsewhere_ || kind_->remote_hosts;
     for (auto& [k, v] : entries) read_key(k, v, p);
     if (kind_->remote_hosts && p.ssh.hosts.empty() && !key_nodes.count("hosts"))
       r_.error(key, where + " uses launcher " + p.launcher + " but has no 'hosts'",
@@ -415,7 +411,7 @@ class ProfileReader {
     } else if (key == "workdir") {
       if (auto s = r_.string(v, "workdir")) {
         // On other hosts (ssh, a login node): a directory there, relative to the home directory.
-        p.workdir = elsewhere_ ? *s : absolute(*s, base_dir_);
+        p.workdir = elsewhere() ? *s : absolute(*s, base_dir_);
         if (auto problem = control_problem(*s); !problem.empty())
           r_.error(v, "'workdir': " + problem);
       }
@@ -435,7 +431,7 @@ class ProfileReader {
                     : "schedulers read it from a directive line; choose a path without spaces or "
                       "quotes");
         else
-          p.log = elsewhere_ ? *s : absolute(*s, base_dir_);
+          p.log = elsewhere() ? *s : absolute(*s, base_dir_);
       }
     } else if (key == "retries") {
       if (auto n = r_.whole(v, "retries", 0, 255)) p.retries = static_cast<int>(*n);
@@ -713,7 +709,8 @@ class ProfileReader {
   const Defined& defined_;             // the backends the file defines
   const BackendKind* kind_ = nullptr;  // the profile's backend, once its launcher is read
   bool login_ = false;                 // it has `login:`
-  bool elsewhere_ = false;             // its paths are on other hosts: kept as written
+  // Paths on other hosts (ssh hosts, a login node) are as written there, not made absolute here.
+  bool elsewhere() const { return login_ || (kind_ && kind_->remote_hosts); }
 };
 
 // Every backup names another profile, and no chain of backups comes back to where it started.

@@ -87,15 +87,17 @@ Expected<Launch::Batch> Launch::submit(LaunchSpec spec) {
   // An SGE log that is a directory ("logs/") gets one file per task in it.
   // A log on other hosts (ssh) is made there, by the script; on a login node, through it.
   const BackendKind* kind = kind_of(spec.profile);
-  if (auto slash = spec.profile.log.rfind('/');
-      !(kind && kind->remote_hosts) && slash != std::string::npos && slash > 0) {
-    std::string log_dir = spec.profile.log.substr(0, slash);
-    if (log_dir.find_first_of("%$") == std::string::npos && backend_->commands_elsewhere()) {
+  auto slash = spec.profile.log.rfind('/');
+  std::string log_dir =
+      slash != std::string::npos && slash > 0 ? spec.profile.log.substr(0, slash) : "";
+  if (!(kind && kind->remote_hosts) && !log_dir.empty() &&
+      log_dir.find_first_of("%$") == std::string::npos) {
+    if (backend_->commands_elsewhere()) {
       // Relative to the job's directory there, as the scheduler reads it.
       if (log_dir[0] != '/' && !spec.profile.workdir.empty())
         log_dir = spec.profile.workdir + "/" + log_dir;
       (void)backend_->commands().run({"mkdir", "-p", "--", log_dir}, "", std::chrono::seconds(20));
-    } else if (log_dir.find_first_of("%$") == std::string::npos) {
+    } else {
       for (std::size_t at = 1; at != std::string::npos; at = log_dir.find('/', at + 1))
         mkdir(log_dir.substr(0, at).c_str(), 0755);
       mkdir(log_dir.c_str(), 0755);

@@ -112,9 +112,8 @@ struct LaunchedProfile::Impl {
   std::string name;
   // A profile with `login:`: the ssh connection and relay on the login node, closed after the
   // controller has cancelled the jobs through it (it outlives the controller), and the private
-  // directory here that holds its control socket and the dispatcher's socket.
-  std::shared_ptr<launcher::LoginLink> login;
-  std::string login_dir;
+  // directory here that holds its control socket and the dispatcher's socket, removed last.
+  std::optional<launcher::LoginSession> login;
   // Declared before the profile, whose control socket (when served) asks it for its status, so
   // that it outlives that socket; nullptr for local daemons.
   std::unique_ptr<launcher::Controller> controller;
@@ -135,7 +134,7 @@ LaunchedProfile::LaunchedProfile(std::unique_ptr<Impl> impl) : impl_(std::move(i
 LaunchedProfile::~LaunchedProfile() {
   shutdown();
   impl_->profile.reset();  // before the controller: see Impl
-  if (!impl_->login_dir.empty()) launcher::remove_login_dir(impl_->login_dir);
+  if (impl_->login) launcher::end_login(*impl_->login);
 }
 
 const std::string& LaunchedProfile::name() const { return impl_->name; }
@@ -157,7 +156,7 @@ Status LaunchedProfile::shutdown(std::chrono::milliseconds timeout) {
   if (impl_->shut_down) return Status();
   impl_->shut_down = true;
   Status s = impl_->controller ? impl_->controller->shutdown(timeout) : Status();
-  if (impl_->login) impl_->login->close();  // the relay cancels what is left, and ends
+  if (impl_->login) impl_->login->link->close();  // the relay cancels what is left, and ends
   return s;
 }
 
@@ -205,15 +204,20 @@ Expected<std::vector<std::string>> listen_urls(const ProfileConfig& profile) {
   return *candidates;
 }
 
+namespace {
+
+// A login session's directory here, and what ssh and the dispatcher left in it.
 void remove_login_dir(const std::string& dir) {
   for (const char* f : {"/d.sock", "/ssh.log", "/ssh.ctl"}) unlink((dir + f).c_str());
   rmdir(dir.c_str());
 }
 
+}  // namespace
+
 Expected<LoginSession> open_login(const ProfileConfig& profile) {
   const std::string url = listen_url_template(profile);
   const bool tls = is_tls_url(url);
-  if (url.rfind("tcp", 0) != 0 && url.rfind("tls+tcp://", 0) != 0)
+  if (url.rfind("tcp://", 0) != 0 && url.rfind("tls+tcp://", 0) != 0)
     return Status::error("profile '" + profile.name +
                          "': with 'login:', the url must be tcp://HOST:PORT (or tls+tcp://), "
                          "where the relay on the login node listens; not '" +
@@ -247,8 +251,7 @@ Expected<LoginSession> open_login(const ProfileConfig& profile) {
   session.link = *link;
   session.dir = dir;
   auto give_up = [&](const Status& why) -> Expected<LoginSession> {
-    session.link->close();
-    remove_login_dir(dir);
+    end_login(session);
     return Status::error("profile '" + profile.name + "': " + why.message());
   };
   const std::string& relay = session.link->url();  // tcp://ADDRESS:PORT
@@ -263,6 +266,11 @@ Expected<LoginSession> open_login(const ProfileConfig& profile) {
   if (Status s = tls::prepare(session.daemon_url, settings); !s) return give_up(s);
   session.tls = std::move(settings);
   return session;
+}
+
+void end_login(const LoginSession& session) {
+  session.link->close();
+  remove_login_dir(session.dir);
 }
 
 Status forward_login(const LoginSession& session, const std::string& bound) {
@@ -356,13 +364,11 @@ Expected<std::unique_ptr<LaunchedProfile>> start_launched(const ProfileConfig& g
   // With `login:`, the daemons dial a relay on the login node, which reaches the dispatcher
   // here through ssh, on a socket only this user may open.
   ProfileConfig listen = profile;
-  std::optional<LoginSession> login;
+  std::optional<LoginSession>& login = impl->login;
   if (!profile.login.host.host.empty()) {
     auto opened = open_login(profile);
     if (!opened) return opened.status();
     login = std::move(*opened);
-    impl->login = login->link;
-    impl->login_dir = login->dir;
     listen.url = login->listen;
   }
   // A start that fails after the login node was reached ends the relay (it cancels whatever
@@ -370,10 +376,7 @@ Expected<std::unique_ptr<LaunchedProfile>> start_launched(const ProfileConfig& g
   auto fail = [&](Status why) -> Expected<std::unique_ptr<LaunchedProfile>> {
     impl->controller.reset();
     impl->profile.reset();
-    if (login) {
-      login->link->close();
-      remove_login_dir(login->dir);
-    }
+    if (login) end_login(*login);
     return why;
   };
   auto arrivals = std::make_shared<Arrivals>();
@@ -390,7 +393,7 @@ Expected<std::unique_ptr<LaunchedProfile>> start_launched(const ProfileConfig& g
   auto controller = start_controller(
       profile, std::move(backend), root,
       {login ? login->daemon_url : impl->profile.url(), impl->profile.tls_certificate(),
-       impl->profile.secret(), source, impl->login},
+       impl->profile.secret(), source, login ? login->link : nullptr},
       options.on_event);
   if (!controller) return fail(controller.status());
   impl->controller = std::move(*controller);

@@ -36,8 +36,9 @@ Expected<LoginSession> open_login(const ProfileConfig& profile);
 // Once the dispatcher listens at `bound` (its url with the port chosen), the relay's socket is
 // forwarded there.
 Status forward_login(const LoginSession& session, const std::string& bound);
-// Removes the session's directory here and what ssh and the dispatcher left in it.
-void remove_login_dir(const std::string& dir);
+// Tells the relay to cancel what is left and end, then removes the session's directory here
+// (once nothing listens there any more).
+void end_login(const LoginSession& session);
 
 // Binds the profile's URL (trying each candidate) with `n` local daemons, with `seed` and,
 // when set, `retries` instead of the profile's.

@@ -31,12 +31,6 @@ std::string file_text(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  if (s.size() > 2000) s = "..." + s.substr(s.size() - 2000);
-  return s;
-}
-
 // Reads what is there on `fd` (non-blocking) into `to`; false at its end.
 bool read_some(int fd, std::string& to) {
   char buf[65536];
@@ -97,7 +91,7 @@ Expected<std::shared_ptr<LoginLink>> LoginLink::open(const Options& o) {
   }
   auto ssh_log = [&] {
     if (!out_open) wait_for_exit(link->ssh_pid_, std::chrono::seconds(2));
-    return trimmed(file_text(o.dir + "/ssh.log"));
+    return output_tail(file_text(o.dir + "/ssh.log"));
   };
   auto fail = [&](const std::string& why) -> Expected<std::shared_ptr<LoginLink>> {
     link->close();
@@ -120,18 +114,13 @@ Expected<std::shared_ptr<LoginLink>> LoginLink::open(const Options& o) {
   }
   json ready = json::parse(out.substr(0, out.find('\n')), nullptr, false);
   if (!ready.is_object() || ready.value("op", "") != "ready")
-    return fail(
-        where + " failed: " +
-        (ready.is_object() ? ready.value("message", std::string("(no reason)")) : trimmed(out)));
+    return fail(where + " failed: " +
+                (ready.is_object() ? ready.value("message", std::string("(no reason)"))
+                                   : output_tail(out)));
   link->url_ = ready.value("url", "");
   link->home_ = ready.value("home", "");
   link->host_ = ready.value("host", host);
   link->socket_ = ready.value("socket", "");
-  {
-    std::lock_guard<std::mutex> lock(link->mu_);
-    link->ready_ = out.substr(0, out.find('\n'));
-    out.erase(0, out.find('\n') + 1);
-  }
   link->reader_ = std::thread([raw = link.get()] { raw->read_replies(); });
   if (o.heartbeat.count() > 0) link->heart_ = std::thread([raw = link.get()] { raw->beat(); });
   return link;
@@ -146,7 +135,7 @@ Status LoginLink::forward(const std::string& local) const {
                   "", std::chrono::seconds(20));
   if (!out || out->exit_code != 0)
     return Status::error("cannot forward the socket of the relay on " + host +
-                         " to this machine: " + (out ? trimmed(out->err) : out.message()) +
+                         " to this machine: " + (out ? output_tail(out->err) : out.message()) +
                          " (the login node's sshd must allow forwarding: "
                          "AllowStreamLocalForwarding)");
   return Status();
@@ -179,7 +168,7 @@ void LoginLink::read_replies() {
       if (!message.is_object() || message.value("op", "") != "ran") continue;
       auto id = message.value("id", std::uint64_t{0});
       std::lock_guard<std::mutex> lock(mu_);
-      answers_[id] = message.dump();
+      answers_[id] = std::move(message);
       cv_.notify_all();
     }
   }
@@ -230,7 +219,7 @@ Expected<CommandOutput> LoginLink::run(const std::vector<std::string>& argv,
     return Status::error(
         "`" + shell_join(argv) + "` on " + host + ": " +
         (answered ? "the connection to the login node ended" : "no answer from the relay"));
-  json answer = json::parse(answers_[id], nullptr, false);
+  json answer = std::move(answers_[id]);
   answers_.erase(id);
   lock.unlock();
   if (answer.contains("error"))

@@ -9,12 +9,12 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,7 +49,6 @@ class LoginLink final : public CommandRunner {
   const std::string& url() const { return url_; }    // what the daemons dial
   const std::string& home() const { return home_; }  // the home directory on the login node
   const std::string& host() const { return host_; }  // the login node's host name
-  pid_t ssh_pid() const { return ssh_pid_; }
   // Tells the relay to run its exit commands and end, and waits for ssh to end.
   void close();
 
@@ -66,11 +65,10 @@ class LoginLink final : public CommandRunner {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   // Answers to run(), by request id; GUARDED_BY(mu_).
-  mutable std::map<std::uint64_t, std::string> answers_;
+  mutable std::map<std::uint64_t, nlohmann::json> answers_;
   mutable std::uint64_t next_id_ = 1;  // GUARDED_BY(mu_)
   bool ended_ = false;                 // GUARDED_BY(mu_): the relay's output ended
   bool closing_ = false;               // GUARDED_BY(mu_)
-  std::string ready_;                  // GUARDED_BY(mu_): its first line
   mutable std::mutex send_mu_;
   std::thread reader_, heart_;
 };

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/transport.hpp"
 #include "launcher/command.hpp"
 #include "launcher/url.hpp"
 
@@ -73,33 +74,14 @@ struct Listener {
   std::string url;  // as the daemons dial it: the port the kernel chose
 };
 
-// "tcp://HOST:PORT" (tcp4, tcp6; an IPv6 HOST in brackets) into its parts.
-bool split_tcp_url(const std::string& url, std::string& scheme, std::string& host,
-                   std::string& port) {
-  auto sep = url.find("://");
-  if (sep == std::string::npos) return false;
-  scheme = url.substr(0, sep);
-  std::string rest = url.substr(sep + 3);
-  auto colon = rest.rfind(':');
-  if (colon == std::string::npos) return false;
-  host = rest.substr(0, colon);
-  port = rest.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  return scheme == "tcp" || scheme == "tcp4" || scheme == "tcp6";
-}
-
-// Binds the first of the candidate URLs that can be bound.
+// Binds the first of the candidate tcp:// URLs that can be bound.
 Expected<Listener> listen_on(const std::vector<std::string>& candidates) {
   std::string why = "no address to listen on";
   for (const auto& url : candidates) {
-    std::string scheme, host, port;
-    if (!split_tcp_url(url, scheme, host, port))
-      return Status::error("the relay carries tcp:// connections only, not '" + url +
-                           "' (set the profile's url to tcp://HOST:PORT)");
+    std::string host = url_host(url), port = url.substr(url.rfind(':') + 1);
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_family = scheme == "tcp4" ? AF_INET : scheme == "tcp6" ? AF_INET6 : AF_UNSPEC;
+    hints.ai_family = AF_UNSPEC;
     addrinfo* found = nullptr;
     if (int rv = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rv != 0) {
       why = "cannot resolve '" + host + "': " + gai_strerror(rv);
@@ -122,8 +104,7 @@ Expected<Listener> listen_on(const std::vector<std::string>& candidates) {
                                                 : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
       freeaddrinfo(found);
       bool v6 = host.find(':') != std::string::npos;
-      return Listener{fd,
-                      scheme + "://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(p)};
+      return Listener{fd, "tcp://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(p)};
     }
     freeaddrinfo(found);
   }
@@ -214,6 +195,9 @@ void Relay::say(const json& message) {
 Status Relay::start() {
   auto parsed = parse_url_template(o_.listen);
   if (!parsed) return Status::error("--listen " + o_.listen + ": " + parsed.message());
+  if (parsed->scheme != "tcp")
+    return Status::error("the relay carries tcp:// connections only, not '" + o_.listen +
+                         "' (set the profile's url to tcp://HOST:PORT)");
   auto candidates = resolve_url(*parsed);
   if (!candidates) return Status::error("--listen " + o_.listen + ": " + candidates.message());
   auto bound = listen_on(*candidates);
