@@ -4,7 +4,8 @@
 //   mirai_bench throughput   100,000 no-op calls submitted at once, 1 and 2 daemons
 //   mirai_bench memory       host memory per queued task (100,000 queued)
 //   mirai_bench startup      until 2 local daemons are connected
-//   mirai_bench payload      a 100 MB round trip
+//   mirai_bench payload      a 100 MB round trip, and its floor: 100 MB each way over a
+//                            unix socket pair between two processes
 //   mirai_bench transports   per transport (ipc, tcp, tls+tcp, ws): the no-op round trip, and
 //                            4,000 tasks of ~0.1 ms (`sleep 0ms`) and 50,000 no-ops on 1 and 4
 //                            daemons, in 7 rounds; each rate's ratio to ipc, paired by round
@@ -34,6 +35,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -198,6 +200,10 @@ void throughput() {
   }
 }
 
+// A queued no-op call's payload, its encoded frame: type byte, id, kind, timeout, and the name
+// and payload strings with their lengths.
+constexpr double kNoopFrameBytes = 1 + 8 + 1 + 4 + 4 + 4 + 4;
+
 void memory() {
   constexpr int kTasks = 100000;
   Profile p;
@@ -211,9 +217,8 @@ void memory() {
   auto before = mallinfo2().uordblks;
   for (int i = 0; i < kTasks; ++i) fs.push_back(p.submit(task));
   auto after = mallinfo2().uordblks;
-  // The payload is the encoded task: type byte, id, kind, timeout, name and payload strings.
-  double payload = 1 + 8 + 1 + 4 + 4 + 4 + 4;
-  report("memory.per_queued_task", static_cast<double>(after - before) / kTasks - payload, "bytes");
+  report("memory.per_queued_task", static_cast<double>(after - before) / kTasks - kNoopFrameBytes,
+         "bytes");
 }
 
 void startup() {
@@ -227,7 +232,56 @@ void startup() {
   report("startup.local.d2", percentile(v, 0.5), "ms");
 }
 
+// Writes all of `n` bytes of `buf` to `fd`; false on an error.
+bool write_all(int fd, const char* buf, std::size_t n) {
+  while (n > 0) {
+    ssize_t k = write(fd, buf, n);
+    if (k <= 0) return false;
+    buf += k;
+    n -= static_cast<std::size_t>(k);
+  }
+  return true;
+}
+bool read_all(int fd, char* buf, std::size_t n) {
+  while (n > 0) {
+    ssize_t k = read(fd, buf, n);
+    if (k <= 0) return false;
+    buf += k;
+    n -= static_cast<std::size_t>(k);
+  }
+  return true;
+}
+
+// The floor for a payload's round trip: two processes passing `bytes` each way over a unix
+// socket pair, no framing, no copy beyond the kernel's. MB/s as the payload mode counts them
+// (the payload's size over the round trip's time).
+double payload_floor(std::size_t bytes) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) std::exit(1);
+  std::string buf(bytes, 'p');
+  pid_t child = fork();
+  if (child == 0) {  // the peer: reads the whole payload, then sends it back
+    close(sv[0]);
+    for (;;) {
+      if (!read_all(sv[1], buf.data(), buf.size())) _exit(0);
+      if (!write_all(sv[1], buf.data(), buf.size())) _exit(1);
+    }
+  }
+  close(sv[1]);
+  std::vector<double> v;
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = Clock::now();
+    if (!write_all(sv[0], buf.data(), buf.size()) || !read_all(sv[0], buf.data(), buf.size()))
+      std::exit(1);
+    v.push_back(static_cast<double>(bytes) / 1e6 / (us_since(t0) / 1e6));
+  }
+  close(sv[0]);
+  waitpid(child, nullptr, 0);
+  return percentile(v, 0.5);
+}
+
 void payload() {
+  report("floor.payload.100MB", payload_floor(100 * 1000 * 1000), "MB/s");
   Profile p;
   start(p, 1, true, ipc_url("payload"));
   constexpr std::size_t kBytes = 100 * 1000 * 1000;
@@ -389,7 +443,9 @@ void load_run(const std::string& mirai, int tasks, int daemons) {
     out("queue", tasks / (us_since(t0) / 1e6), "tasks/s");
     ProcessUse queued = process_use(dispatcher);
     out("dispatcher.rss_queued", queued.rss / 1048576, "MiB");
-    out("dispatcher.bytes_per_queued_task", (queued.rss - idle.rss) / tasks, "bytes");
+    // Beyond the encoded task, as `memory` counts (its frame: 26 bytes for a no-op call).
+    out("dispatcher.bytes_per_queued_task", (queued.rss - idle.rss) / tasks - kNoopFrameBytes,
+        "bytes");
 
     Profile workers;
     DaemonsConfig w;

@@ -6,41 +6,50 @@
 
 namespace mirai {
 
-struct ControlServer::Client {
-  std::shared_ptr<Connection> conn;
-  bool welcomed = false;  // touched only by this connection's handlers, which run one at a time
-  std::mutex mu;
-  // The client's tasks not yet answered, by the client's id.
-  std::unordered_map<std::uint64_t, std::shared_ptr<Target>> tasks;  // GUARDED_BY(mu)
-};
-
-// Where the dispatcher delivers one client task's result: back to the client, under its id.
+// Where the dispatcher delivers the results of one client's tasks: back to the client, under
+// its own ids. One for all of a client's tasks, which cost it only their two map entries (a
+// million queued tasks: bench `load`).
 class ControlServer::Target final : public ResultTarget {
  public:
-  Target(std::weak_ptr<Client> client, std::uint64_t client_id)
-      : client_(std::move(client)), client_id_(client_id) {}
-
-  void deliver(std::string frame) override {
-    auto c = client_.lock();
-    if (!c) return;
-    {
-      std::lock_guard<std::mutex> lock(c->mu);
-      auto it = c->tasks.find(client_id_);
-      if (it == c->tasks.end() || it->second.get() != this) return;  // cancelled meanwhile
-      // A streaming task's output comes before its result, which ends the task.
-      if (auto fv = proto::view_frame(frame); !fv || fv->type != proto::Type::kOutput)
-        c->tasks.erase(it);
-    }
-    proto::patch_id(frame, client_id_);
-    c->conn->send(std::move(frame));
-  }
-
-  std::uint64_t dispatcher_id = 0;  // set right after submit, on the client's handler
+  explicit Target(std::weak_ptr<Client> client) : client_(std::move(client)) {}
+  void deliver(std::string frame) override;
 
  private:
   std::weak_ptr<Client> client_;
-  std::uint64_t client_id_;
 };
+
+struct ControlServer::Client {
+  std::shared_ptr<Connection> conn;
+  bool welcomed = false;  // touched only by this connection's handlers, which run one at a time
+  std::shared_ptr<Target> target;
+  std::mutex mu;
+  // The client's tasks not yet answered: the dispatcher's id by the client's, and back. The
+  // dispatcher's ids are never reused, so a result that comes after its task was cancelled
+  // finds nothing and is dropped.
+  std::unordered_map<std::uint64_t, std::uint64_t> dispatcher_ids;  // GUARDED_BY(mu)
+  std::unordered_map<std::uint64_t, std::uint64_t> client_ids;      // GUARDED_BY(mu)
+};
+
+void ControlServer::Target::deliver(std::string frame) {
+  auto c = client_.lock();
+  auto fv = proto::view_frame(frame);
+  auto id = proto::peek_id(frame);
+  if (!c || !fv || !id) return;
+  std::uint64_t client_id;
+  {
+    std::lock_guard<std::mutex> lock(c->mu);
+    auto it = c->client_ids.find(*id);
+    if (it == c->client_ids.end()) return;  // cancelled meanwhile
+    client_id = it->second;
+    // A streaming task's output comes before its result, which ends the task.
+    if (fv->type != proto::Type::kOutput) {
+      c->dispatcher_ids.erase(client_id);
+      c->client_ids.erase(it);
+    }
+  }
+  proto::patch_id(frame, client_id);
+  c->conn->send(std::move(frame));
+}
 
 Expected<std::unique_ptr<ControlServer>> ControlServer::start(Dispatcher& dispatcher,
                                                               const std::string& url,
@@ -81,6 +90,7 @@ std::size_t ControlServer::clients() const {
 void ControlServer::on_accept(std::shared_ptr<Connection> conn) {
   auto client = std::make_shared<Client>();
   client->conn = conn;
+  client->target = std::make_shared<Target>(client);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return conn->close();
@@ -119,15 +129,16 @@ void ControlServer::on_frame(const std::shared_ptr<Client>& client, std::string 
     case proto::Type::kCancel: {
       auto id = proto::decode_id(fv->body);
       if (!id) return conn.close();
-      std::shared_ptr<Target> t;
+      std::uint64_t dispatcher_id;
       {
         std::lock_guard<std::mutex> lock(client->mu);
-        auto it = client->tasks.find(*id);
-        if (it == client->tasks.end()) return;  // answered already
-        t = std::move(it->second);
-        client->tasks.erase(it);
+        auto it = client->dispatcher_ids.find(*id);
+        if (it == client->dispatcher_ids.end()) return;  // answered already
+        dispatcher_id = it->second;
+        client->client_ids.erase(dispatcher_id);
+        client->dispatcher_ids.erase(it);
       }
-      return dispatcher_.cancel(t->dispatcher_id);
+      return dispatcher_.cancel(dispatcher_id);
     }
     case proto::Type::kStatusRequest: {
       auto id = proto::decode_id(fv->body);
@@ -151,43 +162,49 @@ void ControlServer::on_frame(const std::shared_ptr<Client>& client, std::string 
 void ControlServer::on_task(const std::shared_ptr<Client>& client, std::string frame) {
   auto id = proto::peek_id(frame);
   if (!id || !proto::valid_task(frame)) return client->conn->close();
-  auto target = std::make_shared<Target>(client, *id);
+  // The dispatcher's id is known before the task is submitted: its result may come on another
+  // thread before submit returns.
+  std::uint64_t dispatcher_id = dispatcher_.reserve_ids(1);
   {
     std::lock_guard<std::mutex> lock(client->mu);
     // An id still pending is a broken client: drop it rather than guess.
-    if (!client->tasks.emplace(*id, target).second) return client->conn->close();
+    if (!client->dispatcher_ids.emplace(*id, dispatcher_id).second) return client->conn->close();
+    client->client_ids.emplace(dispatcher_id, *id);
   }
   // Not under client->mu: submit may deliver at once (a stopping dispatcher).
-  target->dispatcher_id = dispatcher_.submit(std::move(frame), target);
+  dispatcher_.submit_as(dispatcher_id, std::move(frame), client->target);
 }
 
 void ControlServer::on_everywhere(const std::shared_ptr<Client>& client, std::string_view body) {
   auto e = proto::decode_everywhere(body);
   if (!e) return client->conn->close();
-  std::vector<std::shared_ptr<Target>> targets;
+  std::uint64_t first = dispatcher_.reserve_ids(e->ids.size());
   {
     std::lock_guard<std::mutex> lock(client->mu);
     for (std::uint64_t id : e->ids)
-      if (client->tasks.count(id)) return client->conn->close();
-    for (std::uint64_t id : e->ids) {
-      targets.push_back(std::make_shared<Target>(client, id));
-      client->tasks.emplace(id, targets.back());
+      if (client->dispatcher_ids.count(id)) return client->conn->close();
+    for (std::size_t i = 0; i < e->ids.size(); ++i) {
+      // A client's ids within one everywhere() must differ as well.
+      if (!client->dispatcher_ids.emplace(e->ids[i], first + i).second)
+        return client->conn->close();
+      client->client_ids.emplace(first + i, e->ids[i]);
     }
   }
-  auto ids = dispatcher_.submit_everywhere(
-      e->task_frame, std::vector<std::shared_ptr<ResultTarget>>(targets.begin(), targets.end()));
-  for (std::size_t i = 0; i < ids.size(); ++i) targets[i]->dispatcher_id = ids[i];
+  dispatcher_.submit_everywhere_as(
+      first, e->task_frame,
+      std::vector<std::shared_ptr<ResultTarget>>(e->ids.size(), client->target));
 }
 
 void ControlServer::on_close(const std::shared_ptr<Client>& client) {
-  std::vector<std::shared_ptr<Target>> orphans;
+  std::vector<std::uint64_t> orphans;
   {
     std::lock_guard<std::mutex> lock(client->mu);
-    for (auto& [id, t] : client->tasks) orphans.push_back(std::move(t));
-    client->tasks.clear();
+    for (auto& [dispatcher_id, id] : client->client_ids) orphans.push_back(dispatcher_id);
+    client->client_ids.clear();
+    client->dispatcher_ids.clear();
   }
   // Nobody is left to receive these results: stop the work.
-  for (auto& t : orphans) dispatcher_.cancel(t->dispatcher_id);
+  for (std::uint64_t id : orphans) dispatcher_.cancel(id);
   std::lock_guard<std::mutex> lock(mu_);
   clients_.erase(client.get());
 }

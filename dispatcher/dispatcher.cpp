@@ -351,6 +351,38 @@ std::vector<std::uint64_t> Dispatcher::submit_everywhere(
   return ids;
 }
 
+std::uint64_t Dispatcher::reserve_ids(std::size_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return schedule_.reserve_ids(n);
+}
+
+void Dispatcher::submit_as(std::uint64_t id, std::string frame,
+                           std::shared_ptr<ResultTarget> target) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!stopping_) {
+    schedule_.submit(std::move(frame), std::move(target), id);
+    return;
+  }
+  lock.unlock();
+  target->deliver(proto::encode_error_value(id, ErrorValue::kClosed));
+}
+
+void Dispatcher::submit_everywhere_as(std::uint64_t first, const std::string& frame,
+                                      std::vector<std::shared_ptr<ResultTarget>> targets) {
+  Deliveries closed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      schedule_.submit_everywhere(frame, std::move(targets), nullptr, first);
+      return;
+    }
+    for (std::size_t i = 0; i < targets.size(); ++i)
+      closed.push_back(
+          {std::move(targets[i]), proto::encode_error_value(first + i, ErrorValue::kClosed)});
+  }
+  deliver_all(closed);
+}
+
 void Dispatcher::cancel(std::uint64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
   schedule_.cancel(id);

@@ -125,6 +125,13 @@ class Dispatcher final : public DispatcherLink, private Schedule::Outbox {
       const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets,
       std::shared_ptr<ResultTarget> later = nullptr) override;
   void cancel(std::uint64_t id) override;
+  // For a caller that must know a task's id before it is submitted (a result may arrive on
+  // another thread before submit returns): the first of `n` consecutive ids to give
+  // submit_as() and submit_everywhere_as(), which behave as submit() and submit_everywhere().
+  std::uint64_t reserve_ids(std::size_t n);
+  void submit_as(std::uint64_t id, std::string frame, std::shared_ptr<ResultTarget> target);
+  void submit_everywhere_as(std::uint64_t first, const std::string& frame,
+                            std::vector<std::shared_ptr<ResultTarget>> targets);
   // Takes the daemons of job `job_id`, array element `index` (as their hellos say) as lost, for
   // `why` (the scheduler says their job ended, or its node failed): their connections close and
   // their tasks are handled as for a daemon that stopped answering.

@@ -19,8 +19,9 @@ constexpr char kDaemonLostMessage[] = "its daemon stopped answering while runnin
 Schedule::Schedule(Options options, Outbox& outbox)
     : options_(std::move(options)), outbox_(outbox) {}
 
-std::uint64_t Schedule::submit(std::string frame, std::shared_ptr<ResultTarget> target) {
-  std::uint64_t id = next_id_++;
+std::uint64_t Schedule::submit(std::string frame, std::shared_ptr<ResultTarget> target,
+                               std::uint64_t id) {
+  if (id == 0) id = next_id_++;
   proto::patch_id(frame, id);
   Entry e;
   e.retries = proto::peek_retries(frame);
@@ -35,13 +36,13 @@ std::uint64_t Schedule::submit(std::string frame, std::shared_ptr<ResultTarget> 
 
 std::vector<std::uint64_t> Schedule::submit_everywhere(
     const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets,
-    std::shared_ptr<ResultTarget> later) {
+    std::shared_ptr<ResultTarget> later, std::uint64_t first) {
   std::vector<std::uint64_t> ids;
   auto group = std::make_shared<Group>();
   group->copies = targets.size();
   if (later) setups_.push_back({frame, group, std::move(later)});
   for (auto& target : targets) {
-    std::uint64_t id = next_id_++;
+    std::uint64_t id = first ? first + ids.size() : next_id_++;
     ids.push_back(id);
     std::string copy = frame;
     proto::patch_id(copy, id);

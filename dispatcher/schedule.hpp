@@ -101,13 +101,17 @@ class Schedule {
   Clock::time_point now() const { return options_.clock ? options_.clock() : Clock::now(); }
 
   // Tasks ------------------------------------------------------------------------------------
-  // Queues the task in `frame` (its id replaced by the returned one) for `target`.
-  std::uint64_t submit(std::string frame, std::shared_ptr<ResultTarget> target);
+  // Queues the task in `frame` (its id replaced by the returned one) for `target`. The id is
+  // `id` when that is not 0: one reserve_ids() gave.
+  std::uint64_t submit(std::string frame, std::shared_ptr<ResultTarget> target,
+                       std::uint64_t id = 0);
   // One copy per target, each for a different daemon, as one unit of the queue; with `later`,
-  // a standing setup too (DispatcherLink::submit_everywhere).
+  // a standing setup too (DispatcherLink::submit_everywhere). The ids follow `first` when that
+  // is not 0 (reserve_ids() gave as many).
   std::vector<std::uint64_t> submit_everywhere(const std::string& frame,
                                                std::vector<std::shared_ptr<ResultTarget>> targets,
-                                               std::shared_ptr<ResultTarget> later);
+                                               std::shared_ptr<ResultTarget> later,
+                                               std::uint64_t first = 0);
   // Output (a kOutput frame) of a task `w` runs, for the task's target; false when `w` holds
   // no such task.
   bool output(const Worker& w, std::string frame, Deliveries& out);
@@ -142,6 +146,13 @@ class Schedule {
   std::uint64_t retried() const { return retried_; }
   // An id no task has, for an answer the owner makes itself (to a task it no longer takes).
   std::uint64_t unused_id() { return next_id_++; }
+  // The first of `n` consecutive ids that no task has and none will be given but by the
+  // caller, who knows a task's id before submitting it.
+  std::uint64_t reserve_ids(std::size_t n) {
+    std::uint64_t first = next_id_;
+    next_id_ += n;
+    return first;
+  }
 
   // After the head of the queue found no daemon: a later task (before the next everywhere()
   // unit) that one of the idle daemons has time for runs first. Looks this far.
