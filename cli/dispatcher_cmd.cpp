@@ -27,7 +27,7 @@ namespace {}  // namespace
 
 int dispatcher_main(const Args& args) {
   std::string listen, control, url_file;
-  int max_prefetch = 128;
+  int max_prefetch = 2048;
   tls::TlsFiles tls_files;
   std::string secret_file;
   ProfileOptions profile_options;
@@ -40,7 +40,7 @@ int dispatcher_main(const Args& args) {
       "where clients connect (default: a socket in this user's private runtime directory)")(
       "url-file", po::value(&url_file)->value_name("FILE"),
       "also write the two URLs to FILE (mode 0600)")(
-      "max-prefetch", po::value(&max_prefetch)->default_value(128),
+      "max-prefetch", po::value(&max_prefetch)->default_value(2048),
       "most tasks in flight per daemon for short tasks (1: no prefetch)")(
       "secret-file", po::value(&secret_file)->value_name("FILE"),
       "the secret daemons must hold: read from FILE (mode 0600), or, when FILE does not exist, "

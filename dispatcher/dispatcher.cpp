@@ -131,6 +131,7 @@ void Dispatcher::sweep_cb(void* arg) {
     std::lock_guard<std::mutex> lock(self->mu_);
     if (self->stopping_) return;
     self->sweep_pending();
+    self->schedule_.tick();
   }
   nng_sleep_aio(static_cast<nng_duration>(self->sweep_every().count()), self->sweep_aio_);
 }

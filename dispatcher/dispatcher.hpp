@@ -39,7 +39,7 @@ struct DispatcherOptions {
   // Prefetch: a daemon whose recent tasks were short gets up to this many tasks in flight: the
   // one it runs and as many as fit in `prefetch_window` of its measured task time behind it.
   // 1 turns prefetch off.
-  int max_prefetch = 128;
+  int max_prefetch = 2048;
   std::chrono::microseconds prefetch_window{2000};
   // What daemons must prove they hold before they get a task; "": a fresh one (secret()).
   std::string secret;

@@ -165,6 +165,8 @@ Schedule::Answer Schedule::result(Worker& w, std::string frame, Deliveries& out)
   auto h = proto::peek_result(frame);
   auto it = h ? std::find(w.in_flight.begin(), w.in_flight.end(), h->id) : w.in_flight.end();
   if (it == w.in_flight.end()) return Answer::kForeign;
+  // The daemon runs them in order: the next starts now.
+  if (it == w.in_flight.begin() && w.in_flight.size() > 1) w.running_since = now();
   w.in_flight.erase(it);
   ++w.completed;
   double us = static_cast<double>(h->wall_us);
@@ -302,6 +304,7 @@ void Schedule::send_setups(Worker& w) {
     ++executing_;
     ++w.assigned;
     ++w.setting_up;
+    if (w.in_flight.empty()) w.running_since = now();
     w.in_flight.push_back(id);
     note_stacked(w);
     outbox_.send_task(w, placed.frame);
@@ -324,7 +327,9 @@ void Schedule::note_stacked(Worker& w) {
   }
 }
 
-bool Schedule::tiny(const Worker& w) { return w.task_us >= 0 && w.task_us < kTinyTaskUs; }
+bool Schedule::tiny(const Worker& w) const {
+  return w.task_us >= 0 && w.task_us < kTinyTaskUs && now() - w.running_since <= kHeldUp;
+}
 
 bool Schedule::fits(const Worker& w, const Entry& e, Clock::time_point now) {
   return e.expected_ms == 0 || (w.stops > now && w.stops - now >= e.expected());
@@ -367,6 +372,7 @@ Schedule::Worker* Schedule::pick(const Entry& e) {
 void Schedule::assign(Worker& w, std::uint64_t id, Entry& e) {
   e.daemon = &w;
   if (Group* g = e.grouped()) g->took.push_back(w.instance);
+  if (w.in_flight.empty()) w.running_since = now();
   w.in_flight.push_back(id);
   ++w.assigned;
   --awaiting_;

@@ -46,7 +46,7 @@ class Schedule {
     // A daemon whose recent tasks were short gets up to this many tasks in flight: the one it
     // runs and as many as fit in `prefetch_window` of its measured task time behind it. 1 turns
     // prefetch off.
-    int max_prefetch = 128;
+    int max_prefetch = 2048;
     std::chrono::microseconds prefetch_window{2000};
     // Now; steady_clock::now() when empty. Tests set a manual clock.
     std::function<Clock::time_point()> clock;
@@ -64,6 +64,9 @@ class Schedule {
     std::uint64_t assigned = 0, completed = 0;
     std::size_t setting_up = 0;  // copies of standing setups sent and not yet answered
     double task_us = -1;         // moving average of task time; negative: not yet measured
+    // When the task it runs (the first in flight) started, as far as the schedule knows: when
+    // it was sent to an idle daemon, or when the one before it was answered.
+    Clock::time_point running_since;
     bool recall_pending = false;
     bool listed_idle = false;     // in the schedule's list of idle daemons
     bool listed_roomy = false;    // in its list of busy daemons that may take more
@@ -133,6 +136,9 @@ class Schedule {
   // `w` answered a recall: the task goes back to the head of the queue unless it had started.
   // False for a malformed answer.
   bool recalled(Worker& w, std::string_view body);
+  // Called now and then (the dispatcher's sweep timer): a daemon held up by a long task
+  // behind which tiny ones wait gives them back, also when no other event comes.
+  void tick() { maybe_recall(); }
   // `w` is gone. What it was running goes back to the head of the queue when it left blameless
   // (stopped by a signal) or the task has retries left; otherwise the task fails as crashed, or
   // as lost with `lost_why` when that is set. What it had not started goes back in any case.
@@ -161,6 +167,9 @@ class Schedule {
   // much) gets more of them while it has room before an idle one is woken, and is not asked to
   // give one back.
   static constexpr double kTinyTaskUs = 100;
+  // Unless its running task has gone on this long, a hundred times that: then the tiny tasks
+  // behind it wait for something else, and are asked back one by one for idle daemons.
+  static constexpr std::chrono::milliseconds kHeldUp{10};
 
  private:
   // The copies of one everywhere() task: the daemons (by instance) holding one.
@@ -227,9 +236,9 @@ class Schedule {
   Worker* pick(const Entry& e);
   // Whether `w` takes tasks long enough for `e` to finish before its allocation ends.
   static bool fits(const Worker& w, const Entry& e, Clock::time_point now);
-  static bool tiny(const Worker& w);
-  void note_stacked(
-      Worker& w);  // lists it in stacked_ once it holds two  // its tasks take under kTinyTaskUs
+  // Whether its tasks take under kTinyTaskUs, and the one it runs has not gone on past kHeldUp.
+  bool tiny(const Worker& w) const;
+  void note_stacked(Worker& w);  // lists it in stacked_ once it holds two
   bool assign_lookahead();
   std::size_t depth(const Worker& w) const;  // how many tasks it may hold
   bool has_capacity(const Worker& w) const;

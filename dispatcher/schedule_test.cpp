@@ -224,6 +224,39 @@ TEST_CASE("tiny tasks go to a daemon already running them while it has room, and
   CHECK(other.in_flight.empty());
 }
 
+TEST_CASE("tiny tasks held up behind a long one are asked back for an idle daemon", "[schedule]") {
+  Bench b(prefetch(4));
+  Worker& fast = b.join();
+  b.measure(fast, 20us);
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(b.submit());
+  REQUIRE(fast.in_flight.size() == 4);
+  b.daemons.take();
+  // An idle daemon comes while the first task has run 5 ms: too soon to tell it is held up.
+  b.clock += 5ms;
+  Worker& idle = b.join();
+  CHECK(b.daemons.take().empty());
+  b.schedule.tick();
+  CHECK(b.daemons.take().empty());
+  // Past 10 ms, the next tick (no other event comes) asks for the newest back.
+  b.clock += 6ms;
+  b.schedule.tick();
+  CHECK(b.daemons.take() == Lines{"1:recall " + std::to_string(ids[3])});
+  REQUIRE(b.schedule.recalled(fast, proto::view_frame(proto::encode_recalled(ids[3], true))->body));
+  CHECK(b.daemons.take() == Lines{"2:task " + std::to_string(ids[3])});
+  // Each answer of the idle daemon asks for one more, while the first task still runs.
+  b.finish(idle, ids[3], 20us);
+  CHECK(b.daemons.take() == Lines{"1:recall " + std::to_string(ids[2])});
+  // Once the long task ends, the next one runs on it: no longer held up, nothing is recalled.
+  REQUIRE(b.schedule.recalled(fast, proto::view_frame(proto::encode_recalled(ids[2], true))->body));
+  CHECK(b.daemons.take() == Lines{"2:task " + std::to_string(ids[2])});
+  b.finish(fast, ids[0], 11ms);
+  b.finish(idle, ids[2], 20us);
+  b.schedule.tick();
+  CHECK(b.daemons.take().empty());
+  CHECK(fast.in_flight == std::deque<std::uint64_t>{ids[1]});
+}
+
 TEST_CASE("an idle daemon and an empty queue recall the newest prefetched task", "[schedule]") {
   Bench b(prefetch(8));
   Worker& a = b.join();

@@ -60,7 +60,7 @@ struct DaemonsConfig {
   int launch_retries = 2;
   std::chrono::milliseconds relaunch_interval{2000};
   // Prefetch for short tasks (see docs/dispatcher.md); 1 turns it off.
-  int max_prefetch = 128;
+  int max_prefetch = 2048;
   TlsSettings tls;
   // mirai's daemons(seed = N): with a seed each task gets the next L'Ecuyer-CMRG stream in
   // submission order, so results are the same whatever the number of daemons; without one
