@@ -3,7 +3,8 @@
 //   mirai_bench latency      no-op call round trip through the dispatcher, and direct
 //   mirai_bench throughput   100,000 no-op calls submitted at once, 1 and 2 daemons
 //   mirai_bench memory       host memory per queued task (100,000 queued)
-//   mirai_bench startup      until 2 local daemons are connected
+//   mirai_bench startup      until 2 local daemons are connected; `mirai --version` run to its
+//                            end ($MIRAI_EXE), against /bin/true
 //   mirai_bench payload      a 100 MB round trip, and its floor: 100 MB each way over a
 //                            unix socket pair between two processes
 //   mirai_bench transports   per transport (ipc, tcp, tls+tcp, ws): the no-op round trip, and
@@ -221,7 +222,33 @@ void memory() {
          "bytes");
 }
 
+// The wall time of running `argv` to its end, in ms: the median of `n` runs.
+double exec_ms(const std::vector<const char*>& argv, int n) {
+  std::vector<double> v;
+  for (int i = 0; i < n; ++i) {
+    auto t0 = Clock::now();
+    pid_t pid = fork();
+    if (pid == 0) {
+      int null = open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      execv(argv[0], const_cast<char* const*>(argv.data()));
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) std::exit(1);
+    v.push_back(us_since(t0) / 1000);
+  }
+  return percentile(v, 0.5);
+}
+
 void startup() {
+  // What every daemon's start costs before it dials: the mirai binary's exec, against a
+  // program that does nothing.
+  if (const char* exe = std::getenv("MIRAI_EXE")) {
+    report("floor.exec.true", exec_ms({"/bin/true", nullptr}, 200), "ms");
+    report("start.mirai_version", exec_ms({exe, "--version", nullptr}, 200), "ms");
+  }
   std::vector<double> v;
   for (int i = 0; i < 5; ++i) {
     Profile p;
