@@ -181,10 +181,9 @@ void ControlServer::on_everywhere(const std::shared_ptr<Client>& client, std::st
   std::uint64_t first = dispatcher_.reserve_ids(e->ids.size());
   {
     std::lock_guard<std::mutex> lock(client->mu);
-    for (std::uint64_t id : e->ids)
-      if (client->dispatcher_ids.count(id)) return client->conn->close();
     for (std::size_t i = 0; i < e->ids.size(); ++i) {
-      // A client's ids within one everywhere() must differ as well.
+      // An id still pending, or twice in this everywhere(): a broken client. What was entered
+      // goes when its connection closes (on_close).
       if (!client->dispatcher_ids.emplace(e->ids[i], first + i).second)
         return client->conn->close();
       client->client_ids.emplace(first + i, e->ids[i]);

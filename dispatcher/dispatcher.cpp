@@ -324,32 +324,13 @@ void Dispatcher::send(Schedule::Worker& w, std::string frame) {
 }
 
 std::uint64_t Dispatcher::submit(std::string frame, std::shared_ptr<ResultTarget> target) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (stopping_) {
-    std::uint64_t id = schedule_.unused_id();
-    lock.unlock();
-    target->deliver(proto::encode_error_value(id, ErrorValue::kClosed));
-    return id;
-  }
-  return schedule_.submit(std::move(frame), std::move(target));
+  return submit_with(0, std::move(frame), std::move(target));
 }
 
 std::vector<std::uint64_t> Dispatcher::submit_everywhere(
     const std::string& frame, std::vector<std::shared_ptr<ResultTarget>> targets,
     std::shared_ptr<ResultTarget> later) {
-  std::vector<std::uint64_t> ids;
-  Deliveries closed;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!stopping_) return schedule_.submit_everywhere(frame, std::move(targets), std::move(later));
-    for (auto& target : targets) {
-      ids.push_back(schedule_.unused_id());
-      closed.push_back(
-          {std::move(target), proto::encode_error_value(ids.back(), ErrorValue::kClosed)});
-    }
-  }
-  deliver_all(closed);
-  return ids;
+  return everywhere_with(0, frame, std::move(targets), std::move(later));
 }
 
 std::uint64_t Dispatcher::reserve_ids(std::size_t n) {
@@ -359,29 +340,41 @@ std::uint64_t Dispatcher::reserve_ids(std::size_t n) {
 
 void Dispatcher::submit_as(std::uint64_t id, std::string frame,
                            std::shared_ptr<ResultTarget> target) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!stopping_) {
-    schedule_.submit(std::move(frame), std::move(target), id);
-    return;
-  }
-  lock.unlock();
-  target->deliver(proto::encode_error_value(id, ErrorValue::kClosed));
+  submit_with(id, std::move(frame), std::move(target));
 }
 
 void Dispatcher::submit_everywhere_as(std::uint64_t first, const std::string& frame,
                                       std::vector<std::shared_ptr<ResultTarget>> targets) {
+  everywhere_with(first, frame, std::move(targets), nullptr);
+}
+
+std::uint64_t Dispatcher::submit_with(std::uint64_t id, std::string frame,
+                                      std::shared_ptr<ResultTarget> target) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!stopping_) return schedule_.submit(std::move(frame), std::move(target), id);
+  if (id == 0) id = schedule_.unused_id();
+  lock.unlock();
+  target->deliver(proto::encode_error_value(id, ErrorValue::kClosed));
+  return id;
+}
+
+std::vector<std::uint64_t> Dispatcher::everywhere_with(
+    std::uint64_t first, const std::string& frame,
+    std::vector<std::shared_ptr<ResultTarget>> targets, std::shared_ptr<ResultTarget> later) {
+  std::vector<std::uint64_t> ids;
   Deliveries closed;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!stopping_) {
-      schedule_.submit_everywhere(frame, std::move(targets), nullptr, first);
-      return;
-    }
-    for (std::size_t i = 0; i < targets.size(); ++i)
+    if (!stopping_)
+      return schedule_.submit_everywhere(frame, std::move(targets), std::move(later), first);
+    for (auto& target : targets) {
+      ids.push_back(first ? first + ids.size() : schedule_.unused_id());
       closed.push_back(
-          {std::move(targets[i]), proto::encode_error_value(first + i, ErrorValue::kClosed)});
+          {std::move(target), proto::encode_error_value(ids.back(), ErrorValue::kClosed)});
+    }
   }
   deliver_all(closed);
+  return ids;
 }
 
 void Dispatcher::cancel(std::uint64_t id) {

@@ -167,6 +167,13 @@ class Dispatcher final : public DispatcherLink, private Schedule::Outbox {
   bool advance(Slot* slot, SlotEvent event);
   std::chrono::milliseconds heartbeat(const Slot& s) const;  // of its connection; 0: none
   static void deliver_all(Deliveries& out);
+  // submit() and submit_everywhere() with the ids given (reserve_ids), or with the next free
+  // ones when `id` or `first` is 0.
+  std::uint64_t submit_with(std::uint64_t id, std::string frame,
+                            std::shared_ptr<ResultTarget> target);
+  std::vector<std::uint64_t> everywhere_with(std::uint64_t first, const std::string& frame,
+                                             std::vector<std::shared_ptr<ResultTarget>> targets,
+                                             std::shared_ptr<ResultTarget> later);
   // Writes what send_task() corked while a read's frames were handled, after the lock is released.
   void flush_corked();                               // EXCLUDES: mu_
   Info info_locked() const;                          // REQUIRES: mu_

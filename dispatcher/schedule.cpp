@@ -327,8 +327,10 @@ void Schedule::note_stacked(Worker& w) {
   }
 }
 
-bool Schedule::tiny(const Worker& w) const {
-  return w.task_us >= 0 && w.task_us < kTinyTaskUs && now() - w.running_since <= kHeldUp;
+bool Schedule::tiny(const Worker& w) { return w.task_us >= 0 && w.task_us < kTinyTaskUs; }
+
+bool Schedule::held_up(const Worker& w, Clock::time_point now) {
+  return now - w.running_since > kHeldUp;
 }
 
 bool Schedule::fits(const Worker& w, const Entry& e, Clock::time_point now) {
@@ -364,7 +366,10 @@ Schedule::Worker* Schedule::pick(const Entry& e) {
   // comes first when its tasks are tiny: one write carries several, and the daemons woken are
   // few (with a long queue every daemon still fills up).
   Worker* roomy = first_of(roomy_, &Worker::listed_roomy, &Schedule::roomy, eligible);
-  if (roomy && !group && tiny(*roomy)) return roomy;
+  // Not one held up by a long task, when an idle daemon can take this one instead (the clock
+  // is read only then).
+  if (roomy && !group && tiny(*roomy) && (idle_.empty() || !held_up(*roomy, this->now())))
+    return roomy;
   if (Worker* w = first_of(idle_, &Worker::listed_idle, &Schedule::idle, eligible)) return w;
   return roomy;
 }
@@ -444,7 +449,7 @@ void Schedule::maybe_recall() {
       it = stacked_.erase(it);
       continue;
     }
-    if (!w->recall_pending && !tiny(*w) && movable(w) &&
+    if (!w->recall_pending && (!tiny(*w) || held_up(*w, now)) && movable(w) &&
         (!victim || w->in_flight.size() > victim->in_flight.size()))
       victim = w;
     ++it;

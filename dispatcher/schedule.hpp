@@ -236,8 +236,9 @@ class Schedule {
   Worker* pick(const Entry& e);
   // Whether `w` takes tasks long enough for `e` to finish before its allocation ends.
   static bool fits(const Worker& w, const Entry& e, Clock::time_point now);
-  // Whether its tasks take under kTinyTaskUs, and the one it runs has not gone on past kHeldUp.
-  bool tiny(const Worker& w) const;
+  static bool tiny(const Worker& w);  // its tasks take under kTinyTaskUs
+  // Whether the task it runs has gone on past kHeldUp.
+  static bool held_up(const Worker& w, Clock::time_point now);
   void note_stacked(Worker& w);  // lists it in stacked_ once it holds two
   bool assign_lookahead();
   std::size_t depth(const Worker& w) const;  // how many tasks it may hold
