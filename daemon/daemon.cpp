@@ -9,6 +9,7 @@
 #include <cstring>
 #include <deque>
 #include <limits>
+#include <optional>
 #include <thread>
 
 #include "core/auth.hpp"
@@ -75,6 +76,10 @@ class DaemonLoop {
       watch_cv_.notify_all();
     }
     if (watchdog_.joinable()) watchdog_.join();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      send_pending();
+    }
     if (conn_) {
       conn_->flush(kFlushTimeout);  // a leaving message, a last result
       conn_->shutdown();
@@ -85,6 +90,7 @@ class DaemonLoop {
   // Stops the running task and makes run() return.
   void stop() {
     std::lock_guard<std::mutex> lock(mu_);
+    send_pending();  // a result comes before the leaving message, which would make it a stray
     // A signal (preemption, the end of the job, Ctrl-C): the running task is not at fault, and
     // the dispatcher gives it to another daemon instead of counting it as a crash.
     if (conn_ && link_ == LinkState::kWelcomed && !closed_ && !exit_now_)
@@ -144,6 +150,13 @@ class DaemonLoop {
   int held_results_ = 0;
   Clock::time_point release_at_ = kNever;
   void release_results();  // REQUIRES: mu_
+  // The last result, when the next task was already here: it is written once that task's
+  // process has started (or before a task that is not a command, or before anything else is
+  // sent or waited for), so that the write, and the wake-ups it causes on both sides, are not
+  // in the time between one command and the next. GUARDED_BY(mu_).
+  std::optional<proto::SplitFrame> pending_;
+  std::shared_ptr<Connection> pending_conn_;  // GUARDED_BY(mu_)
+  void send_pending();                        // REQUIRES: mu_
   std::condition_variable watch_cv_;
   std::thread watchdog_;
 };
@@ -166,6 +179,13 @@ void DaemonLoop::watch_timeouts() {
   }
 }
 
+void DaemonLoop::send_pending() {
+  if (!pending_) return;
+  pending_conn_->send(std::move(pending_->head), std::move(pending_->tail));
+  pending_.reset();
+  pending_conn_.reset();
+}
+
 void DaemonLoop::release_results() {
   if (held_results_ == 0) return;  // nothing corked: the usual case, with no lock to take
   held_results_ = 0;
@@ -185,6 +205,7 @@ Clock::time_point DaemonLoop::stop_time(const DaemonOptions& o) {
 void DaemonLoop::leave(std::unique_lock<std::mutex>& lock) {
   if (!conn_ || link_ != LinkState::kWelcomed || closed_) return;
   std::shared_ptr<Connection> conn = conn_;
+  send_pending();
   release_results();
   conn->send(proto::encode_empty(proto::Type::kLeaving));
   lock.unlock();
@@ -415,6 +436,7 @@ Expected<int> DaemonLoop::run() {
     std::unique_lock<std::mutex> lock(mu_);
     auto idle_deadline = opt_.idletime.count() > 0 ? last_task + opt_.idletime : kNever;
     auto deadline = std::min(idle_deadline, wall_deadline);
+    if (queue_.empty() || closed_ || exit_now_) send_pending();
     bool woke =
         cv_.wait_until(lock, deadline, [this] { return !queue_.empty() || closed_ || exit_now_; });
     if (exit_now_) return kExitConnectionEnded;
@@ -446,6 +468,7 @@ Expected<int> DaemonLoop::run() {
     running.daemon_id = instance_;
     running.on_process = [this, &running](pid_t pid) {
       std::lock_guard<std::mutex> l(mu_);
+      send_pending();  // the command runs: the last result's write overlaps its start
       running_pid_ = pid;
       if (pid > 0 && running.context.cancelled()) kill(-pid, SIGKILL);
     };
@@ -463,6 +486,10 @@ Expected<int> DaemonLoop::run() {
     std::uint64_t ignored;
     std::uint8_t flags = 0;
     auto task = proto::decode_task(std::move(frame), &ignored, &flags);
+    if (!task || !std::holds_alternative<ShellTask>(task->body)) {
+      std::lock_guard<std::mutex> l(mu_);
+      send_pending();
+    }
     Result result;
     if (task) {
       // A seeded profile's task brings its stream; else each task takes the next of the
@@ -487,6 +514,7 @@ Expected<int> DaemonLoop::run() {
     frame.clear();
 
     lock.lock();
+    send_pending();  // a command that could not start
     running_ = nullptr;
     running_id_ = 0;
     running_pid_ = 0;
@@ -525,7 +553,12 @@ Expected<int> DaemonLoop::run() {
       release_at_ = Clock::now() + kHoldResultsFor;
       watch_cv_.notify_all();
     }
-    conn->send(std::move(out.head), std::move(out.tail));
+    if (!hold && limit < 0 && !queue_.empty() && conn == conn_) {
+      pending_ = std::move(out);
+      pending_conn_ = conn;
+    } else {
+      conn->send(std::move(out.head), std::move(out.tail));
+    }
     if (hold)
       ++held_results_;
     else

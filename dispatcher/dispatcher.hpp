@@ -40,7 +40,7 @@ struct DispatcherOptions {
   // one it runs and as many as fit in `prefetch_window` of its measured task time behind it.
   // 1 turns prefetch off.
   int max_prefetch = 2048;
-  std::chrono::microseconds prefetch_window{2000};
+  std::chrono::microseconds prefetch_window{10000};
   // What daemons must prove they hold before they get a task; "": a fresh one (secret()).
   std::string secret;
   // Each daemon's own L'Ecuyer-CMRG stream is the next one after this seed's (a random seed

@@ -50,6 +50,23 @@ TEST_CASE("short tasks are prefetched with several in flight per daemon", "[disp
   CHECK(p.info().completed == 20000);
 }
 
+TEST_CASE("a command's result comes while the next one, sent ahead, runs", "[dispatcher]") {
+  Profile p;
+  start(p, 1);
+  // Measured as short, the daemon gets the next commands before it asks.
+  std::vector<Future> warm;
+  for (int i = 0; i < 20; ++i) warm.push_back(p.submit(Task::shell({"true"})));
+  wait_all(warm);
+  Future first = p.submit(Task::shell({"sleep", "0.3"}));
+  Future next = p.submit(Task::shell({"sleep", "5"}));
+  REQUIRE(test::eventually([&] { return p.status().daemons.at(0).in_flight == 2; }));
+  // The first's result is written once the next has started, not when it ends.
+  CHECK(first.wait_for(2500ms));
+  CHECK(first.wait().ok());
+  CHECK(next.unresolved());
+  next.stop();
+}
+
 TEST_CASE("without prefetch a daemon never holds more than one task", "[dispatcher]") {
   Profile p;
   start(p, 1, 1);

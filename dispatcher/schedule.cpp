@@ -117,7 +117,10 @@ void Schedule::join(Worker& w) {
 bool Schedule::idle(const Worker& w) const { return w.in_flight.empty() && has_capacity(w); }
 
 bool Schedule::roomy(const Worker& w) const {
-  return !w.in_flight.empty() && has_capacity(w) && w.in_flight.size() < depth(w);
+  if (w.in_flight.empty() || !has_capacity(w)) return false;
+  const std::size_t d = depth(w);
+  // Tiny tasks come back in batches, and each batch's refill goes out in one write anyway.
+  return w.in_flight.size() < d && (w.topping_up || tiny(w) || w.in_flight.size() <= d / 2);
 }
 
 void Schedule::note(Worker& w) {
@@ -379,6 +382,7 @@ void Schedule::assign(Worker& w, std::uint64_t id, Entry& e) {
   if (Group* g = e.grouped()) g->took.push_back(w.instance);
   if (w.in_flight.empty()) w.running_since = now();
   w.in_flight.push_back(id);
+  w.topping_up = w.in_flight.size() < depth(w);
   ++w.assigned;
   --awaiting_;
   ++executing_;

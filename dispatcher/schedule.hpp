@@ -47,7 +47,7 @@ class Schedule {
     // runs and as many as fit in `prefetch_window` of its measured task time behind it. 1 turns
     // prefetch off.
     int max_prefetch = 2048;
-    std::chrono::microseconds prefetch_window{2000};
+    std::chrono::microseconds prefetch_window{10000};
     // Now; steady_clock::now() when empty. Tests set a manual clock.
     std::function<Clock::time_point()> clock;
   };
@@ -68,6 +68,9 @@ class Schedule {
     // it was sent to an idle daemon, or when the one before it was answered.
     Clock::time_point running_since;
     bool recall_pending = false;
+    // Prefetching, it is being filled up to its depth; once full it gets more only when half of
+    // what it holds is done, several in one write (one wake-up of the daemon, not one a task).
+    bool topping_up = false;
     bool listed_idle = false;     // in the schedule's list of idle daemons
     bool listed_roomy = false;    // in its list of busy daemons that may take more
     bool listed_stacked = false;  // in its list of daemons holding a task behind the running one

@@ -162,12 +162,12 @@ TEST_CASE("a daemon whose tasks are short holds as many as fit in the prefetch w
     for (int i = 0; i < 20; ++i) b.submit();
     CHECK(a.in_flight.size() == 5);
   }
-  SECTION("tasks of about a millisecond (a shell command) and the default window: 3") {
+  SECTION("tasks of about a millisecond (a shell command) and the default window: 12") {
     Bench b(prefetch(128, Schedule::Options{}.prefetch_window));
     Worker& a = b.join();
     b.measure(a, 900us);
     for (int i = 0; i < 20; ++i) b.submit();
-    CHECK(a.in_flight.size() == 3);
+    CHECK(a.in_flight.size() == 12);
   }
   SECTION("tasks longer than the window, or not yet measured: one at a time") {
     Bench b(prefetch(128));
@@ -194,6 +194,31 @@ TEST_CASE("a daemon whose tasks are short holds as many as fit in the prefetch w
     std::uint64_t third = b.submit();
     CHECK(b.daemons.take() == Lines{"1:task " + std::to_string(third)});
   }
+}
+
+TEST_CASE("a full daemon is topped up when half of what it holds is done, several at once",
+          "[schedule]") {
+  Bench b(prefetch(128));
+  Worker& a = b.join();
+  b.measure(a, 100us);  // 1 ms window: it holds 11
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < 30; ++i) ids.push_back(b.submit());
+  CHECK(b.daemons.take().size() == 11);
+  // Results one by one: nothing until it is down to 5 (half of 11), then 6 in a row.
+  for (int k = 0; k < 5; ++k) {
+    b.finish(a, ids[k], 100us);
+    CHECK(b.daemons.take().empty());
+  }
+  b.finish(a, ids[5], 100us);
+  Lines sent = b.daemons.take();
+  REQUIRE(sent.size() == 6);
+  CHECK(sent.front() == "1:task " + std::to_string(ids[11]));
+  CHECK(sent.back() == "1:task " + std::to_string(ids[16]));
+  CHECK(a.in_flight.size() == 11);
+  // And again at the next half.
+  for (int k = 6; k < 12; ++k) b.finish(a, ids[k], 100us);
+  CHECK(b.daemons.take().size() == 6);
+  CHECK(b.schedule.awaiting() == 30 - 23);
 }
 
 TEST_CASE("tiny tasks go to a daemon already running them while it has room, and stay there",
