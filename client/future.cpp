@@ -24,14 +24,14 @@ Notifier& notifier() {
 
 }  // namespace
 
-void FutureState::deliver(std::string frame) {
+void FutureState::deliver(std::string frame, std::string tail) {
   if (resolved()) return;  // answered already (stop, timeout): a late result is dropped
   if (auto fv = proto::view_frame(frame); fv && fv->type == proto::Type::kOutput) {
     auto o = proto::decode_output(fv->body);
     if (o && on_output) (*on_output)(o->stream, o->bytes);
     return;
   }
-  auto f = proto::decode_result(std::move(frame));
+  auto f = proto::decode_result(std::move(frame), std::move(tail));
   if (!f) {
     Result r;
     r.kind = Result::Kind::kError;

@@ -34,7 +34,7 @@ struct FutureState final : ResultTarget {
   ~FutureState() override;
   // Decodes the daemon's result frame and resolves with it (unless already resolved); an
   // output frame goes to on_output.
-  void deliver(std::string frame) override;
+  void deliver(std::string frame, std::string tail) override;
   // Resolves with `r` if still pending; returns whether this call resolved it.
   bool resolve(Result r);
   bool resolved() const { return state_.load() == kResolved; }

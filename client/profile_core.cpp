@@ -252,10 +252,10 @@ namespace {
 class LaterTarget final : public ResultTarget {
  public:
   explicit LaterTarget(std::function<void(const Result&)> fn) : fn_(std::move(fn)) {}
-  void deliver(std::string frame) override {
+  void deliver(std::string frame, std::string tail) override {
     auto fv = proto::view_frame(frame);
     if (!fv || fv->type != proto::Type::kResult) return;
-    if (auto r = proto::decode_result(std::move(frame))) fn_(r->result);
+    if (auto r = proto::decode_result(std::move(frame), std::move(tail))) fn_(r->result);
   }
 
  private:

@@ -28,9 +28,13 @@ Expected<std::unique_ptr<RemoteDispatcher>> RemoteDispatcher::connect(
   r->conn_ = std::move(*conn);
   r->heartbeat_ms_ = static_cast<std::uint32_t>(heartbeat.count());
   RemoteDispatcher* self = r.get();
-  r->conn_->start({[self](std::string f) { self->on_frame(std::move(f)); },
-                   [self](int error) { self->on_close(error); }},
-                  proto::kMaxHelloFrame);
+  Connection::Handlers handlers{[self](std::string f) { self->on_frame(std::move(f)); },
+                                [self](int error) { self->on_close(error); }};
+  handlers.tail_at = proto::tail_at;  // a large result's value lands in a buffer of its own
+  handlers.on_split = [self](std::string head, std::string tail) {
+    self->on_frame(std::move(head), std::move(tail));
+  };
+  r->conn_->start(std::move(handlers), proto::kMaxHelloFrame);
   r->conn_->send(proto::encode_client_hello(
       {proto::kVersion, static_cast<std::uint32_t>(getpid()), r->heartbeat_ms_}));
   auto s = r->status_within(timeout);
@@ -53,7 +57,7 @@ void RemoteDispatcher::fail_pending(Cause why, const std::string& message) {
     cv_.notify_all();
   }
   Result r = Result::failure(why, message);
-  for (auto& [id, t] : pending) t->deliver(proto::encode_result(id, 0, r));
+  for (auto& [id, t] : pending) t->deliver(proto::encode_result(id, 0, r), {});
 }
 
 std::uint64_t RemoteDispatcher::submit(std::string frame, std::shared_ptr<ResultTarget> target) {
@@ -61,7 +65,7 @@ std::uint64_t RemoteDispatcher::submit(std::string frame, std::shared_ptr<Result
   std::uint64_t id = next_id_++;
   if (closed_) {
     lock.unlock();
-    target->deliver(proto::encode_error_value(id, ErrorValue::kClosed));
+    target->deliver(proto::encode_error_value(id, ErrorValue::kClosed), {});
     return id;
   }
   pending_.emplace(id, std::move(target));
@@ -80,7 +84,7 @@ std::vector<std::uint64_t> RemoteDispatcher::submit_everywhere(
   if (closed_) {
     lock.unlock();
     for (std::size_t i = 0; i < ids.size(); ++i)
-      targets[i]->deliver(proto::encode_error_value(ids[i], ErrorValue::kClosed));
+      targets[i]->deliver(proto::encode_error_value(ids[i], ErrorValue::kClosed), {});
     return ids;
   }
   for (std::size_t i = 0; i < ids.size(); ++i) pending_.emplace(ids[i], std::move(targets[i]));
@@ -137,10 +141,10 @@ bool RemoteDispatcher::wait_for_connections(std::size_t n, std::chrono::millisec
   }
 }
 
-void RemoteDispatcher::on_frame(std::string frame) {
+void RemoteDispatcher::on_frame(std::string frame, std::string tail) {
   auto fv = proto::view_frame(frame);
   std::unique_lock<std::mutex> lock(mu_);
-  if (!fv) return conn_->close();
+  if (!fv || (!tail.empty() && fv->type != proto::Type::kResult)) return conn_->close();
   if (!welcomed_) {
     auto welcome =
         fv->type == proto::Type::kWelcome ? proto::decode_welcome(fv->body) : std::nullopt;
@@ -158,7 +162,7 @@ void RemoteDispatcher::on_frame(std::string frame) {
       auto target = std::move(it->second);
       pending_.erase(it);
       lock.unlock();
-      return target->deliver(std::move(frame));
+      return target->deliver(std::move(frame), std::move(tail));
     }
     case proto::Type::kOutput: {  // a streaming task's output, before its result
       auto id = proto::peek_id(frame);
@@ -167,7 +171,7 @@ void RemoteDispatcher::on_frame(std::string frame) {
       if (it == pending_.end()) return;
       auto target = it->second;
       lock.unlock();
-      return target->deliver(std::move(frame));
+      return target->deliver(std::move(frame), {});
     }
     case proto::Type::kStatusReply: {
       auto reply = proto::decode_status_reply(fv->body);

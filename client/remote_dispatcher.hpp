@@ -48,7 +48,7 @@ class RemoteDispatcher final : public DispatcherLink {
   Expected<Reply> ask(proto::Type request_type,
                       std::map<std::uint64_t, std::optional<Reply>>& replies,
                       std::chrono::milliseconds timeout) const;
-  void on_frame(std::string frame);
+  void on_frame(std::string frame, std::string tail = {});  // tail: see ResultTarget
   void on_close(int error);
   // Resolves every pending task with `why` (and `message`).
   void fail_pending(Cause why, const std::string& message = "");

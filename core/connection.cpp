@@ -21,6 +21,8 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kSmallBuffer = 8 * 1024;
 // Frames above this size are read into a buffer of their own and handed over without a copy.
 constexpr std::size_t kBigFrame = 64 * 1024;
+// A large frame is split (Handlers::tail_at) only when its head is no longer than this.
+constexpr std::size_t kMaxSplitHead = 4096;
 constexpr std::size_t kMaxFramesPerWrite = 32;
 constexpr std::size_t kCoalesceBelow = 4096;
 // The largest record of small sealed frames: a zero byte, then lengths and frames.
@@ -245,6 +247,8 @@ void Connection::on_read() {
           close();
           return finish(error);
         }
+      } else if (split_) {
+        handlers_.on_split(std::move(head_), std::move(frame));
       } else {
         handlers_.on_frame(std::move(frame));
       }
@@ -292,11 +296,18 @@ int Connection::parse_frames() {
       continue;
     }
     if (len > kBigFrame) {
-      big_.clear();
-      reserve_bulk(big_, len);
-      big_.resize(len);  // zero-fill of prepared pages: cheap next to the read itself
-      std::memcpy(big_.data(), in_.data() + begin_ + 4, have);
-      big_filled_ = have;
+      const char* at = in_.data() + begin_ + 4;
+      std::size_t head = 0;
+      if (handlers_.tail_at && !opener_) {
+        auto split = handlers_.tail_at(std::string_view(at, have), len);
+        if (!split && have < kMaxSplitHead) break;  // the rest of its head first
+        head = split.value_or(0);
+      }
+      split_ = head > 0;
+      if (split_) head_.assign(at, head);
+      big_ = take_bulk(len - head);
+      std::memcpy(big_.data(), at + head, have - head);
+      big_filled_ = have - head;
       big_mode_ = true;
       begin_ = end_ = 0;
     }
@@ -335,9 +346,7 @@ void Connection::finish(int error) {
   if (handlers_.on_close && !finished_.exchange(true)) handlers_.on_close(error);
 }
 
-void Connection::send(std::string frame) {
-  send(std::make_shared<const std::string>(std::move(frame)));
-}
+void Connection::send(std::string frame) { send(share_bulk(std::move(frame))); }
 
 void Connection::send(std::shared_ptr<const std::string> frame) {
   queue(std::move(frame), nullptr);
@@ -345,8 +354,7 @@ void Connection::send(std::shared_ptr<const std::string> frame) {
 
 void Connection::send(std::string head, std::string tail) {
   if (tail.empty()) return send(std::move(head));
-  queue(std::make_shared<const std::string>(std::move(head)),
-        std::make_shared<const std::string>(std::move(tail)));
+  queue(std::make_shared<const std::string>(std::move(head)), share_bulk(std::move(tail)));
 }
 
 void Connection::queue(std::shared_ptr<const std::string> head,
@@ -415,7 +423,7 @@ void Connection::start_write_locked() {
   auto add_record = [&](std::string sealed) {
     lengths_.push_back(static_cast<std::uint32_t>(sealed.size()));
     chunks_.emplace_back(reinterpret_cast<const char*>(&lengths_.back()), 4);
-    add_chunk(std::make_shared<const std::string>(std::move(sealed)));
+    add_chunk(share_bulk(std::move(sealed)));
   };
   std::size_t grouped = 0;  // small sealed frames waiting for their record
   Outgoing first{};         // the first of them

@@ -13,7 +13,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/seal.hpp"
@@ -34,6 +36,14 @@ class Connection {
     // Optional: every frame of one read was handed to on_frame (more may follow later). Not
     // called when the read ended the connection (on_close is).
     std::function<void()> on_batch_end = nullptr;
+    // Optional, both or neither: where a large frame splits (from its first bytes and its
+    // length: the size of its head; nullopt: more bytes needed to say; 0: it is not split), and
+    // the frame in those two parts, each read into a buffer of its own, so that a large last
+    // field (a payload, a result's value) is the tail as it is and never moved. Not on sealed
+    // connections, whose records are opened whole.
+    std::function<std::optional<std::size_t>(std::string_view prefix, std::size_t length)> tail_at =
+        nullptr;
+    std::function<void(std::string head, std::string tail)> on_split = nullptr;
   };
 
   // Takes ownership of `stream`. The returned pointer's deleter destroys the connection on a
@@ -156,9 +166,11 @@ class Connection {
   // Read state: touched only by the read callback (reads are sequential).
   std::string in_;
   std::size_t begin_ = 0, end_ = 0;
-  std::string big_;  // a large frame being read straight into its own buffer
+  std::string big_;  // a large frame being read straight into its own buffer (or its tail)
   std::size_t big_filled_ = 0;
   bool big_mode_ = false;
+  std::string head_;  // split (tail_at): the large frame's head, read before its tail
+  bool split_ = false;
 
   // Write state.
   mutable std::mutex write_mu_;

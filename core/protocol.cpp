@@ -67,8 +67,16 @@ class Reader {
     pos_ += n;
     return s;
   }
+  // The frame's last field: a view into the input; or, with the frame split (`tail` set), its
+  // length, which must be the tail's, and the tail.
+  std::string_view last(const std::string* tail) {
+    if (!tail) return view();
+    if (u32() != tail->size()) ok_ = false;
+    return ok_ ? std::string_view(*tail) : std::string_view();
+  }
   // True when every read succeeded and the input was consumed exactly.
   bool done() const { return ok_ && pos_ == in_.size(); }
+  std::size_t pos() const { return pos_; }
   bool ok() const { return ok_; }
 
  private:
@@ -88,9 +96,11 @@ class Reader {
   bool ok_ = true;
 };
 
-// The bytes of `field`, a view into `frame` that is the frame's last field. A large field is
-// moved out of the frame, which is consumed, instead of copied.
-std::string take_last(std::string& frame, std::string_view field) {
+// The bytes of `field`, the frame's last field: the tail of a split frame, which is consumed;
+// or a view into `frame`, and a large one is moved out of the frame, which is consumed, instead
+// of copied.
+std::string take_last(std::string& frame, std::string_view field, std::string* tail) {
+  if (tail) return std::move(*tail);
   if (field.size() < kBulkBytes) return std::string(field);
   frame.erase(0, static_cast<std::size_t>(field.data() - frame.data()));
   return std::move(frame);
@@ -353,7 +363,10 @@ std::optional<Welcome> decode_welcome(std::string_view body) {
   return w;
 }
 
-std::optional<Task> decode_task(std::string frame, std::uint64_t* id, std::uint8_t* flags) {
+namespace {
+
+std::optional<Task> decode_task_parts(std::string& frame, std::string* tail, std::uint64_t* id,
+                                      std::uint8_t* flags) {
   if (frame.empty() || frame[0] != static_cast<char>(Type::kTask)) return std::nullopt;
   Reader r(std::string_view(frame).substr(1));
   *id = r.u64();
@@ -370,9 +383,9 @@ std::optional<Task> decode_task(std::string frame, std::uint64_t* id, std::uint8
   if (kind == kCall) {
     CallTask call;
     call.function = r.str();
-    std::string_view payload = r.view();
+    std::string_view payload = r.last(tail);
     if (!r.done()) return std::nullopt;
-    call.payload = take_last(frame, payload);
+    call.payload = take_last(frame, payload, tail);
     task.body = std::move(call);
     return task;
   }
@@ -389,11 +402,99 @@ std::optional<Task> decode_task(std::string frame, std::uint64_t* id, std::uint8
     sh.env[k] = r.str();
   }
   sh.cwd = r.str();
-  std::string_view stdin_data = r.view();
+  std::string_view stdin_data = r.last(tail);
   if (!r.done() || (sh.argv.empty() && sh.script.empty())) return std::nullopt;
-  sh.stdin_data = take_last(frame, stdin_data);
+  sh.stdin_data = take_last(frame, stdin_data, tail);
   task.body = std::move(sh);
   return task;
+}
+
+std::optional<ResultFrame> decode_result_parts(std::string& frame, std::string* tail) {
+  if (frame.empty() || frame[0] != static_cast<char>(Type::kResult)) return std::nullopt;
+  Reader r(std::string_view(frame).substr(1));
+  ResultFrame f;
+  f.id = r.u64();
+  f.flags = r.u8();
+  std::uint8_t kind = r.u8();
+  std::uint8_t cause = r.u8();
+  if (kind > static_cast<std::uint8_t>(Result::Kind::kErrorValue) || cause > kMaxCause)
+    return std::nullopt;
+  f.result.kind = static_cast<Result::Kind>(kind);
+  f.result.cause = static_cast<Cause>(cause);
+  f.result.error_value = static_cast<ErrorValue>(r.i32());
+  f.result.exit_code = r.i32();
+  f.result.signal = r.i32();
+  f.result.wall_us = r.u64();
+  f.result.message = r.str();
+  f.result.type = r.str();
+  f.result.stderr_output = r.str();
+  std::string_view value = r.last(tail);
+  if (!r.done()) return std::nullopt;
+  f.result.value = take_last(frame, value, tail);
+  return f;
+}
+
+}  // namespace
+
+std::optional<Task> decode_task(std::string frame, std::uint64_t* id, std::uint8_t* flags) {
+  return decode_task_parts(frame, nullptr, id, flags);
+}
+
+std::optional<Task> decode_task(std::string head, std::string tail, std::uint64_t* id,
+                                std::uint8_t* flags) {
+  return decode_task_parts(head, tail.empty() ? nullptr : &tail, id, flags);
+}
+
+std::optional<ResultFrame> decode_result(std::string frame) {
+  return decode_result_parts(frame, nullptr);
+}
+
+std::optional<ResultFrame> decode_result(std::string head, std::string tail) {
+  return decode_result_parts(head, tail.empty() ? nullptr : &tail);
+}
+
+std::optional<std::size_t> tail_at(std::string_view prefix, std::size_t length) {
+  if (prefix.empty()) return std::nullopt;
+  Reader r(prefix.substr(1));
+  const auto type = static_cast<Type>(prefix[0]);
+  if (type == Type::kResult) {
+    r.u64();
+    r.u8();                                // flags
+    r.u8();                                // kind
+    r.u8();                                // cause
+    r.u32();                               // error value
+    r.u32();                               // exit code
+    r.u32();                               // signal
+    r.u64();                               // wall time
+    for (int k = 0; k < 3; ++k) r.view();  // message, type, stderr
+  } else if (type == Type::kTask) {
+    r.u64();
+    std::uint8_t kind = r.u8();
+    r.u8();    // flags
+    r.u8();    // retries
+    r.u32();   // timeout
+    r.u32();   // expected
+    r.view();  // stream
+    if (kind == kCall) {
+      r.view();  // function
+    } else if (kind == kShell) {
+      std::uint32_t argc = r.u32();
+      for (std::uint32_t i = 0; i < argc && r.ok(); ++i) r.view();
+      r.view();  // script
+      std::uint32_t nenv = r.u32();
+      for (std::uint32_t i = 0; i < 2 * nenv && r.ok(); ++i) r.view();
+      r.view();  // cwd
+    } else {
+      return 0;
+    }
+  } else {
+    return 0;
+  }
+  std::uint32_t n = r.u32();
+  if (!r.ok()) return std::nullopt;  // more of it needed (or malformed: decoding will say)
+  const std::size_t head = 1 + r.pos();
+  if (head > length || n != length - head) return 0;
+  return head;
 }
 
 bool valid_task(std::string_view frame) {
@@ -423,31 +524,6 @@ bool valid_task(std::string_view frame) {
   r.view();
   r.view();
   return r.done() && (argc > 0 || !script.empty());
-}
-
-std::optional<ResultFrame> decode_result(std::string frame) {
-  if (frame.empty() || frame[0] != static_cast<char>(Type::kResult)) return std::nullopt;
-  Reader r(std::string_view(frame).substr(1));
-  ResultFrame f;
-  f.id = r.u64();
-  f.flags = r.u8();
-  std::uint8_t kind = r.u8();
-  std::uint8_t cause = r.u8();
-  if (kind > static_cast<std::uint8_t>(Result::Kind::kErrorValue) || cause > kMaxCause)
-    return std::nullopt;
-  f.result.kind = static_cast<Result::Kind>(kind);
-  f.result.cause = static_cast<Cause>(cause);
-  f.result.error_value = static_cast<ErrorValue>(r.i32());
-  f.result.exit_code = r.i32();
-  f.result.signal = r.i32();
-  f.result.wall_us = r.u64();
-  f.result.message = r.str();
-  f.result.type = r.str();
-  f.result.stderr_output = r.str();
-  std::string_view value = r.view();
-  if (!r.done()) return std::nullopt;
-  f.result.value = take_last(frame, value);
-  return f;
 }
 
 std::optional<std::uint64_t> decode_id(std::string_view body) {

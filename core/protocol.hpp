@@ -161,9 +161,20 @@ std::optional<Welcome> decode_welcome(std::string_view body);
 // payload or value out of it rather than copy it.
 std::optional<Task> decode_task(std::string frame, std::uint64_t* id,
                                 std::uint8_t* flags = nullptr);
+// The same for a frame that arrived split (Connection's on_split): `head` ends with the length
+// of the last field (the payload, or a command's stdin), which is `tail`. An empty tail: `head`
+// is the whole frame (a split frame's tail never is empty).
+std::optional<Task> decode_task(std::string head, std::string tail, std::uint64_t* id,
+                                std::uint8_t* flags = nullptr);
 // Whether decode_task would accept `frame`, checked without copying anything.
 bool valid_task(std::string_view frame);
 std::optional<ResultFrame> decode_result(std::string frame);
+// Split, the value is `tail` (empty: `head` is the whole frame), as decode_task's.
+std::optional<ResultFrame> decode_result(std::string head, std::string tail);
+// Where the last field of a task or result frame of `length` bytes starts, from the frame's
+// first bytes (`prefix`): the size of the head that on_split is given (the tail is the rest).
+// nullopt: the prefix is too short to say; 0: not a frame that is split.
+std::optional<std::size_t> tail_at(std::string_view prefix, std::size_t length);
 std::optional<std::uint64_t> decode_id(std::string_view body);
 std::optional<std::pair<std::uint64_t, bool>> decode_recalled(std::string_view body);
 struct Output {

@@ -76,6 +76,51 @@ TEST_CASE("a call task and a result survive encoding", "[protocol]") {
   }
 }
 
+TEST_CASE("a large task or result splits where its last field starts", "[protocol]") {
+  std::string payload(2 << 20, 'p');
+  payload[7] = 'q';
+  std::string task = proto::encode_task(5, Task::call("echo", payload));
+  std::size_t at = task.size() - payload.size();
+  // Known from the first bytes, and only once they hold the head.
+  CHECK(proto::tail_at(task.substr(0, 10), task.size()) == std::nullopt);
+  CHECK(proto::tail_at(task.substr(0, at), task.size()) == at);
+  CHECK(proto::tail_at(task.substr(0, 4096), task.size()) == at);
+  // A length that does not match the frame's, or another kind of frame: not split.
+  CHECK(proto::tail_at(task.substr(0, 4096), task.size() + 1) == 0u);
+  CHECK(proto::tail_at(proto::encode_empty(proto::Type::kExit), 2 << 20) == 0u);
+  std::uint64_t id = 0;
+  auto t = proto::decode_task(task.substr(0, at), task.substr(at), &id);
+  REQUIRE(t);
+  CHECK(id == 5);
+  CHECK(std::get<CallTask>(t->body).payload == payload);
+  // A command's stdin is its last field.
+  ShellTask sh;
+  sh.argv = {"cat"};
+  sh.stdin_data = payload;
+  std::string shell = proto::encode_task(6, Task{sh, {}, {}, {}, {}, {}, {}});
+  at = shell.size() - payload.size();
+  CHECK(proto::tail_at(shell.substr(0, 4096), shell.size()) == at);
+  t = proto::decode_task(shell.substr(0, at), shell.substr(at), &id);
+  REQUIRE(t);
+  CHECK(std::get<ShellTask>(t->body).stdin_data == payload);
+
+  Result r;
+  r.value = payload;
+  r.message = "m";
+  auto parts = proto::encode_result_parts(9, 0, Result(r));
+  std::string whole = parts.head + parts.tail;
+  CHECK(proto::tail_at(whole.substr(0, 4096), whole.size()) == parts.head.size());
+  auto d = proto::decode_result(parts.head, parts.tail);
+  REQUIRE(d);
+  CHECK(d->id == 9);
+  CHECK(d->result.value == payload);
+  CHECK(d->result.message == "m");
+  // A tail of another length than the head says is refused, as is a head with bytes left over.
+  CHECK_FALSE(proto::decode_result(parts.head, parts.tail + "x"));
+  CHECK_FALSE(proto::decode_result(parts.head + "x", parts.tail));
+  CHECK_FALSE(proto::decode_task(task.substr(0, at), task.substr(at + 1), &id));
+}
+
 TEST_CASE("large payloads and values come out of their frames intact", "[protocol]") {
   // Above kBulkBytes the last field is moved out of the frame instead of copied.
   std::string payload(3 << 20, '\0');

@@ -104,6 +104,44 @@ TEST_CASE("frames round-trip over every transport with port 0 resolved", "[trans
   (*conn)->shutdown();
 }
 
+TEST_CASE("a large frame arrives in two buffers where its handler says it splits", "[transport]") {
+  EchoServer server("abstract://");
+  auto conn = dial(server.listener->bound_url(), std::chrono::seconds(5));
+  REQUIRE(conn);
+  Sink sink;
+  std::vector<std::pair<std::string, std::string>> split;
+  Connection::Handlers h = sink.handlers();
+  // Frames that start with 'S' split after their first 10 bytes; others are not split.
+  h.tail_at = [](std::string_view prefix, std::size_t) -> std::optional<std::size_t> {
+    if (prefix.size() < 1) return std::nullopt;
+    return prefix[0] == 'S' ? 10 : 0;
+  };
+  h.on_split = [&](std::string head, std::string tail) {
+    std::lock_guard<std::mutex> l(sink.mu);
+    split.emplace_back(std::move(head), std::move(tail));
+    sink.frames.push_back("(split)");
+    sink.cv.notify_all();
+  };
+  (*conn)->start(std::move(h), UINT32_MAX);
+  std::string big(3 << 20, 'z');
+  big[0] = 'S';
+  big[10] = 't';
+  std::string other(3 << 20, 'o');
+  (*conn)->send("S small");  // small frames are never split
+  (*conn)->send(big);
+  (*conn)->send(other);
+  (*conn)->send("after", big);  // a two-part send arrives as the frame it is
+  REQUIRE(sink.wait_frames(4));
+  CHECK(sink.frames[0] == "S small");
+  CHECK(sink.frames[1] == "(split)");
+  CHECK(sink.frames[2] == other);
+  CHECK(sink.frames[3] == "after" + big);
+  REQUIRE(split.size() == 1);
+  CHECK(split[0].first == big.substr(0, 10));
+  CHECK(split[0].second == big.substr(10));
+  (*conn)->shutdown();
+}
+
 TEST_CASE("a frame longer than allowed closes that connection", "[transport]") {
   auto l = Listener::open("tcp://127.0.0.1:0");
   REQUIRE(l);

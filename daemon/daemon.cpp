@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/auth.hpp"
+#include "core/buffer.hpp"
 #include "core/protocol.hpp"
 #include "core/seal.hpp"
 #include "core/transport.hpp"
@@ -107,7 +108,8 @@ class DaemonLoop {
   // Tells the dispatcher that this daemon leaves, so that a task sent to it meanwhile goes to
   // another daemon at no cost, and waits until that is written.
   void leave(std::unique_lock<std::mutex>& lock);
-  void on_frame(std::uint64_t generation, std::string frame);
+  // `tail`: the frame came split (a task's large payload or stdin, read into its own buffer).
+  void on_frame(std::uint64_t generation, std::string frame, std::string tail = {});
   void on_close(std::uint64_t generation, int error);
   void interrupt_running();  // REQUIRES: mu_
   // The watchdog thread: interrupts the running task at its deadline (its timeout, counted
@@ -122,7 +124,11 @@ class DaemonLoop {
   std::condition_variable cv_;
   std::shared_ptr<Connection> conn_;  // GUARDED_BY(mu_)
   std::uint64_t generation_ = 0;      // GUARDED_BY(mu_); counts connections, ignores stale ones
-  std::deque<std::pair<std::uint64_t, std::string>> queue_;  // GUARDED_BY(mu_); not started
+  struct Queued {
+    std::uint64_t id;
+    std::string frame, tail;  // tail: see on_frame
+  };
+  std::deque<Queued> queue_;  // GUARDED_BY(mu_); not started
   // The connection ended, the exit after a final result was acknowledged, the daemon was told
   // to stop. GUARDED_BY(mu_).
   bool closed_ = false, acked_ = false, exit_now_ = false;
@@ -240,9 +246,13 @@ Status DaemonLoop::connect(bool first) {
       queue_.clear();
       // Until the dispatcher has proved it holds the secret, only small frames: a peer that is
       // not this pool's dispatcher cannot make the daemon commit memory.
-      conn_->start({[this, gen](std::string f) { on_frame(gen, std::move(f)); },
-                    [this, gen](int error) { on_close(gen, error); }},
-                   proto::kMaxHelloFrame);
+      Connection::Handlers handlers{[this, gen](std::string f) { on_frame(gen, std::move(f)); },
+                                    [this, gen](int error) { on_close(gen, error); }};
+      handlers.tail_at = proto::tail_at;
+      handlers.on_split = [this, gen](std::string head, std::string tail) {
+        on_frame(gen, std::move(head), std::move(tail));
+      };
+      conn_->start(std::move(handlers), proto::kMaxHelloFrame);
       proto::Hello h;
       h.pid = static_cast<std::uint32_t>(getpid());
       h.host = host_name();
@@ -311,7 +321,7 @@ void DaemonLoop::interrupt_running() {
   if (running_pid_ > 0) kill(-running_pid_, SIGKILL);
 }
 
-void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
+void DaemonLoop::on_frame(std::uint64_t generation, std::string frame, std::string tail) {
   std::lock_guard<std::mutex> lock(mu_);
   if (generation != generation_) return;
   auto fv = proto::view_frame(frame);
@@ -363,7 +373,7 @@ void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
     case proto::Type::kTask: {
       auto id = proto::peek_id(frame);
       if (!id) return conn_->close();
-      queue_.emplace_back(*id, std::move(frame));
+      queue_.push_back({*id, std::move(frame), std::move(tail)});
       break;
     }
     case proto::Type::kCancel:
@@ -373,7 +383,7 @@ void DaemonLoop::on_frame(std::uint64_t generation, std::string frame) {
       bool cancel = fv->type == proto::Type::kCancel;
       if (cancel && running_ && running_id_ == *id) return interrupt_running();
       auto it =
-          std::find_if(queue_.begin(), queue_.end(), [&](const auto& q) { return q.first == *id; });
+          std::find_if(queue_.begin(), queue_.end(), [&](const auto& q) { return q.id == *id; });
       bool queued = it != queue_.end();
       if (queued) queue_.erase(it);
       if (!cancel) {
@@ -453,7 +463,7 @@ Expected<int> DaemonLoop::run() {
       }
       continue;
     }
-    auto [id, frame] = std::move(queue_.front());
+    auto [id, frame, tail] = std::move(queue_.front());
     queue_.pop_front();
     // A task sent ahead (prefetch) that would run past the allocation's end: leave, and the
     // dispatcher gives it and the rest to daemons with time.
@@ -485,7 +495,7 @@ Expected<int> DaemonLoop::run() {
 
     std::uint64_t ignored;
     std::uint8_t flags = 0;
-    auto task = proto::decode_task(std::move(frame), &ignored, &flags);
+    auto task = proto::decode_task(std::move(frame), std::move(tail), &ignored, &flags);
     if (!task || !std::holds_alternative<ShellTask>(task->body)) {
       std::lock_guard<std::mutex> l(mu_);
       send_pending();
@@ -506,6 +516,11 @@ Expected<int> DaemonLoop::run() {
           conn->send(proto::encode_output(id, static_cast<std::uint8_t>(stream), bytes));
         };
       result = evaluate(*task, functions_, running, &setup_, flags & proto::kTaskEverywhere);
+      // A large payload's buffer, pages and all, serves the next large frame or value.
+      if (auto* call = std::get_if<CallTask>(&task->body))
+        give_bulk(std::move(call->payload));
+      else
+        give_bulk(std::move(std::get<ShellTask>(task->body).stdin_data));
     } else {
       result.kind = Result::Kind::kError;
       result.type = "malformed task";

@@ -12,7 +12,7 @@ namespace mirai {
 class ControlServer::Target final : public ResultTarget {
  public:
   explicit Target(std::weak_ptr<Client> client) : client_(std::move(client)) {}
-  void deliver(std::string frame) override;
+  void deliver(std::string frame, std::string tail) override;
 
  private:
   std::weak_ptr<Client> client_;
@@ -30,7 +30,7 @@ struct ControlServer::Client {
   std::unordered_map<std::uint64_t, std::uint64_t> client_ids;      // GUARDED_BY(mu)
 };
 
-void ControlServer::Target::deliver(std::string frame) {
+void ControlServer::Target::deliver(std::string frame, std::string tail) {
   auto c = client_.lock();
   auto fv = proto::view_frame(frame);
   auto id = proto::peek_id(frame);
@@ -48,7 +48,7 @@ void ControlServer::Target::deliver(std::string frame) {
     }
   }
   proto::patch_id(frame, client_id);
-  c->conn->send(std::move(frame));
+  c->conn->send(std::move(frame), std::move(tail));
 }
 
 Expected<std::unique_ptr<ControlServer>> ControlServer::start(Dispatcher& dispatcher,

@@ -107,7 +107,7 @@ Dispatcher::~Dispatcher() {
 }
 
 void Dispatcher::deliver_all(Deliveries& out) {
-  for (auto& d : out) d.target->deliver(std::move(d.frame));
+  for (auto& d : out) d.target->deliver(std::move(d.frame), std::move(d.tail));
   out.clear();
 }
 
@@ -165,12 +165,18 @@ void Dispatcher::on_accept(std::shared_ptr<Connection> conn) {
   Slot* raw = slot.get();
   slot->conn = conn;
   slots_.emplace(raw, std::move(slot));
-  conn->start({[this, raw](std::string f) { on_frame(raw, std::move(f)); },
-               [this, raw](int error) { on_close(raw, error); }, [this] { flush_corked(); }},
-              proto::kMaxHelloFrame);
+  Connection::Handlers handlers{[this, raw](std::string f) { on_frame(raw, std::move(f)); },
+                                [this, raw](int error) { on_close(raw, error); },
+                                [this] { flush_corked(); }};
+  // A large result's value is read into a buffer of its own, which becomes the Result's.
+  handlers.tail_at = proto::tail_at;
+  handlers.on_split = [this, raw](std::string head, std::string tail) {
+    on_frame(raw, std::move(head), std::move(tail));
+  };
+  conn->start(std::move(handlers), proto::kMaxHelloFrame);
 }
 
-void Dispatcher::on_frame(Slot* slot, std::string frame) {
+void Dispatcher::on_frame(Slot* slot, std::string frame, std::string tail) {
   Deliveries out;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -191,8 +197,9 @@ void Dispatcher::on_frame(Slot* slot, std::string frame) {
         return on_proof(slot, fv->body);
       return reject(slot);
     }
+    if (!tail.empty() && !(fv && fv->type == proto::Type::kResult)) return reject(slot);
     if (fv && fv->type == proto::Type::kResult) {
-      Schedule::Answer a = schedule_.result(*slot, std::move(frame), out);
+      Schedule::Answer a = schedule_.result(*slot, std::move(frame), out, std::move(tail));
       if (a == Schedule::Answer::kForeign) return reject(slot);
       if (a == Schedule::Answer::kExits) advance(slot, SlotEvent::kFinal);
     } else if (fv && fv->type == proto::Type::kOutput) {
@@ -354,7 +361,7 @@ std::uint64_t Dispatcher::submit_with(std::uint64_t id, std::string frame,
   if (!stopping_) return schedule_.submit(std::move(frame), std::move(target), id);
   if (id == 0) id = schedule_.unused_id();
   lock.unlock();
-  target->deliver(proto::encode_error_value(id, ErrorValue::kClosed));
+  target->deliver(proto::encode_error_value(id, ErrorValue::kClosed), {});
   return id;
 }
 
@@ -370,7 +377,7 @@ std::vector<std::uint64_t> Dispatcher::everywhere_with(
     for (auto& target : targets) {
       ids.push_back(first ? first + ids.size() : schedule_.unused_id());
       closed.push_back(
-          {std::move(target), proto::encode_error_value(ids.back(), ErrorValue::kClosed)});
+          {std::move(target), proto::encode_error_value(ids.back(), ErrorValue::kClosed), {}});
     }
   }
   deliver_all(closed);

@@ -157,7 +157,7 @@ class Dispatcher final : public DispatcherLink, private Schedule::Outbox {
   static void sweep_cb(void* arg);  // the sweep timer
   std::chrono::milliseconds sweep_every() const;
   void on_accept(std::shared_ptr<Connection> conn);
-  void on_frame(Slot* slot, std::string frame);
+  void on_frame(Slot* slot, std::string frame, std::string tail = {});  // tail: ResultTarget
   void on_close(Slot* slot, int error);
   void on_hello(Slot* slot, std::string frame);
   void on_proof(Slot* slot, std::string_view body);

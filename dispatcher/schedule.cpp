@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/buffer.hpp"
 #include "core/protocol.hpp"
 
 namespace mirai {
@@ -27,7 +28,7 @@ std::uint64_t Schedule::submit(std::string frame, std::shared_ptr<ResultTarget> 
   e.retries = proto::peek_retries(frame);
   e.rerun_failures = proto::peek_task_flags(frame) & proto::kTaskRerunFailures;
   e.expected_ms = static_cast<std::uint32_t>(proto::peek_expected(frame).count());
-  e.frame = std::make_shared<const std::string>(std::move(frame));
+  e.frame = share_bulk(std::move(frame));
   e.target = std::move(target);
   enqueue(id, std::move(e));
   drain();
@@ -48,7 +49,7 @@ std::vector<std::uint64_t> Schedule::submit_everywhere(
     proto::patch_id(copy, id);
     Entry e;
     e.expected_ms = static_cast<std::uint32_t>(proto::peek_expected(copy).count());
-    e.frame = std::make_shared<const std::string>(std::move(copy));
+    e.frame = share_bulk(std::move(copy));
     e.target = std::move(target);
     e.rare = std::make_unique<Rare>();
     e.rare->group = group;
@@ -85,7 +86,7 @@ void Schedule::fail_queued(const Result& why, Deliveries& out) {
       ++it;
       continue;
     }
-    out.push_back({std::move(it->second.target), proto::encode_result(it->first, 0, why)});
+    out.push_back({std::move(it->second.target), proto::encode_result(it->first, 0, why), {}});
     --awaiting_;
     it = tasks_.erase(it);  // its id is skipped in the queue
   }
@@ -93,7 +94,7 @@ void Schedule::fail_queued(const Result& why, Deliveries& out) {
 
 void Schedule::close(Deliveries& out) {
   for (auto& [id, e] : tasks_)
-    out.push_back({e.target, proto::encode_error_value(id, ErrorValue::kClosed)});
+    out.push_back({e.target, proto::encode_error_value(id, ErrorValue::kClosed), {}});
   tasks_.clear();
   queue_.clear();
   setups_.clear();
@@ -164,7 +165,7 @@ void Schedule::stop_taking(Worker& w) {
     }
 }
 
-Schedule::Answer Schedule::result(Worker& w, std::string frame, Deliveries& out) {
+Schedule::Answer Schedule::result(Worker& w, std::string frame, Deliveries& out, std::string tail) {
   auto h = proto::peek_result(frame);
   auto it = h ? std::find(w.in_flight.begin(), w.in_flight.end(), h->id) : w.in_flight.end();
   if (it == w.in_flight.end()) return Answer::kForeign;
@@ -191,7 +192,7 @@ Schedule::Answer Schedule::result(Worker& w, std::string frame, Deliveries& out)
     requeue_front({h->id});
   } else {
     --executing_;
-    out.push_back({std::move(entry.target), std::move(frame)});
+    out.push_back({std::move(entry.target), std::move(frame), std::move(tail)});
     tasks_.erase(e);
   }
   Answer answer = Answer::kTaken;
@@ -216,7 +217,7 @@ bool Schedule::output(const Worker& w, std::string frame, Deliveries& out) {
   if (!id || std::find(w.in_flight.begin(), w.in_flight.end(), *id) == w.in_flight.end())
     return false;
   if (auto e = tasks_.find(*id); e != tasks_.end())
-    out.push_back({e->second.target, std::move(frame)});
+    out.push_back({e->second.target, std::move(frame), {}});
   return true;
 }
 
@@ -255,7 +256,7 @@ void Schedule::remove(Worker& w, bool blameless, const std::string& lost_why, De
       if (e.retries > 0)
         r.message += ", on all " + std::to_string(e.lost + 1) +
                      " attempts (retries: " + std::to_string(e.retries) + ")";
-      out.push_back({std::move(e.target), proto::encode_result(running, 0, r)});
+      out.push_back({std::move(e.target), proto::encode_result(running, 0, r), {}});
       tasks_.erase(running);
       --executing_;
     }
@@ -298,7 +299,7 @@ void Schedule::send_setups(Worker& w) {
     std::string frame = setup.frame;
     proto::patch_id(frame, id);
     Entry e;
-    e.frame = std::make_shared<const std::string>(std::move(frame));
+    e.frame = share_bulk(std::move(frame));
     e.target = setup.later;
     e.setup = true;
     e.daemon = &w;

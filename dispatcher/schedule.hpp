@@ -28,11 +28,12 @@ namespace mirai {
 // Receives the outcome of one task: a kResult frame from the daemon, or one the dispatcher made
 // (19 when the daemon died, 7 when the dispatcher stopped). Called on an NNG thread without the
 // dispatcher's lock held; it may be called after the caller already resolved the task itself
-// (cancel, timeout) and must then ignore it.
+// (cancel, timeout) and must then ignore it. `tail` is empty, or the frame came split
+// (Connection's on_split) and it is the result's value (proto::decode_result(frame, tail)).
 class ResultTarget {
  public:
   virtual ~ResultTarget() = default;
-  virtual void deliver(std::string frame) = 0;
+  virtual void deliver(std::string frame, std::string tail) = 0;
 };
 
 class Schedule {
@@ -88,7 +89,7 @@ class Schedule {
 
   struct Delivery {
     std::shared_ptr<ResultTarget> target;
-    std::string frame;
+    std::string frame, tail;  // tail: see ResultTarget
   };
   // Outcomes to hand to their targets after the owner's lock is released.
   using Deliveries = std::vector<Delivery>;
@@ -134,8 +135,8 @@ class Schedule {
   // `w` takes no more tasks (it said it is leaving, broke the protocol, or is being lost); what
   // it holds stays with it until remove().
   void stop_taking(Worker& w);
-  // A result frame from `w`.
-  Answer result(Worker& w, std::string frame, Deliveries& out);
+  // A result frame from `w` (with `tail`, split: see ResultTarget).
+  Answer result(Worker& w, std::string frame, Deliveries& out, std::string tail = {});
   // `w` answered a recall: the task goes back to the head of the queue unless it had started.
   // False for a malformed answer.
   bool recalled(Worker& w, std::string_view body);

@@ -49,7 +49,7 @@ struct FakeDaemons final : Schedule::Outbox {
 
 struct Outcomes final : ResultTarget {
   std::vector<proto::ResultFrame> got;
-  void deliver(std::string frame) override {
+  void deliver(std::string frame, std::string) override {
     auto r = proto::decode_result(std::move(frame));
     REQUIRE(r);
     got.push_back(std::move(*r));
@@ -98,13 +98,13 @@ struct Bench {
     r.wall_us = static_cast<std::uint64_t>(wall.count());
     Schedule::Deliveries out;
     Schedule::Answer a = schedule.result(w, proto::encode_result(id, flags, r), out);
-    for (auto& d : out) d.target->deliver(std::move(d.frame));
+    for (auto& d : out) d.target->deliver(std::move(d.frame), std::move(d.tail));
     return a;
   }
   void remove(Worker& w, bool blameless = false, const std::string& lost_why = "") {
     Schedule::Deliveries out;
     schedule.remove(w, blameless, lost_why, out);
-    for (auto& d : out) d.target->deliver(std::move(d.frame));
+    for (auto& d : out) d.target->deliver(std::move(d.frame), std::move(d.tail));
   }
   // A daemon measured as running tasks of `wall` each: it has run one.
   void measure(Worker& w, std::chrono::microseconds wall) {

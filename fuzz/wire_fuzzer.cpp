@@ -46,12 +46,38 @@ void check_result(const std::string& frame) {
   require(again && proto::encode_result(again->id, again->flags, again->result) == encoded);
 }
 
+// Where a frame splits (Connection's on_split), and that the two parts decode as the whole
+// frame does: split or not, a task or result is the same.
+void check_split(const std::string& frame) {
+  for (std::size_t prefix : {std::size_t{1}, std::size_t{16}, frame.size()}) {
+    auto at = proto::tail_at(std::string_view(frame).substr(0, prefix), frame.size());
+    if (!at || *at == 0) continue;
+    require(*at <= prefix && *at <= frame.size());
+    const std::string head = frame.substr(0, *at), tail = frame.substr(*at);
+    std::uint64_t id = 0, split_id = 0;
+    std::uint8_t flags = 0, split_flags = 0;
+    auto whole = proto::decode_task(frame, &id, &flags);
+    auto split = proto::decode_task(head, tail, &split_id, &split_flags);
+    require(whole.has_value() == split.has_value());
+    if (whole)
+      require(id == split_id && flags == split_flags &&
+              proto::encode_task(id, *whole, flags) == proto::encode_task(id, *split, flags));
+    auto whole_result = proto::decode_result(frame);
+    auto split_result = proto::decode_result(head, tail);
+    require(whole_result.has_value() == split_result.has_value());
+    if (whole_result)
+      require(proto::encode_result(whole_result->id, whole_result->flags, whole_result->result) ==
+              proto::encode_result(split_result->id, split_result->flags, split_result->result));
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string frame(reinterpret_cast<const char*>(data), size);
   check_task(frame);
   check_result(frame);
+  check_split(frame);
   auto fv = proto::view_frame(frame);
   if (!fv) return 0;
   // Every body decoder on every body: none may crash, read out of bounds or loop.
