@@ -438,11 +438,13 @@ int map_main(const Args& all) {
   for (const auto& script : setup)
     if (int code = run_everywhere(*daemons, script); code != 0) return code;
 
-  // With --halt soon no task may start after the rule is met: only as many are handed out as
-  // there are daemons to run them. With --timeout N% each task's timeout is set when it is
-  // handed out, from the run times known by then: two a daemon keep them busy.
+  // With --halt no task may start after the rule is met, as with parallel's job slots: only as
+  // many are handed out as there are daemons to run them (none waits at a daemon behind another,
+  // to start before its result is seen). With --timeout N% each task's timeout is set when it
+  // is handed out, from the run times known by then: two a daemon keep them busy.
   const std::size_t pool_daemons = static_cast<std::size_t>(std::max(daemons->daemons(), 1));
-  const std::size_t window = halt.when == Halt::When::kSoon && daemons->daemons() > 0 ? pool_daemons
+  const std::size_t window = halt.when != Halt::When::kNever && daemons->daemons() > 0
+                                 ? pool_daemons
                              : timeout_percent > 0 ? 2 * pool_daemons
                                                    : jobs.size();
   std::vector<std::uint64_t> succeeded_us;  // sorted: the run times of the tasks that succeeded
