@@ -75,11 +75,12 @@ class Controller {
                    std::move(report)) {}
   ~Controller();  // stop(); does not cancel the jobs: shutdown() does
 
-  // Starts the control loop on a thread of its own: tick() every 100 ms.
+  // Starts the control loop on a thread of its own: tick() every 100 ms (every 10 ms until the
+  // first launch, for the first 2 s).
   void start();
   // One look of the loop: a full round (step) once per interval, and at once when the backlog
-  // calls for a launch that the interval and the back-off allow and it has stopped growing
-  // since the last look (tasks submitted in a burst go into one launch).
+  // calls for a launch that the interval and the back-off allow and it has not grown for 100 ms
+  // (tasks submitted in a burst go into one launch) or already calls for every worker.
   void tick();
   // Runs one round now: look at the daemons and jobs, and launch if the backlog needs it and
   // `may_launch`.
@@ -153,17 +154,18 @@ class Controller {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;                              // GUARDED_BY(mu_)
-  std::vector<Batch> batches_;                         // GUARDED_BY(mu_)
-  int connected_ = 0;                                  // GUARDED_BY(mu_)
-  int failures_in_a_row_ = 0;                          // GUARDED_BY(mu_)
-  std::chrono::steady_clock::time_point not_before_;   // GUARDED_BY(mu_); back-off
-  std::chrono::steady_clock::time_point last_launch_;  // GUARDED_BY(mu_)
-  bool paused_ = false;                                // GUARDED_BY(mu_)
-  std::chrono::steady_clock::time_point last_round_;   // GUARDED_BY(mu_)
-  std::uint64_t last_demand_ = 0;                      // GUARDED_BY(mu_); at the last tick
-  std::string reason_;                                 // GUARDED_BY(mu_)
-  std::map<std::string, int> job_states_;              // GUARDED_BY(mu_)
+  bool stopping_ = false;                                 // GUARDED_BY(mu_)
+  std::vector<Batch> batches_;                            // GUARDED_BY(mu_)
+  int connected_ = 0;                                     // GUARDED_BY(mu_)
+  int failures_in_a_row_ = 0;                             // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point not_before_;      // GUARDED_BY(mu_); back-off
+  std::chrono::steady_clock::time_point last_launch_;     // GUARDED_BY(mu_)
+  bool paused_ = false;                                   // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point last_round_;      // GUARDED_BY(mu_)
+  std::uint64_t last_demand_ = 0;                         // GUARDED_BY(mu_); at the last tick
+  std::chrono::steady_clock::time_point demand_changed_;  // GUARDED_BY(mu_); when it last did
+  std::string reason_;                                    // GUARDED_BY(mu_)
+  std::map<std::string, int> job_states_;                 // GUARDED_BY(mu_)
   std::vector<std::string> to_cancel_;  // GUARDED_BY(mu_); jobs of failed launches still listed
   std::mutex step_mu_;                  // one round at a time
   std::thread thread_;

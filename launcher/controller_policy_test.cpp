@@ -150,6 +150,27 @@ TEST_CASE(
   CHECK(st.jobs["pending"] == 4);
 }
 
+TEST_CASE("a backlog that calls for every worker is launched at the first look",
+          "[controller][policy]") {
+  Scaling s(4, every(2s));
+  s.backlog(200);
+  s.controller->tick();  // growing or not, it cannot call for more than 4
+  CHECK(s.jobs->sizes == std::vector<int>{4});
+  // One that calls for fewer waits until it has not grown for 100 ms.
+  Scaling t(4, every(2s));
+  t.backlog(2);
+  t.controller->tick();
+  t.clock += 50ms;
+  t.backlog(3);
+  t.controller->tick();
+  t.clock += 50ms;
+  t.controller->tick();
+  CHECK(t.jobs->sizes.empty());
+  t.clock += 50ms;
+  t.controller->tick();
+  CHECK(t.jobs->sizes == std::vector<int>{3});
+}
+
 TEST_CASE("the controller does not launch while the connected daemons cover the backlog",
           "[controller][policy]") {
   Scaling s(8, every(1s));
