@@ -549,8 +549,8 @@ void heartbeat(const std::string& mirai, int daemons) {
 }
 
 // A `mirai dispatcher` process with `daemons` local daemons connected first (timed, with nothing
-// queued), then `tasks` no-op calls from a client through it: the rate and the dispatcher's CPU
-// per task. Reports under "scale.d<daemons>.".
+// queued; and the dispatcher's memory then), then `tasks` no-op calls from a client through it:
+// the rate and the dispatcher's CPU per task. Reports under "scale.d<daemons>.".
 void scale_run(const std::string& mirai, int tasks, int daemons) {
   std::string control;
   pid_t dispatcher = start_dispatcher(mirai, "scale" + std::to_string(daemons), control);
@@ -574,6 +574,8 @@ void scale_run(const std::string& mirai, int tasks, int daemons) {
     std::vector<Future> fs;
     fs.reserve(static_cast<std::size_t>(tasks));
     ProcessUse before = process_use(dispatcher);
+    // What the connected, idle daemons cost the dispatcher (its buffers, its slots).
+    out("dispatcher.rss_connected", before.rss / 1048576, "MiB");
     auto t1 = Clock::now();
     for (int i = 0; i < tasks; ++i) fs.push_back(client.submit(Task::call("noop")));
     for (auto& f : fs) f.wait();

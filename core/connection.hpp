@@ -166,7 +166,9 @@ class Connection {
   // Read state: touched only by the read callback (reads are sequential).
   std::string in_;
   std::size_t begin_ = 0, end_ = 0;
-  std::string big_;  // a large frame being read straight into its own buffer (or its tail)
+  std::size_t asked_ = 0;  // bytes the read in progress may bring
+  bool filled_ = false;    // the last read brought all it could: more is likely waiting
+  std::string big_;        // a large frame being read straight into its own buffer (or its tail)
   std::size_t big_filled_ = 0;
   bool big_mode_ = false;
   std::string head_;  // split (tail_at): the large frame's head, read before its tail

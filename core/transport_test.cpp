@@ -142,6 +142,36 @@ TEST_CASE("a large frame arrives in two buffers where its handler says it splits
   (*conn)->shutdown();
 }
 
+TEST_CASE("frames of every size around the read buffer's arrive intact, one by one",
+          "[transport]") {
+  // A connection reads into 8 KiB until a read fills it or a frame comes in parts, then into
+  // 256 KiB; frames above 64 KiB get buffers of their own.
+  EchoServer server("abstract://");
+  auto conn = dial(server.listener->bound_url(), std::chrono::seconds(5));
+  REQUIRE(conn);
+  Sink sink;
+  (*conn)->start(sink.handlers(), UINT32_MAX);
+  std::vector<std::string> sent;
+  for (std::size_t n : {4000, 8188, 8192, 8200, 20000, 65535, 65536, 70000, 262144, 300000}) {
+    std::string f(n, 'a');
+    for (std::size_t i = 0; i < n; i += 997) f[i] = static_cast<char>('b' + i % 23);
+    sent.push_back(f);
+    (*conn)->send(f);
+    REQUIRE(sink.wait_frames(sent.size()));  // alone on the wire: the echo comes back whole
+  }
+  // And all of them at once, so that they come in parts.
+  for (const auto& f : std::vector<std::string>(sent)) {
+    sent.push_back(f);
+    (*conn)->send(f);
+  }
+  REQUIRE(sink.wait_frames(sent.size()));
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    INFO(i);
+    CHECK(sink.frames[i] == sent[i]);
+  }
+  (*conn)->shutdown();
+}
+
 TEST_CASE("a frame longer than allowed closes that connection", "[transport]") {
   auto l = Listener::open("tcp://127.0.0.1:0");
   REQUIRE(l);
