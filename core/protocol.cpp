@@ -108,8 +108,9 @@ std::string take_last(std::string& frame, std::string_view field, std::string* t
 
 constexpr std::uint8_t kShell = 1;
 constexpr std::uint8_t kCall = 2;
-// Where a task frame keeps its flags (after the type, the u64 id and the kind), its retries,
+// Where a task frame keeps its kind (after the type and the u64 id), its flags, its retries,
 // its timeout (after the retries) and its expected duration (after the u32 timeout).
+constexpr std::size_t kKindAt = 9;
 constexpr std::size_t kFlagsAt = 10;
 constexpr std::size_t kRetriesAt = 11;
 constexpr std::size_t kTimeoutAt = 12;
@@ -127,6 +128,36 @@ bool read_stream(Reader& r, std::optional<RngStream>& stream) {
   if (text.size() > 128) return false;
   stream = RngStream::parse(std::string(text));
   return stream.has_value();
+}
+
+// Reads a task body's fields up to its last one (a call's payload, a command's stdin),
+// checking what valid_task checks of them; false when one breaks a rule, or when `r` ran out
+// (then !r.ok()). `command`: the task is a shell task with something to run, or a call.
+bool task_fields_before_last(Reader& r, bool* command) {
+  r.u64();  // id
+  std::uint8_t kind = r.u8();
+  if (r.u8() & ~kTaskFlags) return false;
+  r.u8();   // retries
+  r.u32();  // timeout
+  r.u32();  // expected
+  std::optional<RngStream> stream;
+  if (!read_stream(r, stream)) return false;
+  *command = true;
+  if (kind == kCall) {
+    r.view();  // function
+    return r.ok();
+  }
+  if (kind != kShell) return false;
+  std::uint32_t argc = r.u32();
+  if (argc > kMaxListItems) return false;
+  for (std::uint32_t i = 0; i < argc && r.ok(); ++i) r.view();
+  std::string_view script = r.view();
+  std::uint32_t nenv = r.u32();
+  if (nenv > kMaxListItems) return false;
+  for (std::uint32_t i = 0; i < 2 * nenv && r.ok(); ++i) r.view();
+  r.view();  // cwd
+  *command = argc > 0 || !script.empty();
+  return r.ok();
 }
 
 }  // namespace
@@ -468,25 +499,9 @@ std::optional<std::size_t> tail_at(std::string_view prefix, std::size_t length) 
     r.u64();                               // wall time
     for (int k = 0; k < 3; ++k) r.view();  // message, type, stderr
   } else if (type == Type::kTask) {
-    r.u64();
-    std::uint8_t kind = r.u8();
-    r.u8();    // flags
-    r.u8();    // retries
-    r.u32();   // timeout
-    r.u32();   // expected
-    r.view();  // stream
-    if (kind == kCall) {
-      r.view();  // function
-    } else if (kind == kShell) {
-      std::uint32_t argc = r.u32();
-      for (std::uint32_t i = 0; i < argc && r.ok(); ++i) r.view();
-      r.view();  // script
-      std::uint32_t nenv = r.u32();
-      for (std::uint32_t i = 0; i < 2 * nenv && r.ok(); ++i) r.view();
-      r.view();  // cwd
-    } else {
-      return 0;
-    }
+    bool command;
+    if (!task_fields_before_last(r, &command))
+      return r.ok() ? std::optional<std::size_t>(0) : std::nullopt;
   } else {
     return 0;
   }
@@ -500,30 +515,14 @@ std::optional<std::size_t> tail_at(std::string_view prefix, std::size_t length) 
 bool valid_task(std::string_view frame) {
   if (frame.empty() || frame[0] != static_cast<char>(Type::kTask)) return false;
   Reader r(frame.substr(1));
-  r.u64();
-  std::uint8_t kind = r.u8();
-  if (r.u8() & ~kTaskFlags) return false;
-  r.u8();   // retries
-  r.u32();  // timeout
-  r.u32();  // expected
-  std::optional<RngStream> stream;
-  if (!read_stream(r, stream)) return false;
-  if (kind == kCall) {
-    r.view();
-    r.view();
-    return r.done();
-  }
-  if (kind != kShell) return false;
-  std::uint32_t argc = r.u32();
-  if (argc > kMaxListItems) return false;
-  for (std::uint32_t i = 0; i < argc && r.ok(); ++i) r.view();
-  std::string_view script = r.view();
-  std::uint32_t nenv = r.u32();
-  if (nenv > kMaxListItems) return false;
-  for (std::uint32_t i = 0; i < 2 * nenv && r.ok(); ++i) r.view();
-  r.view();
-  r.view();
-  return r.done() && (argc > 0 || !script.empty());
+  bool command;
+  if (!task_fields_before_last(r, &command)) return false;
+  r.view();  // the payload, or the command's stdin
+  return r.done() && command;
+}
+
+bool peek_command(std::string_view frame) {
+  return frame.size() > kKindAt && static_cast<std::uint8_t>(frame[kKindAt]) == kShell;
 }
 
 std::optional<std::uint64_t> decode_id(std::string_view body) {

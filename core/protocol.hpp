@@ -212,6 +212,8 @@ std::optional<std::uint64_t> peek_id(std::string_view frame);
 // The flags, the retries, the expected duration and the timeout of a task frame that
 // valid_task accepts.
 std::uint8_t peek_task_flags(std::string_view frame);
+// Whether a task frame runs a command (a shell task), not a function; false for anything else.
+bool peek_command(std::string_view frame);
 std::uint8_t peek_retries(std::string_view frame);
 std::chrono::milliseconds peek_expected(std::string_view frame);
 std::chrono::milliseconds peek_timeout(std::string_view frame);

@@ -157,12 +157,15 @@ class DaemonLoop {
   Clock::time_point release_at_ = kNever;
   void release_results();  // REQUIRES: mu_
   // The last result, when the next task was already here: it is written once that task's
-  // process has started (or before a task that is not a command, or before anything else is
+  // process has started (at once when the next is not a command, and before anything else is
   // sent or waited for), so that the write, and the wake-ups it causes on both sides, are not
-  // in the time between one command and the next. GUARDED_BY(mu_).
-  std::optional<proto::SplitFrame> pending_;
-  std::shared_ptr<Connection> pending_conn_;  // GUARDED_BY(mu_)
-  void send_pending();                        // REQUIRES: mu_
+  // in the time between one command and the next. On the connection it was for.
+  struct Pending {
+    std::shared_ptr<Connection> conn;
+    proto::SplitFrame result;
+  };
+  std::optional<Pending> pending_;  // GUARDED_BY(mu_)
+  void send_pending();              // REQUIRES: mu_
   std::condition_variable watch_cv_;
   std::thread watchdog_;
 };
@@ -187,9 +190,8 @@ void DaemonLoop::watch_timeouts() {
 
 void DaemonLoop::send_pending() {
   if (!pending_) return;
-  pending_conn_->send(std::move(pending_->head), std::move(pending_->tail));
+  pending_->conn->send(std::move(pending_->result.head), std::move(pending_->result.tail));
   pending_.reset();
-  pending_conn_.reset();
 }
 
 void DaemonLoop::release_results() {
@@ -465,6 +467,7 @@ Expected<int> DaemonLoop::run() {
     }
     auto [id, frame, tail] = std::move(queue_.front());
     queue_.pop_front();
+    if (!proto::peek_command(frame)) send_pending();  // no process start to wait for
     // A task sent ahead (prefetch) that would run past the allocation's end: leave, and the
     // dispatcher gives it and the rest to daemons with time.
     if (stops_ != kNever) {
@@ -496,10 +499,6 @@ Expected<int> DaemonLoop::run() {
     std::uint64_t ignored;
     std::uint8_t flags = 0;
     auto task = proto::decode_task(std::move(frame), std::move(tail), &ignored, &flags);
-    if (!task || !std::holds_alternative<ShellTask>(task->body)) {
-      std::lock_guard<std::mutex> l(mu_);
-      send_pending();
-    }
     Result result;
     if (task) {
       // A seeded profile's task brings its stream; else each task takes the next of the
@@ -569,8 +568,7 @@ Expected<int> DaemonLoop::run() {
       watch_cv_.notify_all();
     }
     if (!hold && limit < 0 && !queue_.empty() && conn == conn_) {
-      pending_ = std::move(out);
-      pending_conn_ = conn;
+      pending_ = Pending{conn, std::move(out)};
     } else {
       conn->send(std::move(out.head), std::move(out.tail));
     }
