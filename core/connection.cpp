@@ -26,6 +26,9 @@ constexpr std::size_t kBigFrame = 64 * 1024;
 // A large frame is split (Handlers::tail_at) only when its head is no longer than this.
 constexpr std::size_t kMaxSplitHead = 4096;
 constexpr std::size_t kMaxFramesPerWrite = 32;
+// NNG 1.5 takes at most 8 vectors in one operation: nng_aio_set_iov refuses more (NNG_EINVAL)
+// and the aio keeps its previous ones. A write of more chunks goes out 8 at a time.
+constexpr unsigned kMaxIov = 8;
 constexpr std::size_t kCoalesceBelow = 4096;
 // The largest record of small sealed frames: a zero byte, then lengths and frames.
 constexpr std::uint32_t kMaxGroupRecord = 1 + kMaxFramesPerWrite * (4 + kCoalesceBelow);
@@ -477,13 +480,13 @@ void Connection::start_write_locked() {
 }
 
 void Connection::send_chunks() {
-  nng_iov iov[3 * kMaxFramesPerWrite];
+  nng_iov iov[kMaxIov];
   unsigned k = 0;
-  for (std::size_t i = chunk_index_; i < chunks_.size(); ++i) {
+  for (std::size_t i = chunk_index_; i < chunks_.size() && k < kMaxIov; ++i) {
     std::size_t off = i == chunk_index_ ? chunk_offset_ : 0;
     iov[k++] = nng_iov{const_cast<char*>(chunks_[i].first) + off, chunks_[i].second - off};
   }
-  nng_aio_set_iov(write_aio_, k, iov);
+  nng_aio_set_iov(write_aio_, k, iov);  // k <= kMaxIov: cannot fail
   nng_stream_send(stream_, write_aio_);
 }
 
